@@ -1,0 +1,293 @@
+"""The benchmark's problems: a Comet parameter space, a deterministic loss, its optimum.
+
+Every objective takes the parameter dict a worker would get (`experiment.params`) and
+returns a loss to minimize. ML objectives use fixed folds and fixed model seeds, so the
+same parameters always give the same loss; they memoize repeated parameter sets.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parent / "data"
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per problem
+class Problem:
+    name: str
+    description: str
+    parameters: dict[str, dict[str, Any]]  # Comet "parameters" section
+    objective: Callable[[Params], float]
+    # the known optimum (a value, or a function computing it); None = unknown, so the
+    # pooled best stored in data/optima.json stands in for it
+    optimum: float | Callable[[], float] | None
+    pool_size: int = 10_000  # random draws used to estimate the random-search baseline
+    grid: bool = False  # whether `ours-grid` is a sensible method here
+    slow: bool = False  # ML objectives: the random pool is cached under data/
+
+
+def _double(lo: float, hi: float, scaling: str = "uniform") -> dict[str, Any]:
+    return {"type": "double", "min": lo, "max": hi, "scalingType": scaling}
+
+
+def _integer(lo: int, hi: int, scaling: str = "uniform") -> dict[str, Any]:
+    return {"type": "integer", "min": lo, "max": hi, "scalingType": scaling}
+
+
+def _memoized(objective: Callable[[Params], float]) -> Callable[[Params], float]:
+    """Cache a deterministic objective on its parameter values (order-free key)."""
+
+    @functools.lru_cache(maxsize=100_000)
+    def cached(key: tuple[tuple[str, Any], ...]) -> float:
+        return objective(dict(key))
+
+    @functools.wraps(objective)
+    def wrapper(params: Params) -> float:
+        return cached(tuple(sorted(params.items())))
+
+    return wrapper
+
+
+# --- 1. Branin -------------------------------------------------------------------------
+
+def branin(p: Params) -> float:
+    x1, x2 = float(p["x1"]), float(p["x2"])
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+# --- 2. Hartmann6 ----------------------------------------------------------------------
+
+_H_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+_H_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
+                 [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
+_H_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
+                        [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
+
+
+def hartmann6(p: Params) -> float:
+    x = np.array([float(p[f"x{i}"]) for i in range(6)])
+    return float(-_H_ALPHA @ np.exp(-np.sum(_H_A * (x - _H_P) ** 2, axis=1)))
+
+
+# --- 3, 4. BBOB functions from COCO ----------------------------------------------------
+
+@functools.cache
+def _bbob(function: int, dimension: int) -> Any:
+    import cocoex  # benchmark-only dependency
+
+    return cocoex.BareProblem("bbob", function, dimension, 1)  # instance 1, fixed
+
+
+def _bbob_objective(function: int, dimension: int) -> Callable[[Params], float]:
+    def objective(p: Params) -> float:
+        x = np.array([float(p[f"x{i}"]) for i in range(dimension)])
+        return float(_bbob(function, dimension)(x))
+
+    objective.__name__ = f"bbob_f{function}_{dimension}d"
+    return objective
+
+
+def _bbob_optimum(function: int, dimension: int) -> float:
+    return float(_bbob(function, dimension).best_value())
+
+
+# --- 5. Mixed space: every type and scaling, with interactions -------------------------
+
+_ACT_SHIFT = {"relu": 0.0, "tanh": 0.5, "sigmoid": 1.0, "linear": -0.5}
+_ACT_COST = {"relu": 0.0, "tanh": 0.4, "sigmoid": 0.8, "linear": 1.5}
+_SEED_COST = [0.6, 0.3, 0.9, 0.5, 0.8, 0.4, 0.7, 0.0, 1.0, 0.2]  # unordered: no trend
+
+MIXED_PARAMETERS = {
+    "lr": _double(1e-5, 1.0, "loguniform"),
+    "momentum": {"type": "double", "scalingType": "normal", "mu": 0.5, "sigma": 0.2,
+                 "min": 0.0, "max": 1.0},
+    "x": _double(-5.0, 5.0),
+    "width": _integer(1, 20),
+    "seed": _integer(0, 9, "linear"),
+    "scale": {"type": "discrete", "values": [0.1, 0.2, 0.5, 1.0, 2.0]},
+    "act": {"type": "categorical", "values": ["relu", "tanh", "sigmoid", "linear"]},
+}
+
+
+def mixed(p: Params) -> float:
+    """Zero at act=relu, seed=7, scale=1, lr=1e-3, x=2*scale, width=5+10*momentum."""
+    act, scale = p["act"], float(p["scale"])
+    lr_term = (math.log10(float(p["lr"])) + 3 - _ACT_SHIFT[act]) ** 2
+    x_term = (float(p["x"]) - 2 * scale) ** 2 / 4
+    width_term = ((int(p["width"]) - 5 - 10 * float(p["momentum"])) / 4) ** 2
+    act_term = _ACT_COST[act] * (1 + abs(math.log2(scale)))
+    return lr_term + x_term + width_term + act_term + _SEED_COST[int(p["seed"])]
+
+
+# --- 6. Log-scaled synthetic: 4 loguniform doubles spanning decades --------------------
+
+_LOG_BOUNDS = {"a": (1e-6, 1.0), "b": (1e-3, 1e3), "c": (1e-4, 10.0), "d": (1e-2, 1e4)}
+_LOG_TARGET = np.array([-4.5, 1.2, -0.3, 0.5])  # log10 of the optimum
+_LOG_MATRIX = np.array([[1.0, 0.5, 0.0, 0.0], [0.5, 1.0, 0.3, 0.0],
+                        [0.0, 0.3, 1.0, 0.2], [0.0, 0.0, 0.2, 0.5]])  # positive definite
+
+
+def log_synthetic(p: Params) -> float:
+    """A rotated quadratic in log10 space with a ripple of one decade's period; zero at target."""
+    z = np.log10([float(p[k]) for k in _LOG_BOUNDS]) - _LOG_TARGET
+    return float(z @ _LOG_MATRIX @ z + 0.2 * np.sum(1 - np.cos(2 * np.pi * z)))
+
+
+# --- 7-9. Small ML models on scikit-learn's bundled data sets --------------------------
+
+@functools.cache
+def _dataset(name: str) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """Features, target and fixed CV splits (loaded once per process)."""
+    from sklearn import datasets
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "diabetes":
+        x, y = datasets.load_diabetes(return_X_y=True)
+        y = (y - y.mean()) / y.std()  # so MSE is about 1 - R^2 and epsilon is unit-free
+        folds = KFold(5, shuffle=True, random_state=0).split(x)
+    elif name == "breast_cancer":
+        x, y = datasets.load_breast_cancer(return_X_y=True)
+        folds = StratifiedKFold(5, shuffle=True, random_state=0).split(x, y)
+    elif name == "iris":
+        x, y = datasets.load_iris(return_X_y=True)
+        folds = StratifiedKFold(3, shuffle=True, random_state=0).split(x, y)
+    else:
+        raise KeyError(name)
+    return StandardScaler().fit_transform(x), y, list(folds)
+
+
+def _cv(model: Any, dataset: str, loss: Callable[[np.ndarray, np.ndarray], float]) -> float:
+    x, y, folds = _dataset(dataset)
+    losses = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for train, test in folds:
+            model.fit(x[train], y[train])
+            losses.append(loss(y[test], model.predict(x[test])))
+    value = float(np.mean(losses))
+    return value if math.isfinite(value) else math.inf
+
+
+def _mse(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean((y - pred) ** 2))
+
+
+def _error_rate(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean(y != pred))
+
+
+@_memoized
+def svr(p: Params) -> float:
+    from sklearn.svm import SVR
+
+    model = SVR(C=float(p["C"]), gamma=float(p["gamma"]), epsilon=float(p["epsilon"]))
+    return _cv(model, "diabetes", _mse)
+
+
+@_memoized
+def decision_tree(p: Params) -> float:
+    from sklearn.tree import DecisionTreeClassifier
+
+    model = DecisionTreeClassifier(
+        max_depth=int(p["max_depth"]), min_samples_split=int(p["min_samples_split"]),
+        min_samples_leaf=int(p["min_samples_leaf"]), criterion=str(p["criterion"]),
+        ccp_alpha=float(p["ccp_alpha"]), random_state=0)
+    return _cv(model, "breast_cancer", _error_rate)
+
+
+@_memoized
+def mlp(p: Params) -> float:
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(
+        hidden_layer_sizes=(int(p["hidden"]),), activation=str(p["activation"]),
+        solver="sgd", learning_rate_init=float(p["learning_rate_init"]),
+        alpha=float(p["alpha"]), momentum=float(p["momentum"]),
+        batch_size=32, max_iter=20, random_state=0)
+    return _cv(model, "iris", _error_rate)
+
+
+# --- 10. Tabular: a precomputed random-forest grid (build_rf_table.py) -----------------
+
+RF_TABLE = DATA / "rf_table.csv"
+RF_PARAMETERS = {
+    "n_estimators": {"type": "discrete", "values": [4, 8, 16, 32]},
+    "max_depth": {"type": "discrete", "values": [1, 2, 3, 4, 6, 8, 12, 16]},
+    "max_features": {"type": "discrete", "values": [0.05, 0.1, 0.25, 0.5, 1.0]},
+    "min_samples_leaf": {"type": "discrete", "values": [1, 2, 4, 8, 16, 32]},
+    "criterion": {"type": "categorical", "values": ["gini", "entropy"]},
+    "bootstrap": {"type": "categorical", "values": ["true", "false"]},
+}
+
+
+def rf_key(p: Params) -> tuple[Any, ...]:
+    """Canonical table key: numbers as floats (4 == 4.0), strings as they are."""
+    return tuple(str(p[k]) if RF_PARAMETERS[k]["type"] == "categorical" else float(p[k])
+                 for k in RF_PARAMETERS)
+
+
+@functools.cache
+def rf_table() -> dict[tuple[Any, ...], float]:
+    with open(RF_TABLE, newline="") as f:
+        return {rf_key(row): float(row["loss"]) for row in csv.DictReader(f)}
+
+
+def rf_lookup(p: Params) -> float:
+    return rf_table()[rf_key(p)]
+
+
+# --- The list -------------------------------------------------------------------------
+
+def _box(dimension: int, lo: float, hi: float) -> dict[str, dict[str, Any]]:
+    return {f"x{i}": _double(lo, hi) for i in range(dimension)}
+
+
+PROBLEMS: dict[str, Problem] = {p.name: p for p in [
+    Problem("branin", "Branin, 2-D", {"x1": _double(-5.0, 10.0), "x2": _double(0.0, 15.0)},
+            branin, 0.397887357729738, grid=True),
+    Problem("hartmann6", "Hartmann, 6-D on [0,1]^6", _box(6, 0.0, 1.0),
+            hartmann6, -3.32236801141551),
+    Problem("bbob_f21_5d", "BBOB f21 Gallagher 101 peaks, 5-D, instance 1",
+            _box(5, -5.0, 5.0), _bbob_objective(21, 5), lambda: _bbob_optimum(21, 5)),
+    Problem("bbob_f15_4d", "BBOB f15 Rastrigin (rotated), 4-D, instance 1",
+            _box(4, -5.0, 5.0), _bbob_objective(15, 4), lambda: _bbob_optimum(15, 4)),
+    Problem("mixed7", "7 parameters of every type and scaling, with interactions",
+            MIXED_PARAMETERS, mixed, 0.0),
+    Problem("log4", "4 loguniform doubles spanning 4-6 decades; rippled quadratic in log space",
+            {k: _double(lo, hi, "loguniform") for k, (lo, hi) in _LOG_BOUNDS.items()},
+            log_synthetic, 0.0),
+    Problem("svr_diabetes", "SVR on diabetes: C, gamma, epsilon (loguniform); 5-fold CV MSE",
+            {"C": _double(1e-2, 1e2, "loguniform"), "gamma": _double(1e-4, 1.0, "loguniform"),
+             "epsilon": _double(1e-3, 1.0, "loguniform")},
+            svr, None, pool_size=2000, slow=True),
+    Problem("tree_cancer", "Decision tree on breast cancer; 5-fold CV error rate",
+            {"max_depth": _integer(1, 20), "min_samples_split": _integer(2, 40),
+             "min_samples_leaf": _integer(1, 20),
+             "criterion": {"type": "categorical", "values": ["gini", "entropy"]},
+             "ccp_alpha": _double(0.0, 0.05)},
+            decision_tree, None, pool_size=2000, slow=True),
+    Problem("mlp_iris", "MLP (sgd, 20 epochs) on iris; 3-fold CV error rate",
+            {"hidden": _integer(2, 64), "learning_rate_init": _double(1e-4, 1.0, "loguniform"),
+             "alpha": _double(1e-6, 1e-1, "loguniform"), "momentum": _double(0.0, 0.99),
+             "activation": {"type": "categorical", "values": ["relu", "tanh", "logistic"]}},
+            mlp, None, pool_size=2000, slow=True),
+    Problem("rf_table", "Random forest on digits: a 3,840-cell table of 3-fold CV error",
+            RF_PARAMETERS, rf_lookup, lambda: min(rf_table().values()), grid=True),
+]}
+
+
+def known_optimum(problem: Problem) -> float | None:
+    """The true optimum where it is known (closed form, COCO, or the whole table)."""
+    return problem.optimum() if callable(problem.optimum) else problem.optimum
