@@ -4,17 +4,17 @@
   file store per run (its cost is part of what we measure).
 * `optuna-*` and `hyperopt-tpe` get the same space translated into their own terms:
 
-  | Comet parameter             | Optuna                                | Hyperopt                  |
-  |-----------------------------|---------------------------------------|---------------------------|
-  | double uniform / linear     | suggest_float(min, max)               | hp.uniform                |
-  | double loguniform           | suggest_float(min, max, log=True)     | hp.loguniform             |
-  | double normal (mu, sigma)   | uniform on mu +- 3 sigma, cut to      | hp.normal, clipped to     |
-  |                             | min/max (Optuna has no normal prior)  | min/max when given        |
-  | double lognormal            | log-uniform on exp(mu +- 3 sigma)     | hp.lognormal, clipped     |
-  | integer uniform             | suggest_int(min, max)                 | hp.uniformint             |
-  | integer loguniform          | suggest_int(min, max, log=True)       | hp.qloguniform(q=1)       |
-  | integer linear (unordered)  | suggest_categorical(range)            | hp.choice(range)          |
-  | discrete, categorical       | suggest_categorical(values)           | hp.choice(values)         |
+  | Comet parameter            | Optuna                            | Hyperopt              |
+  |----------------------------|-----------------------------------|-----------------------|
+  | double uniform / linear    | suggest_float(min, max)           | hp.uniform            |
+  | double loguniform          | suggest_float(min, max, log=True) | hp.loguniform         |
+  | double normal (mu, sigma)  | uniform on mu +- 3 sigma, cut to  | hp.normal, clipped to |
+  |                            | min/max (no normal prior)         | min/max when given    |
+  | double lognormal           | log-uniform on exp(mu +- 3 sigma) | hp.lognormal, clipped |
+  | integer uniform            | suggest_int(min, max)             | hp.uniformint         |
+  | integer loguniform         | suggest_int(min, max, log=True)   | hp.qloguniform(q=1)   |
+  | integer linear (unordered) | suggest_categorical(range)        | hp.choice(range)      |
+  | discrete, categorical      | suggest_categorical(values)       | hp.choice(values)     |
 
   Integer `linear` means "independent values" (a seed) in our SPEC, hence categorical.
 """

@@ -1,0 +1,96 @@
+"""What every algorithm sees and promises."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from comet_optimize.space import ENUMERATION_LIMIT, Space, parameter_set_id
+
+
+@dataclass
+class History:
+    """The observations an algorithm learns from, as arrays in the space's internal box.
+
+    ``scores`` are oriented so that lower is better (maximised metrics are
+    negated); a NaN or infinite result is ``+inf``, the worst completed score.
+    ``pending`` rows are assigned and unfinished: they carry no score but
+    tell the algorithm where other workers already are.
+    """
+
+    completed: np.ndarray  # (n, d) internal rows of completed experiments
+    scores: np.ndarray  # (n,)
+    pending: np.ndarray  # (m, d) internal rows of running experiments
+
+    @classmethod
+    def empty(cls, dimensions: int) -> History:
+        return cls(np.empty((0, dimensions)), np.empty(0), np.empty((0, dimensions)))
+
+
+class Algorithm:
+    """Picks the next parameter set that has not been handed out yet."""
+
+    space: Space
+
+    @property
+    def size(self) -> int | None:
+        """How many distinct parameter sets this algorithm can produce (None: unbounded)."""
+        return self.space.size
+
+    def suggest(self, history: History, rng: np.random.Generator,
+                seen: Container[str]) -> dict[str, Any] | None:
+        """A parameter set whose pid is not in ``seen``, or None when none is left."""
+        raise NotImplementedError
+
+
+class SamplingAlgorithm(Algorithm):
+    """Random and bayes: propose rows, retry on repeats, enumerate a finite space as last resort.
+
+    ``propose`` returns internal rows, best first. ``rank`` orders arbitrary
+    rows by promise (used on the enumerated unseen sets of a finite space).
+    """
+
+    def __init__(self, space: Space, retry_limit: int = 20):
+        self.space = space
+        self.retry_limit = retry_limit
+
+    def propose(self, history: History, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def rank(self, history: History, rows: np.ndarray) -> np.ndarray:
+        return np.arange(len(rows))
+
+    def suggest(self, history: History, rng: np.random.Generator,
+                seen: Container[str]) -> dict[str, Any] | None:
+        for _attempt in range(self.retry_limit + 1):
+            for row in self.propose(history, rng):
+                params = self.space.decode(row)
+                if parameter_set_id(params) not in seen:
+                    return params
+        return self._unseen_fallback(history, rng, seen)
+
+    def _unseen_fallback(self, history: History, rng: np.random.Generator,
+                         seen: Container[str]) -> dict[str, Any] | None:
+        """Every retry hit a seen set: in a finite space, pick among the unseen directly."""
+        size = self.space.size
+        if size is None:
+            return None
+        if size > ENUMERATION_LIMIT:
+            # Seen sets are a small share of so large a space: keep drawing uniformly.
+            for _ in range(10_000):
+                params = self.space.enumerate(int(rng.integers(size)))
+                if parameter_set_id(params) not in seen:
+                    return params
+            return None
+        unseen = [p for p in map(self.space.enumerate, range(size))
+                  if parameter_set_id(p) not in seen]
+        if not unseen:
+            return None
+        rows = np.array([self.space.encode(p) for p in unseen])
+        order = self.rank(history, rows)
+        if len(order) > 1 and np.all(order == np.arange(len(rows))):
+            return unseen[int(rng.integers(len(unseen)))]
+        return unseen[int(order[0])]

@@ -1,0 +1,56 @@
+"""Grid search: the cartesian product of per-parameter grids, in order or shuffled.
+
+The grid and its order depend only on the config (its seed included), so
+every process of a search computes the same list and a position in it means
+the same parameter set everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from typing import Any
+
+import numpy as np
+
+from comet_optimize.algorithms.base import Algorithm, History
+from comet_optimize.config import OptimizerConfig
+from comet_optimize.space import Space, parameter_set_id
+
+
+class GridSearch(Algorithm):
+    def __init__(self, space: Space, config: OptimizerConfig, seed: int):
+        self.space = space
+        spec = config.spec
+        rng = np.random.default_rng([seed, 0x6772])
+        self.axes: list[list] = []
+        for dimension, parameter in zip(space.dimensions, config.parameters):
+            size = parameter.grid_size or spec.grid_size
+            self.axes.append(dimension.grid(size, spec.min_sample_size, rng))
+        total = 1
+        for axis in self.axes:
+            total *= len(axis)
+        self._size = total
+        self._order = np.random.default_rng([seed, 0x7261]).permutation(total) \
+            if spec.randomize else None
+        self._cursor = 0  # every position before it is known to be seen
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def at(self, position: int) -> dict[str, Any]:
+        index = int(self._order[position]) if self._order is not None else position
+        out = {}
+        for dimension, axis in zip(reversed(self.space.dimensions), reversed(self.axes)):
+            index, digit = divmod(index, len(axis))
+            out[dimension.name] = axis[digit]
+        return {name: out[name] for name in self.space.names}
+
+    def suggest(self, history: History, rng: np.random.Generator,
+                seen: Container[str]) -> dict[str, Any] | None:
+        while self._cursor < self._size:
+            params = self.at(self._cursor)
+            if parameter_set_id(params) not in seen:
+                return params
+            self._cursor += 1
+        return None

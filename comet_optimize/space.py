@@ -1,0 +1,280 @@
+"""The search space: every parameter mapped into one numeric box and back.
+
+Each ordered parameter (double, integer, discrete numbers) is mapped onto the
+unit interval through its own prior's CDF, so that a uniform draw in [0, 1]
+*is* a draw from the user's distribution (uniform, loguniform, normal,
+lognormal, truncated or not) and the algorithms never branch on a scaling
+type. Unordered parameters (categorical, and integer with ``linear`` scaling,
+which Comet defines as independent values such as seeds) are carried as a
+choice index. Algorithms work on these plain arrays; `Space.decode` turns a
+row back into native Python values.
+
+Example:
+    >>> from comet_optimize.config import validate
+    >>> space = Space.from_config(validate({"algorithm": "random",
+    ...     "parameters": {"x": {"type": "integer", "min": 1, "max": 3}}}))
+    >>> space.decode(space.encode({"x": 2}))
+    {'x': 2}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from comet_optimize.config import OptimizerConfig, ParameterConfig
+
+# Keep draws off the exact ends of the unit interval, where an unbounded
+# normal's inverse CDF is infinite.
+_EDGE = 1e-12
+# A finite space at most this large is enumerated when random draws keep
+# hitting parameter sets already handed out.
+ENUMERATION_LIMIT = 200_000
+
+
+class Dimension:
+    """One parameter. ``categorical`` dimensions hold a choice index, others a unit value."""
+
+    name: str
+    categorical: bool = False
+    choices: Sequence | None = None  # the finite list of values, when there is one
+
+    @property
+    def cardinality(self) -> int | None:
+        return None if self.choices is None else len(self.choices)
+
+    def decode(self, internal: float) -> Any:
+        raise NotImplementedError
+
+    def encode(self, value: Any) -> float:
+        raise NotImplementedError
+
+    def sample_internal(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.categorical:
+            return rng.integers(0, len(self.choices), size=n).astype(float)
+        return rng.uniform(_EDGE, 1.0 - _EDGE, size=n)
+
+    def grid(self, size: int, min_sample_size: int, rng: np.random.Generator) -> list:
+        """Values for a grid search: quantiles of the prior, estimated from samples.
+
+        As Comet's docs say, the bins come from sampled values, so a loguniform
+        grid is log-spaced and a normal grid clusters around mu.
+        """
+        samples = [self.decode(u) for u in self.sample_internal(rng, max(min_sample_size, size))]
+        probabilities = (np.arange(size) + 0.5) / size
+        points = np.quantile(np.asarray(samples, dtype=float), probabilities)
+        return _unique([self.native(p) for p in points])
+
+    def native(self, value: float) -> Any:
+        return float(value)
+
+
+def _unique(values: list) -> list:
+    seen, out = set(), []
+    for value in values:
+        if value not in seen:
+            seen.add(value)
+            out.append(value)
+    return out
+
+
+class _Prior:
+    """A one-dimensional distribution on the real line given by its CDF and inverse."""
+
+    def __init__(self, scaling: str, low: float | None, high: float | None,
+                 mu: float | None, sigma: float | None):
+        self.scaling = scaling
+        self.log = scaling in ("loguniform", "lognormal")
+        if self.log:
+            low = math.log(low) if low is not None and low > 0 else None
+            high = math.log(high) if high is not None else None
+        self.low, self.high, self.mu, self.sigma = low, high, mu, sigma
+        if scaling in ("normal", "lognormal"):
+            from scipy.special import ndtr
+
+            self.p_low = float(ndtr((low - mu) / sigma)) if low is not None else 0.0
+            self.p_high = float(ndtr((high - mu) / sigma)) if high is not None else 1.0
+
+    def ppf(self, u: np.ndarray | float) -> np.ndarray | float:
+        if self.scaling in ("normal", "lognormal"):
+            from scipy.special import ndtri
+
+            p = self.p_low + np.clip(u, _EDGE, 1 - _EDGE) * (self.p_high - self.p_low)
+            x = self.mu + self.sigma * ndtri(p)
+            if self.low is not None or self.high is not None:
+                x = np.clip(x, self.low if self.low is not None else -np.inf,
+                            self.high if self.high is not None else np.inf)
+        else:
+            x = self.low + np.asarray(u) * (self.high - self.low)
+        return np.exp(x) if self.log else x
+
+    def cdf(self, value: float) -> float:
+        x = math.log(value) if self.log else value
+        if self.scaling in ("normal", "lognormal"):
+            from scipy.special import ndtr
+
+            p = float(ndtr((x - self.mu) / self.sigma))
+            span = self.p_high - self.p_low
+            return min(1.0, max(0.0, (p - self.p_low) / span))
+        if self.high == self.low:
+            return 0.5
+        return min(1.0, max(0.0, (x - self.low) / (self.high - self.low)))
+
+
+class DoubleDimension(Dimension):
+    def __init__(self, config: ParameterConfig):
+        self.name = config.name
+        self.prior = _Prior(config.scaling, config.min, config.max, config.mu, config.sigma)
+
+    def decode(self, internal: float) -> float:
+        return float(self.prior.ppf(internal))
+
+    def encode(self, value: Any) -> float:
+        return self.prior.cdf(float(value))
+
+
+class IntegerDimension(Dimension):
+    """An ordered integer: the continuous prior widened by half a step each side, rounded."""
+
+    def __init__(self, config: ParameterConfig):
+        self.name = config.name
+        low = config.min - 0.5 if config.min is not None else None
+        high = config.max + 0.5 if config.max is not None else None
+        self.low, self.high = config.min, config.max
+        self.prior = _Prior(config.scaling, low, high, config.mu, config.sigma)
+        if config.min is not None and config.max is not None:
+            self.choices = range(config.min, config.max + 1)
+
+    def native(self, value: float) -> int:
+        value = int(round(float(value)))
+        if self.low is not None:
+            value = max(self.low, value)
+        if self.high is not None:
+            value = min(self.high, value)
+        return value
+
+    def decode(self, internal: float) -> int:
+        return self.native(self.prior.ppf(internal))
+
+    def encode(self, value: Any) -> float:
+        return self.prior.cdf(float(value))
+
+
+class ChoiceDimension(Dimension):
+    """A finite list of values: ordered (discrete numbers) or not (categorical, linear integers).
+
+    Ordered lists are laid out on the unit interval in equal bins sorted by
+    value, so the algorithms see 16 < 32 < 64 as neighbours.
+    """
+
+    def __init__(self, name: str, values: Sequence, categorical: bool):
+        self.name = name
+        self.categorical = categorical
+        self.choices = list(values) if categorical else sorted(values)
+        self._index = {value: i for i, value in enumerate(self.choices)}
+        self._given_order = list(values)
+
+    def decode(self, internal: float) -> Any:
+        k = len(self.choices)
+        index = int(internal) if self.categorical else int(internal * k)
+        return self.choices[min(max(index, 0), k - 1)]
+
+    def encode(self, value: Any) -> float:
+        index = self._index[value]
+        if self.categorical:
+            return float(index)
+        return (index + 0.5) / len(self.choices)
+
+    def native(self, value: Any) -> Any:
+        return value
+
+    def grid(self, size: int, min_sample_size: int, rng: np.random.Generator) -> list:
+        return list(self._given_order)
+
+
+class LinearIntegerDimension(ChoiceDimension):
+    """Comet's integer + linear: independent values (seeds); bayes treats them as unordered."""
+
+    def __init__(self, config: ParameterConfig):
+        self.name = config.name
+        self.categorical = True
+        self.choices = range(config.min, config.max + 1)
+        self._given_order = self.choices
+
+    def decode(self, internal: float) -> int:
+        return self.choices[min(max(int(internal), 0), len(self.choices) - 1)]
+
+    def encode(self, value: Any) -> float:
+        return float(int(value) - self.choices.start)
+
+    def grid(self, size: int, min_sample_size: int, rng: np.random.Generator) -> list:
+        samples = np.sort(rng.integers(self.choices.start, self.choices.stop,
+                                       size=max(min_sample_size, size)))
+        points = np.quantile(samples, (np.arange(size) + 0.5) / size)
+        return _unique([int(round(p)) for p in points])
+
+
+def make_dimension(config: ParameterConfig) -> Dimension:
+    if config.type == "categorical":
+        return ChoiceDimension(config.name, config.values, categorical=True)
+    if config.type == "discrete":
+        return ChoiceDimension(config.name, config.values, categorical=False)
+    if config.type == "integer":
+        if config.scaling == "linear":
+            return LinearIntegerDimension(config)
+        return IntegerDimension(config)
+    return DoubleDimension(config)
+
+
+def parameter_set_id(params: dict[str, Any]) -> str:
+    """A stable 32-hex id of a parameter set (Comet's ``pid``)."""
+    canonical = json.dumps(sorted(params.items()), separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+class Space:
+    """All dimensions of a search, with the array maps the algorithms work on."""
+
+    def __init__(self, dimensions: list[Dimension]):
+        self.dimensions = dimensions
+        self.names = [d.name for d in dimensions]
+        self.categorical_mask = np.array([d.categorical for d in dimensions], dtype=bool)
+        self.n_choices = np.array(
+            [len(d.choices) if d.categorical else 0 for d in dimensions], dtype=np.int64
+        )
+
+    @classmethod
+    def from_config(cls, config: OptimizerConfig) -> Space:
+        return cls([make_dimension(p) for p in config.parameters])
+
+    @property
+    def size(self) -> int | None:
+        """Number of distinct parameter sets, or None when any parameter is continuous."""
+        total = 1
+        for dimension in self.dimensions:
+            if dimension.cardinality is None:
+                return None
+            total *= dimension.cardinality
+        return total
+
+    def sample_internal(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.column_stack([d.sample_internal(rng, n) for d in self.dimensions])
+
+    def decode(self, row: Sequence[float]) -> dict[str, Any]:
+        return {d.name: d.decode(x) for d, x in zip(self.dimensions, row)}
+
+    def encode(self, params: dict[str, Any]) -> np.ndarray:
+        return np.array([d.encode(params[d.name]) for d in self.dimensions], dtype=float)
+
+    def enumerate(self, index: int) -> dict[str, Any]:
+        """The index-th parameter set of a finite space (mixed-radix over choices)."""
+        out = {}
+        for dimension in reversed(self.dimensions):
+            index, digit = divmod(index, len(dimension.choices))
+            out[dimension.name] = dimension.choices[digit]
+        return {name: out[name] for name in self.names}

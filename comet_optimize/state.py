@@ -1,0 +1,230 @@
+"""The state of a search, derived from its journal's events and nothing else.
+
+Every process replays the same events into a `SearchState`, then applies
+new ones as they appear, so counts, the best result, what is running and
+what may be re-assigned are never stored twice and never disagree.
+
+Events (JSON objects, ``v`` = schema version):
+
+* ``created``: the search began (``time``, ``version``).
+* ``assign``: an experiment handed out: ``count`` (1-based order),
+  ``experiment``, ``pid``, ``trial``, ``retry``, ``params``, the worker's
+  ``host``, ``process`` and ``process_start``, ``time``.
+* ``end``: ``count``, ``status`` (completed | aborted | failed), ``score``
+  (a number, or "nan"/"inf"/"-inf", or null), ``reason``, ``metrics``, ``time``.
+* ``exhausted``: the algorithm found no unseen parameter set.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from comet_optimize.algorithms.base import History
+from comet_optimize.space import Space
+
+
+class State(str, Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+
+@dataclass
+class Assignment:
+    count: int
+    experiment_id: str
+    pid: str
+    trial: int
+    retry: int
+    parameters: dict[str, Any]
+    host: str
+    process: int
+    process_start: float
+    start_time: float
+    state: State = State.RUNNING
+    end_time: float | None = None
+    score: float | None = None
+    reason: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count, "id": self.experiment_id, "pid": self.pid,
+            "trial": self.trial, "retry": self.retry, "parameters": self.parameters,
+            "status": self.state.value, "score": self.score, "host": self.host,
+            "process": self.process, "startTime": self.start_time, "endTime": self.end_time,
+            "reason": self.reason, "metrics": self.metrics, **self.extra,
+        }
+
+
+def encode_score(score: float | None) -> float | str | None:
+    if score is None or math.isfinite(score):
+        return score
+    return repr(score)
+
+
+def decode_score(value: Any) -> float | None:
+    if value is None:
+        return None
+    return float(value)
+
+
+class _Rows:
+    """A growing 2-D float array with amortised appends."""
+
+    def __init__(self, width: int):
+        self._data = np.empty((16, width))
+        self._n = 0
+
+    def append(self, row: np.ndarray) -> None:
+        if self._n == len(self._data):
+            self._data = np.concatenate([self._data, np.empty_like(self._data)])
+        self._data[self._n] = row
+        self._n += 1
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._data[: self._n]
+
+
+class SearchState:
+    """Everything known about one search, folded from its events."""
+
+    def __init__(self, space: Space, maximize: bool, trials: int):
+        self.space = space
+        self.maximize = maximize
+        self.trials = trials
+        self.assignments: dict[int, Assignment] = {}
+        self.running: dict[int, Assignment] = {}
+        self.combos: dict[str, int] = {}  # pid -> trials handed out (insertion = order)
+        self.partial: dict[str, None] = {}  # pids with trials still to hand out
+        self.attempts: dict[tuple[str, int], list[int]] = {}
+        self.retryable: dict[tuple[str, int], None] = {}  # failed/aborted, not yet completed
+        self.done_keys: set[tuple[str, int]] = set()
+        self.exhausted = False
+        self.created: float | None = None
+        self.last_update: float | None = None
+        self.best: Assignment | None = None
+        self.counts = {state: 0 for state in State}
+        self._rows = _Rows(len(space.dimensions))
+        self._scores: list[float] = []
+        self._row_cache: dict[str, np.ndarray] = {}
+
+    # -- folding events
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if "time" in event:
+            self.last_update = event["time"]
+        if kind == "assign":
+            self._apply_assign(event)
+        elif kind == "end":
+            self._apply_end(event)
+        elif kind == "exhausted":
+            self.exhausted = True
+        elif kind == "created":
+            self.created = event.get("time")
+
+    def _apply_assign(self, event: dict[str, Any]) -> None:
+        assignment = Assignment(
+            count=event["count"], experiment_id=event["experiment"], pid=event["pid"],
+            trial=event["trial"], retry=event.get("retry", 0), parameters=event["params"],
+            host=event.get("host", ""), process=event.get("process", 0),
+            process_start=event.get("process_start", 0.0), start_time=event.get("time", 0.0),
+            extra=event.get("extra", {}),
+        )
+        self.assignments[assignment.count] = assignment
+        self.running[assignment.count] = assignment
+        self.counts[State.RUNNING] += 1
+        key = (assignment.pid, assignment.trial)
+        self.attempts.setdefault(key, []).append(assignment.count)
+        self.retryable.pop(key, None)
+        if assignment.pid not in self.combos:
+            self.combos[assignment.pid] = 0
+        if assignment.retry == 0:
+            self.combos[assignment.pid] += 1
+            if self.combos[assignment.pid] < self.trials:
+                self.partial[assignment.pid] = None
+            else:
+                self.partial.pop(assignment.pid, None)
+
+    def _apply_end(self, event: dict[str, Any]) -> None:
+        assignment = self.running.pop(event["count"], None)
+        if assignment is None:
+            return  # ended twice (e.g. marked failed, then the worker reported): first wins
+        assignment.state = State(event["status"])
+        assignment.end_time = event.get("time")
+        assignment.score = decode_score(event.get("score"))
+        assignment.reason = event.get("reason")
+        assignment.metrics = event.get("metrics", {})
+        self.counts[State.RUNNING] -= 1
+        self.counts[assignment.state] += 1
+        key = (assignment.pid, assignment.trial)
+        if assignment.state is State.COMPLETED:
+            self.done_keys.add(key)
+            self.retryable.pop(key, None)
+            self._observe(assignment)
+        elif key not in self.done_keys:
+            self.retryable[key] = None
+
+    def _observe(self, assignment: Assignment) -> None:
+        score = assignment.score
+        oriented = math.inf if score is None or not math.isfinite(score) else (
+            -score if self.maximize else score)
+        self._rows.append(self.row(assignment))
+        self._scores.append(oriented)
+        if math.isfinite(oriented):
+            best = self.best
+            if best is None or oriented < (-best.score if self.maximize else best.score):
+                self.best = assignment
+
+    def row(self, assignment: Assignment) -> np.ndarray:
+        row = self._row_cache.get(assignment.pid)
+        if row is None:
+            row = self.space.encode(assignment.parameters)
+            self._row_cache[assignment.pid] = row
+        return row
+
+    # -- what the algorithms and the budget need
+
+    @property
+    def assigned(self) -> int:
+        return len(self.assignments)
+
+    def history(self) -> History:
+        pending = [self.row(a) for a in self.running.values()]
+        width = len(self.space.dimensions)
+        return History(
+            completed=self._rows.array,
+            scores=np.asarray(self._scores, dtype=float),
+            pending=np.array(pending).reshape(len(pending), width),
+        )
+
+    def next_retry(self, retry_assign_limit: int) -> tuple[str, int] | None:
+        """The oldest failed/aborted (pid, trial) that may be handed out again."""
+        if retry_assign_limit <= 0:
+            return None
+        for key in self.retryable:
+            attempts = self.attempts[key]
+            if len(attempts) <= retry_assign_limit and not any(
+                c in self.running for c in attempts
+            ):
+                return key
+        return None
+
+    def next_trial(self) -> tuple[str, int] | None:
+        """A parameter set whose ``trials`` repeats are not all handed out yet."""
+        for pid in self.partial:
+            return pid, self.combos[pid] + 1
+        return None
+
+    def parameters_of(self, pid: str) -> dict[str, Any]:
+        count = self.attempts[(pid, 1)][0]
+        return self.assignments[count].parameters
