@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from comet_optimize import __version__, config as config_module
+from comet_optimize import __version__
+from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
 from comet_optimize.liveness import is_dead, this_process
