@@ -1,0 +1,115 @@
+"""The journal store: atomic creation, incremental reads, torn lines, locking."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from comet_optimize import Optimizer, OptimizerException
+from comet_optimize.store import FileStore, is_optimizer_id, new_optimizer_id
+from comet_optimize.store.journal import Journal
+
+CONFIG = {"algorithm": "random", "spec": {"maxCombo": 10},
+          "parameters": {"x": {"type": "double", "min": 0, "max": 1}}}
+
+
+def test_store_folders_are_private_and_config_is_complete(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    folder = os.path.join(store, opt.id)
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    with open(os.path.join(folder, "config.json")) as handle:
+        stored = json.load(handle)
+    assert stored["spec"]["retryLimit"] == 20
+    assert isinstance(stored["spec"]["seed"], int)
+    assert not [n for n in os.listdir(folder) if n.endswith(".tmp")]
+
+
+def test_ids_are_32_lowercase_hex_and_validated_before_use_as_a_path(store):
+    assert is_optimizer_id(new_optimizer_id())
+    for bad in ["../../etc", "ABCDEF" * 6, "a" * 31, "g" * 32, ""]:
+        with pytest.raises(OptimizerException, match="invalid optimizer id"):
+            FileStore(store).folder(bad)
+
+
+def test_unknown_id_names_the_store_it_looked_in(store):
+    with pytest.raises(OptimizerException, match=f"not found in the store {store}"):
+        Optimizer("0" * 32, verbose=0, store=store)
+
+
+def test_reader_only_reads_what_is_new(tmp_path):
+    path = str(tmp_path / "j.jsonl")
+    writer, reader = Journal(path), Journal(path)
+    with writer.locked():
+        writer.append([{"type": "a"}, {"type": "b"}])
+    assert [e["type"] for e in reader.read_new()] == ["a", "b"]
+    assert reader.read_new() == []
+    with writer.locked():
+        writer.append([{"type": "c"}])
+    assert [e["type"] for e in reader.read_new()] == ["c"]
+
+
+def test_a_line_being_written_is_not_read_until_complete(tmp_path):
+    path = str(tmp_path / "j.jsonl")
+    with open(path, "wb") as handle:
+        handle.write(b'{"type":"a"}\n{"type":"b"')
+    reader = Journal(path)
+    assert [e["type"] for e in reader.read_new()] == ["a"]
+    with open(path, "ab") as handle:
+        handle.write(b"}\n")
+    assert [e["type"] for e in reader.read_new()] == ["b"]
+
+
+def test_torn_last_line_loads_and_the_next_append_works(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    for _ in range(3):
+        experiment = opt.next()
+        experiment.log_metric("loss", 1.0)
+        experiment.end()
+    path = os.path.join(store, opt.id, "journal.jsonl")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    # A crash in the middle of writing one more event: half a line, no newline.
+    last = data.rstrip(b"\n").rsplit(b"\n", 1)[1]
+    with open(path, "ab") as handle:
+        handle.write(last[: len(last) // 2])
+
+    resumed = Optimizer(opt.id, verbose=0, store=store)
+    assert resumed.status()["completed"] == 3
+    experiment = resumed.next()
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+
+    again = Optimizer(opt.id, verbose=0, store=store)
+    status = again.status()
+    assert status["completed"] == 4
+    assert status["best"]["score"] == 0.5
+    lines = open(path, "rb").read().split(b"\n")
+    assert lines[-1] == b""  # the file ends cleanly again
+
+
+def test_every_append_is_a_whole_line_with_a_schema_version(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+    with open(os.path.join(store, opt.id, "journal.jsonl")) as handle:
+        events = [json.loads(line) for line in handle]
+    assert all(e["v"] == 1 and "type" in e for e in events)
+    assert [e["type"] for e in events].count("assign") == 10
+    assert [e["type"] for e in events].count("end") == 10
+
+
+def test_list_ids_finds_searches(store):
+    first = Optimizer(CONFIG, verbose=0, store=store)
+    second = Optimizer(CONFIG, verbose=0, store=store)
+    assert set(FileStore(store).list_ids()) == {first.id, second.id}
+
+
+def test_unwritable_store_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OptimizerException, match="cannot write to the store"):
+        Optimizer(CONFIG, verbose=0, store=str(blocker / "store"))
