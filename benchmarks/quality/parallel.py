@@ -35,10 +35,10 @@ BUDGETS = (20, 50, 100)
 DEFAULT_PROBLEMS = ["branin", "hartmann6", "bbob_f21_5d", "mixed7", "log4"]
 
 
-def _worker(opt_id: str, store: str, problem: str, seed: int, queue: Any) -> None:
+def _worker(opt_id: str, store: str, problem: str, seed: int, worker: int, queue: Any) -> None:
     from comet_optimize import Optimizer
 
-    jitter = random.Random(seed)
+    jitter = random.Random(seed * 100 + worker)
     opt = Optimizer(opt_id, store=store, verbose=0)
     for experiment in opt.get_experiments():
         handed_out = time.monotonic()  # system-wide clock: comparable across processes
@@ -46,7 +46,7 @@ def _worker(opt_id: str, store: str, problem: str, seed: int, queue: Any) -> Non
         loss = PROBLEMS[problem].objective(params)
         time.sleep(jitter.uniform(0.005, 0.02))
         experiment.log_metric("loss", loss)
-        queue.put((handed_out, loss, repr(sorted(params.items()))))
+        queue.put((handed_out, loss, repr(sorted(params.items())), worker))
     queue.put(None)
 
 
@@ -59,7 +59,7 @@ def run_parallel(problem: str, n_trials: int, seed: int, workers: int) -> dict[s
     try:
         config = comet_config(PROBLEMS[problem], "bayes", n_trials, seed)
         opt_id = Optimizer(config, verbose=0, store=store).get_id()
-        procs = [ctx.Process(target=_worker, args=(opt_id, store, problem, seed * 100 + w, queue))
+        procs = [ctx.Process(target=_worker, args=(opt_id, store, problem, seed, w, queue))
                  for w in range(workers)]
         for p in procs:
             p.start()
@@ -80,6 +80,7 @@ def run_parallel(problem: str, n_trials: int, seed: int, workers: int) -> dict[s
         results.sort()
         return {"losses": [r[1] for r in results],
                 "distinct": len({r[2] for r in results}),
+                "per_worker": [sum(r[3] == w for r in results) for w in range(workers)],
                 "exit_codes": [p.exitcode for p in procs]}
     finally:
         shutil.rmtree(store, ignore_errors=True)
