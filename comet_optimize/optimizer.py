@@ -310,10 +310,21 @@ class Optimizer:
     def end(self, experiment) -> None:
         experiment.end()
 
-    def _end_open_experiment(self) -> None:
+    def _end_open_experiment(self, failed_reason: str | None = None) -> None:
+        """End the open experiment at exit; ``failed_reason`` records it as failed instead."""
         experiment = self._open_experiment
-        if experiment is not None and not experiment.ended:
+        if experiment is None or experiment.ended:
+            return
+        if failed_reason is None:
             experiment.end()
+            return
+        experiment.ended = True
+        self._open_experiment = None
+        with self._journal.locked() as new_events:
+            self._apply(new_events)
+            self._append([{"type": "end", "count": experiment.count,
+                           "status": State.FAILED.value, "score": None,
+                           "time": time.time(), "reason": failed_reason}])
 
     # -- reporting
 
@@ -386,10 +397,16 @@ def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 @atexit.register
 def _end_open_experiments() -> None:
-    """A script that exits normally ends its open experiment (completed or aborted)."""
+    """A script that exits normally ends its open experiment (completed or aborted).
+
+    One stopped by Ctrl-C (an uncaught KeyboardInterrupt, e.g. forwarded by
+    ``comet optimize``) did not finish it: the experiment is failed, as if killed.
+    """
+    interrupted = isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
+    reason = f"worker process {os.getpid()} was interrupted (Ctrl-C)" if interrupted else None
     for optimizer in list(_live_optimizers):
         try:
-            optimizer._end_open_experiment()
+            optimizer._end_open_experiment(reason)
         except Exception as error:  # never turn a clean exit into a traceback
             print(f"COMET WARNING: could not end the open experiment: {error}",
                   file=sys.stderr)
