@@ -191,7 +191,16 @@ def _literal(path: str, node: ast.AST) -> Any:
     if isinstance(node, ast.Dict):
         if any(key is None for key in node.keys):
             raise InvalidOptimizerParameters(f"{path}: '**' is not allowed in a config")
-        return {_literal(path, k): _literal(path, v) for k, v in zip(node.keys, node.values)}
+        out = {}
+        for key_node, value_node in zip(node.keys, node.values):
+            key = _literal(path, key_node)
+            if isinstance(key, (list, dict)):
+                raise InvalidOptimizerParameters(
+                    f"{path}: line {key_node.lineno}: a key must be a string or a number "
+                    f"(found {ast.unparse(key_node)!r})"
+                )
+            out[key] = _literal(path, value_node)
+        return out
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(path, item) for item in node.elts]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -443,8 +452,14 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
         raise _fail(f"{where}: loguniform needs min > 0 (got {low})")
     if scaling == "lognormal" and low is not None and low < 0:
         raise _fail(f"{where}: lognormal values are positive, min must be >= 0 (got {low})")
+    if scaling == "lognormal" and high is not None and high <= 0:
+        raise _fail(f"{where}: lognormal values are positive, max must be > 0 (got {high})")
     if scaling in ("normal", "lognormal"):
-        _check_truncation_mass(where, scaling, mu, sigma, low, high)
+        # An integer k stands for [k - 0.5, k + 0.5] (see space.IntegerDimension).
+        pad = 0.5 if kind == "integer" else 0.0
+        _check_truncation_mass(where, scaling, mu, sigma,
+                               None if low is None else low - pad,
+                               None if high is None else high + pad)
     return ParameterConfig(name, kind, scaling, low, high, mu, sigma, grid_size=grid_size)
 
 
