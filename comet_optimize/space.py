@@ -114,6 +114,8 @@ class _Prior:
         return np.exp(x) if self.log else x
 
     def cdf(self, value: float) -> float:
+        if self.log and value <= 0:
+            return 0.0  # an integer lognormal rounds its smallest draws down to 0
         x = math.log(value) if self.log else value
         if self.scaling in ("normal", "lognormal"):
             from scipy.special import ndtr
