@@ -1,0 +1,529 @@
+"""Config loading and validation (SPEC §2): every source, every default, every bad input."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import comet_optimize
+from comet_optimize import InvalidOptimizerParameters, OptimizerException
+from comet_optimize.config import load, read_config_file, validate
+
+ALGORITHMS = ("grid", "random", "bayes")
+GOOD_PARAMETERS = {"x": {"type": "integer", "min": 1, "max": 5}}
+
+# The docs' example-2.config, as the docs write it (Python literal, comments, trailing commas).
+DOCS_EXAMPLE_2 = """\
+{
+    # We pick the Bayes algorithm:
+    "algorithm": "bayes",
+
+    # Declare your hyperparameters in the Vizier-inspired format:
+    "parameters": {
+        "x": {"type": "integer", "min": 1, "max": 5},
+    },
+
+    # Declare what we will be optimizing, and how:
+    "spec": {
+        "metric": "loss",
+        "objective": "minimize",
+    },
+}
+"""
+
+# Every complete config in the docs; `{...}` placeholders replaced by real content.
+REAL_PARAMETERS = '{"x": {"type": "integer", "min": 1, "max": 5}, "y": [0.1, 0.2], }'
+DOCS_EXAMPLES = {
+    "complete-example": (
+        '{"algorithm": "bayes", "spec": { "maxCombo": 0, "objective": "minimize", '
+        '"metric": "loss", "minSampleSize": 100, "retryLimit": 20, "retryAssignLimit": 0, }, '
+        '"parameters": { "hidden-layer-size": {"type": "integer", "min": 5, "max": 100}, '
+        '"hidden2-layer-size": {"type": "discrete", "values": [16, 32, 64]}, }, '
+        '"name": "My Bayesian Search", "trials": 1, }'
+    ),
+    "bayes-spec": (
+        '{"algorithm": "bayes", "spec": { "maxCombo": 0, "objective": "minimize", '
+        '"metric": "loss", "minSampleSize": 100, "retryLimit": 20, "retryAssignLimit": 0, }, '
+        f'"trials": 1, "parameters": {REAL_PARAMETERS}, "name": "My Optimizer Name", }}'
+    ),
+    "grid-spec": (
+        '{"algorithm": "grid", "spec": { "randomize": True, "maxCombo": 0, "metric": "loss", '
+        '"gridSize": 10, "minSampleSize": 100, "retryLimit": 20, "retryAssignLimit": 0, }, '
+        f'"trials": 1, "parameters": {REAL_PARAMETERS}, "name": "My Optimizer Name", }}'
+    ),
+    "random-spec": (
+        '{"algorithm": "random", "spec": { "maxCombo": 100, "metric": "loss", "gridSize": 10, '
+        '"minSampleSize": 100, "retryLimit": 20, "retryAssignLimit": 0, }, '
+        f'"trials": 1, "parameters": {REAL_PARAMETERS}, "name": "My Optimizer Name", }}'
+    ),
+    "integer-discrete": (
+        '{"algorithm": "bayes", "spec": {"metric": "loss"}, "parameters": { '
+        '"hidden-layer-size": {"type": "integer", "min": 5, "max": 100}, '
+        '"hidden2-layer-size": {"type": "discrete", "values": [16, 32, 64]}, }, '
+        '"trials": 1, "name": "My Optimizer Name", }'
+    ),
+    "double-discrete": (
+        '{"algorithm": "bayes", "spec": {"metric": "loss"}, "parameters": { '
+        '"momentum": {"type": "double", "min": 0.0, "max": 0.9}, '
+        '"learning-rate": {"type": "discrete", "values": [0.01, 0.1, 0.8]}, }, '
+        '"trials": 1, "name": "My Optimizer Name", }'
+    ),
+    "scaling-types": (
+        '{"algorithm": "bayes", "spec": {"metric": "loss"}, "parameters": { '
+        '"momentum": {"type": "float", "min": 0.0, "max": 0.9, "scalingType": "uniform"}, '
+        '"learning-rate": {"type": "float", "min": 0.001, "max": 1.0, '
+        '"scalingType": "loguniform"}, '
+        '"dropout": {"type": "float", "mu": 0.5, "sigma": 0.1, "scalingType": "normal"}, }, '
+        '"trials": 1, "name": "My Optimizer Name", }'
+    ),
+    "categorical": (
+        '{"algorithm": "bayes", "spec": {"metric": "loss"}, "parameters": { '
+        '"activation": {"type": "categorical", "values": ["sigmoid", "relu", "leaky-relu"]}, }, '
+        '"trials": 1, "name": "My Optimizer Name", }'
+    ),
+    "grid-size": (
+        '{"algorithm": "grid", "parameters": {"x": {"type": "double", "scalingType": "uniform", '
+        '"min": 0.0, "max": 100.0, "gridSize": 25, }, }, }'
+    ),
+    "retry-assign-limit": (
+        '{"algorithm": "bayes", "spec": { "retryAssignLimit": 1, }, '
+        f'"parameters": {REAL_PARAMETERS}, "name": "My Bayesian Search", "trials": 1, }}'
+    ),
+    "mnist": (
+        '{ "algorithm": "bayes", "name": "Optimize MNIST Network", '
+        '"spec": {"maxCombo": 10, "objective": "minimize", "metric": "loss"}, '
+        '"parameters": { "first_layer_units": { "type": "integer", "mu": 500, "sigma": 50, '
+        '"scalingType": "normal", }, "batch_size": {"type": "discrete", "values": [64, 128, 256]}, '
+        '}, "trials": 1, }'
+    ),
+}
+
+
+def write(tmp_path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def test_dict_config_is_validated_with_its_values():
+    config = validate({"algorithm": "random", "parameters": GOOD_PARAMETERS,
+                       "spec": {"metric": "acc", "objective": "maximize"}, "trials": 3})
+    assert config.algorithm == "random"
+    assert config.trials == 3
+    assert config.spec.metric == "acc"
+    assert config.spec.objective == "maximize"
+    (x,) = config.parameters
+    assert (x.name, x.type, x.scaling, x.min, x.max) == ("x", "integer", "uniform", 1, 5)
+
+
+def test_json_file_with_true_false_null_loads(tmp_path):
+    path = write(tmp_path, "opt.json", """{
+        "algorithm": "grid",
+        "spec": {"randomize": true, "seed": null, "metric": "loss"},
+        "parameters": {"flag": {"type": "discrete", "values": [0, 1]}},
+        "name": null,
+        "verbose": false
+    }""")
+    config, raw = load(path)
+    assert config.spec.randomize is True
+    assert config.spec.seed is None
+    assert config.name is None
+    assert raw["verbose"] is False
+
+
+def test_docs_example_2_config_loads_as_written(tmp_path):
+    path = write(tmp_path, "example-2.config", DOCS_EXAMPLE_2)
+    config, raw = load(path)
+    assert raw == {"algorithm": "bayes",
+                   "parameters": {"x": {"type": "integer", "min": 1, "max": 5}},
+                   "spec": {"metric": "loss", "objective": "minimize"}}
+    assert config.algorithm == "bayes"
+    assert config.parameters[0].max == 5
+
+
+def test_python_literal_file_accepts_true_false_none_and_negative_numbers(tmp_path):
+    path = write(tmp_path, "opt.config", """{
+        "algorithm": "grid",  # trailing comment
+        "spec": {"randomize": True, "seed": None,},
+        "parameters": {"x": {"type": "double", "min": -1.5, "max": +2,},},
+        "name": None,
+    }""")
+    config, _ = load(path)
+    assert config.spec.randomize is True
+    assert (config.parameters[0].min, config.parameters[0].max) == (-1.5, 2)
+
+
+@pytest.mark.parametrize("extension", [".yml", ".yaml"])
+def test_yaml_file_loads(tmp_path, extension):
+    path = write(tmp_path, "opt" + extension, """\
+algorithm: random
+spec:
+  metric: accuracy
+  objective: maximize
+  randomize: false
+parameters:
+  lr: {type: double, scalingType: loguniform, min: 1.0e-4, max: 1.0}
+  act: [relu, tanh]
+trials: 2
+""")
+    config, _ = load(path)
+    assert config.algorithm == "random"
+    assert config.spec.objective == "maximize"
+    assert config.trials == 2
+    lr, act = config.parameters
+    assert (lr.scaling, lr.min, lr.max) == ("loguniform", 1e-4, 1.0)
+    assert (act.type, act.values) == ("categorical", ("relu", "tanh"))
+
+
+def test_shorthand_lists_and_scalars_expand_to_discrete_or_categorical():
+    config = validate({"algorithm": "grid", "parameters": {
+        "batch": [16, 32, 64], "rate": [0.1, 0.5], "act": ["relu", "tanh"],
+        "epochs": 10, "opt": "adam"}})
+    by_name = {p.name: p for p in config.parameters}
+    assert (by_name["batch"].type, by_name["batch"].values) == ("discrete", (16, 32, 64))
+    assert (by_name["rate"].type, by_name["rate"].values) == ("discrete", (0.1, 0.5))
+    assert (by_name["act"].type, by_name["act"].values) == ("categorical", ("relu", "tanh"))
+    assert (by_name["epochs"].type, by_name["epochs"].values) == ("discrete", (10,))
+    assert (by_name["opt"].type, by_name["opt"].values) == ("categorical", ("adam",))
+    assert config.to_dict()["parameters"]["epochs"] == {"type": "discrete", "values": [10]}
+
+
+def test_float_is_an_alias_for_double():
+    config = validate({"algorithm": "random",
+                       "parameters": {"m": {"type": "float", "min": 0.0, "max": 0.9}}})
+    assert config.parameters[0].type == "double"
+    assert config.to_dict()["parameters"]["m"]["type"] == "double"
+
+
+def test_to_dict_fills_every_spec_default():
+    stored = validate({"algorithm": "bayes", "parameters": GOOD_PARAMETERS}).to_dict()
+    spec = stored["spec"]
+    expected = {"maxCombo": 0, "objective": "minimize", "metric": "loss", "gridSize": 10,
+                "minSampleSize": 100, "retryLimit": 20, "retryAssignLimit": 0,
+                "randomize": False}
+    assert {key: spec[key] for key in expected} == expected
+    assert spec["randomize"] is False
+    assert stored["trials"] == 1
+    assert stored["name"] is None
+    assert stored["parameters"]["x"] == {"type": "integer", "scalingType": "uniform",
+                                         "min": 1, "max": 5}
+
+
+def test_parameter_grid_size_is_kept_next_to_the_spec_default():
+    config = validate({"algorithm": "grid", "spec": {"gridSize": 4}, "parameters": {
+        "x": {"type": "double", "min": 0, "max": 1, "gridSize": 7}}})
+    assert config.spec.grid_size == 4
+    assert config.parameters[0].grid_size == 7
+
+
+@pytest.mark.parametrize("name", sorted(DOCS_EXAMPLES))
+def test_every_docs_example_config_validates(tmp_path, name):
+    path = write(tmp_path, f"{name}.config", DOCS_EXAMPLES[name])
+    config, raw = load(path)
+    assert config.algorithm == raw["algorithm"]
+    assert [p.name for p in config.parameters] == list(raw["parameters"])
+
+
+def test_stored_form_validates_back_to_the_same_config(tmp_path):
+    for text in DOCS_EXAMPLES.values():
+        config, _ = load(write(tmp_path, "c.config", text))
+        assert validate(config.to_dict()) == config
+
+
+# ---------------------------------------------------------------- unknown spec keys
+
+
+def test_unknown_spec_key_only_warns_and_the_config_loads():
+    with pytest.warns(UserWarning, match=r"spec\.learningRate: unknown key, ignored"):
+        config = validate({"algorithm": "random", "parameters": GOOD_PARAMETERS,
+                           "spec": {"learningRate": 3, "metric": "loss"}})
+    assert config.spec.metric == "loss"
+    assert config.spec.extra == {"learningRate": 3}
+
+
+def test_known_spec_keys_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate({"algorithm": "grid", "parameters": GOOD_PARAMETERS,
+                  "spec": {"maxCombo": 3, "randomize": True, "seed": 5}})
+
+
+# ---------------------------------------------------------------- the bad-config catalogue
+#
+# Each case builds a config for a given algorithm (a dict, or a file path) and
+# names the message fragment the user must see. Cases whose fault is the
+# algorithm itself run once.
+
+
+def param(definition):
+    return lambda alg, tmp: {"algorithm": alg, "parameters": {"lr": definition}}
+
+
+def spec(values):
+    return lambda alg, tmp: {"algorithm": alg, "spec": values, "parameters": GOOD_PARAMETERS}
+
+
+def top(**keys):
+    return lambda alg, tmp: {"algorithm": alg, "parameters": GOOD_PARAMETERS, **keys}
+
+
+def file(name, text):
+    return lambda alg, tmp: write(tmp, name, text.replace("ALG", alg))
+
+
+ONCE = ("bayes",)
+SENTINEL = "code-was-run.flag"
+
+BAD_CONFIGS = [
+    ("loguniform-min-0", param({"type": "double", "scalingType": "loguniform", "min": 0,
+                                "max": 1}),
+     "parameters.lr: loguniform needs min > 0 (got 0)", ALGORITHMS),
+    ("loguniform-min-negative", param({"type": "double", "scalingType": "loguniform",
+                                       "min": -1, "max": 1}),
+     "parameters.lr: loguniform needs min > 0 (got -1)", ALGORITHMS),
+    ("bad-objective", spec({"objective": "minimise"}),
+     'spec.objective: must be "minimize" or "maximize" (got "minimise")', ALGORITHMS),
+    ("unknown-algorithm", lambda alg, tmp: {"algorithm": "baye", "parameters": GOOD_PARAMETERS},
+     'unknown algorithm "baye" (choose grid, random or bayes)', ONCE),
+    ("missing-algorithm", lambda alg, tmp: {"parameters": GOOD_PARAMETERS},
+     "algorithm: missing (choose grid, random or bayes)", ONCE),
+    ("min-greater-than-max", param({"type": "double", "min": 2, "max": 1}),
+     "parameters.lr: min > max (2 > 1)", ALGORITHMS),
+    ("integer-min-greater-than-max", param({"type": "integer", "min": 9, "max": 3}),
+     "parameters.lr: min > max (9 > 3)", ALGORITHMS),
+    ("normal-without-mu", param({"type": "double", "scalingType": "normal", "sigma": 1}),
+     "parameters.lr: normal scaling needs 'mu'", ALGORITHMS),
+    ("normal-without-sigma", param({"type": "double", "scalingType": "normal", "mu": 0}),
+     "parameters.lr: normal scaling needs 'sigma'", ALGORITHMS),
+    ("lognormal-without-sigma", param({"type": "integer", "scalingType": "lognormal",
+                                       "mu": 1}),
+     "parameters.lr: lognormal scaling needs 'sigma'", ALGORITHMS),
+    ("sigma-zero", param({"type": "double", "scalingType": "normal", "mu": 0, "sigma": 0}),
+     "parameters.lr.sigma: must be > 0 (got 0)", ALGORITHMS),
+    ("sigma-negative", param({"type": "double", "scalingType": "normal", "mu": 0,
+                              "sigma": -2.5}),
+     "parameters.lr.sigma: must be > 0 (got -2.5)", ALGORITHMS),
+    ("uniform-without-max", param({"type": "double", "min": 0}),
+     "parameters.lr: uniform scaling needs 'max'", ALGORITHMS),
+    ("empty-values", param({"type": "discrete", "values": []}),
+     "parameters.lr.values: empty list", ALGORITHMS),
+    ("empty-shorthand-list", param([]),
+     "parameters.lr: empty list of values", ALGORITHMS),
+    ("missing-values", param({"type": "categorical"}),
+     "parameters.lr.values: missing (a categorical parameter needs a list of values)",
+     ALGORITHMS),
+    ("mixed-types", param({"type": "discrete", "values": [1, "two"]}),
+     "parameters.lr.values: mixed types (numbers and strings)", ALGORITHMS),
+    ("mixed-types-shorthand", param(["a", 1]),
+     "parameters.lr.values: mixed types (numbers and strings)", ALGORITHMS),
+    ("categorical-with-numbers", param({"type": "categorical", "values": [1, 2]}),
+     "parameters.lr.values: categorical values must be strings (got 1); use discrete",
+     ALGORITHMS),
+    ("discrete-with-strings", param({"type": "discrete", "values": ["a", "b"]}),
+     'parameters.lr.values: discrete values must be numbers (got "a"); use categorical',
+     ALGORITHMS),
+    ("discrete-with-bool", param({"type": "discrete", "values": [1, True]}),
+     "parameters.lr.values: discrete values must be numbers (got True)", ALGORITHMS),
+    ("duplicate-values", param({"type": "discrete", "values": [1, 2, 2]}),
+     "parameters.lr.values: duplicate value 2", ALGORITHMS),
+    ("duplicate-categories", param(["relu", "relu"]),
+     'parameters.lr.values: duplicate value "relu"', ALGORITHMS),
+    ("integer-non-integer-min", param({"type": "integer", "min": 0.5, "max": 3}),
+     "parameters.lr.min: an integer parameter needs integer bounds (got 0.5)", ALGORITHMS),
+    ("integer-non-integer-max", param({"type": "integer", "min": 0, "max": 3.2}),
+     "parameters.lr.max: an integer parameter needs integer bounds (got 3.2)", ALGORITHMS),
+    ("bound-infinite", param({"type": "double", "min": 0, "max": math.inf}),
+     "parameters.lr.max: must be finite (got inf)", ALGORITHMS),
+    ("bound-nan", param({"type": "double", "min": math.nan, "max": 1}),
+     "parameters.lr.min: must be finite (got nan)", ALGORITHMS),
+    ("bound-string", param({"type": "double", "min": "0", "max": 1}),
+     'parameters.lr.min: must be a number (got "0")', ALGORITHMS),
+    ("discrete-infinite", param([1, math.inf]),
+     "parameters.lr.values: values must be finite (got inf)", ALGORITHMS),
+    ("trials-0", top(trials=0), "trials: must be an integer >= 1 (got 0)", ALGORITHMS),
+    ("trials-1.0", top(trials=1.0), "trials: must be an integer >= 1 (got 1.0)", ALGORITHMS),
+    ("trials-true", top(trials=True), "trials: must be an integer >= 1 (got True)",
+     ALGORITHMS),
+    ("trials-string", top(trials="3"), 'trials: must be an integer >= 1 (got "3")',
+     ALGORITHMS),
+    ("unknown-top-level-key", top(paramters={}),
+     'unknown top-level key "paramters" (allowed: algorithm, spec, parameters, name, '
+     "trials, verbose)", ALGORITHMS),
+    ("name-not-a-string", top(name=5), "name: must be a string (got 5)", ALGORITHMS),
+    ("unknown-parameter-key", param({"type": "double", "min": 0, "max": 1, "step": 0.1}),
+     'parameters.lr: unknown key "step" for a double parameter', ALGORITHMS),
+    ("numeric-key-on-categorical", param({"type": "categorical", "values": ["a"], "min": 0}),
+     'parameters.lr: unknown key "min" for a categorical parameter', ALGORITHMS),
+    ("unknown-type", param({"type": "int", "min": 0, "max": 1}),
+     'parameters.lr.type: unknown type "int" (choose integer, double, float, discrete or '
+     "categorical)", ALGORITHMS),
+    ("missing-type", param({"min": 0, "max": 1}),
+     "parameters.lr: missing 'type'", ALGORITHMS),
+    ("unknown-scaling-type", param({"type": "double", "min": 0, "max": 1,
+                                    "scalingType": "log"}),
+     'parameters.lr.scalingType: unknown scaling "log" (choose linear, uniform, normal, '
+     "lognormal, loguniform)", ALGORITHMS),
+    ("parameter-is-none", param(None),
+     "parameters.lr: must be a dict with a 'type', a list of values or a value (got None)",
+     ALGORITHMS),
+    ("missing-parameters", lambda alg, tmp: {"algorithm": alg},
+     "parameters: missing (declare at least one parameter)", ALGORITHMS),
+    ("empty-parameters", lambda alg, tmp: {"algorithm": alg, "parameters": {}},
+     "parameters: empty (declare at least one parameter)", ALGORITHMS),
+    ("parameters-not-a-dict", lambda alg, tmp: {"algorithm": alg, "parameters": ["x"]},
+     "parameters: must be a dict of name -> definition", ALGORITHMS),
+    ("spec-not-a-dict", spec(["maxCombo", 3]), "spec: must be a dict", ALGORITHMS),
+    ("max-combo-negative", spec({"maxCombo": -1}),
+     "spec.maxCombo: must be an integer >= 0 (got -1)", ALGORITHMS),
+    ("grid-size-0", spec({"gridSize": 0}), "spec.gridSize: must be an integer >= 1 (got 0)",
+     ALGORITHMS),
+    ("parameter-grid-size-0", param({"type": "double", "min": 0, "max": 1, "gridSize": 0}),
+     "parameters.lr.gridSize: must be an integer >= 1 (got 0)", ALGORITHMS),
+    ("min-sample-size-0", spec({"minSampleSize": 0}),
+     "spec.minSampleSize: must be an integer >= 1 (got 0)", ALGORITHMS),
+    ("retry-limit-float", spec({"retryLimit": 2.5}),
+     "spec.retryLimit: must be an integer >= 0 (got 2.5)", ALGORITHMS),
+    ("retry-assign-limit-string", spec({"retryAssignLimit": "x"}),
+     'spec.retryAssignLimit: must be an integer >= 0 (got "x")', ALGORITHMS),
+    ("randomize-yes", spec({"randomize": "yes"}),
+     'spec.randomize: must be true or false (got "yes")', ALGORITHMS),
+    ("metric-empty", spec({"metric": ""}), 'spec.metric: must be a non-empty string (got "")',
+     ALGORITHMS),
+    ("metric-reduction-unknown", spec({"metricReduction": "median"}),
+     'spec.metricReduction: must be "best", "last" or "mean" (got "median")', ALGORITHMS),
+    ("seed-negative", spec({"seed": -1}), "spec.seed: must be an integer >= 0 (got -1)",
+     ALGORITHMS),
+    ("lognormal-min-negative", param({"type": "double", "scalingType": "lognormal", "mu": 0,
+                                      "sigma": 1, "min": -1}),
+     "parameters.lr: lognormal values are positive, min must be >= 0 (got -1)", ALGORITHMS),
+    ("lognormal-max-zero", param({"type": "double", "scalingType": "lognormal", "mu": 0,
+                                  "sigma": 1, "max": 0}),
+     "parameters.lr: lognormal values are positive, max must be > 0 (got 0)", ALGORITHMS),
+    ("truncation-without-mass", param({"type": "double", "scalingType": "normal", "mu": 0,
+                                       "sigma": 1, "min": 50, "max": 60}),
+     "parameters.lr: min/max leave no probability mass under normal(mu=0, sigma=1)",
+     ALGORITHMS),
+    ("file-not-a-mapping", file("list.config", '["ALG", {"x": [1, 2]}]'),
+     "list.config: the config must be a mapping with 'algorithm', 'spec' and 'parameters' "
+     "(got a list)", ALGORITHMS),
+    ("file-syntax-error", file("broken.config",
+                               '{\n  "algorithm": "ALG",\n  "parameters": {"x": [1, 2}\n}\n'),
+     "broken.config: not valid JSON or a Python literal (syntax error at line 3", ALGORITHMS),
+    ("yaml-syntax-error", file("broken.yaml", "algorithm: ALG\nparameters: {x: [1, 2}\n"),
+     "broken.yaml: not valid YAML at line 2", ALGORITHMS),
+    ("file-with-code", file("evil.config",
+                            '{"algorithm": "ALG",\n "parameters": {"x": [1, 2]},\n'
+                            f' "name": __import__("pathlib").Path("{SENTINEL}").touch(),\n}}'),
+     "evil.config: line 3: only literals are allowed in a config "
+     "(found \"__import__('pathlib').Path", ALGORITHMS),
+    ("file-with-list-key", file("listkey.config",
+                                '{"algorithm": "ALG", "parameters": {[1]: 2}}'),
+     "listkey.config: line 1: a key must be a string or a number (found '[1]')", ALGORITHMS),
+    ("file-bad-value-names-the-file", file("badvalue.json",
+                                           '{"algorithm": "ALG", "trials": 0, '
+                                           '"parameters": {"x": [1, 2]}}'),
+     "badvalue.json: trials: must be an integer >= 1 (got 0)", ALGORITHMS),
+]
+
+
+def test_bad_config_catalogue_is_large_and_unique():
+    ids = [case[0] for case in BAD_CONFIGS]
+    assert len(ids) >= 25
+    assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("build, fragment, algorithms",
+                         [case[1:] for case in BAD_CONFIGS],
+                         ids=[case[0] for case in BAD_CONFIGS])
+def test_bad_config_is_refused_before_anything_is_stored(tmp_path, monkeypatch, build,
+                                                         fragment, algorithms):
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    messages = set()
+    for algorithm in algorithms:
+        config = build(algorithm, tmp_path)
+        with pytest.raises(InvalidOptimizerParameters) as caught:
+            comet_optimize.Optimizer(config, verbose=0, store=str(store))
+        assert isinstance(caught.value, OptimizerException)
+        message = str(caught.value)
+        assert fragment in message
+        if isinstance(config, str):
+            assert message.startswith(config), "a file's error names the file"
+        messages.add(message)
+        assert not store.exists() or not os.listdir(store)
+    assert len(messages) == 1, f"the algorithms disagree: {messages}"
+    assert not (tmp_path / SENTINEL).exists(), "the config file's code was run"
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidOptimizerParameters, match="cannot read the config file"):
+        read_config_file(tmp_path / "nope.config")
+
+
+def test_validate_prefixes_the_source_file():
+    with pytest.raises(InvalidOptimizerParameters, match=r"^my\.config: trials: "):
+        validate({"algorithm": "grid", "parameters": GOOD_PARAMETERS, "trials": 0},
+                 source="my.config")
+
+
+# ---------------------------------------------------------------- property test
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+positive = st.floats(min_value=1e-6, max_value=1e6)
+sigmas = st.floats(min_value=1e-3, max_value=1e3)
+
+
+@st.composite
+def numeric_parameters(draw) -> dict:
+    """A valid integer or double definition, any scaling, optional truncation."""
+    kind = draw(st.sampled_from(["integer", "double", "float"]))
+    scaling = draw(st.sampled_from(["linear", "uniform", "normal", "lognormal", "loguniform"]))
+    definition = {"type": kind, "scalingType": scaling}
+    integer = kind == "integer"
+    if scaling in ("linear", "uniform", "loguniform"):
+        if integer:
+            low = draw(st.integers(1 if scaling == "loguniform" else -10**6, 10**6))
+            high = low + draw(st.integers(0, 10**6))
+        else:
+            low = draw(positive if scaling == "loguniform" else finite)
+            high = low + draw(st.floats(0, 1e6))
+        definition.update(min=low, max=high)
+    else:
+        mu = draw(st.floats(-5, 5) if scaling == "lognormal" else finite)
+        sigma = draw(sigmas if scaling == "normal" else st.floats(1e-3, 3))
+        centre = math.exp(mu) if scaling == "lognormal" else mu
+        definition.update(mu=mu, sigma=sigma)
+        # Bounds, when given, keep the centre inside so the truncation has mass.
+        if draw(st.booleans()):
+            below = draw(st.floats(0.01, 1)) * (centre if scaling == "lognormal" else 3 * sigma)
+            low = centre - below
+            definition["min"] = math.floor(low) if integer else low
+            if scaling == "lognormal":
+                definition["min"] = max(definition["min"], 0)
+        if draw(st.booleans()):
+            high = centre + draw(st.floats(0.01, 3)) * (centre if scaling == "lognormal" else sigma)
+            definition["max"] = math.ceil(high) if integer else high
+    if draw(st.booleans()):
+        definition["gridSize"] = draw(st.integers(1, 50))
+    return definition
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(definition=numeric_parameters(), algorithm=st.sampled_from(ALGORITHMS))
+def test_valid_numeric_parameters_validate_and_round_trip(definition, algorithm):
+    config = validate({"algorithm": algorithm, "parameters": {"p": definition}})
+    (parameter,) = config.parameters
+    assert parameter.type == ("double" if definition["type"] == "float" else definition["type"])
+    assert parameter.scaling == definition["scalingType"]
+    again = validate(config.to_dict())
+    assert again == config
+    assert again.to_dict() == config.to_dict()
