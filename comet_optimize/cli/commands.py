@@ -1,0 +1,268 @@
+"""The work behind each ``comet optimize`` form, as plain functions.
+
+The click layer (`comet_optimize.cli.main`) only parses arguments and prints
+what these return; tests call them directly. Every user mistake surfaces as
+`BadInput` with one sentence, which the command line turns into one line on
+stderr and exit status 2. The Optimizer (numpy, scipy) is imported here,
+inside the functions, never when ``comet --help`` runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+from comet_optimize.cli import report
+from comet_optimize.cli.launcher import (
+    DEFAULT_GRACE,
+    BadInput,
+    Plan,
+    check_executable,
+    check_script,
+    default_jobs,
+    parse_gpus,
+    run_workers,
+    summary,
+)
+from comet_optimize.errors import OptimizerException
+
+SCRIPT_SUFFIXES = (".py", ".sh")
+
+
+def resolve_store(store: str | None) -> str:
+    """The store's absolute root, refusing one that cannot be a store before any work."""
+    from comet_optimize.store import default_root
+
+    location = store or default_root()
+    if "://" in location:
+        from comet_optimize.store import open_store
+
+        try:
+            return open_store(location).root
+        except OptimizerException as error:
+            raise BadInput(str(error)) from None
+    root = os.path.abspath(os.path.expanduser(location))
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise BadInput(f"store {root}: not a directory")
+    if os.path.isdir(root) and not os.access(root, os.R_OK | os.X_OK):
+        raise BadInput(f"store {root}: not readable")
+    return root
+
+
+@contextlib.contextmanager
+def _env_without(name: str) -> Iterator[None]:
+    """Hide one environment variable: ``status ID`` means that id, whatever the shell says."""
+    saved = os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[name] = saved
+
+
+def open_optimizer(optimizer: str | None, store: str, trials: int | None = None,
+                   verbose: int = 1):
+    """Create or attach (COMET_OPTIMIZER_ID wins, as in the API); core errors become BadInput."""
+    from comet_optimize.optimizer import Optimizer
+
+    try:
+        return Optimizer(optimizer, trials=trials, verbose=verbose, store=store)
+    except OptimizerException as error:
+        raise BadInput(str(error)) from None
+    except OSError as error:
+        raise BadInput(f"store {store}: {error.strerror or error}") from None
+
+
+def attach(optimizer_id: str | None, store: str):
+    """An existing search by id (from the argument, else COMET_OPTIMIZER_ID), quietly."""
+    from comet_optimize.store import is_optimizer_id
+
+    optimizer_id = (optimizer_id or os.environ.get("COMET_OPTIMIZER_ID") or "").strip()
+    if not optimizer_id:
+        raise BadInput("missing optimizer ID (or set COMET_OPTIMIZER_ID)")
+    if not is_optimizer_id(optimizer_id):
+        raise BadInput(f"{optimizer_id!r} is not an optimizer id (32 lowercase hex "
+                       f"characters; see 'comet optimize list')")
+    with _env_without("COMET_OPTIMIZER_ID"):
+        return open_optimizer(optimizer_id, store, verbose=0)
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON (no NaN/Infinity tokens): non-finite floats become their repr."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(json_safe(value), indent=2, sort_keys=False)
+
+
+# -- comet optimize OPTIMIZER
+
+def create_or_attach(optimizer: str, store: str | None = None, trials: int | None = None,
+                     dump: str | None = None) -> str:
+    """Make the search exist and return its id (``export COMET_OPTIMIZER_ID=$(...)``)."""
+    root = resolve_store(store)
+    opt = open_optimizer(optimizer, root, trials=trials)
+    if dump:
+        write_dump(dump, report.status_report(opt.status(), opt.experiments()))
+    return opt.id
+
+
+def write_dump(path: str, data: dict[str, Any]) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(dumps(data) + "\n")
+    except OSError as error:
+        raise BadInput(f"-d {path}: {error.strerror}") from None
+
+
+# -- comet optimize [options] SCRIPT OPTIMIZER [-- ARGS]
+
+def split_positionals(positionals: list[str]) -> tuple[str | None, str]:
+    """(SCRIPT, OPTIMIZER) from the one or two positional arguments.
+
+    One argument is the OPTIMIZER, except a script (``.py``) while
+    COMET_OPTIMIZER_ID is set: then the script runs against that search.
+    """
+    if not positionals:
+        raise BadInput("missing OPTIMIZER (a config file or an optimizer id); "
+                       "usage: comet optimize [OPTIONS] [SCRIPT] OPTIMIZER [-- ARGS...]")
+    if len(positionals) > 2:
+        extra = " ".join(positionals[2:])
+        raise BadInput(f"unexpected argument(s) {extra!r}: the script's own arguments go "
+                       f"after '--' (comet optimize SCRIPT OPTIMIZER -- ARGS)")
+    if len(positionals) == 2:
+        return positionals[0], positionals[1]
+    only = positionals[0]
+    if only.endswith(SCRIPT_SUFFIXES) and os.path.isfile(only):
+        env_id = os.environ.get("COMET_OPTIMIZER_ID", "").strip()
+        if env_id:
+            return only, env_id
+        raise BadInput(f"{only} looks like a script: give the OPTIMIZER (a config file or an "
+                       f"id) after it")
+    return None, only
+
+
+def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int | None = None,
+           trials: int | None = None, executable: str | None = None, dump: str | None = None,
+           store: str | None = None, gpus: str | None = None, grace: float = DEFAULT_GRACE,
+           stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None,
+           progress: bool | None = None) -> int:
+    """Run ``jobs`` workers on one search; return the exit status (0: every worker exited 0).
+
+    Validation comes first, so a typo costs nothing: no search is created and
+    no process started when the script, the store, ``-j`` or ``--gpus`` is wrong.
+    """
+    stdout = stdout if stdout is not None else sys.stdout.buffer
+    stderr = stderr if stderr is not None else sys.stderr.buffer
+    gpu_list = parse_gpus(gpus) if gpus is not None else None
+    jobs = default_jobs(jobs, gpu_list)
+    if jobs < 1:
+        raise BadInput(f"-j {jobs}: the number of workers must be at least 1")
+    if grace < 0:
+        raise BadInput(f"--grace {grace:g}: must be >= 0 seconds")
+    check_script(script)
+    interpreter = check_executable(executable or sys.executable)
+    root = resolve_store(store)
+    opt = open_optimizer(optimizer, root, trials=trials)
+    plan = Plan(script=script, optimizer=optimizer, optimizer_id=opt.id, store=root,
+                jobs=jobs, executable=executable or interpreter, args=list(args or []),
+                trials=trials, gpus=gpu_list, grace=grace,
+                executable_given=executable is not None, store_given=store is not None)
+    try:
+        plan.log_folder = opt.store.log_folder(opt.id)
+    except OSError as error:
+        raise BadInput(f"store {root}: cannot create the log folder ({error.strerror})") \
+            from None
+    if progress is None:
+        progress = stderr.isatty() if hasattr(stderr, "isatty") else False
+    result = run_workers(plan, stdout=stdout, stderr=stderr,
+                         progress=_progress_line(opt, result_start=None) if progress else None)
+    opt.refresh()  # workers that died holding an experiment: failed now, not "running"
+    status = opt.status()
+    text = summary(status, plan, result)
+    try:
+        stderr.write((text + "\n").encode())
+        stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    if dump:
+        data = report.status_report(status, opt.experiments())
+        data["workers"] = [{"index": e.index, "pid": e.pid, "returncode": e.returncode}
+                           for e in result.exits]
+        data["wall_time"] = result.wall_time
+        data["resume_command"] = plan.resume_command()
+        write_dump(dump, data)
+    return result.exit_status()
+
+
+def _progress_line(opt, result_start: float | None):
+    import time
+
+    start = time.monotonic() if result_start is None else result_start
+
+    def line() -> str:
+        status = opt.status()
+        budget = status.get("budget")
+        best = status.get("best")
+        done = status["completed"] + status["aborted"] + status["failed"]
+        return (f"[comet optimize] {done}/{budget if budget else '?'} done, "
+                f"{status['running']} running, best "
+                f"{report.format_score(best['score']) if best else '-'}, "
+                f"{report.format_duration(time.monotonic() - start)}")
+
+    return line
+
+
+# -- comet optimize status / list / export
+
+def status_text(optimizer_id: str | None, store: str | None = None,
+                as_json: bool = False) -> str:
+    opt = attach(optimizer_id, resolve_store(store))
+    data = report.status_report(opt.status(), opt.experiments())
+    return dumps(data) if as_json else report.render_status(data)
+
+
+def list_rows(store: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """Every search in the store, oldest first; a broken one is listed with its error."""
+    from comet_optimize.store import FileStore
+
+    root = resolve_store(store)
+    try:
+        ids = FileStore(root).list_ids()
+    except OSError as error:
+        raise BadInput(f"store {root}: {error.strerror}") from None
+    rows = []
+    for optimizer_id in ids:
+        try:
+            with _env_without("COMET_OPTIMIZER_ID"):
+                rows.append(report.list_row(open_optimizer(optimizer_id, root, verbose=0)
+                                            .status()))
+        except (BadInput, OptimizerException) as error:
+            rows.append({"id": optimizer_id, "status": f"unreadable: {error}"})
+    return root, rows
+
+
+def list_text(store: str | None = None, as_json: bool = False) -> str:
+    root, rows = list_rows(store)
+    return dumps(rows) if as_json else report.render_list(rows, root)
+
+
+def export_text(optimizer_id: str | None, store: str | None = None,
+                fmt: str = "csv") -> str:
+    opt = attach(optimizer_id, resolve_store(store))
+    columns, rows = report.export_rows(opt.status(), opt.experiments())
+    if fmt == "json":
+        return dumps(rows)
+    return report.to_csv(columns, rows).rstrip("\n")

@@ -1,0 +1,462 @@
+"""Run N worker processes of one search, stream their output, stop them cleanly.
+
+The launcher is deliberately dumb about the search itself: the optimizer is
+created (or attached to) once, then every worker is an ordinary process
+running ``EXECUTABLE SCRIPT OPTIMIZER ARGS... [--trials T]`` that joins the
+search through ``COMET_OPTIMIZER_ID``. The store's lock, not the launcher,
+keeps workers from taking the same experiment, so a worker started by hand
+on another terminal joins the same search just as well.
+
+What the launcher owns is the processes:
+
+* each worker starts in its own session (so the terminal's Ctrl-C reaches
+  only the launcher, which forwards it once, explicitly, to each worker's
+  process group);
+* its stdout and stderr are read through one ``selectors`` loop, whole lines
+  at a time, written to the terminal with a ``[wI]`` prefix and to
+  ``<store>/<id>/logs/worker-I.log``;
+* worker exits wake the same loop through SIGCHLD and the signal wakeup fd,
+  so nothing polls with sleeps: the loop blocks until output, an exit, a
+  signal or the end of the grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+DEFAULT_GRACE = 30.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_MAX_LINE = 64 * 1024  # a "line" longer than this is passed on in pieces
+_GPU = re.compile(r"\d+|(?:GPU|MIG)-[0-9A-Za-z/_-]+")
+
+
+class BadInput(Exception):
+    """The user's command line cannot work (exit status 2, one line, no traceback)."""
+
+
+def parse_gpus(text: str) -> list[str]:
+    """``"0,1"`` -> ``["0", "1"]``; GPU indices or ``GPU-``/``MIG-`` UUIDs, as CUDA takes them."""
+    gpus = [item.strip() for item in text.split(",")]
+    bad = [item for item in gpus if not _GPU.fullmatch(item)]
+    if not text.strip() or bad:
+        what = f"{bad[0]!r} is not a GPU index or UUID" if bad and bad[0] else "empty item"
+        raise BadInput(f"--gpus {text!r}: {what} (expected e.g. --gpus 0,1)")
+    return gpus
+
+
+def check_script(script: str) -> None:
+    if not os.path.exists(script):
+        raise BadInput(f"{script}: no such file")
+    if not os.path.isfile(script):
+        raise BadInput(f"{script}: not a file (SCRIPT must be the program to run)")
+
+
+def check_executable(executable: str) -> str:
+    """The interpreter's path; ``-e python3.11`` is looked up on PATH like a shell would."""
+    import shutil
+
+    found = shutil.which(executable)
+    if found is None:
+        raise BadInput(f"-e {executable}: no such executable")
+    return found
+
+
+@dataclass
+class Plan:
+    """Everything needed to start (and later resume) the workers of one search."""
+
+    script: str
+    optimizer: str  # as the user wrote it: a config path or an id
+    optimizer_id: str
+    store: str
+    jobs: int
+    executable: str
+    args: list[str] = field(default_factory=list)
+    trials: int | None = None
+    gpus: list[str] | None = None
+    grace: float = DEFAULT_GRACE
+    executable_given: bool = False
+    store_given: bool = False
+    log_folder: str = ""
+
+    def command(self, index: int) -> list[str]:
+        """``EXECUTABLE SCRIPT OPTIMIZER ARGS... [--trials T]``: the docs' ``sys.argv[1]``
+        is the optimizer, whatever the script's own arguments are."""
+        command = [self.executable, self.script, self.optimizer, *self.args]
+        if self.trials is not None:
+            command += ["--trials", str(self.trials)]
+        return command
+
+    def environment(self, index: int, base: dict[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ if base is None else base)
+        env.update({
+            "COMET_OPTIMIZER_ID": self.optimizer_id,
+            "COMET_OPTIMIZER_PROCESS_ID": str(index),
+            "COMET_OPTIMIZER_PROCESS_JOBS": str(self.jobs),
+            "COMET_OPTIMIZE_STORE": self.store,
+            "PYTHONUNBUFFERED": "1",
+        })
+        if self.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = self.gpus[index % len(self.gpus)]
+        return env
+
+    def log_path(self, index: int) -> str:
+        return os.path.join(self.log_folder, f"worker-{index}.log")
+
+    def resume_command(self) -> str:
+        """The exact command line that continues this search where it stopped."""
+        words = ["comet", "optimize", "-j", str(self.jobs)]
+        if self.trials is not None:
+            words += ["-t", str(self.trials)]
+        if self.executable_given:
+            words += ["-e", self.executable]
+        if self.gpus:
+            words += ["--gpus", ",".join(self.gpus)]
+        if self.grace != DEFAULT_GRACE:
+            words += ["--grace", f"{self.grace:g}"]
+        if self.store_given or os.environ.get("COMET_OPTIMIZE_STORE"):
+            words += ["--store", self.store]
+        words += [self.script, self.optimizer]
+        if self.args:
+            words += ["--", *self.args]
+        line = shlex.join(words)
+        if self.optimizer != self.optimizer_id:  # a config file: attach through the env
+            line = f"COMET_OPTIMIZER_ID={self.optimizer_id} {line}"
+        return line
+
+
+@dataclass
+class WorkerExit:
+    index: int
+    pid: int
+    returncode: int
+
+    def describe(self) -> str:
+        if self.returncode < 0:
+            try:
+                name = signal.Signals(-self.returncode).name
+            except ValueError:
+                name = f"signal {-self.returncode}"
+            return f"killed by {name}"
+        return f"exited with status {self.returncode}"
+
+
+@dataclass
+class RunResult:
+    exits: list[WorkerExit]
+    stopped_by: int | None  # the signal that stopped the run, if any
+    wall_time: float
+
+    @property
+    def all_succeeded(self) -> bool:
+        return self.stopped_by is None and all(e.returncode == 0 for e in self.exits)
+
+    def exit_status(self) -> int:
+        """0 when every worker exited 0; 128+signal after Ctrl-C/SIGTERM; else 1."""
+        if self.stopped_by is not None:
+            return 128 + self.stopped_by
+        return 0 if self.all_succeeded else 1
+
+
+class _Stream:
+    """One pipe of one worker: bytes in, whole prefixed lines out."""
+
+    def __init__(self, index: int, fd: int, sink: IO[bytes] | None, log: IO[bytes]):
+        self.index = index
+        self.prefix = f"[w{index}] ".encode()
+        self.fd = fd
+        self.sink = sink
+        self.log = log
+        self.buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.buffer += data
+        lines = []
+        while True:
+            end = self.buffer.find(b"\n")
+            if end < 0:
+                if len(self.buffer) >= _MAX_LINE:
+                    lines.append(bytes(self.buffer) + b"\n")
+                    self.buffer.clear()
+                break
+            lines.append(bytes(self.buffer[: end + 1]))
+            del self.buffer[: end + 1]
+        return lines
+
+    def rest(self) -> list[bytes]:
+        if not self.buffer:
+            return []
+        line = bytes(self.buffer) + b"\n"
+        self.buffer.clear()
+        return [line]
+
+    def write(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        self.log.write(b"".join(lines))
+        self.log.flush()
+        if self.sink is None:
+            return
+        try:
+            self.sink.write(b"".join(self.prefix + line for line in lines))
+            self.sink.flush()
+        except (BrokenPipeError, ValueError):  # e.g. `comet optimize ... | head`
+            self.sink = None
+
+
+class _Supervisor:
+    """The single-threaded event loop that owns the worker processes."""
+
+    def __init__(self, plan: Plan, stdout: IO[bytes] | None, stderr: IO[bytes] | None,
+                 progress: Callable[[], str] | None, progress_interval: float):
+        self.plan = plan
+        self.stdout = stdout
+        self.stderr = stderr
+        self.progress = progress
+        self.progress_interval = progress_interval
+        self.progress_shown = False
+        self.next_progress = 0.0
+        self.selector = selectors.DefaultSelector()
+        self.processes: dict[int, subprocess.Popen] = {}  # index -> live worker
+        self.exits: list[WorkerExit] = []
+        self.streams: list[_Stream] = []
+        self.logs: list[IO[bytes]] = []
+        self.pending_signals: list[int] = []
+        self.stopped_by: int | None = None
+        self.deadline: float | None = None
+        self.killed = False
+
+    # -- messages of the launcher itself
+
+    def say(self, message: str) -> None:
+        if self.stderr is None:
+            return
+        self._clear_progress()
+        try:
+            self.stderr.write(f"comet optimize: {message}\n".encode())
+            self.stderr.flush()
+        except (BrokenPipeError, ValueError):
+            self.stderr = None
+
+    def _clear_progress(self) -> None:
+        if self.progress_shown and self.stderr is not None:
+            self.stderr.write(b"\r\x1b[K")
+            self.progress_shown = False
+
+    def _draw_progress(self, now: float) -> None:
+        if self.progress is None or self.stderr is None:
+            return
+        if now >= self.next_progress:
+            self.progress_text = self.progress()
+            self.next_progress = now + self.progress_interval
+        if not self.progress_shown:
+            self.stderr.write(b"\r\x1b[K" + self.progress_text.encode())
+            self.stderr.flush()
+            self.progress_shown = True
+
+    # -- signals
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if signum != signal.SIGCHLD:
+            self.pending_signals.append(signum)
+
+    def _signal_group(self, process: subprocess.Popen, signum: int) -> None:
+        try:
+            os.killpg(process.pid, signum)  # the worker and whatever it started
+        except (ProcessLookupError, PermissionError):
+            try:
+                process.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+    def _handle_signals(self, now: float) -> None:
+        while self.pending_signals:
+            signum = self.pending_signals.pop(0)
+            name = signal.Signals(signum).name
+            live = list(self.processes.values())
+            if self.stopped_by is None:
+                self.stopped_by = signum
+                self.deadline = now + self.plan.grace
+                self.say(f"{name}: stopping {len(live)} worker(s); they are killed in "
+                         f"{self.plan.grace:g} s (Ctrl-C again to kill them now)")
+                for process in live:
+                    self._signal_group(process, signum)
+            elif not self.killed:
+                self.say(f"{name} again: killing {len(live)} worker(s) now")
+                self._kill_all()
+
+    def _kill_all(self) -> None:
+        self.killed = True
+        self.deadline = None
+        for process in self.processes.values():
+            self._signal_group(process, signal.SIGKILL)
+
+    # -- processes and pipes
+
+    def _start(self) -> None:
+        for index in range(self.plan.jobs):
+            log = open(self.plan.log_path(index), "ab")
+            self.logs.append(log)
+            command = self.plan.command(index)
+            log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                      f"{shlex.join(command)}\n".encode())
+            log.flush()
+            process = subprocess.Popen(
+                command, env=self.plan.environment(index), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            )
+            self.processes[index] = process
+            for pipe, sink in ((process.stdout, self.stdout), (process.stderr, self.stderr)):
+                fd = pipe.fileno()
+                os.set_blocking(fd, False)
+                stream = _Stream(index, fd, sink, log)
+                self.streams.append(stream)
+                self.selector.register(fd, selectors.EVENT_READ, stream)
+
+    def _read(self, stream: _Stream, drain: bool = False) -> None:
+        while True:
+            try:
+                data = os.read(stream.fd, 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                self._close(stream)
+                return
+            if stream.sink is not None and stream.sink in (self.stdout, self.stderr):
+                self._clear_progress()
+            stream.write(stream.feed(data))
+            if not drain:
+                return
+
+    def _close(self, stream: _Stream) -> None:
+        stream.write(stream.rest())
+        self.selector.unregister(stream.fd)
+        os.close(stream.fd)
+        stream.fd = -1
+
+    def _reap(self) -> None:
+        for index, process in list(self.processes.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            del self.processes[index]
+            exit_ = WorkerExit(index, process.pid, code)
+            self.exits.append(exit_)
+            for stream in self.streams:  # whatever it wrote before dying is in the pipe
+                if stream.fd >= 0 and stream.index == index:
+                    self._read(stream, drain=True)
+            if code != 0 and not (self.stopped_by and code in (-self.stopped_by,
+                                                                 128 + self.stopped_by)):
+                self.say(f"worker {index} (pid {process.pid}) {exit_.describe()}")
+
+    def run(self) -> RunResult:
+        start = time.monotonic()
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_read, False)
+        os.set_blocking(wake_write, False)
+        handled = (*STOP_SIGNALS, signal.SIGCHLD)
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in handled}
+        previous_wakeup = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
+        self.selector.register(wake_read, selectors.EVENT_READ, None)
+        try:
+            self._start()
+            while self.processes:
+                now = time.monotonic()
+                timeout = None
+                if self.deadline is not None:
+                    timeout = max(0.0, self.deadline - now)
+                if self.progress is not None:
+                    wait = max(0.0, self.next_progress - now)
+                    timeout = wait if timeout is None else min(timeout, wait)
+                for key, _ in self.selector.select(timeout):
+                    if key.data is None:
+                        try:
+                            os.read(wake_read, 4096)
+                        except BlockingIOError:
+                            pass
+                    else:
+                        self._read(key.data)
+                now = time.monotonic()
+                self._handle_signals(now)
+                self._reap()
+                if self.deadline is not None and now >= self.deadline and self.processes:
+                    self.say(f"grace period over: killing {len(self.processes)} worker(s)")
+                    self._kill_all()
+                self._draw_progress(now)
+            for stream in self.streams:
+                if stream.fd >= 0:
+                    self._read(stream, drain=True)
+                    if stream.fd >= 0:  # a grandchild still holds the pipe: stop listening
+                        self._close(stream)
+        finally:
+            self._clear_progress()
+            signal.set_wakeup_fd(previous_wakeup)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.selector.close()
+            for fd in (wake_read, wake_write):
+                os.close(fd)
+            for process in self.processes.values():  # only after an exception of ours
+                self._signal_group(process, signal.SIGKILL)
+                process.wait()
+            for log in self.logs:
+                log.close()
+        self.exits.sort(key=lambda e: e.index)
+        return RunResult(self.exits, self.stopped_by, time.monotonic() - start)
+
+
+def run_workers(plan: Plan, stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None,
+                progress: Callable[[], str] | None = None,
+                progress_interval: float = 1.0) -> RunResult:
+    """Start ``plan.jobs`` workers and return when every one of them has exited.
+
+    Must run in the main thread (it handles SIGINT, SIGTERM, SIGHUP and SIGCHLD
+    while it runs, and restores the previous handlers afterwards).
+    ``progress``, when given, returns the status line redrawn on ``stderr``.
+    """
+    os.makedirs(plan.log_folder, exist_ok=True)
+    return _Supervisor(plan, stdout, stderr, progress, progress_interval).run()
+
+
+def summary(status: dict[str, Any], plan: Plan, result: RunResult) -> str:
+    """The lines printed when the launcher ends: what happened and how to go on."""
+    from comet_optimize.cli import report
+
+    failed = [e for e in result.exits if e.returncode != 0]
+    if not failed:
+        workers = f"{len(result.exits)}, all exited with status 0"
+    else:
+        workers = f"{len(result.exits)}; " + "; ".join(
+            f"worker {e.index} {e.describe()}" for e in failed)
+    pairs = [
+        ("search", status["id"] + (f"  {status['name']!r}" if status.get("name") else "")),
+        ("algorithm", status["algorithm"]),
+        ("status", status["status"]),
+        ("experiments", report.counts_text(status)
+         + (f" (budget {status['budget']})" if status.get("budget") else "")),
+        ("best", report.best_text(status)),
+        ("workers", workers),
+        ("wall time", report.format_duration(result.wall_time)),
+        ("logs", os.path.join(plan.log_folder, "worker-*.log")),
+        ("details", f"comet optimize status {status['id']}"
+         + (f" --store {shlex.quote(plan.store)}" if plan.store_given
+            or os.environ.get("COMET_OPTIMIZE_STORE") else "")),
+    ]
+    if status["status"] != "completed":
+        pairs.append(("resume", plan.resume_command()))
+    return "comet optimize: summary\n" + report.key_values(pairs)
+
+
+def default_jobs(jobs: int | None, gpus: Sequence[str] | None) -> int:
+    if jobs is not None:
+        return jobs
+    return len(gpus) if gpus else 1

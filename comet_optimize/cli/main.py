@@ -1,0 +1,230 @@
+"""``comet``: the click commands. They parse, call `comet_optimize.cli.commands`, print.
+
+``comet optimize`` has two faces. Its first positional argument is usually a
+SCRIPT or an OPTIMIZER, but the words ``status``, ``list`` and ``export`` in
+that slot name a sub-command. `OptimizeCommand` looks at the first
+positional word before click parses anything and dispatches; a script that
+really is called ``status`` is run as ``./status``.
+
+Errors are one line on stderr and exit status 2 (see `main`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from comet_optimize import __version__
+from comet_optimize.cli.launcher import DEFAULT_GRACE, BadInput
+from comet_optimize.errors import OptimizerException
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_FORWARDED = "comet_optimize.forwarded"
+_SUBCOMMAND = "comet_optimize.subcommand"
+
+
+class UserError(click.ClickException):
+    """A mistake on the command line: one line, exit status 2."""
+
+    exit_code = 2
+
+
+def first_positional(args: list[str], value_options: set[str]) -> int | None:
+    """Index of the first argument that is not an option or an option's value."""
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            return None
+        if arg.startswith("-") and arg != "-":
+            if arg in value_options:
+                index += 1  # skip the value too
+            index += 1
+            continue
+        return index
+    return None
+
+
+class OptimizeCommand(click.Command):
+    """The launcher, which hands ``status``/``list``/``export`` to their own commands."""
+
+    def __init__(self, *args: Any, subcommands: dict[str, click.Command], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.subcommands = subcommands
+
+    def _value_options(self) -> set[str]:
+        names: set[str] = set()
+        for param in self.params:
+            if isinstance(param, click.Option) and not param.is_flag:
+                names.update(param.opts)
+        return names
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = list(args)
+        index = first_positional(args, self._value_options())
+        if index is not None and args[index] in self.subcommands:
+            ctx.meta[_SUBCOMMAND] = (args[index], args[:index] + args[index + 1:])
+            return []
+        if "--" in args:
+            split = args.index("--")
+            ctx.meta[_FORWARDED] = args[split + 1:]
+            args = args[:split]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if _SUBCOMMAND in ctx.meta:
+            name, rest = ctx.meta[_SUBCOMMAND]
+            command = self.subcommands[name]
+            with command.make_context(name, rest, parent=ctx) as sub_ctx:
+                return command.invoke(sub_ctx)
+        return super().invoke(ctx)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return ["[OPTIONS] [SCRIPT] OPTIMIZER [-- ARGS...]"]
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, command.get_short_help_str(90))
+                                for name, command in self.subcommands.items()])
+        super().format_epilog(ctx, formatter)
+
+
+def _run(function, *args: Any, **kwargs: Any) -> Any:
+    """Call the plain function; a user mistake becomes a one-line UserError."""
+    try:
+        return function(*args, **kwargs)
+    except BadInput as error:
+        raise UserError(str(error)) from None
+    except OptimizerException as error:
+        raise UserError(str(error)) from None
+
+
+store_option = click.option(
+    "--store", metavar="PATH", default=None,
+    help="Where searches live (default: $COMET_OPTIMIZE_STORE or ~/.comet_optimize).")
+
+
+@click.command("status", context_settings=CONTEXT)
+@click.argument("optimizer_id", metavar="[ID]", required=False)
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON instead of a table.")
+def status_command(optimizer_id: str | None, store: str | None, as_json: bool) -> None:
+    """Show a search: counts, budget, best result, top 10, who is running what."""
+    from comet_optimize.cli import commands
+
+    click.echo(_run(commands.status_text, optimizer_id, store, as_json))
+
+
+@click.command("list", context_settings=CONTEXT)
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON instead of a table.")
+def list_command(store: str | None, as_json: bool) -> None:
+    """List the searches in the store (id, name, algorithm, status, progress, best)."""
+    from comet_optimize.cli import commands
+
+    click.echo(_run(commands.list_text, store, as_json))
+
+
+@click.command("export", context_settings=CONTEXT)
+@click.argument("optimizer_id", metavar="[ID]", required=False)
+@store_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True, help="One row per experiment, parameters as columns.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of stdout.")
+def export_command(optimizer_id: str | None, store: str | None, fmt: str,
+                   output: str | None) -> None:
+    """Export every experiment of a search as CSV or JSON."""
+    from comet_optimize.cli import commands
+
+    text = _run(commands.export_text, optimizer_id, store, fmt)
+    if output is None:
+        click.echo(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as error:
+        raise UserError(f"-o {output}: {error.strerror}") from None
+
+
+@click.command(
+    "optimize", cls=OptimizeCommand, context_settings={**CONTEXT, "allow_extra_args": True},
+    subcommands={"status": status_command, "list": list_command, "export": export_command},
+    epilog="Examples:\n\n\b\n"
+           "  comet optimize -j 2 train.py opt.config -- --epochs 5\n"
+           "  export COMET_OPTIMIZER_ID=$(comet optimize opt.config)\n"
+           "  comet optimize status $COMET_OPTIMIZER_ID",
+)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Workers to run in parallel (default: the number of --gpus, else 1).")
+@click.option("-t", "--trials", type=click.IntRange(min=1), default=None, metavar="T",
+              help="Pass --trials T to every worker; overrides the config's trials on creation.")
+@click.option("-e", "--executable", default=None, metavar="EXECUTABLE",
+              help="Program that runs SCRIPT (default: this Python interpreter).")
+@click.option("-d", "--dump", default=None, metavar="FILE",
+              help="Write the final status as JSON to FILE.")
+@store_option
+@click.option("--gpus", default=None, metavar="LIST",
+              help="GPUs, e.g. 0,1: each worker gets its own CUDA_VISIBLE_DEVICES, round-robin.")
+@click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE, show_default=True,
+              metavar="SECONDS",
+              help="After Ctrl-C/SIGTERM, how long workers may take to stop before SIGKILL.")
+@click.pass_context
+def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
+                     executable: str | None, dump: str | None, store: str | None,
+                     gpus: str | None, grace: float) -> int:
+    """Run SCRIPT in N parallel workers that share one search.
+
+    Each worker runs `EXECUTABLE SCRIPT OPTIMIZER ARGS... [--trials T]` with
+    COMET_OPTIMIZER_ID, COMET_OPTIMIZER_PROCESS_ID, COMET_OPTIMIZER_PROCESS_JOBS
+    and COMET_OPTIMIZE_STORE set. OPTIMIZER is a config file or an optimizer id;
+    if COMET_OPTIMIZER_ID is set, that search is used. Output is shown with a
+    [wI] prefix and kept in the search's logs/worker-I.log.
+
+    With only OPTIMIZER: create (or attach to) the search and print its id.
+
+    Exit status: 0 when every worker exited 0, 1 otherwise, 128+signal after
+    Ctrl-C (130) or SIGTERM (143), 2 for bad input.
+    """
+    from comet_optimize.cli import commands
+
+    script, optimizer = _run(commands.split_positionals, list(ctx.args))
+    forwarded = ctx.meta.get(_FORWARDED, [])
+    if script is None:
+        if forwarded:
+            raise UserError("arguments after '--' need a SCRIPT to pass them to")
+        click.echo(_run(commands.create_or_attach, optimizer, store, trials, dump))
+        return 0
+    return _run(commands.launch, script, optimizer, forwarded, jobs=jobs, trials=trials,
+                executable=executable, dump=dump, store=store, gpus=gpus, grace=grace)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="comet_optimize",
+                      message="%(prog)s %(version)s")
+def cli() -> None:
+    """Offline hyperparameter search, compatible with Comet ML's `comet optimize`."""
+
+
+cli.add_command(optimize_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``comet`` console script."""
+    try:
+        code = cli.main(args=argv, prog_name="comet", standalone_mode=False)
+    except click.ClickException as error:
+        hint = ""
+        if isinstance(error, click.UsageError) and error.ctx is not None:
+            hint = f" (see '{error.ctx.command_path} --help')"
+        click.echo(f"Error: {error.format_message()}{hint}", err=True)
+        sys.exit(error.exit_code if not isinstance(error, click.UsageError) else 2)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

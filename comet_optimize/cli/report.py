@@ -1,0 +1,231 @@
+"""What ``comet optimize status``, ``list``, ``export`` and the launcher's summary show.
+
+Every function takes plain data (an optimizer's ``status()`` dict and its
+``experiments()`` list) and returns plain data or text, so the same numbers
+appear in the table, in ``--json`` and in the final summary, and tests can
+check them without a terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from typing import Any
+
+TOP_N = 10
+
+
+def format_score(score: float | None) -> str:
+    if score is None:
+        return "-"
+    if isinstance(score, float) and not math.isfinite(score):
+        return repr(score)
+    return f"{score:.6g}"
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def format_params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={format_value(value)}" for name, value in params.items())
+
+
+def format_duration(seconds: float) -> str:
+    """``12.3 s`` under a minute, else ``h:mm:ss`` (what people read at a glance)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def format_time(timestamp: float | None) -> str:
+    if not timestamp:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> str:
+    """Left-aligned columns separated by two spaces; no trailing blanks."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        lines.append((indent + "  ".join(cells)).rstrip())
+    return "\n".join(lines)
+
+
+def key_values(pairs: list[tuple[str, str]], indent: str = "  ") -> str:
+    """``name   value`` lines with the values aligned."""
+    width = max(len(name) for name, _ in pairs)
+    return "\n".join(f"{indent}{name.ljust(width)}  {value}" for name, value in pairs)
+
+
+def _sort_key(maximize: bool):
+    def key(experiment: dict[str, Any]) -> tuple[int, float]:
+        score = experiment.get("score")
+        if score is None or not math.isfinite(score):
+            return (1, 0.0)
+        return (0, -score if maximize else score)
+
+    return key
+
+
+def top_experiments(status: dict[str, Any], experiments: list[dict[str, Any]],
+                    n: int = TOP_N) -> list[dict[str, Any]]:
+    """The ``n`` best completed experiments, best first (NaN/inf last, as the worst)."""
+    maximize = status["spec"].get("objective") == "maximize"
+    completed = [e for e in experiments if e["status"] == "completed"]
+    return sorted(completed, key=_sort_key(maximize))[:n]
+
+
+def running_workers(experiments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who holds what right now: one entry per (host, process) with its assignments."""
+    workers: dict[tuple[str, int], dict[str, Any]] = {}
+    for experiment in experiments:
+        if experiment["status"] != "running":
+            continue
+        key = (experiment["host"], experiment["process"])
+        worker = workers.setdefault(key, {"host": key[0], "process": key[1], "counts": [],
+                                          "since": experiment["startTime"]})
+        worker["counts"].append(experiment["count"])
+        worker["since"] = min(worker["since"], experiment["startTime"])
+    return list(workers.values())
+
+
+def status_report(status: dict[str, Any], experiments: list[dict[str, Any]]) -> dict[str, Any]:
+    """The machine-readable status: the optimizer's status dict, the top experiments and
+    who is running what (``comet optimize status --json``)."""
+    return {**status,
+            "top": top_experiments(status, experiments),
+            "running_workers": running_workers(experiments)}
+
+
+def _budget_text(status: dict[str, Any]) -> str:
+    budget = status.get("budget")
+    if budget is None:
+        return "unlimited"
+    retries = status["spec"].get("retryAssignLimit", 0)
+    parts = f"maxCombo {status['maxCombo']} x trials {status['trials']}"
+    if retries:
+        parts += f" x {retries + 1} attempts"
+    return f"{budget} ({parts})"
+
+
+def counts_text(status: dict[str, Any]) -> str:
+    return (f"{status['assigned']} assigned: {status['completed']} completed, "
+            f"{status['running']} running, {status['aborted']} aborted, "
+            f"{status['failed']} failed")
+
+
+def best_text(status: dict[str, Any]) -> str:
+    best = status.get("best")
+    if not best:
+        return "-"
+    spec = status["spec"]
+    return (f"{spec.get('metric', 'loss')}={format_score(best.get('score'))} "
+            f"({spec.get('objective', 'minimize')}) at #{best['count']}: "
+            f"{format_params(best['parameters'])}")
+
+
+def render_status(report: dict[str, Any]) -> str:
+    """The human table of ``comet optimize status``."""
+    spec = report["spec"]
+    name = f"  {report['name']!r}" if report.get("name") else ""
+    space = report.get("configSpaceSize")
+    lines = [
+        f"Search {report['id']}{name}",
+        key_values([
+            ("algorithm", report["algorithm"]),
+            ("status", report["status"]),
+            ("objective", f"{spec.get('objective')} {spec.get('metric')}"),
+            ("budget", _budget_text(report)),
+            ("space", "infinite" if space is None else str(space)),
+            ("experiments", counts_text(report)),
+            ("best", best_text(report)),
+            ("started", format_time(report.get("startTime"))),
+            ("last update", format_time(report.get("lastUpdateTime"))),
+            ("store", str(report.get("store", "-"))),
+        ]),
+    ]
+    top = report["top"]
+    names = list(report["parameters"])
+    lines.append("")
+    if top:
+        lines.append(f"Top {len(top)} (by {spec.get('metric')}, {spec.get('objective')})")
+        rows = [[str(e["count"]), str(e["trial"]), format_score(e["score"]),
+                 *[format_value(e["parameters"].get(n, "")) for n in names]] for e in top]
+        lines.append(table(["count", "trial", spec.get("metric", "score"), *names], rows))
+    else:
+        lines.append("No completed experiment yet.")
+    workers = report["running_workers"]
+    lines.append("")
+    if workers:
+        lines.append("Running now")
+        rows = [[w["host"], str(w["process"]), ", ".join(f"#{c}" for c in w["counts"]),
+                 format_time(w["since"])] for w in workers]
+        lines.append(table(["host", "process", "experiments", "since"], rows))
+    else:
+        lines.append("Nothing running.")
+    return "\n".join(lines)
+
+
+def list_row(status: dict[str, Any]) -> dict[str, Any]:
+    """One line of ``comet optimize list``."""
+    best = status.get("best")
+    return {
+        "id": status["id"], "name": status.get("name"), "algorithm": status["algorithm"],
+        "status": status["status"], "completed": status["completed"],
+        "budget": status.get("budget"),
+        "best": best.get("score") if best else None,
+        "started": status.get("startTime"),
+    }
+
+
+def render_list(rows: list[dict[str, Any]], store: str) -> str:
+    if not rows:
+        return f"No search in the store {store}."
+    body = [[r["id"], r.get("name") or "-", r.get("algorithm") or "-", r["status"],
+             f"{r.get('completed', '-')}/{r.get('budget') if r.get('budget') else '-'}",
+             format_score(r.get("best")), format_time(r.get("started"))] for r in rows]
+    header = ["id", "name", "algorithm", "status", "done/budget", "best", "started"]
+    return f"Searches in {store}\n" + table(header, body)
+
+
+_FIXED_COLUMNS = ["count", "trial", "status", "score", "retry", "pid", "id", "host", "process",
+                  "startTime", "endTime"]
+
+
+def export_rows(status: dict[str, Any], experiments: list[dict[str, Any]]
+                ) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns and one flat row per experiment; parameters become columns (prefixed
+    ``param_`` only when a name collides with a fixed column)."""
+    names = list(status["parameters"])
+    for experiment in experiments:
+        for name in experiment["parameters"]:
+            if name not in names:
+                names.append(name)
+    column_of = {n: f"param_{n}" if n in _FIXED_COLUMNS else n for n in names}
+    columns = _FIXED_COLUMNS[:4] + [column_of[n] for n in names] + _FIXED_COLUMNS[4:]
+    rows = []
+    for experiment in experiments:
+        row = {key: experiment.get(key) for key in _FIXED_COLUMNS}
+        for name in names:
+            row[column_of[name]] = experiment["parameters"].get(name)
+        rows.append({c: row[c] for c in columns})
+    return columns, rows
+
+
+def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
