@@ -1,0 +1,309 @@
+"""Grid, random and bayes as pure functions of (space, history, rng): no files, no store."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from comet_optimize.algorithms import History, make_algorithm
+from comet_optimize.algorithms.bayes import ParzenSearch
+from comet_optimize.algorithms.grid import GridSearch
+from comet_optimize.algorithms.random import RandomSearch
+from comet_optimize.config import validate
+from comet_optimize.space import Space, parameter_set_id
+
+
+def build(parameters, algorithm="random", **spec):
+    config = validate({"algorithm": algorithm, "spec": spec, "parameters": parameters})
+    return config, Space.from_config(config)
+
+
+def history(space, rows=(), scores=(), pending=()) -> History:
+    d = len(space.dimensions)
+    return History(np.asarray(rows, dtype=float).reshape(-1, d),
+                   np.asarray(scores, dtype=float),
+                   np.asarray(pending, dtype=float).reshape(-1, d))
+
+
+def pids(parameter_sets) -> list[str]:
+    return [parameter_set_id(p) for p in parameter_sets]
+
+
+# ---------------------------------------------------------------- grid
+
+MIXED = {
+    "a": [1, 2, 3],
+    "b": ["x", "y"],
+    "c": {"type": "double", "min": 0, "max": 1, "gridSize": 4},
+    "d": {"type": "integer", "min": 1, "max": 10},
+}
+FINITE = {"a": [1, 2, 3, 4], "b": ["x", "y", "z"], "c": [0.1, 0.2]}
+
+
+def grid(parameters, seed=11, **spec) -> GridSearch:
+    config, space = build(parameters, "grid", **spec)
+    return GridSearch(space, config, seed)
+
+
+def traversal(search: GridSearch) -> list[dict]:
+    return [search.at(i) for i in range(search.size)]
+
+
+def test_grid_size_is_the_product_of_per_axis_sizes():
+    search = grid(MIXED, gridSize=3)
+    assert [len(axis) for axis in search.axes] == [3, 2, 4, 3]
+    assert search.size == 3 * 2 * 4 * 3
+    assert search.axes[0] == [1, 2, 3] and search.axes[1] == ["x", "y"]
+    assert all(0 <= c <= 1 for c in search.axes[2])
+    assert all(isinstance(v, int) and 1 <= v <= 10 for v in search.axes[3])
+    assert len(set(pids(traversal(search)))) == search.size
+
+
+def test_grid_in_order_is_the_cartesian_product_last_axis_fastest():
+    search = grid(MIXED, gridSize=3)
+    expected = [dict(zip(["a", "b", "c", "d"], combo))
+                for combo in itertools.product(*search.axes)]
+    assert traversal(search) == expected
+
+
+def test_randomized_grid_is_a_reproducible_permutation():
+    in_order = pids(traversal(grid(FINITE)))
+    shuffled = pids(traversal(grid(FINITE, seed=11, randomize=True)))
+    again = pids(traversal(grid(FINITE, seed=11, randomize=True)))
+    other = pids(traversal(grid(FINITE, seed=12, randomize=True)))
+    assert sorted(shuffled) == sorted(in_order)
+    assert shuffled != in_order
+    assert again == shuffled
+    assert sorted(other) == sorted(in_order)
+    assert other != shuffled
+
+
+def test_grid_values_are_the_same_for_the_same_seed():
+    assert grid(MIXED, seed=5).axes == grid(MIXED, seed=5).axes
+
+
+def test_grid_suggest_skips_seen_sets_and_ends_with_none():
+    search = grid(FINITE)
+    order = traversal(search)
+    rng = np.random.default_rng(0)
+    empty = History.empty(3)
+    seen = {parameter_set_id(order[0]), parameter_set_id(order[2])}
+    assert search.suggest(empty, rng, seen) == order[1]
+    seen.add(parameter_set_id(order[1]))
+    assert search.suggest(empty, rng, seen) == order[3]
+
+    handed_out = []
+    fresh = grid(FINITE, randomize=True)
+    seen = set()
+    while (params := fresh.suggest(empty, rng, seen)) is not None:
+        handed_out.append(params)
+        seen.add(parameter_set_id(params))
+        assert len(handed_out) <= fresh.size
+    assert handed_out == traversal(fresh)
+    assert fresh.suggest(empty, rng, seen) is None
+
+
+def test_grid_suggest_returns_none_when_everything_was_seen():
+    search = grid(FINITE)
+    seen = set(pids(traversal(search)))
+    assert search.suggest(History.empty(3), np.random.default_rng(0), seen) is None
+
+
+# ---------------------------------------------------------------- random
+
+SQUARE = {"a": [1, 2, 3], "b": ["x", "y", "z"]}
+
+
+def test_random_suggest_avoids_seen_sets():
+    _, space = build({"a": list(range(10))})
+    search = RandomSearch(space, retry_limit=20)
+    seen = {parameter_set_id({"a": a}) for a in (0, 2, 4, 6, 8)}
+    got = [search.suggest(History.empty(1), np.random.default_rng(i), seen)["a"]
+           for i in range(200)]
+    assert set(got) == {1, 3, 5, 7, 9}
+
+
+def test_random_suggest_on_a_continuous_space_returns_an_unseen_draw():
+    _, space = build({"x": {"type": "double", "min": 0, "max": 1}, "b": ["p", "q"]})
+    search = RandomSearch(space)
+    rng = np.random.default_rng(1)
+    seen = set()
+    for _ in range(50):
+        params = search.suggest(History.empty(2), rng, seen)
+        pid = parameter_set_id(params)
+        assert pid not in seen and 0 <= params["x"] <= 1 and params["b"] in ("p", "q")
+        seen.add(pid)
+
+
+@pytest.mark.parametrize("missing", list(itertools.product([1, 2, 3], ["x", "y", "z"])))
+def test_random_finds_the_last_unseen_set_of_a_finite_space(missing):
+    _, space = build(SQUARE)
+    search = RandomSearch(space, retry_limit=20)
+    everything = [{"a": a, "b": b} for a, b in itertools.product([1, 2, 3], ["x", "y", "z"])]
+    seen = {parameter_set_id(p) for p in everything if (p["a"], p["b"]) != missing}
+    params = search.suggest(History.empty(2), np.random.default_rng(3), seen)
+    assert params == {"a": missing[0], "b": missing[1]}
+
+
+def test_random_returns_none_when_a_finite_space_is_exhausted():
+    _, space = build(SQUARE)
+    seen = {parameter_set_id(space.enumerate(i)) for i in range(9)}
+    assert RandomSearch(space).suggest(History.empty(2), np.random.default_rng(0), seen) is None
+
+
+def test_random_with_no_retries_still_covers_a_finite_space():
+    _, space = build(SQUARE)
+    search = RandomSearch(space, retry_limit=0)
+    rng, seen = np.random.default_rng(0), set()
+    for _ in range(9):
+        seen.add(parameter_set_id(search.suggest(History.empty(2), rng, seen)))
+    assert len(seen) == 9
+    assert search.suggest(History.empty(2), rng, seen) is None
+
+
+# ---------------------------------------------------------------- bayes
+
+LINE = {"x": {"type": "double", "min": 0, "max": 1}}
+OPTIMUM = 0.3
+
+
+def quadratic_history(space, n, seed):
+    rows = space.sample_internal(np.random.default_rng(seed), n)
+    return history(space, rows, (rows[:, 0] - OPTIMUM) ** 2)
+
+
+def top_proposals(search, hist, seeds) -> np.ndarray:
+    return np.array([search.propose(hist, np.random.default_rng(s))[0] for s in seeds])
+
+
+def test_bayes_proposes_random_rows_before_its_startup():
+    _, space = build(LINE)
+    search = ParzenSearch(space, n_startup=10)
+    # Nine excellent results all at 0.2: still too few to model, so draws stay uniform.
+    rows = np.full((9, 1), 0.2)
+    hist = history(space, rows, np.zeros(9))
+    first = top_proposals(search, hist, range(1000))[:, 0]
+    assert stats.kstest(first, "uniform").pvalue > 1e-3
+
+
+def test_bayes_proposes_near_the_optimum_more_often_than_random():
+    _, space = build(LINE)
+    hist = quadratic_history(space, 60, seed=0)
+    seeds = range(300)
+    bayes = top_proposals(ParzenSearch(space), hist, seeds)[:, 0]
+    uniform = top_proposals(RandomSearch(space), hist, seeds)[:, 0]
+    near_bayes = int(np.sum(np.abs(bayes - OPTIMUM) < 0.05))
+    near_random = int(np.sum(np.abs(uniform - OPTIMUM) < 0.05))
+    # Random lands within 0.05 one time in ten; bayes must do far better.
+    assert stats.binomtest(near_bayes, len(seeds), 0.1, alternative="greater").pvalue < 1e-6
+    assert near_bayes > 3 * near_random
+    assert np.mean(np.abs(bayes - OPTIMUM)) < np.mean(np.abs(uniform - OPTIMUM)) / 3
+
+
+def test_a_pending_row_at_the_good_region_pushes_proposals_away():
+    """The constant liar: a running experiment at the best point makes it less attractive."""
+    _, space = build(LINE)
+    search = ParzenSearch(space)
+    without, with_pending = [], []
+    for history_seed in range(20):
+        hist = quadratic_history(space, 15, seed=1000 + history_seed)
+        best = hist.completed[np.argmin(hist.scores)]
+        busy = history(space, hist.completed, hist.scores, pending=[best])
+        seeds = range(20)
+        without += list(np.abs(top_proposals(search, hist, seeds)[:, 0] - best[0]))
+        with_pending += list(np.abs(top_proposals(search, busy, seeds)[:, 0] - best[0]))
+    assert np.mean(with_pending) > np.mean(without)
+    assert stats.ttest_rel(with_pending, without, alternative="greater").pvalue < 1e-3
+
+
+MIXED_TYPES = {
+    "act": ["relu", "tanh", "sigmoid"],
+    "seed": {"type": "integer", "scalingType": "linear", "min": 1, "max": 5},
+    "x": {"type": "double", "min": 0, "max": 1},
+}
+
+
+def mixed_score(params) -> float:
+    return ((params["act"] != "tanh") + 0.5 * (params["seed"] != 3)
+            + (params["x"] - 0.5) ** 2)
+
+
+def test_bayes_learns_categorical_and_linear_integer_dimensions():
+    _, space = build(MIXED_TYPES, "bayes")
+    rows = space.sample_internal(np.random.default_rng(4), 40)
+    scores = [mixed_score(space.decode(row)) for row in rows]
+    hist = history(space, rows, scores)
+    search = ParzenSearch(space)
+    proposals = [space.decode(row) for row in top_proposals(search, hist, range(200))]
+    for params in proposals:
+        assert params["act"] in ("relu", "tanh", "sigmoid")
+        assert isinstance(params["seed"], int) and 1 <= params["seed"] <= 5
+        assert 0 <= params["x"] <= 1
+    tanh = sum(p["act"] == "tanh" for p in proposals)
+    three = sum(p["seed"] == 3 for p in proposals)
+    assert stats.binomtest(tanh, 200, 1 / 3, alternative="greater").pvalue < 1e-6
+    assert stats.binomtest(three, 200, 1 / 5, alternative="greater").pvalue < 1e-6
+
+
+def test_bayes_works_on_a_space_without_numeric_dimensions():
+    _, space = build({"act": ["relu", "tanh"],
+                      "seed": {"type": "integer", "scalingType": "linear", "min": 0,
+                               "max": 3}}, "bayes")
+    rows = space.sample_internal(np.random.default_rng(0), 12)
+    hist = history(space, rows, rows[:, 1], pending=rows[:2])
+    proposals = ParzenSearch(space).propose(hist, np.random.default_rng(1))
+    assert len(proposals) > 0
+    for row in proposals:
+        params = space.decode(row)
+        assert params["act"] in ("relu", "tanh") and params["seed"] in range(4)
+
+
+@pytest.mark.parametrize("completed", [0, 5, 30])
+def test_bayes_rank_returns_a_permutation(completed):
+    _, space = build(MIXED_TYPES, "bayes")
+    rows = space.sample_internal(np.random.default_rng(2), 50)
+    scored = space.sample_internal(np.random.default_rng(3), completed)
+    hist = history(space, scored, [mixed_score(space.decode(r)) for r in scored])
+    order = ParzenSearch(space).rank(hist, rows)
+    assert sorted(order.tolist()) == list(range(50))
+
+
+def test_bayes_rank_puts_the_promising_row_first():
+    _, space = build(LINE)
+    hist = quadratic_history(space, 40, seed=0)
+    order = ParzenSearch(space).rank(hist, np.array([[0.95], [OPTIMUM], [0.7]]))
+    assert order[0] == 1
+
+
+def test_bayes_covers_a_finite_space_without_repeats():
+    _, space = build(SQUARE, "bayes")
+    search = ParzenSearch(space, n_startup=3)
+    rng, seen, rows, scores = np.random.default_rng(0), set(), [], []
+    for _ in range(9):
+        params = search.suggest(history(space, rows, scores), rng, seen)
+        assert params is not None and parameter_set_id(params) not in seen
+        seen.add(parameter_set_id(params))
+        rows.append(space.encode(params))
+        scores.append(float(params["a"]))
+    assert search.suggest(history(space, rows, scores), rng, seen) is None
+
+
+# ---------------------------------------------------------------- make_algorithm
+
+
+@pytest.mark.parametrize("name, cls", [("grid", GridSearch), ("random", RandomSearch),
+                                       ("bayes", ParzenSearch)])
+def test_make_algorithm_builds_the_named_algorithm(name, cls):
+    config, space = build(SQUARE, name, seed=3, retryLimit=7)
+    algorithm = make_algorithm(config, space)
+    assert isinstance(algorithm, cls)
+    assert algorithm.size == 9
+
+
+def test_make_algorithm_needs_a_fixed_seed():
+    config, space = build(SQUARE, "grid")
+    with pytest.raises(ValueError, match="seed"):
+        make_algorithm(config, space)
