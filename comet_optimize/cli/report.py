@@ -67,6 +67,15 @@ def key_values(pairs: list[tuple[str, str]], indent: str = "  ") -> str:
     return "\n".join(f"{indent}{name.ljust(width)}  {value}" for name, value in pairs)
 
 
+def parameter_names(status: dict[str, Any], experiments: list[dict[str, Any]]) -> list[str]:
+    """Parameter names in the order the experiments carry them (the config's order)."""
+    names: dict[str, None] = {}
+    for experiment in experiments:
+        names.update(dict.fromkeys(experiment["parameters"]))
+    names.update(dict.fromkeys(status["parameters"]))
+    return list(names)
+
+
 def _sort_key(maximize: bool):
     def key(experiment: dict[str, Any]) -> tuple[int, float]:
         score = experiment.get("score")
@@ -155,7 +164,7 @@ def render_status(report: dict[str, Any]) -> str:
         ]),
     ]
     top = report["top"]
-    names = list(report["parameters"])
+    names = parameter_names(report, top)
     lines.append("")
     if top:
         lines.append(f"Top {len(top)} (by {spec.get('metric')}, {spec.get('objective')})")
@@ -206,11 +215,7 @@ def export_rows(status: dict[str, Any], experiments: list[dict[str, Any]]
                 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and one flat row per experiment; parameters become columns (prefixed
     ``param_`` only when a name collides with a fixed column)."""
-    names = list(status["parameters"])
-    for experiment in experiments:
-        for name in experiment["parameters"]:
-            if name not in names:
-                names.append(name)
+    names = parameter_names(status, experiments)
     column_of = {n: f"param_{n}" if n in _FIXED_COLUMNS else n for n in names}
     columns = _FIXED_COLUMNS[:4] + [column_of[n] for n in names] + _FIXED_COLUMNS[4:]
     rows = []

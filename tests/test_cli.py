@@ -1,0 +1,200 @@
+"""The `comet` command line: dispatch, bad input, status/list/export output, start-up cost."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from comet_optimize import Optimizer
+from comet_optimize.cli import commands
+from comet_optimize.cli.launcher import BadInput, Plan, parse_gpus
+from comet_optimize.cli.main import first_positional
+
+COMET = [sys.executable, "-m", "comet_optimize.cli"]
+HELLO = "import sys; print('hello from', sys.argv[1:])\n"
+
+
+def comet(*args: str, store: str, cwd: str | None = None, **env: str
+          ) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
+    environment.update(COMET_OPTIMIZE_STORE=store, **env)
+    return subprocess.run([*COMET, *args], env=environment, capture_output=True, text=True,
+                          cwd=cwd, timeout=60)
+
+
+@pytest.fixture
+def finished(store) -> Optimizer:
+    """A completed search: x in 1..4, loss (x - 3)^2, so the best is x=3."""
+    opt = Optimizer({"algorithm": "grid", "name": "finished", "spec": {"metric": "loss"},
+                     "parameters": {"x": [1, 2, 3, 4], "opt": ["adam"]}}, verbose=0, store=store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", (experiment.params["x"] - 3) ** 2)
+    return opt
+
+
+def test_first_positional_skips_options_and_their_values():
+    values = {"-j", "--store"}
+    assert first_positional(["-j", "2", "status", "x"], values) == 2
+    assert first_positional(["--store=/s", "list"], values) == 1
+    assert first_positional(["-j2", "--", "status"], values) is None
+
+
+def test_parse_gpus_accepts_indices_and_uuids():
+    assert parse_gpus("0, 1,3") == ["0", "1", "3"]
+    assert parse_gpus("GPU-8f2a-11") == ["GPU-8f2a-11"]
+    for garbage in ("", "a", "0,,1", "0;1", "-1"):
+        with pytest.raises(BadInput):
+            parse_gpus(garbage)
+
+
+def test_resume_command_attaches_through_the_env_when_given_a_config():
+    plan = Plan(script="train.py", optimizer="my opt.config", optimizer_id="a" * 32,
+                store="/s", jobs=2, executable="python", args=["--lr", "0.1"], trials=2,
+                store_given=True)
+    assert plan.resume_command() == (
+        f"COMET_OPTIMIZER_ID={'a' * 32} comet optimize -j 2 -t 2 --store /s train.py "
+        f"'my opt.config' -- --lr 0.1")
+    plan.optimizer = "a" * 32
+    assert plan.resume_command().startswith("comet optimize -j 2")
+
+
+def test_help_and_version_do_not_import_numpy():
+    code = ("import sys\nfrom comet_optimize.cli.main import cli\n"
+            "for args in (['--help'], ['optimize', '--help'], ['--version']):\n"
+            "    cli.main(args=args, prog_name='comet', standalone_mode=False)\n"
+            "assert 'numpy' not in sys.modules, 'numpy imported'\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "comet_optimize 0.1.0" in run.stdout
+    assert "[OPTIONS] [SCRIPT] OPTIMIZER [-- ARGS...]" in run.stdout
+    assert "status" in run.stdout and "export" in run.stdout
+
+
+def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
+    script = tmp_path / "train.py"
+    script.write_text(HELLO)
+    config = tmp_path / "opt.config"
+    config.write_text('{"algorithm": "grid", "parameters": {"x": [1, 2]}}')
+    invalid = tmp_path / "invalid.config"
+    invalid.write_text('{"algorithm": "baye", "parameters": {"x": [1, 2]}}')
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    unknown = "0123456789abcdef0123456789abcdef"
+    s, c = str(script), str(config)
+    return [
+        (["optimize", "-j", "2", str(tmp_path / "missing.py"), c], "missing.py: no such file"),
+        (["optimize", str(tmp_path), c], "not a file"),
+        (["optimize", s, unknown], f"unknown optimizer id {unknown}"),
+        (["optimize", s, "not-an-id"], "neither a config file nor an optimizer id"),
+        (["optimize", s, str(invalid)], 'unknown algorithm "baye"'),
+        (["optimize", "-j", "0", s, c], "0 is not in the range"),
+        (["optimize", "--gpus", "zero,one", s, c], "'zero' is not a GPU index"),
+        (["optimize", "--store", str(a_file), s, c], "not a directory"),
+        (["optimize", "--store", str(a_file), "list"], "not a directory"),
+        (["optimize", "status", "not-an-id"], "is not an optimizer id"),
+        (["optimize", "status", unknown], "unknown optimizer id"),
+        (["optimize", "export", unknown, "--format", "xml"], "'xml' is not one of"),
+        (["optimize", s, c, "stray"], "after '--'"),
+        (["optimize", s], "give the OPTIMIZER"),
+        (["optimize"], "missing OPTIMIZER"),
+        (["optimize", "-e", "no-such-python", s, c], "no such executable"),
+        (["optimize", "--bogus", s, c], "No such option"),
+    ]
+
+
+def test_every_bad_input_is_one_line_and_exit_2(tmp_path, store):
+    for args, expected in bad_inputs(tmp_path):
+        run = comet(*args, store=store)
+        assert run.returncode == 2, (args, run.stderr)
+        assert run.stderr.count("\n") == 1 and run.stderr.startswith("Error: "), (args, run.stderr)
+        assert expected in run.stderr, (args, run.stderr)
+        assert "Traceback" not in run.stderr and run.stdout == ""
+    assert not os.path.exists(os.path.join(store))  # nothing was created by a mistake
+
+
+def test_a_script_named_like_a_subcommand_runs_as_dot_slash(tmp_path, store):
+    (tmp_path / "status").write_text(HELLO)
+    config = tmp_path / "opt.config"
+    config.write_text('{"algorithm": "grid", "parameters": {"x": [1]}}')
+    run = comet("optimize", "./status", str(config), store=store, cwd=str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert f"[w0] hello from ['{config}']" in run.stdout
+
+
+def test_status_table_shows_counts_best_and_top(finished, store):
+    run = comet("optimize", "status", finished.id, store=store)
+    assert run.returncode == 0, run.stderr
+    text = run.stdout
+    assert f"Search {finished.id}  'finished'" in text
+    assert "algorithm    grid" in text and "status       completed" in text
+    assert "4 assigned: 4 completed, 0 running, 0 aborted, 0 failed" in text
+    assert "best         loss=0 (minimize) at #3: x=3, opt=adam" in text
+    top = text.split("Top 4 (by loss, minimize)\n")[1].splitlines()
+    assert top[0].split() == ["count", "trial", "loss", "x", "opt"]
+    assert [line.split()[3] for line in top[1:5]] == ["3", "2", "4", "1"]
+    assert "Nothing running." in text
+
+
+def test_status_json_is_the_status_plus_top_and_running(finished, store):
+    run = comet("optimize", "--store", store, "status", finished.id, "--json",
+                store="/nonexistent-default")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["id"] == finished.id and data["status"] == "completed"
+    assert (data["completed"], data["failed"], data["budget"]) == (4, 0, 4)
+    assert data["best"]["parameters"] == {"x": 3, "opt": "adam"}
+    assert [e["parameters"]["x"] for e in data["top"]] == [3, 2, 4, 1]
+    assert data["running_workers"] == []
+
+
+def test_status_shows_who_is_running_what(store):
+    opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2]}}, verbose=0, store=store)
+    experiment = opt.next()
+    data = json.loads(commands.status_text(opt.id, store, as_json=True))
+    (worker,) = data["running_workers"]
+    assert worker["process"] == os.getpid() and worker["counts"] == [experiment.count]
+    assert "Running now" in commands.status_text(opt.id, store)
+
+
+def test_list_shows_every_search(finished, store):
+    Optimizer({"algorithm": "random", "parameters": {"y": [1, 2]}}, verbose=0, store=store)
+    run = comet("optimize", "list", store=store)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"Searches in {store}"
+    assert lines[1].split() == ["id", "name", "algorithm", "status", "done/budget", "best",
+                                "started"]
+    assert lines[2].split()[:6] == [finished.id, "finished", "grid", "completed", "4/4", "0"]
+    assert lines[3].split()[2:5] == ["random", "running", "0/2"]
+    rows = json.loads(comet("optimize", "list", "--json", store=store).stdout)
+    assert [r["id"] for r in rows][0] == finished.id
+
+
+def test_export_has_one_row_per_experiment_with_parameters_as_columns(finished, store, tmp_path):
+    run = comet("optimize", "export", finished.id, store=store)
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.DictReader(io.StringIO(run.stdout)))
+    assert list(rows[0])[:6] == ["count", "trial", "status", "score", "x", "opt"]
+    assert [(r["count"], r["x"], r["score"]) for r in rows] == [
+        ("1", "1", "4.0"), ("2", "2", "1.0"), ("3", "3", "0.0"), ("4", "4", "1.0")]
+    out = tmp_path / "rows.json"
+    run = comet("optimize", "export", finished.id, "--format", "json", "-o", str(out),
+                store=store)
+    assert run.returncode == 0 and run.stdout == ""
+    rows = json.loads(out.read_text())
+    assert rows[2]["x"] == 3 and rows[2]["status"] == "completed" and rows[2]["opt"] == "adam"
+
+
+def test_status_of_an_explicit_id_ignores_comet_optimizer_id(finished, store):
+    other = Optimizer({"algorithm": "grid", "parameters": {"y": [1]}}, verbose=0, store=store)
+    run = comet("optimize", "status", finished.id, "--json", store=store,
+                COMET_OPTIMIZER_ID=other.id)
+    assert json.loads(run.stdout)["id"] == finished.id
+    run = comet("optimize", "status", "--json", store=store, COMET_OPTIMIZER_ID=other.id)
+    assert json.loads(run.stdout)["id"] == other.id
