@@ -448,6 +448,8 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
                 _number(f"{where}.{key}", definition[key])
     if low is not None and high is not None and low > high:
         raise _fail(f"{where}: min > max ({low} > {high})")
+    if scaling in ("linear", "uniform") and not math.isfinite(high - low):
+        raise _fail(f"{where}: max - min overflows a float ({low} to {high})")
     if scaling == "loguniform" and low <= 0:
         raise _fail(f"{where}: loguniform needs min > 0 (got {low})")
     if scaling == "lognormal" and low is not None and low < 0:

@@ -344,6 +344,8 @@ BAD_CONFIGS = [
      "parameters.lr.max: must be finite (got inf)", ALGORITHMS),
     ("bound-nan", param({"type": "double", "min": math.nan, "max": 1}),
      "parameters.lr.min: must be finite (got nan)", ALGORITHMS),
+    ("range-overflows", param({"type": "double", "min": -1e308, "max": 1e308}),
+     "parameters.lr: max - min overflows a float (-1e+308 to 1e+308)", ALGORITHMS),
     ("bound-string", param({"type": "double", "min": "0", "max": 1}),
      'parameters.lr.min: must be a number (got "0")', ALGORITHMS),
     ("discrete-infinite", param([1, math.inf]),
