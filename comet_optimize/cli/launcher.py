@@ -255,10 +255,11 @@ class _Supervisor:
     def _draw_progress(self, now: float) -> None:
         if self.progress is None or self.stderr is None:
             return
-        if now >= self.next_progress:
+        changed = now >= self.next_progress
+        if changed:
             self.progress_text = self.progress()
             self.next_progress = now + self.progress_interval
-        if not self.progress_shown:
+        if changed or not self.progress_shown:
             self.stderr.write(b"\r\x1b[K" + self.progress_text.encode())
             self.stderr.flush()
             self.progress_shown = True
