@@ -433,11 +433,13 @@ def summary(status: dict[str, Any], plan: Plan, result: RunResult) -> str:
     from comet_optimize.cli import report
 
     failed = [e for e in result.exits if e.returncode != 0]
-    if not failed:
-        workers = f"{len(result.exits)}, all exited with status 0"
+    workers = str(len(result.exits))
+    if result.stopped_by is not None:
+        workers += f", stopped by {signal.Signals(result.stopped_by).name}"
+    if failed:
+        workers += ": " + "; ".join(f"worker {e.index} {e.describe()}" for e in failed)
     else:
-        workers = f"{len(result.exits)}; " + "; ".join(
-            f"worker {e.index} {e.describe()}" for e in failed)
+        workers += ", all exited with status 0"
     pairs = [
         ("search", status["id"] + (f"  {status['name']!r}" if status.get("name") else "")),
         ("algorithm", status["algorithm"]),
