@@ -28,8 +28,9 @@ from methods import METHODS, applies  # noqa: E402
 from problems import PROBLEMS, known_optimum  # noqa: E402
 
 BUDGETS = (20, 50, 100)
-QUICK_PROBLEMS = ["branin", "hartmann6", "mixed7", "log4", "tree_cancer", "rf_table"]
-QUICK_SEEDS = 4
+QUICK_PROBLEMS = ["branin", "hartmann6", "bbob_f21_5d", "mixed7", "log4", "tree_cancer",
+                  "rf_table"]
+QUICK_SEEDS = 5
 
 
 def run_one(task: tuple[str, str, int, int]) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def _warm(problem: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SEEDS} seeds, 6 problems")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_SEEDS} seeds, {len(QUICK_PROBLEMS)} problems")
     parser.add_argument("--seeds", type=int, help="seeds per method and problem (default 10)")
     parser.add_argument("--problems", nargs="+", choices=list(PROBLEMS))
     parser.add_argument("--methods", nargs="+", choices=list(METHODS))
