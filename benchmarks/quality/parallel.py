@@ -130,6 +130,15 @@ def main() -> None:
             cells.append(f"{ms:.1f} ± {ss:.1f} | {mp_:.1f} ± {sp:.1f} | "
                          f"{mp_ - ms:+.1f} ± {math.hypot(ss, sp):.1f}")
         lines.append(f"| {name} | {len(seq)} | " + " | ".join(cells) + " |")
+    cells = []
+    for j in range(len(budgets)):  # mean over problems; s.e. from the per-problem s.e.s
+        stats = [(_summary(seq[:, j]), _summary(par[:, j])) for _, seq, par in rows]
+        ms = float(np.mean([s[0][0] for s in stats]))
+        mp_ = float(np.mean([s[1][0] for s in stats]))
+        se = math.sqrt(sum(s[0][1] ** 2 + s[1][1] ** 2 for s in stats)) / len(stats)
+        cells.append(f"**{ms:.1f}** | **{mp_:.1f}** | **{mp_ - ms:+.1f} ± {se:.1f}**")
+    lines.append(f"| **average** | {sum(len(seq) for _, seq, _ in rows)} | " +
+                 " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(table)
     print(f"{time.perf_counter() - start:.0f} s")

@@ -41,6 +41,8 @@ def measure(method: str, dimension: int, n_trials: int, seed: int) -> dict[str, 
     start = time.perf_counter()
     METHODS[method](sphere_problem(dimension, stamps), n_trials, seed)
     per_trial = np.diff([start, *stamps]) * 1000  # ms; trial i ends at stamps[i]
+    if len(per_trial) != n_trials:
+        raise RuntimeError(f"{method} ran {len(per_trial)} trials, not {n_trials}")
     return {str(at): float(per_trial[lo:hi].mean())
             for at, (lo, hi) in WINDOWS.items() if hi <= len(per_trial)}
 
