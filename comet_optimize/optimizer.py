@@ -67,7 +67,8 @@ class Optimizer:
             trials = config_module.validate_trials(trials, where="Optimizer(trials=...)")
         env_id = os.environ.get("COMET_OPTIMIZER_ID")
         if env_id:
-            if config is not None and verbose:
+            launched = "COMET_OPTIMIZER_PROCESS_ID" in os.environ  # by comet optimize: expected
+            if config is not None and verbose and not launched:
                 _info(f"COMET_OPTIMIZER_ID is set: attaching to {env_id}, ignoring the given "
                       f"config")
             self._attach(env_id.strip(), trials)
