@@ -168,14 +168,16 @@ def _dataset(name: str) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, 
     return StandardScaler().fit_transform(x), y, list(folds)
 
 
-def _cv(model: Any, dataset: str, loss: Callable[[np.ndarray, np.ndarray], float]) -> float:
+def _cv(model: Any, dataset: str, loss: Callable[[np.ndarray, np.ndarray], float],
+        proba: bool = False) -> float:
     x, y, folds = _dataset(dataset)
     losses = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for train, test in folds:
             model.fit(x[train], y[train])
-            losses.append(loss(y[test], model.predict(x[test])))
+            predict = model.predict_proba if proba else model.predict
+            losses.append(loss(y[test], predict(x[test])))
     value = float(np.mean(losses))
     return value if math.isfinite(value) else math.inf
 
@@ -186,6 +188,12 @@ def _mse(y: np.ndarray, pred: np.ndarray) -> float:
 
 def _error_rate(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(y != pred))
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    """Cross-entropy; a diverged model (NaN output) counts as a uniform guess."""
+    proba = np.nan_to_num(proba, nan=1.0 / proba.shape[1])
+    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y], 1e-6, 1.0))))
 
 
 @_memoized
@@ -216,7 +224,7 @@ def mlp(p: Params) -> float:
         solver="sgd", learning_rate_init=float(p["learning_rate_init"]),
         alpha=float(p["alpha"]), momentum=float(p["momentum"]),
         batch_size=32, max_iter=20, random_state=0)
-    return _cv(model, "iris", _error_rate)
+    return _cv(model, "iris", _log_loss, proba=True)
 
 
 # --- 10. Tabular: a precomputed random-forest grid (build_rf_table.py) -----------------
@@ -278,7 +286,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in [
              "criterion": {"type": "categorical", "values": ["gini", "entropy"]},
              "ccp_alpha": _double(0.0, 0.05)},
             decision_tree, None, pool_size=2000, slow=True),
-    Problem("mlp_iris", "MLP (sgd, 20 epochs) on iris; 3-fold CV error rate",
+    Problem("mlp_iris", "MLP (sgd, 20 epochs) on iris; 3-fold CV log loss",
             {"hidden": _integer(2, 64), "learning_rate_init": _double(1e-4, 1.0, "loguniform"),
              "alpha": _double(1e-6, 1e-1, "loguniform"), "momentum": _double(0.0, 0.99),
              "activation": {"type": "categorical", "values": ["relu", "tanh", "logistic"]}},
