@@ -9,13 +9,17 @@ user's own distribution, which is uniform in the internal box). Candidates
 are drawn from the good mixture l(x) and ranked by log l(x) - log g(x).
 
 Ordered parameters live on [0, 1] (see `space`), so their kernels are
-Gaussians truncated to the unit interval; unordered ones (categorical and
-linear integers) get a kernel that keeps the observed choice with high
-probability and spreads the rest evenly.
+Gaussians truncated to the unit interval, each as wide as the larger gap to
+its neighbours (the outermost looking inwards only), never narrower than one
+step of an integer or discrete parameter. Unordered parameters (categorical,
+linear integers) get a kernel that keeps the observed choice and spreads a
+generous prior share over the others, so that a choice tried once and
+unlucky is not abandoned. `benchmarks/quality/README.md` records what each
+of these choices did to the score.
 
-Speed: a mixture shares one bandwidth per dimension, so the kernel distances
-for all candidates against all centres are one matrix product, and the cost
-per suggestion grows with the history only through that product.
+Speed: the scaled squared distances of all candidates to all kernels expand
+into two matrix products, so the cost per suggestion grows with the history
+only through those products.
 """
 
 from __future__ import annotations
@@ -36,14 +40,15 @@ class ParzenSettings:
     """The knobs of the estimator; the defaults are what the benchmark chose."""
 
     n_startup: int = 10  # random suggestions before the model is used
-    good_fraction: float = 0.1  # share of completed experiments in the good set
-    max_good: int = 25
+    good_fraction: float = 0.1  # share of completed experiments in the good set ...
+    max_good: int = 25  # ... up to this many
     prior_weight: float = 1.0  # weight of the prior component in each mixture
-    bandwidth_scale: float = 0.2  # Scott-like: scale * k ** (-1 / (d + 4)) on [0, 1]
-    min_bandwidth: float = 0.01  # never narrower than this (nor 1 / (n + 1))
+    bandwidth_factor: float = 1.0  # multiplies the neighbour-gap widths
+    edge_gaps: bool = False  # outermost kernels also see their gap to the boundary
+    step_floor: float = 1.0  # no narrower than this many steps of an integer/discrete
+    categorical_prior: float = 3.0  # weight an unordered kernel spreads over all choices
     candidates: int = 24  # draws from l(x) per suggestion ...
     candidates_per_dimension: int = 4  # ... plus this many per parameter
-    old_weight_floor: float = 1.0  # weight of the oldest bad observations (1 = none down)
 
 
 class ParzenSearch(SamplingAlgorithm):
@@ -54,6 +59,10 @@ class ParzenSearch(SamplingAlgorithm):
         self.settings = replace(type(self).settings, **overrides)
         self.numeric = np.flatnonzero(~space.categorical_mask)
         self.categorical = np.flatnonzero(space.categorical_mask)
+        # Width of one step on the unit interval of integer and discrete parameters.
+        self.resolution = np.array([
+            1.0 / dimension.cardinality if dimension.cardinality else 0.0
+            for dimension in space.dimensions if not dimension.categorical])
         self.n_candidates = (self.settings.candidates
                              + self.settings.candidates_per_dimension * len(space.dimensions))
 
@@ -63,17 +72,8 @@ class ParzenSearch(SamplingAlgorithm):
         n_good = min(max(1, math.ceil(settings.good_fraction * n)), settings.max_good)
         order = np.argsort(history.scores, kind="stable")
         good_rows = history.completed[order[:n_good]]
-        bad_index = order[n_good:]
-        bad_rows = np.concatenate([history.completed[bad_index], history.pending])
-        bad_weights = np.ones(len(bad_rows))
-        if settings.old_weight_floor < 1.0 and n > 25:
-            # Older observations count less: they were taken when the search knew less.
-            age_rank = bad_index.astype(float) / max(n - 1, 1)
-            bad_weights[: len(bad_index)] = settings.old_weight_floor + (
-                1 - settings.old_weight_floor) * age_rank
-        n_total = n + len(history.pending)
-        return (_Parzen(self, good_rows, np.ones(len(good_rows)), n_total),
-                _Parzen(self, bad_rows, bad_weights, n_total))
+        bad_rows = np.concatenate([history.completed[order[n_good:]], history.pending])
+        return _Parzen(self, good_rows), _Parzen(self, bad_rows)
 
     def propose(self, history: History, rng: np.random.Generator) -> np.ndarray:
         if len(history.scores) < self.settings.n_startup:
@@ -91,49 +91,70 @@ class ParzenSearch(SamplingAlgorithm):
 
 
 class _Parzen:
-    """A mixture of product kernels centred on ``centres``, plus the prior."""
+    """A mixture of equally weighted product kernels on ``centres``, plus the prior."""
 
-    def __init__(self, search: ParzenSearch, centres: np.ndarray, weights: np.ndarray,
-                 n_total: int):
+    def __init__(self, search: ParzenSearch, centres: np.ndarray):
         settings = search.settings
         self.search = search
         self.centres = centres
         k = len(centres)
-        all_weights = np.append(weights, settings.prior_weight)
-        self.log_weights = np.log(all_weights / all_weights.sum())
-        self.keep = 1.0 - 1.0 / (k + 2)  # chance a categorical kernel keeps its choice
-        numeric = search.numeric
-        if not len(numeric):
+        weights = np.append(np.ones(k), settings.prior_weight)
+        self.log_weights = np.log(weights / weights.sum())
+        # An unordered kernel keeps its own choice with probability ``keep``, else
+        # draws uniformly: every choice keeps at least a prior share.
+        share = settings.categorical_prior / (k + 1)
+        self.keep = 1.0 / (1.0 + search.space.n_choices * share)  # per dimension
+        if not len(search.numeric):
             return
-        dims = len(search.space.dimensions)
-        floor = max(settings.min_bandwidth, 1.0 / (n_total + 1))
-        self.bandwidth = max(settings.bandwidth_scale * max(k, 1) ** (-1.0 / (dims + 4)), floor)
         from scipy.special import ndtr
 
-        self.mu = centres[:, numeric]
+        self.mu = centres[:, search.numeric]
+        self.bandwidth = self._bandwidths(settings)
         self.cdf_low = ndtr(-self.mu / self.bandwidth)
         self.cdf_high = ndtr((1.0 - self.mu) / self.bandwidth)
-        # Per kernel: log of its normalising constants over every numeric dimension.
-        self.log_norm = (np.log(np.maximum(self.cdf_high - self.cdf_low, 1e-300)).sum(axis=1)
-                         + len(numeric) * (math.log(self.bandwidth) + _LOG_SQRT_2PI))
-        self.scaled_mu = self.mu / self.bandwidth
-        self.scaled_mu_sq = np.einsum("ij,ij->i", self.scaled_mu, self.scaled_mu)
+        # Per kernel: the log of its normalising constants over every numeric dimension.
+        self.log_norm = (np.log(np.maximum(self.cdf_high - self.cdf_low, 1e-300))
+                         + np.log(self.bandwidth) + _LOG_SQRT_2PI).sum(axis=1)
+        # sum_j (x_j - mu_kj)^2 / h_kj^2 expands into two matrix products over j.
+        self.precision = 1.0 / self.bandwidth**2
+        self.mu_precision = self.mu * self.precision
+        self.mu_sq_precision = np.einsum("ij,ij->i", self.mu, self.mu_precision)
+
+    def _bandwidths(self, settings: ParzenSettings) -> np.ndarray:
+        """(kernels, numeric dims) widths on the unit interval, from the neighbour gaps."""
+        k, width = self.mu.shape
+        floor = np.maximum(1.0 / min(100.0, k + 2.0), settings.step_floor * self.search.resolution)
+        if k == 0:
+            return np.ones((0, width))
+        order = np.argsort(self.mu, axis=0)
+        sorted_mu = np.take_along_axis(self.mu, order, axis=0)
+        padded = np.concatenate([np.zeros((1, width)), sorted_mu, np.ones((1, width))])
+        gaps = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
+        if not settings.edge_gaps and k >= 2:
+            # The outermost kernels look inwards only: the distance to the boundary says
+            # nothing about how spread out the observations are.
+            gaps[0] = sorted_mu[1] - sorted_mu[0]
+            gaps[-1] = sorted_mu[-1] - sorted_mu[-2]
+        widths = np.empty_like(gaps)
+        np.put_along_axis(widths, order, gaps, axis=0)
+        return np.clip(widths * settings.bandwidth_factor, floor, 1.0)
 
     def log_pdf(self, rows: np.ndarray) -> np.ndarray:
         search = self.search
         k = len(self.centres)
         total = np.zeros((len(rows), k))
         if len(search.numeric) and k:
-            x = rows[:, search.numeric] / self.bandwidth
-            x_sq = np.einsum("ij,ij->i", x, x)
-            squared = x_sq[:, None] + self.scaled_mu_sq[None, :] - 2.0 * (x @ self.scaled_mu.T)
+            x = rows[:, search.numeric]
+            squared = ((x * x) @ self.precision.T - 2.0 * (x @ self.mu_precision.T)
+                       + self.mu_sq_precision[None, :])
             total -= 0.5 * np.maximum(squared, 0.0) + self.log_norm[None, :]
         prior = np.zeros(len(rows))
         for j in search.categorical:
             n_choices = search.space.n_choices[j]
-            spread = (1.0 - self.keep) / n_choices
+            keep = self.keep[j]
+            spread = (1.0 - keep) / n_choices
             match = rows[:, None, j] == self.centres[None, :, j]
-            total += np.where(match, math.log(self.keep + spread), math.log(spread))
+            total += np.where(match, math.log(keep + spread), math.log(spread))
             prior -= math.log(n_choices)
         columns = np.concatenate([total, prior[:, None]], axis=1) + self.log_weights[None, :]
         peak = columns.max(axis=1, keepdims=True)
@@ -152,10 +173,11 @@ class _Parzen:
 
             low, high = self.cdf_low[chosen], self.cdf_high[chosen]
             u = low + rng.uniform(size=low.shape) * (high - low)
-            values = self.mu[chosen] + self.bandwidth * ndtri(np.clip(u, 1e-15, 1 - 1e-15))
+            values = self.mu[chosen] + self.bandwidth[chosen] * ndtri(
+                np.clip(u, 1e-15, 1 - 1e-15))
             out[np.ix_(from_kernel, search.numeric)] = np.clip(values, 0.0, 1.0)
         for j in search.categorical:
-            keep = rng.uniform(size=m) < self.keep
+            keep = rng.uniform(size=m) < self.keep[j]
             values = out[from_kernel, j]
             values[keep] = self.centres[chosen[keep], j]
             out[from_kernel, j] = values

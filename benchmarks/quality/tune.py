@@ -1,0 +1,86 @@
+"""Ablation of the bayes settings: each variant of `ParzenSettings` over problems x seeds.
+
+    python benchmarks/quality/tune.py --variants '{}' '{"n_startup": 5}' [--seeds 10]
+        [--problems branin hartmann6 ...] [--compare benchmarks/results/quality.json]
+
+A variant is a JSON object of `ParzenSettings` fields (`{}` is the current default) or
+the name of a method from `methods.py` (e.g. `optuna-tpe`), run on the same seeds.
+Runs go through the public API with a temporary store (like `ours-bayes`), with the
+settings swapped in the worker process. `--compare` adds the peers' mean scores
+from a stored `run.py` result for the same problems and seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1]))
+
+BUDGETS = (20, 50, 100)
+
+
+def _run(task: tuple[str, str, int]) -> tuple[str, str, int, list[float]]:
+    from dataclasses import replace
+
+    from methods import METHODS
+    from problems import PROBLEMS
+    from scoring import scores
+
+    from comet_optimize.algorithms.bayes import ParzenSearch, ParzenSettings
+
+    variant, problem_name, seed = task
+    problem = PROBLEMS[problem_name]
+    if variant in METHODS:  # a peer, e.g. optuna-tpe, on the same problems and seeds
+        losses = METHODS[variant](problem, max(BUDGETS), seed)
+        return variant, problem_name, seed, scores(problem, losses, BUDGETS)
+    ParzenSearch.settings = replace(ParzenSettings(), **json.loads(variant))
+    losses = METHODS["ours-bayes"](problem, max(BUDGETS), seed)
+    return variant, problem_name, seed, scores(problem, losses, BUDGETS)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=["{}"])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--problems", nargs="+", default=None)
+    parser.add_argument("--compare", default=None)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    from problems import PROBLEMS
+
+    problems = args.problems or list(PROBLEMS)
+    tasks = [(v, p, s) for v in args.variants for p in problems for s in range(args.seeds)]
+    with mp.get_context("fork").Pool(args.jobs) as pool:
+        results = pool.map(_run, tasks, chunksize=1)
+    table: dict[str, dict[str, list[list[float]]]] = {}
+    for variant, problem, _seed, score in results:
+        table.setdefault(variant, {}).setdefault(problem, []).append(score)
+    if args.compare:
+        stored = json.load(open(args.compare))
+        for run in stored["runs"]:
+            if run["method"].startswith("ours") or run["problem"] not in problems:
+                continue
+            if run["seed"] < args.seeds and run.get("scores"):
+                table.setdefault(run["method"], {}).setdefault(run["problem"], []).append(
+                    [run["scores"][str(b)] for b in BUDGETS])
+    names = " | ".join(p[:10] for p in problems)
+    print(f"| variant | {names} | mean@20 | mean@50 | mean@100 |")
+    print("|" + "---|" * (len(problems) + 4))
+    for variant, by_problem in table.items():
+        per_problem = [np.mean(by_problem[p], axis=0) if p in by_problem else
+                       np.full(len(BUDGETS), np.nan) for p in problems]
+        means = np.nanmean(per_problem, axis=0)
+        cells = " | ".join(f"{row[-1]:.1f}" for row in per_problem)
+        print(f"| {variant} | {cells} | {means[0]:.1f} | {means[1]:.1f} | {means[2]:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
