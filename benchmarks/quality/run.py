@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_SEEDS} seeds, {len(QUICK_PROBLEMS)} problems")
-    parser.add_argument("--seeds", type=int, help="seeds per method and problem (default 10)")
+    parser.add_argument("--seeds", type=int, help="seeds per method and problem (default 20)")
     parser.add_argument("--problems", nargs="+", choices=list(PROBLEMS))
     parser.add_argument("--methods", nargs="+", choices=list(METHODS))
     parser.add_argument("--trials", type=int, default=max(BUDGETS))
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     problems = args.problems or (QUICK_PROBLEMS if args.quick else list(PROBLEMS))
     methods = args.methods or list(METHODS)
-    seeds = args.seeds or (QUICK_SEEDS if args.quick else 10)
+    seeds = args.seeds or (QUICK_SEEDS if args.quick else 20)
     budgets = [n for n in BUDGETS if n <= args.trials] or [args.trials]
     start = time.perf_counter()
 

@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--problems", nargs="+", default=None)
     parser.add_argument("--compare", default=None)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--budget", type=int, default=100, choices=BUDGETS,
+                        help="the trial count of the per-problem columns")
     args = parser.parse_args()
     from problems import PROBLEMS
 
@@ -78,7 +80,8 @@ def main() -> None:
         per_problem = [np.mean(by_problem[p], axis=0) if p in by_problem else
                        np.full(len(BUDGETS), np.nan) for p in problems]
         means = np.nanmean(per_problem, axis=0)
-        cells = " | ".join(f"{row[-1]:.1f}" for row in per_problem)
+        column = BUDGETS.index(args.budget)
+        cells = " | ".join(f"{row[column]:.1f}" for row in per_problem)
         print(f"| {variant} | {cells} | {means[0]:.1f} | {means[1]:.1f} | {means[2]:.1f} |")
 
 
