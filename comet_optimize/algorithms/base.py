@@ -60,8 +60,9 @@ class SamplingAlgorithm(Algorithm):
     def propose(self, history: History, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
-    def rank(self, history: History, rows: np.ndarray) -> np.ndarray:
-        return np.arange(len(rows))
+    def rank(self, history: History, rows: np.ndarray) -> np.ndarray | None:
+        """Indices of ``rows``, most promising first; None when the algorithm has no opinion."""
+        return None
 
     def suggest(self, history: History, rng: np.random.Generator,
                 seen: Container[str]) -> dict[str, Any] | None:
@@ -89,8 +90,7 @@ class SamplingAlgorithm(Algorithm):
                   if parameter_set_id(p) not in seen]
         if not unseen:
             return None
-        rows = np.array([self.space.encode(p) for p in unseen])
-        order = self.rank(history, rows)
-        if len(order) > 1 and np.all(order == np.arange(len(rows))):
+        order = self.rank(history, np.array([self.space.encode(p) for p in unseen]))
+        if order is None:
             return unseen[int(rng.integers(len(unseen)))]
         return unseen[int(order[0])]

@@ -83,9 +83,9 @@ class ParzenSearch(SamplingAlgorithm):
         score = good.log_pdf(candidates) - bad.log_pdf(candidates)
         return candidates[np.argsort(-score, kind="stable")]
 
-    def rank(self, history: History, rows: np.ndarray) -> np.ndarray:
+    def rank(self, history: History, rows: np.ndarray) -> np.ndarray | None:
         if len(history.scores) < self.settings.n_startup:
-            return np.arange(len(rows))
+            return None
         good, bad = self._estimators(history)
         return np.argsort(-(good.log_pdf(rows) - bad.log_pdf(rows)), kind="stable")
 
