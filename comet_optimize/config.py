@@ -15,7 +15,7 @@ import json
 import math
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from comet_optimize.errors import InvalidOptimizerParameters
@@ -84,7 +84,6 @@ class SpecConfig:
     randomize: bool = False
     metric_reduction: str = "best"
     seed: int | None = None
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -99,7 +98,6 @@ class SpecConfig:
             "metricReduction": self.metric_reduction,
             "seed": self.seed,
         }
-        out.update(self.extra)
         return out
 
 
@@ -285,13 +283,11 @@ def _validate_spec(spec: Any) -> SpecConfig:
     if not isinstance(spec, dict):
         raise _fail(f"spec: must be a dict (got {_show(spec)})")
     values = dict(SPEC_DEFAULTS)
-    extra = {}
     for key, value in spec.items():
         if key in SPEC_DEFAULTS:
             values[key] = value
         else:
             warnings.warn(f"spec.{key}: unknown key, ignored", stacklevel=4)
-            extra[key] = value
     if values["objective"] not in OBJECTIVES:
         raise _fail(f'spec.objective: must be "minimize" or "maximize" '
                     f"(got {_show(values['objective'])})")
@@ -319,7 +315,6 @@ def _validate_spec(spec: Any) -> SpecConfig:
         randomize=values["randomize"],
         metric_reduction=values["metricReduction"],
         seed=seed,
-        extra=extra,
     )
 
 

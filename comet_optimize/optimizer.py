@@ -26,6 +26,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -112,9 +113,8 @@ class Optimizer:
         for warning in caught:
             if self.verbose:
                 _warning(str(warning.message))
-        if parsed.spec.seed is None:
-            spec = dict(parsed.to_dict()["spec"], seed=secrets.randbits(63))
-            parsed = config_module.validate({**parsed.to_dict(), "spec": spec})
+        if parsed.spec.seed is None:  # drawn once and stored: a resumed search continues it
+            parsed = replace(parsed, spec=replace(parsed.spec, seed=secrets.randbits(63)))
         self.id = new_optimizer_id()
         self._store.create(self.id, parsed.to_dict())
         self._setup(parsed)
