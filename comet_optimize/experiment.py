@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import sys
 import uuid
 from typing import Any
@@ -34,12 +35,11 @@ class Experiment:
     """One assignment of a search (or, without ``optimizer_data``, a standalone record)."""
 
     def __init__(self, optimizer_data: dict[str, Any] | None = None,
-                 project_name: str | None = None, _optimizer=None, _quiet: bool = False,
+                 project_name: str | None = None, _optimizer=None,
                  **kwargs: Any):
         self.project_name = project_name
         self.kwargs = kwargs
         self.ended = False
-        self._quiet = _quiet
         self.metrics: dict[str, dict[str, Any]] = {}
         self.logged_parameters: dict[str, Any] = {}
         self.others: dict[str, Any] = {}
@@ -68,7 +68,7 @@ class Experiment:
             "optimizer_pid": optimizer_data["pid"],
             "optimizer_trial": optimizer_data["trial"],
             "optimizer_count": optimizer_data["count"],
-            "optimizer_process": _process_id(),
+            "optimizer_process": os.getpid(),
             "optimizer_metric": spec.metric,
             "optimizer_objective": spec.objective,
             "optimizer_name": self._optimizer.parsed_config.name,
@@ -182,12 +182,6 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"<Experiment #{self.count} {self.params}>"
-
-
-def _process_id() -> int:
-    import os
-
-    return os.getpid()
 
 
 def _plain(value: Any) -> Any:

@@ -278,7 +278,7 @@ class Optimizer:
         data = self._assign({})
         if data is None:
             return None
-        self._open_experiment = Experiment(optimizer_data=data, _optimizer=self, _quiet=True)
+        self._open_experiment = Experiment(optimizer_data=data, _optimizer=self)
         return data
 
     def next(self, **experiment_kwargs: Any):
