@@ -64,3 +64,17 @@ def test_realistic_example_runs(store, name):
     status = completed_search(result, store)
     assert status["status"] == "completed" and status["completed"] == status["maxCombo"]
     assert status["best"]["score"] < 0.5
+
+
+def test_the_docs_parallel_command_runs_example_2(store):
+    """`comet optimize -j 2 example-2.py example-2.config`, exactly as the docs write it."""
+    result = run(["-m", "comet_optimize.cli", "optimize", "-j", "2", "example-2.py",
+                  "example-2.config"], store)
+    assert result.returncode == 0, result.stderr
+    status = completed_search(result, store)
+    assert (status["status"], status["completed"], status["assigned"]) == ("completed", 5, 5)
+
+
+def test_the_mnist_sklearn_example_config_is_valid():
+    raw = read_config_file(os.path.join(EXAMPLES, "mnist_sklearn", "opt.config"))
+    assert validate(raw).algorithm == "bayes"

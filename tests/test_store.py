@@ -113,3 +113,11 @@ def test_unwritable_store_is_a_clear_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(OptimizerException, match="cannot write to the store"):
         Optimizer(CONFIG, verbose=0, store=str(blocker / "store"))
+
+
+def test_a_corrupt_stored_config_is_an_error_not_a_silent_stop(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    with open(os.path.join(store, opt.id, "config.json"), "w") as handle:
+        handle.write("{ not json")
+    with pytest.raises(OptimizerException, match="cannot read the stored config"):
+        Optimizer(opt.id, verbose=0, store=store)
