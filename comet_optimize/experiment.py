@@ -163,6 +163,9 @@ class Experiment:
             event["metrics"] = dict(self.metrics)
         if self.logged_parameters:
             event["logged_parameters"] = _plain(self.logged_parameters)
+        user_others = {k: v for k, v in self.others.items() if not k.startswith("optimizer_")}
+        if user_others:  # the optimizer_* ones are derived from the assignment itself
+            event["others"] = _plain(user_others)
         return [event]
 
     def end(self) -> None:

@@ -164,6 +164,9 @@ class SearchState:
         assignment.score = decode_score(event.get("score"))
         assignment.reason = event.get("reason")
         assignment.metrics = event.get("metrics", {})
+        for key in ("logged_parameters", "others"):
+            if key in event:
+                assignment.extra[key] = event[key]
         self.counts[State.RUNNING] -= 1
         self.counts[assignment.state] += 1
         key = (assignment.pid, assignment.trial)

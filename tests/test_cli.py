@@ -183,6 +183,7 @@ def test_export_has_one_row_per_experiment_with_parameters_as_columns(finished, 
     assert list(rows[0])[:6] == ["count", "trial", "status", "score", "x", "opt"]
     assert [(r["count"], r["x"], r["score"]) for r in rows] == [
         ("1", "1", "4.0"), ("2", "2", "1.0"), ("3", "3", "0.0"), ("4", "4", "1.0")]
+    assert [r["metric_loss"] for r in rows] == ["4", "1", "0", "1"]  # each metric's last value
     out = tmp_path / "rows.json"
     run = comet("optimize", "export", finished.id, "--format", "json", "-o", str(out),
                 store=store)

@@ -179,6 +179,10 @@ def test_experiment_handle(store):
     status = opt.status()
     assert status["completed"] == 1
     assert status["best"]["metrics"]["acc"]["last"] == 0.5
+    recorded = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
+    assert recorded["others"] == {"note": "hello"}
+    assert recorded["logged_parameters"] == {"epochs": 10, "batch": 32}
+    assert recorded["project_name"] == "proj"
 
 
 def test_status_has_comets_keys(store):

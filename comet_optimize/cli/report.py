@@ -214,15 +214,22 @@ _FIXED_COLUMNS = ["count", "trial", "status", "score", "retry", "pid", "id", "ho
 def export_rows(status: dict[str, Any], experiments: list[dict[str, Any]]
                 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and one flat row per experiment; parameters become columns (prefixed
-    ``param_`` only when a name collides with a fixed column)."""
+    ``param_`` only when a name collides with a fixed column), and every logged metric
+    a ``metric_<name>`` column holding its last value."""
     names = parameter_names(status, experiments)
     column_of = {n: f"param_{n}" if n in _FIXED_COLUMNS else n for n in names}
-    columns = _FIXED_COLUMNS[:4] + [column_of[n] for n in names] + _FIXED_COLUMNS[4:]
+    metrics = sorted({m for e in experiments for m in (e.get("metrics") or {})})
+    metric_columns = [f"metric_{m}" for m in metrics]
+    columns = (_FIXED_COLUMNS[:4] + [column_of[n] for n in names] + metric_columns
+               + _FIXED_COLUMNS[4:])
     rows = []
     for experiment in experiments:
         row = {key: experiment.get(key) for key in _FIXED_COLUMNS}
         for name in names:
             row[column_of[name]] = experiment["parameters"].get(name)
+        logged = experiment.get("metrics") or {}
+        for metric, column in zip(metrics, metric_columns):
+            row[column] = logged.get(metric, {}).get("last")
         rows.append({c: row[c] for c in columns})
     return columns, rows
 
