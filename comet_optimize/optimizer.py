@@ -35,7 +35,7 @@ from comet_optimize import __version__
 from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
-from comet_optimize.liveness import is_dead, this_process
+from comet_optimize.liveness import is_dead, start_heartbeat, this_process
 from comet_optimize.space import Space, parameter_set_id
 from comet_optimize.state import SearchState, State
 from comet_optimize.store import is_optimizer_id, new_optimizer_id, open_store
@@ -147,6 +147,7 @@ class Optimizer:
         self.algorithm = make_algorithm(parsed, self.space)
         self.state = SearchState(self.space, parsed.spec.objective == "maximize", parsed.trials)
         self._journal = self._store.journal(self.id)
+        self._heartbeats = self._store.heartbeat_folder(self.id)
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -195,7 +196,8 @@ class Optimizer:
     def _fail_dead_workers(self, now: float) -> list[dict[str, Any]]:
         events = []
         for assignment in list(self.state.running.values()):
-            if is_dead(assignment.host, assignment.process, assignment.process_start):
+            if is_dead(assignment.host, assignment.process, assignment.process_start,
+                       self._heartbeats, assignment.start_time):
                 events.append({
                     "type": "end", "count": assignment.count, "status": State.FAILED.value,
                     "score": None, "time": now,
@@ -234,6 +236,7 @@ class Optimizer:
         previous = self._open_experiment
         self._open_experiment = None
         host, process, process_start = this_process()
+        start_heartbeat(self._heartbeats)
         with self._journal.locked() as new_events:
             self._apply(new_events)
             now = time.time()

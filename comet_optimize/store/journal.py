@@ -5,6 +5,7 @@ Layout under the store root (directories 0700)::
     <root>/<optimizer id>/config.json     written once, atomically
     <root>/<optimizer id>/journal.jsonl   one event per line, appended under a lock
     <root>/<optimizer id>/logs/           per-worker logs of the launcher
+    <root>/<optimizer id>/heartbeats/     one file per worker process, touched while it lives
 
 Every decision that depends on the journal (which parameter set to hand out
 next) is taken while holding an exclusive ``flock`` on the journal, after
@@ -178,6 +179,10 @@ class FileStore:
 
     def journal(self, optimizer_id: str) -> Journal:
         return Journal(os.path.join(self.folder(optimizer_id), "journal.jsonl"))
+
+    def heartbeat_folder(self, optimizer_id: str) -> str:
+        """Where workers on other hosts prove they are alive (see `liveness`)."""
+        return os.path.join(self.folder(optimizer_id), "heartbeats")
 
     def log_folder(self, optimizer_id: str) -> str:
         path = os.path.join(self.folder(optimizer_id), "logs")
