@@ -77,13 +77,13 @@ def decode_score(value: Any) -> float | None:
 
 
 class _Rows:
-    """A growing 2-D float array with amortised appends."""
+    """A growing float array (of rows, or of numbers when width is None), amortised appends."""
 
-    def __init__(self, width: int):
-        self._data = np.empty((16, width))
+    def __init__(self, width: int | None):
+        self._data = np.empty(16 if width is None else (16, width))
         self._n = 0
 
-    def append(self, row: np.ndarray) -> None:
+    def append(self, row: np.ndarray | float) -> None:
         if self._n == len(self._data):
             self._data = np.concatenate([self._data, np.empty_like(self._data)])
         self._data[self._n] = row
@@ -114,7 +114,7 @@ class SearchState:
         self.best: Assignment | None = None
         self.counts = {state: 0 for state in State}
         self._rows = _Rows(len(space.dimensions))
-        self._scores: list[float] = []
+        self._scores = _Rows(None)
         self._row_cache: dict[str, np.ndarray] = {}
 
     # -- folding events
@@ -206,7 +206,7 @@ class SearchState:
         width = len(self.space.dimensions)
         return History(
             completed=self._rows.array,
-            scores=np.asarray(self._scores, dtype=float),
+            scores=self._scores.array,
             pending=np.array(pending).reshape(len(pending), width),
         )
 
