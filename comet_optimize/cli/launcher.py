@@ -28,6 +28,7 @@ import selectors
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -320,6 +321,7 @@ class _Supervisor:
             process = subprocess.Popen(
                 command, env=self.plan.environment(index), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                preexec_fn=_terminate_with(os.getpid()),
             )
             self.processes[index] = process
             for pipe, sink in ((process.stdout, self.stdout), (process.stderr, self.stderr)):
@@ -469,3 +471,30 @@ def default_jobs(jobs: int | None, gpus: Sequence[str] | None) -> int:
     if jobs is not None:
         return jobs
     return len(gpus) if gpus else 1
+
+
+def _terminate_with(launcher_pid: int) -> Callable[[], None] | None:
+    """Linux: have each worker receive SIGTERM if the launcher dies, even by SIGKILL.
+
+    Workers run in their own sessions (so that a terminal's Ctrl-C reaches them only
+    through the launcher); without this a killed launcher would leave them running
+    unseen, writing into pipes nobody reads. Their experiments then fail like any
+    dead worker's and the search resumes as usual. The launcher has no threads, so
+    running this between fork and exec is safe.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+
+    def in_child() -> None:
+        prctl(set_parent_death_signal, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != launcher_pid:  # the launcher died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child

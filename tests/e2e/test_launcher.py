@@ -249,3 +249,23 @@ def test_sigterm_is_forwarded_like_ctrl_c(tmp_path, store, signum):
     assert all(gone(pid) for pid in pids)
     status = only_search(store).status()
     assert (status["running"], status["failed"]) == (0, 2)
+
+
+def test_workers_do_not_outlive_a_killed_launcher(tmp_path, store):
+    config = write_config(tmp_path, range(3), retryAssignLimit=1)
+    hang = tmp_path / "hang"
+    hang.touch()
+    launcher = start_launcher(store, "-j", "2", WORKER, config, "--", "--hang-while", str(hang))
+    pids = wait_until_ready(launcher, 2)
+    launcher.send_signal(signal.SIGKILL)  # no chance to forward anything
+    launcher.communicate(timeout=30)
+    import psutil
+
+    for pid in pids:  # the kernel sends them SIGTERM when their parent dies
+        try:
+            psutil.Process(pid).wait(timeout=10)
+        except psutil.NoSuchProcess:
+            pass
+        assert gone(pid)
+    status = only_search(store).status()  # their experiments fail and can be resumed
+    assert (status["running"], status["failed"]) == (0, 2)
