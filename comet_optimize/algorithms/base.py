@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,10 +64,16 @@ class SamplingAlgorithm(Algorithm):
         """Indices of ``rows``, most promising first; None when the algorithm has no opinion."""
         return None
 
+    def proposals(self, history: History, rng: np.random.Generator) -> Iterator[np.ndarray]:
+        """Batches of proposals; each retry takes the next (a model is built only once)."""
+        while True:
+            yield self.propose(history, rng)
+
     def suggest(self, history: History, rng: np.random.Generator,
                 seen: Container[str]) -> dict[str, Any] | None:
+        batches = self.proposals(history, rng)
         for _attempt in range(self.retry_limit + 1):
-            for row in self.propose(history, rng):
+            for row in next(batches):
                 params = self.space.decode(row)
                 if parameter_set_id(params) not in seen:
                     return params

@@ -25,6 +25,7 @@ only through those products.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -76,12 +77,17 @@ class ParzenSearch(SamplingAlgorithm):
         return _Parzen(self, good_rows), _Parzen(self, bad_rows)
 
     def propose(self, history: History, rng: np.random.Generator) -> np.ndarray:
+        return next(self.proposals(history, rng))
+
+    def proposals(self, history: History, rng: np.random.Generator) -> Iterator[np.ndarray]:
         if len(history.scores) < self.settings.n_startup:
-            return self.space.sample_internal(rng, 1)
+            while True:
+                yield self.space.sample_internal(rng, 1)
         good, bad = self._estimators(history)
-        candidates = good.sample(rng, self.n_candidates)
-        score = good.log_pdf(candidates) - bad.log_pdf(candidates)
-        return candidates[np.argsort(-score, kind="stable")]
+        while True:
+            candidates = good.sample(rng, self.n_candidates)
+            score = good.log_pdf(candidates) - bad.log_pdf(candidates)
+            yield candidates[np.argsort(-score, kind="stable")]
 
     def rank(self, history: History, rows: np.ndarray) -> np.ndarray | None:
         if len(history.scores) < self.settings.n_startup:
