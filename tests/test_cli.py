@@ -105,6 +105,16 @@ def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
         (["optimize"], "missing OPTIMIZER"),
         (["optimize", "-e", "no-such-python", s, c], "no such executable"),
         (["optimize", "--bogus", s, c], "No such option"),
+        # numeric options are finite and in range (--grace nan once made Ctrl-C spin)
+        (["optimize", "--grace", "nan", s, c], "'nan' is not a number of seconds from 0"),
+        (["optimize", "--grace", "inf", s, c], "'inf' is not a number of seconds"),
+        (["optimize", "--grace", "-1", s, c], "'-1' is not a number of seconds"),
+        (["optimize", "--grace", "1e9", s, c], "from 0 to 86400"),
+        (["optimize", "--grace", "soon", s, c], "'soon' is not a number of seconds"),
+        # -d is checked before the search is created or a worker started
+        (["optimize", "-d", str(tmp_path / "no-dir" / "x.json"), s, c], "no such directory"),
+        (["optimize", "-d", str(tmp_path), s, c], "is a directory"),
+        (["optimize", "-d", str(tmp_path / "no-dir" / "x.json"), c], "no such directory"),
     ]
 
 

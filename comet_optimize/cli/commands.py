@@ -22,7 +22,9 @@ from comet_optimize.cli.launcher import (
     DEFAULT_GRACE,
     BadInput,
     Plan,
+    check_dump,
     check_executable,
+    check_grace,
     check_script,
     default_jobs,
     parse_gpus,
@@ -112,6 +114,8 @@ def dumps(value: Any) -> str:
 def create_or_attach(optimizer: str, store: str | None = None, trials: int | None = None,
                      dump: str | None = None) -> str:
     """Make the search exist and return its id (``export COMET_OPTIMIZER_ID=$(...)``)."""
+    if dump:
+        check_dump(dump)
     root = resolve_store(store)
     opt = open_optimizer(optimizer, root, trials=trials)
     if dump:
@@ -170,8 +174,9 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     jobs = default_jobs(jobs, gpu_list)
     if jobs < 1:
         raise BadInput(f"-j {jobs}: the number of workers must be at least 1")
-    if grace < 0:
-        raise BadInput(f"--grace {grace:g}: must be >= 0 seconds")
+    grace = check_grace(grace)
+    if dump:
+        check_dump(dump)
     check_script(script)
     interpreter = check_executable(executable or sys.executable)
     root = resolve_store(store)

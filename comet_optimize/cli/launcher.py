@@ -22,6 +22,7 @@ What the launcher owns is the processes:
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import selectors
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 DEFAULT_GRACE = 30.0
+MAX_GRACE = 86400.0  # a day: longer is a typo, and a NaN or an infinity would never end
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _MAX_LINE = 64 * 1024  # a "line" longer than this is passed on in pieces
@@ -53,6 +55,34 @@ def parse_gpus(text: str) -> list[str]:
         what = f"{bad[0]!r} is not a GPU index or UUID" if bad and bad[0] else "empty item"
         raise BadInput(f"--gpus {text!r}: {what} (expected e.g. --gpus 0,1)")
     return gpus
+
+
+def check_grace(grace: float) -> float:
+    """``--grace``: finite seconds in [0, MAX_GRACE]; NaN once made the Ctrl-C loop spin."""
+    if not (isinstance(grace, (int, float)) and math.isfinite(grace)
+            and 0 <= grace <= MAX_GRACE):
+        raise BadInput(f"--grace {grace!r}: must be a number of seconds from 0 to "
+                       f"{MAX_GRACE:g}")
+    return float(grace)
+
+
+def check_dump(path: str) -> None:
+    """Refuse a ``-d FILE`` that cannot be written before any search or worker exists.
+
+    Nothing is created here: the file is written once, at the end of the run.
+    """
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise BadInput(f"-d {path}: is a directory (give a file name)")
+    if not os.path.isdir(folder):
+        raise BadInput(f"-d {path}: no such directory {folder}")
+    if os.path.exists(target):
+        writable = os.access(target, os.W_OK)
+    else:
+        writable = os.access(folder, os.W_OK | os.X_OK)
+    if not writable:
+        raise BadInput(f"-d {path}: not writable")
 
 
 def check_script(script: str) -> None:

@@ -11,13 +11,14 @@ Errors are one line on stderr and exit status 2 (see `main`), never a traceback.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
 import click
 
 from comet_optimize import __version__
-from comet_optimize.cli.launcher import DEFAULT_GRACE, BadInput
+from comet_optimize.cli.launcher import DEFAULT_GRACE, MAX_GRACE, BadInput
 from comet_optimize.errors import OptimizerException
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -89,6 +90,25 @@ class OptimizeCommand(click.Command):
             formatter.write_dl([(name, command.get_short_help_str(90))
                                 for name, command in self.subcommands.items()])
         super().format_epilog(ctx, formatter)
+
+
+class Seconds(click.ParamType):
+    """A finite number of seconds in [0, high]: click's FloatRange lets ``nan`` through."""
+
+    name = "seconds"
+
+    def __init__(self, high: float):
+        self.high = high
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (math.isfinite(number) and 0 <= number <= self.high):
+            self.fail(f"{value!r} is not a number of seconds from 0 to {self.high:g}", param, ctx)
+        return number
 
 
 def _run(function, *args: Any, **kwargs: Any) -> Any:
@@ -169,7 +189,7 @@ def export_command(optimizer_id: str | None, store: str | None, fmt: str,
 @store_option
 @click.option("--gpus", default=None, metavar="LIST",
               help="GPUs, e.g. 0,1: each worker gets its own CUDA_VISIBLE_DEVICES, round-robin.")
-@click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE, show_default=True,
+@click.option("--grace", type=Seconds(MAX_GRACE), default=DEFAULT_GRACE, show_default=True,
               metavar="SECONDS",
               help="After Ctrl-C/SIGTERM, how long workers may take to stop before SIGKILL.")
 @click.pass_context
