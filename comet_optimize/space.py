@@ -240,11 +240,19 @@ def parameter_set_id(params: dict[str, Any]) -> str:
 
 
 class Space:
-    """All dimensions of a search, with the array maps the algorithms work on."""
+    """All dimensions of a search, with the array maps the algorithms work on.
 
-    def __init__(self, dimensions: list[Dimension]):
-        self.dimensions = dimensions
-        self.names = [d.name for d in dimensions]
+    ``order`` is only the key order of the dicts handed out (the config's own
+    order); the columns of every array follow ``dimensions``.
+    """
+
+    def __init__(self, dimensions: list[Dimension], order: Sequence[str] | None = None):
+        self.dimensions = list(dimensions)
+        self.names = [d.name for d in self.dimensions]
+        self.order = list(order) if order is not None and list(order) != self.names \
+            else self.names
+        if sorted(self.order) != sorted(self.names):
+            raise ValueError("a space's order must name each of its dimensions once")
         self.categorical_mask = np.array([d.categorical for d in dimensions], dtype=bool)
         self.n_choices = np.array(
             [len(d.choices) if d.categorical else 0 for d in dimensions], dtype=np.int64
@@ -252,7 +260,17 @@ class Space:
 
     @classmethod
     def from_config(cls, config: OptimizerConfig) -> Space:
-        return cls([make_dimension(p) for p in config.parameters])
+        """The space of a config, its dimensions sorted by name.
+
+        The stored config.json has its keys sorted while the process that created
+        the search saw the user's order: a derivation that followed the config's
+        order (the columns of every random draw, the grid's axes) would differ
+        between the creating process and every process that attaches. Sorting
+        makes the space, and all that is drawn from it, independent of key order.
+        """
+        dimensions = sorted((make_dimension(p) for p in config.parameters),
+                            key=lambda d: d.name)
+        return cls(dimensions, order=[p.name for p in config.parameters])
 
     @property
     def size(self) -> int | None:
@@ -268,7 +286,13 @@ class Space:
         return np.column_stack([d.sample_internal(rng, n) for d in self.dimensions])
 
     def decode(self, row: Sequence[float]) -> dict[str, Any]:
-        return {d.name: d.decode(x) for d, x in zip(self.dimensions, row)}
+        return self.ordered({d.name: d.decode(x) for d, x in zip(self.dimensions, row)})
+
+    def ordered(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with its keys in the config's order (what users see)."""
+        if self.order is self.names:
+            return params
+        return {name: params[name] for name in self.order}
 
     def encode(self, params: dict[str, Any]) -> np.ndarray:
         return np.array([d.encode(params[d.name]) for d in self.dimensions], dtype=float)
@@ -279,4 +303,4 @@ class Space:
         for dimension in reversed(self.dimensions):
             index, digit = divmod(index, len(dimension.choices))
             out[dimension.name] = dimension.choices[digit]
-        return {name: out[name] for name in self.names}
+        return self.ordered(out)

@@ -1,12 +1,13 @@
 """Grid search: the cartesian product of per-parameter grids, in order or shuffled.
 
-The grid and its order depend only on the config (its seed included), so
-every process of a search computes the same list and a position in it means
-the same parameter set everywhere.
+The grid and its order depend only on the config (its seed included), never
+on the order of the parameters in it, so every process of a search computes
+the same grid and a position in it means the same parameter set everywhere.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Container
 from typing import Any
 
@@ -17,15 +18,22 @@ from comet_optimize.config import OptimizerConfig
 from comet_optimize.space import Space, parameter_set_id
 
 
+def axis_rng(seed: int, name: str) -> np.random.Generator:
+    """The stream one parameter's grid is sampled from: keyed by its name, not its place."""
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return np.random.default_rng([seed, 0x6772, int.from_bytes(digest, "big")])
+
+
 class GridSearch(Algorithm):
     def __init__(self, space: Space, config: OptimizerConfig, seed: int):
         self.space = space
         spec = config.spec
-        rng = np.random.default_rng([seed, 0x6772])
-        self.axes: list[list] = []
-        for dimension, parameter in zip(space.dimensions, config.parameters):
-            size = parameter.grid_size or spec.grid_size
-            self.axes.append(dimension.grid(size, spec.min_sample_size, rng))
+        grid_sizes = {p.name: p.grid_size or spec.grid_size for p in config.parameters}
+        self.axes: list[list] = [
+            dimension.grid(grid_sizes[dimension.name], spec.min_sample_size,
+                           axis_rng(seed, dimension.name))
+            for dimension in space.dimensions
+        ]
         total = 1
         for axis in self.axes:
             total *= len(axis)
@@ -44,7 +52,7 @@ class GridSearch(Algorithm):
         for dimension, axis in zip(reversed(self.space.dimensions), reversed(self.axes)):
             index, digit = divmod(index, len(axis))
             out[dimension.name] = axis[digit]
-        return {name: out[name] for name in self.space.names}
+        return self.space.ordered(out)
 
     def suggest(self, history: History, rng: np.random.Generator,
                 seen: Container[str]) -> dict[str, Any] | None:
