@@ -23,6 +23,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from comet_optimize.errors import OptimizerException
+
 
 @dataclass(frozen=True)
 class Damage:
@@ -31,6 +33,17 @@ class Damage:
     offset: int  # where it starts (a byte offset for files, a sequence number otherwise)
     length: int  # how long it is, in the same unit
     reason: str
+
+
+class JournalConflict(OptimizerException):
+    """A decision taken inside ``locked`` could not be written as taken.
+
+    Raised (by a store whose lock lives in a connection) when the lock was lost
+    before the commit, e.g. to a server restart, and other processes appended
+    meanwhile, or when the server lost events this process had read. The
+    caller's view of the search is then wrong: it must rebuild its state from
+    a fresh journal and decide again. Nothing it appended was written.
+    """
 
 
 @runtime_checkable
