@@ -1,13 +1,22 @@
-"""Shared fixtures: every test gets its own store and a clean environment."""
+"""Shared fixtures: every test gets its own store and a clean environment.
+
+The ``store`` fixture runs each store-dependent test twice: against a fresh
+folder and against a fresh schema of a real PostgreSQL server (the one
+``.ci/with-postgres`` starts, named by ``COMET_OPTIMIZE_TEST_PG``). Without a
+server the PostgreSQL half skips with the reason shown; in CI it fails.
+Tests about the folder layout itself ask for ``file_store``.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG_URL_VARIABLE = "COMET_OPTIMIZE_TEST_PG"
 
 
 @pytest.fixture(autouse=True)
@@ -17,10 +26,74 @@ def _isolated_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("COMET_OPTIMIZE_STORE", str(tmp_path / "default-store"))
 
 
-@pytest.fixture
-def store(tmp_path) -> str:
-    """A fresh store folder for one test."""
+def postgres_server_url() -> str:
+    """The test server's URL (with its password), or skip (fail in CI) without one."""
+    url = os.environ.get(PG_URL_VARIABLE)
+    if not url:
+        reason = (f"no PostgreSQL server: {PG_URL_VARIABLE} is not set "
+                  f"(run the tests through .ci/with-postgres)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        message = "psycopg is missing: pip install -e '.[test,postgres]'"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """(the URL without its password, the password)."""
+    scheme, _, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if "@" not in netloc or ":" not in netloc.split("@", 1)[0]:
+        return url, None
+    userinfo, host = netloc.rsplit("@", 1)
+    user, password = userinfo.split(":", 1)
+    return f"{scheme}://{user}@{host}{slash}{tail}", password
+
+
+def fresh_postgres_store(monkeypatch) -> str:
+    """A URL whose searches live in a new, empty schema; the password goes in PGPASSWORD.
+
+    Keeping the password out of the URL lets a test compare what is printed
+    with the URL it used (a password is never printed), and exercises libpq's
+    environment variables.
+    """
+    import psycopg
+
+    url = postgres_server_url()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    bare, password = split_password(url)
+    if password is not None:
+        monkeypatch.setenv("PGPASSWORD", password)
+    separator = "&" if "?" in bare else "?"
+    return f"{bare}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["file", "postgres"])
+def store(request, tmp_path, monkeypatch) -> str:
+    """A fresh, empty store for one test: a folder, or a PostgreSQL schema."""
+    if request.param == "postgres":
+        return fresh_postgres_store(monkeypatch)
     return str(tmp_path / "store")
+
+
+@pytest.fixture
+def file_store(tmp_path) -> str:
+    """A fresh store folder, for tests about the folder layout itself."""
+    return str(tmp_path / "store")
+
+
+@pytest.fixture
+def postgres_store(monkeypatch) -> str:
+    """A fresh PostgreSQL schema, for tests of the PostgreSQL store alone."""
+    return fresh_postgres_store(monkeypatch)
 
 
 @pytest.fixture

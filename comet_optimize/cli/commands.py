@@ -271,3 +271,54 @@ def export_text(optimizer_id: str | None, store: str | None = None,
     if fmt == "json":
         return dumps(rows)
     return report.to_csv(columns, rows).rstrip("\n")
+
+# -- comet optimize copy
+
+def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
+    """Copy a search exactly (same id, config and events, in order) to another store.
+
+    For moving a stopped search between a folder and PostgreSQL, so a search
+    begun on a laptop continues on a cluster. Heartbeats and logs stay behind:
+    they belong to the machines that ran the workers. The copy is read back and
+    compared before this reports success.
+    """
+    from comet_optimize.store import default_root, is_optimizer_id, open_store
+
+    optimizer_id = (optimizer_id or "").strip()
+    if not is_optimizer_id(optimizer_id):
+        raise BadInput(f"{optimizer_id!r} is not an optimizer id (32 lowercase hex "
+                       f"characters; see 'comet optimize list')")
+    try:
+        source = open_store(store or default_root())
+        target = open_store(to)
+        if source.location == target.location:
+            raise BadInput(f"--to {target.location}: that is the store the search is in")
+        if not source.exists(optimizer_id):
+            raise BadInput(f"unknown optimizer id {optimizer_id} (not found in the store "
+                           f"{source.location})")
+        if target.exists(optimizer_id):
+            raise BadInput(f"the search {optimizer_id} already exists in {target.location}")
+        config = source.read_config(optimizer_id)
+        reader = source.journal(optimizer_id, readonly=True)
+        events = reader.read_new()
+        reader.close()
+        target.create(optimizer_id, config)
+        journal = target.journal(optimizer_id)
+        with journal.locked():
+            journal.append(events)
+        journal.close()
+        check = target.journal(optimizer_id, readonly=True)
+        copied = check.read_new()
+        check.close()
+    except OptimizerException as error:
+        raise BadInput(str(error)) from None
+    except OSError as error:
+        raise BadInput(f"cannot copy {optimizer_id}: {error.strerror or error}") from None
+    same_events = json.dumps(copied, sort_keys=True) == json.dumps(events, sort_keys=True)
+    if target.read_config(optimizer_id) != config or not same_events:
+        raise BadInput(f"the copy of {optimizer_id} in {target.location} differs from the "
+                       f"original: remove it and try again")
+    damaged = f"; {len(reader.damage)} unreadable stretch(es) left behind" \
+        if reader.damage else ""
+    return (f"copied {optimizer_id} ({len(events)} events) from {source.location} "
+            f"to {target.location}{damaged}")

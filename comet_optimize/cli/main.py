@@ -170,9 +170,22 @@ def export_command(optimizer_id: str | None, store: str | None, fmt: str,
         raise UserError(f"-o {output}: {error.strerror}") from None
 
 
+@click.command("copy", context_settings=CONTEXT)
+@click.argument("optimizer_id", metavar="ID")
+@click.option("--to", "to", required=True, metavar="STORE",
+              help="The store to copy into: a folder or a postgresql:// URL.")
+@store_option
+def copy_command(optimizer_id: str, to: str, store: str | None) -> None:
+    """Copy a stopped search to another store, same id (folder <-> PostgreSQL)."""
+    from comet_optimize.cli import commands
+
+    click.echo(_run(commands.copy_search, optimizer_id, to, store))
+
+
 @click.command(
     "optimize", cls=OptimizeCommand, context_settings={**CONTEXT, "allow_extra_args": True},
-    subcommands={"status": status_command, "list": list_command, "export": export_command},
+    subcommands={"status": status_command, "list": list_command, "export": export_command,
+                 "copy": copy_command},
     epilog="Examples:\n\n\b\n"
            "  comet optimize -j 2 train.py opt.config -- --epochs 5\n"
            "  export COMET_OPTIMIZER_ID=$(comet optimize opt.config)\n"

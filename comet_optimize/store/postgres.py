@@ -1,0 +1,678 @@
+"""The PostgreSQL store: one search shared by workers on many machines.
+
+Tables (created on first use, in the connection's current schema)::
+
+    comet_optimize_meta        key/value; 'schema_version'
+    comet_optimize_searches    id, config (JSON text), created; ordered by an identity
+    comet_optimize_events      seq (identity), search, batch (uuid), body (one JSON event)
+    comet_optimize_heartbeats  search, worker, beat (the server's now())
+
+A decision is one transaction: ``BEGIN``, ``pg_advisory_xact_lock`` on the
+search, read the events with ``seq`` above the last one this process saw,
+decide, insert, ``COMMIT``. Since every writer of a search holds its lock
+from before its inserts until its commit, a search's rows commit in ``seq``
+order and a reader that asks for ``seq > last`` never skips one.
+
+The commit runs with ``synchronous_commit = off`` so the lock is released
+before the write-ahead log reaches the disk; `append`'s promise of durability
+is then kept *outside* the lock by a tiny synchronous commit, which flushes
+the log up to (and past) ours. Concurrent workers share those flushes, so the
+lock is held for two round trips instead of two round trips and a disk flush.
+
+Outages: once connected, a dropped connection or a restarted server is
+retried with bounded backoff. Each appended batch carries a uuid; after an
+outage the journal looks for its batch among the rows after the ones it had
+seen, so a commit whose acknowledgment was lost is not applied twice. When
+the lock was lost and another process appended meanwhile, the decision can no
+longer be written as taken: `JournalConflict` tells the caller to reload and
+decide again.
+
+psycopg (3) is imported only here, and this module only when a
+``postgresql://`` location is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote, urlencode
+
+from comet_optimize.errors import OptimizerException
+from comet_optimize.store.base import Damage, JournalConflict
+
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - exercised by a subprocess test
+    psycopg = None
+
+SCHEMA_VERSION = 1  # of the tables; refuse a store whose version is newer
+EVENT_VERSION = 1  # the "v" of every event, as in the file store
+_LOCK_SPACE = 0x636F6D65  # advisory-lock class id of this program ("come")
+_DDL_LOCK = 0
+RETRY_SECONDS = 300.0  # how long an outage is waited out; COMET_OPTIMIZE_PG_RETRY overrides
+# Commit under the lock with a synchronous flush instead (the slower design, kept for
+# benchmarks/pg_throughput.py to measure the difference).
+_SYNC_COMMIT = os.environ.get("COMET_OPTIMIZE_PG_SYNC_COMMIT") == "1"
+
+T = TypeVar("T")
+
+_DDL = [
+    """CREATE TABLE IF NOT EXISTS comet_optimize_meta (
+        key text PRIMARY KEY,
+        value text NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS comet_optimize_searches (
+        ordinal bigint GENERATED ALWAYS AS IDENTITY,
+        id text PRIMARY KEY,
+        config text NOT NULL,
+        created timestamptz NOT NULL DEFAULT now())""",
+    """CREATE TABLE IF NOT EXISTS comet_optimize_events (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        search text NOT NULL,
+        batch uuid NOT NULL,
+        body text NOT NULL)""",
+    """CREATE INDEX IF NOT EXISTS comet_optimize_events_search
+        ON comet_optimize_events (search, seq)""",
+    """CREATE TABLE IF NOT EXISTS comet_optimize_heartbeats (
+        search text NOT NULL,
+        worker text NOT NULL,
+        beat timestamptz NOT NULL,
+        PRIMARY KEY (search, worker))""",
+]
+
+_SELECT_NEW = ("SELECT seq, batch, body FROM comet_optimize_events "
+               "WHERE search = %s AND seq > %s ORDER BY seq")
+_INSERT = ("INSERT INTO comet_optimize_events (search, batch, body) "
+           "SELECT %s, %s, body FROM unnest(%s::text[]) WITH ORDINALITY AS u(body, n) "
+           "ORDER BY n RETURNING seq")
+
+
+def _require_driver() -> None:
+    if psycopg is None:
+        raise OptimizerException(
+            "a postgresql:// store needs psycopg 3: pip install 'comet_optimize[postgres]'"
+        )
+
+
+def printable_url(url: str) -> str:
+    """The URL without its password (in the user part or as a ``password=`` parameter)."""
+    scheme, _, rest = url.partition("://")
+    path_start = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:path_start], rest[path_start:]
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = userinfo.split(":", 1)[0] + "@" + host
+    if "?" in tail and "password" in tail.lower():
+        path, query = tail.split("?", 1)
+        pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                 if k.lower() != "password"]
+        tail = path + ("?" + urlencode(pairs) if pairs else "")
+    return f"{scheme}://{netloc}{tail}"
+
+
+def _password_of(url: str) -> str | None:
+    rest = url.partition("://")[2]
+    netloc = rest.split("/", 1)[0].split("?", 1)[0]
+    if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
+        return unquote(netloc.rsplit("@", 1)[0].split(":", 1)[1]) or None
+    if "?" in rest:
+        for key, value in parse_qsl(rest.split("?", 1)[1]):
+            if key.lower() == "password":
+                return value or None
+    return None
+
+
+def _retry_seconds() -> float:
+    try:
+        return float(os.environ.get("COMET_OPTIMIZE_PG_RETRY", RETRY_SECONDS))
+    except ValueError:
+        return RETRY_SECONDS
+
+
+def _lock_key(optimizer_id: str) -> int:
+    """A 32-bit advisory-lock key for a search (a collision only serialises two searches)."""
+    return int(optimizer_id[:8], 16) - (1 << 31)
+
+
+# Every connection this process opened, so that a forked child can disown them (below).
+_connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+
+def _disown_after_fork() -> None:
+    """In a forked child, point the inherited sockets at /dev/null and forget them.
+
+    Closing an inherited connection normally would send the server a goodbye on
+    the socket the parent still uses, ending the parent's session; after this,
+    whatever the child does with them goes nowhere.
+    """
+    for connection in list(_connections):
+        connection.disown()
+
+
+os.register_at_fork(after_in_child=_disown_after_fork)
+
+
+class _Connection:
+    """One libpq connection that survives forks and outages.
+
+    The first connection of a process must succeed (a wrong password or a
+    server that is down is an error at once); after that, losing it is an
+    outage, waited out by `retrying`.
+    """
+
+    def __init__(self, url: str, location: str, password: str | None):
+        self._url = url
+        self.location = location
+        self._password = password
+        self._conn = None
+        self._pid = -1
+        self._ever_connected = False
+        self._warned = False
+        _connections.add(self)
+
+    def scrub(self, text: str) -> str:
+        text = " ".join(str(text).split())
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text
+
+    def disown(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.dup2(null, conn.fileno())
+            finally:
+                os.close(null)
+        except (OSError, ValueError, psycopg.Error):
+            pass
+        _orphans.append(conn)  # never collected, so never closed over the parent's socket
+
+    def get(self):
+        """The live connection of this process, connecting if needed."""
+        if self._pid != os.getpid() and self._conn is not None:
+            self.disown()
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10,
+                                   application_name="comet_optimize")
+            if not _SYNC_COMMIT:
+                conn.execute("SET synchronous_commit = off")
+        except psycopg.Error as error:
+            raise _Outage(error) if self._ever_connected else OptimizerException(
+                f"cannot connect to the store {self.location}: {self.scrub(error)}"
+            ) from None
+        self._conn, self._pid, self._ever_connected = conn, os.getpid(), True
+        return conn
+
+    def drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def is_outage(self, error: BaseException) -> bool:
+        if isinstance(error, _Outage):
+            return True
+        if not isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+            return False
+        state = getattr(error, "sqlstate", None)
+        return (self._conn is None or self._conn.closed or state is None
+                or state[:2] in ("08", "57"))
+
+    def retrying(self, work: Callable[[Any], T], recover: Callable[[Any], T] | None = None) -> T:
+        """Run ``work(conn)``; through an outage, reconnect and run ``recover`` (or work) again.
+
+        Backoff doubles from 50 ms to 2 s, for at most COMET_OPTIMIZE_PG_RETRY
+        seconds; one line on stderr says that we wait.
+        """
+        deadline = None
+        delay = 0.05
+        attempt = work
+        while True:
+            try:
+                result = attempt(self.get())
+                self._warned = False
+                return result
+            except (psycopg.Error, _Outage) as error:
+                if not self.is_outage(error):
+                    raise
+                self.drop()
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + _retry_seconds()
+                    if not self._warned:
+                        print(f"COMET WARNING: lost the connection to the store {self.location} "
+                              f"({self.scrub(_reason(error))}); retrying for up to "
+                              f"{_retry_seconds():.0f} s", file=sys.stderr, flush=True)
+                        self._warned = True
+                if now >= deadline:
+                    raise OptimizerException(
+                        f"the store {self.location} has been unreachable for "
+                        f"{_retry_seconds():.0f} s: {self.scrub(_reason(error))}"
+                    ) from None
+                time.sleep(min(delay, max(0.0, deadline - now)))
+                delay = min(delay * 2, 2.0)
+                attempt = recover or work
+
+
+_orphans: list[Any] = []
+
+
+class _Outage(Exception):
+    """A connection attempt failed after this process had been connected before."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0] if "\n" in text else text
+
+
+def _sql_error(connection: _Connection, error: Exception, doing: str) -> OptimizerException:
+    return OptimizerException(
+        f"the store {connection.location} refused to {doing}: {connection.scrub(_reason(error))}"
+    )
+
+
+class PostgresJournal:
+    """One search's events in ``comet_optimize_events``; see the module docstring."""
+
+    def __init__(self, url: str, location: str, password: str | None, optimizer_id: str,
+                 readonly: bool = False):
+        _require_driver()
+        self.optimizer_id = optimizer_id
+        self.readonly = readonly
+        self.location = location
+        self.damage: list[Damage] = []
+        self._db = _Connection(url, location, password)
+        self._key = _lock_key(optimizer_id)
+        self._last = 0  # the highest seq folded in (or deliberately skipped)
+        self._ready: list[dict[str, Any]] = []  # read during a recovery, not yet returned
+        self._pending: tuple[uuid.UUID, list[str]] | None = None
+        self._in_transaction = False
+        self._mutex = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"PostgresJournal({self.location!r}, {self.optimizer_id!r})"
+
+    def close(self) -> None:
+        self._db.drop()
+
+    # -- reading
+
+    def _fold(self, rows: list[tuple[int, Any, str]], skip_batch: uuid.UUID | None = None
+              ) -> list[dict[str, Any]]:
+        events = self._ready
+        self._ready = []
+        for seq, batch, body in rows:
+            self._last = max(self._last, seq)
+            if skip_batch is not None and batch == skip_batch:
+                continue
+            try:
+                event = json.loads(body)
+            except ValueError:
+                event = None
+            if isinstance(event, dict):
+                events.append(event)
+            else:
+                self.damage.append(Damage(seq, 1, "not a JSON object"))
+        return events
+
+    def _check_not_behind(self, conn) -> None:
+        """After an outage: the last row we saw must still exist, or the server lost commits."""
+        if self._last and conn.execute(
+                "SELECT 1 FROM comet_optimize_events WHERE seq = %s", (self._last,)
+        ).fetchone() is None:
+            raise JournalConflict(
+                f"the store {self.location} lost events this process had read "
+                f"(a server crash?): reload the search {self.optimizer_id}"
+            )
+
+    def read_new(self) -> list[dict[str, Any]]:
+        """Events appended since the last call, in order; takes no lock."""
+        with self._mutex:
+            def work(conn):
+                return conn.execute(_SELECT_NEW, (self.optimizer_id, self._last)).fetchall()
+
+            def recover(conn):
+                self._check_not_behind(conn)
+                return work(conn)
+
+            try:
+                rows = self._db.retrying(work, recover)
+            except psycopg.Error as error:
+                raise _sql_error(self._db, error, "read the events") from None
+            return self._fold(rows)
+
+    # -- deciding
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[list[dict[str, Any]]]:
+        """BEGIN, lock the search, read what is new; at exit insert what was appended, COMMIT."""
+        if self.readonly:
+            raise OptimizerException(f"the journal of {self.optimizer_id} was opened read-only")
+        with self._mutex:
+            if self._in_transaction:
+                raise OptimizerException("locked() is not reentrant")
+
+            def begin(conn):
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                                 (_LOCK_SPACE, self._key))
+                    cursor = conn.execute(_SELECT_NEW, (self.optimizer_id, self._last))
+                return cursor.fetchall()
+
+            def begin_again(conn):
+                self._check_not_behind(conn)
+                return begin(conn)
+
+            try:
+                rows = self._db.retrying(begin, begin_again)
+            except psycopg.Error as error:
+                self._rollback()
+                raise _sql_error(self._db, error, "lock the search") from None
+            self._in_transaction = True
+            self._pending = None
+            try:
+                yield self._fold(rows)
+            except BaseException:
+                self._in_transaction = False
+                self._pending = None
+                self._rollback()
+                raise
+            self._in_transaction = False
+            pending, self._pending = self._pending, None
+            self._commit(pending)
+
+    def append(self, events: list[dict[str, Any]]) -> None:
+        """Queue events for the commit at the end of `locked` (durable when that returns)."""
+        if not self._in_transaction:
+            raise OptimizerException("append() outside locked()")
+        if not events:
+            return
+        bodies = [json.dumps({"v": EVENT_VERSION, **event}, separators=(",", ":"))
+                  for event in events]
+        if self._pending is None:
+            self._pending = (uuid.uuid4(), bodies)
+        else:
+            self._pending[1].extend(bodies)
+
+    def _rollback(self) -> None:
+        conn = self._db._conn
+        if conn is not None and not conn.closed:
+            try:
+                conn.execute("ROLLBACK")
+            except psycopg.Error:
+                self._db.drop()
+
+    def _commit(self, pending: tuple[uuid.UUID, list[str]] | None) -> None:
+        seen = self._last
+
+        def insert_and_commit(conn):
+            with conn.pipeline():
+                cursor = None
+                if pending is not None:
+                    cursor = conn.execute(_INSERT, (self.optimizer_id, pending[0], pending[1]))
+                conn.execute("COMMIT")
+            if cursor is not None:
+                self._last = max(self._last, max(row[0] for row in cursor.fetchall()))
+
+        def recover(conn):
+            # The transaction died with the connection: find out whether it committed.
+            self._last = seen
+            self._check_not_behind(conn)
+            if pending is None:
+                return  # nothing was written; the lock went with the connection
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_SPACE, self._key))
+                cursor = conn.execute(_SELECT_NEW, (self.optimizer_id, seen))
+            rows = cursor.fetchall()
+            mine = [row for row in rows if row[1] == pending[0]]
+            if mine:  # it had committed; keep what others wrote after it for read_new
+                conn.execute("COMMIT")
+                self._ready = self._fold(rows, skip_batch=pending[0])
+                return
+            if rows:  # the lock was lost and others decided meanwhile
+                conn.execute("ROLLBACK")
+                self._ready = self._fold(rows)
+                raise JournalConflict(
+                    f"the connection to the store {self.location} was lost while deciding, "
+                    f"and other workers wrote meanwhile: reload the search {self.optimizer_id}"
+                )
+            insert_and_commit(conn)
+
+        try:
+            self._db.retrying(insert_and_commit, recover)
+            if pending is not None and not _SYNC_COMMIT:
+                self._db.retrying(_flush, recover_flush(self, pending[0], seen))
+        except psycopg.Error as error:
+            self._rollback()
+            raise _sql_error(self._db, error, "record the events") from None
+
+
+def _flush(conn) -> None:
+    """A synchronous commit: the log is on disk up to here, so our earlier commit is too."""
+    with conn.pipeline():
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL synchronous_commit = on")
+        conn.execute("SELECT pg_current_xact_id()")
+        conn.execute("COMMIT")
+
+
+def recover_flush(journal: PostgresJournal, batch: uuid.UUID, seen: int
+                  ) -> Callable[[Any], None]:
+    """After an outage while waiting for the flush: is our committed batch still there?"""
+
+    def recover(conn) -> None:
+        present = conn.execute(
+            "SELECT 1 FROM comet_optimize_events WHERE search = %s AND seq > %s AND batch = %s "
+            "LIMIT 1", (journal.optimizer_id, seen, batch)).fetchone()
+        if present is None:
+            # The server crashed before our commit reached the disk: write it again,
+            # unless others already wrote on top of what we read.
+            raise JournalConflict(
+                f"the store {journal.location} lost the last events of this process "
+                f"(a server crash?): reload the search {journal.optimizer_id}"
+            )
+        _flush(conn)
+
+    return recover
+
+
+class PostgresStore:
+    """Every search of one PostgreSQL database (or schema)."""
+
+    def __init__(self, url: str):
+        _require_driver()
+        self._url = url
+        self.location = printable_url(url)
+        self._password = _password_of(url)
+        self._db = _Connection(url, self.location, self._password)
+        self._mutex = threading.Lock()
+        self._schema_ok = False
+        self._beats: dict[str, tuple[float, float, dict[str, float]]] = {}
+        # Connect now: a wrong password or a server that is down is an error at once.
+        with self._mutex:
+            self._db.get()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.location!r})"
+
+    @property
+    def url(self) -> str:
+        """The URL to hand to workers (with the password): never print it."""
+        return self._url
+
+    # -- the schema
+
+    def _ensure_schema(self, create: bool) -> bool:
+        """True when the tables exist (creating them if ``create``); refuse a newer schema."""
+        if self._schema_ok:
+            return True
+
+        def version(conn):
+            try:
+                row = conn.execute("SELECT value FROM comet_optimize_meta "
+                                   "WHERE key = 'schema_version'").fetchone()
+            except psycopg.errors.UndefinedTable:
+                return None
+            return row[0] if row else None
+
+        found = self._run(version, "read the schema version")
+        if found is None:
+            if not create:
+                return False
+            self._run(_create_tables, "create the tables (see docs/cluster.md for privileges)")
+            found = self._run(version, "read the schema version")
+        try:
+            number = int(found)
+        except (TypeError, ValueError):
+            raise OptimizerException(
+                f"the store {self.location} has an unreadable schema version {found!r}"
+            ) from None
+        if number > SCHEMA_VERSION:
+            raise OptimizerException(
+                f"the store {self.location} has schema version {number}, newer than this "
+                f"comet_optimize understands ({SCHEMA_VERSION}): upgrade comet_optimize"
+            )
+        self._schema_ok = True
+        return True
+
+    def _run(self, work: Callable[[Any], T], doing: str) -> T:
+        with self._mutex:
+            try:
+                return self._db.retrying(work)
+            except psycopg.Error as error:
+                raise _sql_error(self._db, error, doing) from None
+
+    # -- searches
+
+    def create(self, optimizer_id: str, config: dict[str, Any]) -> None:
+        _check_id(optimizer_id)
+        self._ensure_schema(create=True)
+        text = json.dumps(config, indent=2, sort_keys=True)
+
+        def insert(conn):
+            conn.execute("INSERT INTO comet_optimize_searches (id, config) VALUES (%s, %s) "
+                         "ON CONFLICT (id) DO NOTHING", (optimizer_id, text))
+
+        self._run(insert, "store the config")
+        if self.read_config(optimizer_id) != json.loads(text):
+            raise OptimizerException(
+                f"the search {optimizer_id} already exists in the store {self.location}"
+            )
+
+    def exists(self, optimizer_id: str) -> bool:
+        _check_id(optimizer_id)
+        if not self._ensure_schema(create=False):
+            return False
+        return self._run(lambda conn: conn.execute(
+            "SELECT 1 FROM comet_optimize_searches WHERE id = %s", (optimizer_id,)
+        ).fetchone() is not None, "look up the search")
+
+    def read_config(self, optimizer_id: str) -> dict[str, Any]:
+        _check_id(optimizer_id)
+        row = None
+        if self._ensure_schema(create=False):
+            row = self._run(lambda conn: conn.execute(
+                "SELECT config FROM comet_optimize_searches WHERE id = %s", (optimizer_id,)
+            ).fetchone(), "read the config")
+        if row is None:
+            raise OptimizerException(
+                f"unknown optimizer id {optimizer_id} (not found in the store {self.location})"
+            )
+        try:
+            config = json.loads(row[0])
+        except ValueError as error:
+            raise OptimizerException(
+                f"{self.location}: cannot read the stored config of {optimizer_id} ({error})"
+            ) from None
+        if not isinstance(config, dict):
+            raise OptimizerException(
+                f"{self.location}: cannot read the stored config of {optimizer_id} "
+                f"(not a JSON object)")
+        return config
+
+    def list_ids(self) -> list[str]:
+        if not self._ensure_schema(create=False):
+            return []
+        rows = self._run(lambda conn: conn.execute(
+            "SELECT id FROM comet_optimize_searches ORDER BY ordinal").fetchall(),
+            "list the searches")
+        return [row[0] for row in rows]
+
+    def journal(self, optimizer_id: str, readonly: bool = False) -> PostgresJournal:
+        _check_id(optimizer_id)
+        self._ensure_schema(create=False)
+        return PostgresJournal(self._url, self.location, self._password, optimizer_id, readonly)
+
+    # -- liveness, on the server's clock
+
+    def beat(self, optimizer_id: str, worker: str) -> None:
+        self._ensure_schema(create=True)
+        self._run(lambda conn: conn.execute(
+            "INSERT INTO comet_optimize_heartbeats (search, worker, beat) VALUES (%s, %s, now()) "
+            "ON CONFLICT (search, worker) DO UPDATE SET beat = now()",
+            (optimizer_id, worker)), "record a heartbeat")
+
+    def lease_lapsed(self, optimizer_id: str, worker: str, lease: float,
+                     assigned_at: float) -> bool:
+        """Judged on the server's clock; heartbeat ages are fetched at most once a second."""
+        fetched, server_now, ages = self._beats.get(optimizer_id, (-1e9, 0.0, {}))
+        elapsed = time.monotonic() - fetched
+        if elapsed > 1.0:
+            rows = self._run(lambda conn: conn.execute(
+                "SELECT extract(epoch FROM now())::float8, worker, "
+                "extract(epoch FROM now() - beat)::float8 "
+                "FROM (SELECT 1) AS one LEFT JOIN comet_optimize_heartbeats "
+                "ON search = %s", (optimizer_id,)).fetchall(), "read the heartbeats")
+            fetched, elapsed = time.monotonic(), 0.0
+            server_now = rows[0][0]
+            ages = {row[1]: row[2] for row in rows if row[1] is not None}
+            self._beats[optimizer_id] = (fetched, server_now, ages)
+        if worker in ages:
+            return ages[worker] + elapsed > lease
+        return server_now + elapsed - assigned_at > lease
+
+    def log_folder(self, optimizer_id: str) -> str:
+        """Logs stay on the worker's machine: ~/.comet_optimize/logs/<id> (0700)."""
+        _check_id(optimizer_id)
+        path = os.path.join(os.path.expanduser("~"), ".comet_optimize", "logs", optimizer_id)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)
+        return path
+
+
+def _create_tables(conn) -> None:
+    """Serialised by an advisory lock, so that 50 processes starting at once do not race."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_SPACE, _DDL_LOCK))
+        for statement in _DDL:
+            conn.execute(statement)
+        conn.execute("INSERT INTO comet_optimize_meta (key, value) VALUES "
+                     "('schema_version', %s) ON CONFLICT (key) DO NOTHING",
+                     (str(SCHEMA_VERSION),))
+
+
+def _check_id(optimizer_id: str) -> None:
+    from comet_optimize.store.journal import is_optimizer_id
+
+    if not is_optimizer_id(optimizer_id):
+        raise OptimizerException(
+            f"invalid optimizer id {optimizer_id!r} (expected 32 lowercase hex characters)"
+        )
