@@ -83,6 +83,53 @@ def _unique(values: list) -> list:
     return out
 
 
+def _spread_integers(points: np.ndarray, low: int | None, high: int | None) -> list[int]:
+    """As many distinct integers as ``points``, each as near its point as the others allow.
+
+    Rounding alone merges neighbours (1..10 with 10 points lost 4 and 7). Writing
+    the i-th integer as r_i + i, the integers are distinct exactly when r is
+    non-decreasing, so r is the non-decreasing fit of points_i - i (pooling
+    adjacent violators); clipping r keeps it non-decreasing and the integers in
+    bounds. Needs at least ``len(points)`` integers in [low, high].
+    """
+    size = len(points)
+    target = np.sort(np.asarray(points, dtype=float)) - np.arange(size)
+    blocks: list[list[float]] = []  # [mean, count] of pooled runs
+    for value in target:
+        blocks.append([float(value), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            mean, count = blocks.pop()
+            blocks[-1][0] = (blocks[-1][0] * blocks[-1][1] + mean * count) / (blocks[-1][1] + count)
+            blocks[-1][1] += count
+    out: list[int] = []
+    for mean, count in blocks:
+        out.extend([math.floor(mean + 0.5)] * int(count))
+    out = [r + i for i, r in enumerate(out)]
+    # In exact integers, so that float rounding of huge bounds cannot break the promise.
+    for i in range(size):
+        floor = low if i == 0 else out[i - 1] + 1
+        if floor is not None and out[i] < floor:
+            out[i] = floor
+    for i in reversed(range(size)):
+        ceiling = high if i == size - 1 else out[i + 1] - 1
+        if ceiling is not None and out[i] > ceiling:
+            out[i] = ceiling
+    return out
+
+
+def _integer_grid(dimension: Dimension, continuous: np.ndarray, size: int,
+                  low: int | None, high: int | None) -> list[int]:
+    """A grid of an integer parameter from samples of its continuous (unrounded) prior.
+
+    When ``size`` covers the range the grid is every integer; otherwise ``size``
+    distinct integers at the prior's quantiles.
+    """
+    if low is not None and high is not None and size >= high - low + 1:
+        return list(range(low, high + 1))
+    points = np.quantile(continuous, (np.arange(size) + 0.5) / size)
+    return _spread_integers(points, low, high)
+
+
 class _Prior:
     """A one-dimensional distribution on the real line given by its CDF and inverse."""
 
@@ -166,6 +213,13 @@ class IntegerDimension(Dimension):
     def encode(self, value: Any) -> float:
         return self.prior.cdf(float(value))
 
+    def grid(self, size: int, min_sample_size: int, rng: np.random.Generator) -> list:
+        if self.low is not None and self.high is not None and size >= self.high - self.low + 1:
+            return list(range(self.low, self.high + 1))  # nothing to sample
+        unit = self.sample_internal(rng, max(min_sample_size, size))
+        return _integer_grid(self, np.asarray(self.prior.ppf(unit), dtype=float), size,
+                             self.low, self.high)
+
 
 class ChoiceDimension(Dimension):
     """A finite list of values: ordered (discrete numbers) or not (categorical, linear integers).
@@ -215,10 +269,12 @@ class LinearIntegerDimension(ChoiceDimension):
         return float(int(value) - self.choices.start)
 
     def grid(self, size: int, min_sample_size: int, rng: np.random.Generator) -> list:
-        samples = np.sort(rng.integers(self.choices.start, self.choices.stop,
-                                       size=max(min_sample_size, size)))
-        points = np.quantile(samples, (np.arange(size) + 0.5) / size)
-        return _unique([int(round(p)) for p in points])
+        low, high = self.choices.start, self.choices.stop - 1
+        if size >= high - low + 1:
+            return list(self.choices)
+        # A uniform draw over the integers, as a continuous value before rounding.
+        continuous = rng.uniform(low - 0.5, high + 0.5, size=max(min_sample_size, size))
+        return _integer_grid(self, continuous, size, low, high)
 
 
 def make_dimension(config: ParameterConfig) -> Dimension:
