@@ -27,6 +27,7 @@ from comet_optimize.cli.launcher import (
     check_grace,
     check_script,
     default_jobs,
+    ensure_open_files,
     parse_gpus,
     run_workers,
     summary,
@@ -168,12 +169,13 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     Validation comes first, so a typo costs nothing: no search is created and
     no process started when the script, the store, ``-j`` or ``--gpus`` is wrong.
     """
-    stdout = stdout if stdout is not None else sys.stdout.buffer
-    stderr = stderr if stderr is not None else sys.stderr.buffer
+    stdout = stdout if stdout is not None else _binary(sys.stdout)
+    stderr = stderr if stderr is not None else _binary(sys.stderr)
     gpu_list = parse_gpus(gpus) if gpus is not None else None
     jobs = default_jobs(jobs, gpu_list)
     if jobs < 1:
         raise BadInput(f"-j {jobs}: the number of workers must be at least 1")
+    ensure_open_files(jobs)
     grace = check_grace(grace)
     if dump:
         check_dump(dump)
@@ -191,17 +193,15 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
         raise BadInput(f"store {root}: cannot create the log folder ({error.strerror})") \
             from None
     if progress is None:
-        progress = stderr.isatty() if hasattr(stderr, "isatty") else False
+        progress = _isatty(stderr)
     result = run_workers(plan, stdout=stdout, stderr=stderr,
                          progress=_progress_line(opt, result_start=None) if progress else None)
     opt.refresh()  # workers that died holding an experiment: failed now, not "running"
     status = opt.status()
-    text = summary(status, plan, result)
-    try:
-        stderr.write((text + "\n").encode())
-        stderr.flush()
-    except (BrokenPipeError, ValueError):
-        pass
+    text = (summary(status, plan, result) + "\n").encode()
+    if "stderr" in result.lost or not _write(stderr, text):
+        if "stdout" not in result.lost:  # stderr is gone: the summary is worth stdout then
+            _write(stdout, text)
     if dump:
         data = report.status_report(status, opt.experiments())
         data["workers"] = [{"index": e.index, "pid": e.pid, "returncode": e.returncode}
@@ -210,6 +210,30 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
         data["resume_command"] = plan.resume_command()
         write_dump(dump, data)
     return result.exit_status()
+
+
+def _binary(stream: Any) -> IO[bytes] | None:
+    """The byte stream under sys.stdout/sys.stderr; None when it was closed (``>&-``)."""
+    return getattr(stream, "buffer", None)
+
+
+def _isatty(stream: IO[bytes] | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _write(stream: IO[bytes] | None, data: bytes) -> bool:
+    """Write and flush; False (never an exception) when the stream is closed or full."""
+    if stream is None:
+        return False
+    try:
+        stream.write(data)
+        stream.flush()
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def _progress_line(opt, result_start: float | None):
@@ -271,6 +295,7 @@ def export_text(optimizer_id: str | None, store: str | None = None,
     if fmt == "json":
         return dumps(rows)
     return report.to_csv(columns, rows).rstrip("\n")
+
 
 # -- comet optimize copy
 

@@ -22,6 +22,7 @@ What the launcher owns is the processes:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -83,6 +84,35 @@ def check_dump(path: str) -> None:
         writable = os.access(folder, os.W_OK | os.X_OK)
     if not writable:
         raise BadInput(f"-d {path}: not writable")
+
+
+_FILES_PER_WORKER = 3  # the read ends of its stdout and stderr, and its log
+_FILES_SPARE = 32  # the launcher's own: std streams, the store, a worker being started
+
+
+def ensure_open_files(jobs: int) -> None:
+    """Make room for ``jobs`` workers' pipes and logs, or refuse before any starts.
+
+    A soft open-file limit below the need is raised up to the hard limit (as
+    ``ulimit -n`` in the shell would); beyond the hard limit it is the user's call.
+    """
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: nothing to check
+        return
+    needed = jobs * _FILES_PER_WORKER + _FILES_SPARE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or needed <= soft:
+        return
+    if hard == resource.RLIM_INFINITY or needed <= hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+            return
+        except (ValueError, OSError):
+            pass
+    limit = soft if hard == resource.RLIM_INFINITY else hard
+    raise BadInput(f"-j {jobs}: {jobs} workers need about {needed} open files, more than "
+                   f"this process may open ({limit}; raise 'ulimit -n' or use fewer workers)")
 
 
 def check_script(script: str) -> None:
@@ -192,6 +222,7 @@ class RunResult:
     exits: list[WorkerExit]
     stopped_by: int | None  # the signal that stopped the run, if any
     wall_time: float
+    lost: tuple[str, ...] = ()  # "stdout" / "stderr" when writing there failed
 
     @property
     def all_succeeded(self) -> bool:
@@ -204,10 +235,73 @@ class RunResult:
         return 0 if self.all_succeeded else 1
 
 
+class _Output:
+    """A byte sink the launcher writes to: its own stdout or stderr, or a worker's log.
+
+    A sink that fails (a full disk, ``/dev/full``, a reader that went away) is
+    dropped at its first error, which ``lost`` reports once; the workers and the
+    run go on, so the summary and the resume command still come out wherever
+    they can. A dropped stdout/stderr is pointed at /dev/null, so that the
+    interpreter's own flush at exit does not fail on the bytes left in its buffer.
+    """
+
+    def __init__(self, handle: IO[bytes] | None, name: str,
+                 lost: Callable[[_Output, BaseException], None] | None = None,
+                 own: bool = False):
+        self.handle = handle
+        self.name = name
+        self.lost = lost
+        self.own = own  # a file the launcher opened (a log): closed when dropped
+        self.failed = False
+
+    @property
+    def alive(self) -> bool:
+        return self.handle is not None
+
+    def isatty(self) -> bool:
+        try:
+            return self.handle is not None and self.handle.isatty()
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def write(self, data: bytes) -> bool:
+        if self.handle is None:
+            return False
+        try:
+            self.handle.write(data)
+            self.handle.flush()
+            return True
+        except (OSError, ValueError) as error:
+            self.failed = True
+            self.drop()
+            if self.lost is not None:
+                self.lost(self, error)
+            return False
+
+    def drop(self) -> None:
+        handle, self.handle = self.handle, None
+        if handle is None:
+            return
+        if self.own:
+            with contextlib.suppress(OSError, ValueError):
+                handle.close()
+            return
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, handle.fileno())
+            os.close(null)
+
+    def close(self) -> None:
+        if self.own and self.handle is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.handle.close()
+        self.handle = None
+
+
 class _Stream:
     """One pipe of one worker: bytes in, whole prefixed lines out."""
 
-    def __init__(self, index: int, fd: int, sink: IO[bytes] | None, log: IO[bytes]):
+    def __init__(self, index: int, fd: int, sink: _Output, log: _Output):
         self.index = index
         self.prefix = f"[w{index}] ".encode()
         self.fd = fd
@@ -240,14 +334,7 @@ class _Stream:
         if not lines:
             return
         self.log.write(b"".join(lines))
-        self.log.flush()
-        if self.sink is None:
-            return
-        try:
-            self.sink.write(b"".join(self.prefix + line for line in lines))
-            self.sink.flush()
-        except (BrokenPipeError, ValueError):  # e.g. `comet optimize ... | head`
-            self.sink = None
+        self.sink.write(b"".join(self.prefix + line for line in lines))
 
 
 class _Supervisor:
@@ -256,8 +343,8 @@ class _Supervisor:
     def __init__(self, plan: Plan, stdout: IO[bytes] | None, stderr: IO[bytes] | None,
                  progress: Callable[[], str] | None, progress_interval: float):
         self.plan = plan
-        self.stdout = stdout
-        self.stderr = stderr
+        self.stdout = _Output(stdout, "stdout", self._lost)
+        self.stderr = _Output(stderr, "stderr", self._lost)
         self.progress = progress
         self.progress_interval = progress_interval
         self.progress_shown = False
@@ -266,7 +353,7 @@ class _Supervisor:
         self.processes: dict[int, subprocess.Popen] = {}  # index -> live worker
         self.exits: list[WorkerExit] = []
         self.streams: list[_Stream] = []
-        self.logs: list[IO[bytes]] = []
+        self.logs: list[_Output] = []
         self.pending_signals: list[int] = []
         self.stopped_by: int | None = None
         self.deadline: float | None = None
@@ -275,31 +362,32 @@ class _Supervisor:
     # -- messages of the launcher itself
 
     def say(self, message: str) -> None:
-        if self.stderr is None:
-            return
         self._clear_progress()
-        try:
-            self.stderr.write(f"comet optimize: {message}\n".encode())
-            self.stderr.flush()
-        except (BrokenPipeError, ValueError):
-            self.stderr = None
+        self.stderr.write(f"comet optimize: {message}\n".encode())
+
+    def _lost(self, output: _Output, error: BaseException) -> None:
+        """A sink failed: say so once (on stderr, unless stderr is what failed)."""
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        if output is self.stdout:
+            self.say(f"cannot write to stdout ({reason}): worker output is no longer "
+                     f"shown there; it is still in the logs")
+        elif output is not self.stderr:
+            self.say(f"cannot write {output.name} ({reason}): no longer logging that worker")
 
     def _clear_progress(self) -> None:
-        if self.progress_shown and self.stderr is not None:
-            self.stderr.write(b"\r\x1b[K")
+        if self.progress_shown:
             self.progress_shown = False
+            self.stderr.write(b"\r\x1b[K")
 
     def _draw_progress(self, now: float) -> None:
-        if self.progress is None or self.stderr is None:
+        if self.progress is None or not self.stderr.alive:
             return
         changed = now >= self.next_progress
         if changed:
             self.progress_text = self.progress()
             self.next_progress = now + self.progress_interval
         if changed or not self.progress_shown:
-            self.stderr.write(b"\r\x1b[K" + self.progress_text.encode())
-            self.stderr.flush()
-            self.progress_shown = True
+            self.progress_shown = self.stderr.write(b"\r\x1b[K" + self.progress_text.encode())
 
     # -- signals
 
@@ -340,19 +428,33 @@ class _Supervisor:
 
     # -- processes and pipes
 
+    def _open_log(self, index: int) -> _Output:
+        path = self.plan.log_path(index)
+        log = _Output(None, os.path.basename(path), self._lost, own=True)
+        try:
+            log.handle = open(path, "ab")
+        except OSError as error:
+            log.failed = True
+            self._lost(log, error)
+        self.logs.append(log)
+        return log
+
     def _start(self) -> None:
         for index in range(self.plan.jobs):
-            log = open(self.plan.log_path(index), "ab")
-            self.logs.append(log)
+            log = self._open_log(index)
             command = self.plan.command(index)
             log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
                       f"{shlex.join(command)}\n".encode())
-            log.flush()
-            process = subprocess.Popen(
-                command, env=self.plan.environment(index), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                preexec_fn=_terminate_with(os.getpid()),
-            )
+            try:
+                process = subprocess.Popen(
+                    command, env=self.plan.environment(index), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                    preexec_fn=_terminate_with(os.getpid()),
+                )
+            except OSError as error:  # e.g. out of file descriptors or processes
+                self.say(f"cannot start worker {index} ({error.strerror or error}): "
+                         f"going on with {index} worker(s)")
+                return
             self.processes[index] = process
             for pipe, sink in ((process.stdout, self.stdout), (process.stderr, self.stderr)):
                 fd = pipe.fileno()
@@ -370,7 +472,7 @@ class _Supervisor:
             if not data:
                 self._close(stream)
                 return
-            if stream.sink is not None and stream.sink in (self.stdout, self.stderr):
+            if stream.sink in (self.stdout, self.stderr):
                 self._clear_progress()
             stream.write(stream.feed(data))
             if not drain:
@@ -450,7 +552,8 @@ class _Supervisor:
             for log in self.logs:
                 log.close()
         self.exits.sort(key=lambda e: e.index)
-        return RunResult(self.exits, self.stopped_by, time.monotonic() - start)
+        lost = tuple(o.name for o in (self.stdout, self.stderr) if o.failed)
+        return RunResult(self.exits, self.stopped_by, time.monotonic() - start, lost)
 
 
 def run_workers(plan: Plan, stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None,

@@ -12,6 +12,7 @@ Errors are one line on stderr and exit status 2 (see `main`), never a traceback.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from typing import Any
 
@@ -229,10 +230,33 @@ def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
     if script is None:
         if forwarded:
             raise UserError("arguments after '--' need a SCRIPT to pass them to")
-        click.echo(_run(commands.create_or_attach, optimizer, store, trials, dump))
+        _echo_id(_run(commands.create_or_attach, optimizer, store, trials, dump))
         return 0
     return _run(commands.launch, script, optimizer, forwarded, jobs=jobs, trials=trials,
                 executable=executable, dump=dump, store=store, gpus=gpus, grace=grace)
+
+
+def _echo_id(optimizer_id: str) -> None:
+    """Print the id, the one output of ``comet optimize OPTIMIZER``; a full stdout is one line."""
+    try:
+        sys.stdout.write(optimizer_id + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError) as error:
+        _silence(1)
+        reason = getattr(error, "strerror", None) or "closed"
+        raise click.ClickException(f"cannot write the optimizer id to stdout ({reason}); "
+                                   f"it is {optimizer_id}") from None
+
+
+def _silence(fd: int) -> None:
+    """Point a failed or closed std stream at /dev/null, so that nothing else fails on it."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        return
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
 
 
 @click.group(context_settings=CONTEXT)
@@ -247,6 +271,11 @@ cli.add_command(optimize_command)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``comet`` console script."""
+    for fd in (0, 1, 2):  # started with e.g. >&-: keep files we open off these numbers
+        try:
+            os.fstat(fd)
+        except OSError:
+            _silence(fd)
     try:
         code = cli.main(args=argv, prog_name="comet", standalone_mode=False)
     except click.ClickException as error:

@@ -269,3 +269,158 @@ def test_workers_do_not_outlive_a_killed_launcher(tmp_path, store):
         assert gone(pid)
     status = only_search(store).status()  # their experiments fail and can be resumed
     assert (status["running"], status["failed"]) == (0, 2)
+
+
+# -- a sink that fails (issue 8, item 12): drop it, say so once, finish with the summary
+
+CHATTY = """\
+import sys
+from comet_optimize import Optimizer
+opt = Optimizer(sys.argv[1], verbose=0)
+for experiment in opt.get_experiments():
+    for line in range({lines}):
+        print(f"line {{line}} of #{{experiment.count}} " + "x" * 1000)
+    print("to stderr", file=sys.stderr)
+    experiment.log_metric("loss", experiment.params["x"])
+"""
+
+
+def chatty_script(tmp_path, lines: int = 5) -> str:
+    path = tmp_path / "chatty.py"
+    path.write_text(CHATTY.format(lines=lines))
+    return str(path)
+
+
+def assert_summary_and_no_traceback(err: str, completed: int, store: str) -> None:
+    assert "Traceback" not in err, err
+    assert "comet optimize: summary" in err
+    assert "all exited with status 0" in err
+    assert only_search(store).status()["completed"] == completed
+
+
+def test_stdout_on_a_full_device_is_dropped_once_and_the_run_completes(tmp_path, store):
+    config = write_config(tmp_path, range(4))
+    with open("/dev/full", "wb") as full:
+        run = subprocess.run([*COMET, "optimize", "-j", "2", chatty_script(tmp_path), config],
+                             env=environment(store), stdout=full, stderr=subprocess.PIPE,
+                             text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("cannot write to stdout (No space left on device)") == 1
+    assert "[w0] to stderr" in run.stderr or "[w1] to stderr" in run.stderr  # stderr still shown
+    assert_summary_and_no_traceback(run.stderr, 4, store)
+    opt = only_search(store)
+    logs = "".join((tmp_path / "store" / opt.id / "logs" / f"worker-{i}.log").read_text()
+                   for i in range(2))
+    assert logs.count("line 4 of #") == 4  # every line still kept in the logs
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_a_closed_stdout_or_stderr_is_not_an_error(tmp_path, store, closed):
+    config = write_config(tmp_path, range(3))
+    run = subprocess.run([*COMET, "optimize", "-j", "2", chatty_script(tmp_path), config],
+                         env=environment(store), capture_output=True, text=True, timeout=60,
+                         preexec_fn=lambda: os.close(closed))  # as `>&-` / `2>&-` would
+    assert run.returncode == 0, run.stderr
+    shown = run.stderr if closed == 1 else run.stdout  # the summary goes where it can
+    assert "Traceback" not in run.stderr + run.stdout
+    assert "comet optimize: summary" in shown and "all exited with status 0" in shown
+    assert only_search(store).status()["completed"] == 3
+
+
+def fill_the_log_folder(store: str, optimizer_id: str, how: str) -> str:
+    """Make worker 0's log unwritable for lack of space; return the log folder."""
+    logs = os.path.join(store, optimizer_id, "logs")
+    os.makedirs(logs, exist_ok=True)
+    if how == "dev-full":
+        os.symlink("/dev/full", os.path.join(logs, "worker-0.log"))
+        return logs
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", logs],
+                           capture_output=True, text=True)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.strip()}")
+    with open(os.path.join(logs, "filler"), "wb") as handle:  # leave a few KiB free
+        try:
+            handle.write(b"\0" * (60 * 1024))
+        except OSError:
+            pass
+    return logs
+
+
+@pytest.mark.parametrize("how", ["dev-full", "tmpfs"])
+def test_a_full_disk_under_the_worker_logs_stops_logging_not_the_run(tmp_path, store, how):
+    config = write_config(tmp_path, range(4))
+    optimizer_id = comet(store, "optimize", config).stdout.strip()
+    logs = fill_the_log_folder(store, optimizer_id, how)
+    try:
+        env = environment(store, COMET_OPTIMIZER_ID=optimizer_id)
+        run = comet(store, "optimize", "-j", "2", chatty_script(tmp_path, lines=20), config,
+                    env=env)
+    finally:
+        if how == "tmpfs":
+            subprocess.run(["umount", logs], check=True)
+    assert run.returncode == 0, run.stderr
+    full = [line for line in run.stderr.splitlines() if "No space left on device" in line]
+    assert 1 <= len(full) <= 2, run.stderr  # once per log that filled up, not once per line
+    assert all("no longer logging that worker" in line for line in full)
+    assert run.stdout.count("line 19 of #") == 4  # the terminal still shows everything
+    assert_summary_and_no_traceback(run.stderr, 4, store)
+
+
+def limit_open_files(soft: int, hard: int):
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_more_workers_than_open_files_allow_is_one_line_before_anything_starts(tmp_path, store):
+    script = tmp_path / "hi.sh"
+    script.write_text("echo hi\n")
+    config = write_config(tmp_path, range(3))
+    args = ["optimize", "-j", "30", "-e", "/bin/sh", str(script), config]
+    run = subprocess.run([*COMET, *args], env=environment(store), capture_output=True,
+                         text=True, timeout=60, preexec_fn=limit_open_files(40, 40))
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("\n") == 1 and "-j 30: 30 workers need about" in run.stderr
+    assert "ulimit -n" in run.stderr and not os.path.exists(store)
+
+    # a low soft limit under a high hard one is simply raised
+    run = subprocess.run([*COMET, *args], env=environment(store), capture_output=True,
+                         text=True, timeout=120, preexec_fn=limit_open_files(40, 4096))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("] hi\n") == 30
+
+
+RUN_OUT_OF_FILES = """\
+import os, resource, sys
+from comet_optimize.cli.launcher import Plan, run_workers
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+hoard = []
+while True:  # use up all but a few descriptors, as a leaky library might
+    try:
+        hoard.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError:
+        break
+for fd in hoard[:12]:
+    os.close(fd)
+plan = Plan(script=sys.argv[1], optimizer="x", optimizer_id="0" * 32, store=sys.argv[2],
+            jobs=8, executable="/bin/sh", log_folder=sys.argv[2])
+result = run_workers(plan, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+print("exits", len(result.exits), [e.returncode for e in result.exits])
+"""
+
+
+def test_a_worker_that_cannot_start_leaves_the_others_running(tmp_path):
+    script = tmp_path / "hi.sh"
+    script.write_text("echo hi\n")
+    driver = tmp_path / "driver.py"
+    driver.write_text(RUN_OUT_OF_FILES)
+    run = subprocess.run([sys.executable, str(driver), str(script), str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    started = int(run.stdout.split("exits ")[1].split()[0])
+    assert 1 <= started < 8
+    assert run.stderr.count("cannot start worker") == 1
+    assert f"cannot start worker {started} (Too many open files): going on with {started}" \
+        in run.stderr
+    assert run.stdout.count("] hi\n") == started
