@@ -142,7 +142,7 @@ def split_positionals(positionals: list[str]) -> tuple[str | None, str]:
     """
     if not positionals:
         raise BadInput("missing OPTIMIZER (a config file or an optimizer id); "
-                       "usage: comet optimize [OPTIONS] [SCRIPT] OPTIMIZER [-- ARGS...]")
+                       "usage: comet optimize [OPTIONS] [SCRIPT] OPTIMIZER [[--] ARGS...]")
     if len(positionals) > 2:
         extra = " ".join(positionals[2:])
         raise BadInput(f"unexpected argument(s) {extra!r}: the script's own arguments go "
@@ -347,3 +347,38 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
         if reader.damage else ""
     return (f"copied {optimizer_id} ({len(events)} events) from {source.location} "
             f"to {target.location}{damaged}")
+
+
+# -- comet optimize report / dashboard / status --watch
+
+def _require_report_extra() -> None:
+    from comet_optimize.report import MissingExtra, require
+
+    try:
+        require()
+    except MissingExtra as error:
+        raise BadInput(str(error)) from None
+
+
+def write_report(opt, output: str) -> int:
+    """Write the one-file HTML report of an open Optimizer; return its size in bytes."""
+    from comet_optimize.report import render
+
+    _require_report_extra()
+    text = render(opt).encode("utf-8")
+    try:
+        with open(output, "wb") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise BadInput(f"-o {output}: {error.strerror}") from None
+    return len(text)
+
+
+def report_file(optimizer_id: str | None, store: str | None = None,
+                output: str | None = None) -> str:
+    """``comet optimize report ID``: write the report (default ./comet-report-ID.html)."""
+    _require_report_extra()
+    opt = attach(optimizer_id, resolve_store(store))
+    output = output or f"comet-report-{opt.id}.html"
+    size = write_report(opt, output)
+    return f"wrote {output} ({size / 1e6:.1f} MB): open it in a browser"

@@ -49,6 +49,47 @@ def first_positional(args: list[str], value_options: set[str]) -> int | None:
     return None
 
 
+def _is_known(arg: str, known: set[str]) -> bool:
+    """``--store=/s``, ``--store``, ``-j2``, ``-j``: one of the launcher's own options."""
+    if arg.startswith("--"):
+        return arg.split("=", 1)[0] in known
+    return arg.startswith("-") and len(arg) >= 2 and arg[:2] in known
+
+
+def split_script_args(args: list[str], known: set[str], value_options: set[str]
+                      ) -> tuple[list[str], list[str]]:
+    """(the launcher's arguments, the script's), as Comet's launcher splits them.
+
+    Everything after ``--`` is the script's. Before it the launcher keeps its
+    own options wherever they stand, and SCRIPT and OPTIMIZER; any other word
+    after OPTIMIZER (an option it does not know, that option's value, a third
+    positional) is forwarded to the script, in order. Before OPTIMIZER an
+    unknown option stays an error: there is no script yet to give it to.
+    """
+    mine: list[str] = []
+    theirs: list[str] = []
+    positionals = 0
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            theirs += args[index + 1:]
+            break
+        if _is_known(arg, known):
+            mine.append(arg)
+            if arg in value_options and index + 1 < len(args):
+                index += 1
+                mine.append(args[index])
+        elif positionals >= 2:
+            theirs.append(arg)
+        else:
+            mine.append(arg)
+            if not arg.startswith("-") or arg == "-":
+                positionals += 1
+        index += 1
+    return mine, theirs
+
+
 class OptimizeCommand(click.Command):
     """The launcher, which hands ``status``/``list``/``export`` to their own commands."""
 
@@ -63,16 +104,22 @@ class OptimizeCommand(click.Command):
                 names.update(param.opts)
         return names
 
+    def _known_options(self, ctx: click.Context) -> set[str]:
+        names = set(ctx.help_option_names)
+        for param in self.params:
+            if isinstance(param, click.Option):
+                names.update(param.opts)
+                names.update(param.secondary_opts)
+        return names
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         args = list(args)
         index = first_positional(args, self._value_options())
         if index is not None and args[index] in self.subcommands:
             ctx.meta[_SUBCOMMAND] = (args[index], args[:index] + args[index + 1:])
             return []
-        if "--" in args:
-            split = args.index("--")
-            ctx.meta[_FORWARDED] = args[split + 1:]
-            args = args[:split]
+        args, ctx.meta[_FORWARDED] = split_script_args(args, self._known_options(ctx),
+                                                       self._value_options())
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -84,7 +131,7 @@ class OptimizeCommand(click.Command):
         return super().invoke(ctx)
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
-        return ["[OPTIONS] [SCRIPT] OPTIMIZER [-- ARGS...]"]
+        return ["[OPTIONS] [SCRIPT] OPTIMIZER [[--] ARGS...]"]
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -183,16 +230,29 @@ def copy_command(optimizer_id: str, to: str, store: str | None) -> None:
     click.echo(_run(commands.copy_search, optimizer_id, to, store))
 
 
+@click.command("report", context_settings=CONTEXT)
+@click.argument("optimizer_id", metavar="[ID]", required=False)
+@store_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Where to write the HTML (default: ./comet-report-ID.html).")
+def report_command(optimizer_id: str | None, store: str | None, output: str | None) -> None:
+    """Write one self-contained HTML file with the search's plots (opens offline)."""
+    from comet_optimize.cli import commands
+
+    click.echo(_run(commands.report_file, optimizer_id, store, output))
+
+
 @click.command(
     "optimize", cls=OptimizeCommand, context_settings={**CONTEXT, "allow_extra_args": True},
     subcommands={"status": status_command, "list": list_command, "export": export_command,
-                 "copy": copy_command},
+                 "copy": copy_command, "report": report_command},
     epilog="Examples:\n\n\b\n"
-           "  comet optimize -j 2 train.py opt.config -- --epochs 5\n"
+           "  comet optimize -j 2 train.py opt.config --epochs 5\n"
            "  export COMET_OPTIMIZER_ID=$(comet optimize opt.config)\n"
            "  comet optimize status $COMET_OPTIMIZER_ID",
 )
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("-j", "--jobs", "--parallel", type=click.IntRange(min=1), default=None,
+              metavar="N",
               help="Workers to run in parallel (default: the number of --gpus, else 1).")
 @click.option("-t", "--trials", type=click.IntRange(min=1), default=None, metavar="T",
               help="Pass --trials T to every worker; overrides the config's trials on creation.")
@@ -215,8 +275,10 @@ def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
     Each worker runs `EXECUTABLE SCRIPT OPTIMIZER ARGS... [--trials T]` with
     COMET_OPTIMIZER_ID, COMET_OPTIMIZER_PROCESS_ID, COMET_OPTIMIZER_PROCESS_JOBS
     and COMET_OPTIMIZE_STORE set. OPTIMIZER is a config file or an optimizer id;
-    if COMET_OPTIMIZER_ID is set, that search is used. Output is shown with a
-    [wI] prefix and kept in the search's logs/worker-I.log.
+    if COMET_OPTIMIZER_ID is set, that search is used. Words after OPTIMIZER that
+    are not options of comet optimize, and everything after '--', are passed to
+    SCRIPT. Output is shown with a [wI] prefix and kept in the search's
+    logs/worker-I.log.
 
     With only OPTIMIZER: create (or attach to) the search and print its id.
 
@@ -229,7 +291,8 @@ def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
     forwarded = ctx.meta.get(_FORWARDED, [])
     if script is None:
         if forwarded:
-            raise UserError("arguments after '--' need a SCRIPT to pass them to")
+            raise UserError(f"script arguments {' '.join(forwarded)!r} need a SCRIPT to "
+                            f"pass them to")
         _echo_id(_run(commands.create_or_attach, optimizer, store, trials, dump))
         return 0
     return _run(commands.launch, script, optimizer, forwarded, jobs=jobs, trials=trials,

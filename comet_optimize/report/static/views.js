@@ -1,0 +1,503 @@
+/* The views of one search, drawn with Plotly from the payload of comet_optimize.report.data.
+ *
+ * The one-file report calls CometReport.render(payload) once; the dashboard
+ * calls CometReport.live(url), which polls for the rows that changed and
+ * redraws with Plotly.react. Both draw the same sections from the same data.
+ */
+(function (global) {
+  "use strict";
+
+  var COLORS = {completed: "#2f9e44", aborted: "#f08c00", failed: "#e03131", running: "#7048e8"};
+  var GL_FROM = 2000;  // more points than this: WebGL traces (SVG gets slow)
+  var CONFIG = {responsive: true, displaylogo: false};
+  var LEGEND_TOP = {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"};
+  var TIME_SHIFT = -new Date().getTimezoneOffset() * 60000;  // show local wall time
+
+  var model = null;
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function fmt(x) {
+    if (x === null || x === undefined) return "-";
+    if (typeof x !== "number") return String(x);
+    if (Number.isInteger(x)) return String(x);
+    var a = Math.abs(x);
+    if (a !== 0 && (a < 1e-4 || a >= 1e6)) return x.toExponential(4).replace(/\.?0+e/, "e");
+    return String(Number(x.toPrecision(6)));
+  }
+
+  function fmtTime(seconds) {
+    if (!seconds) return "-";
+    var d = new Date(seconds * 1000);
+    return d.toLocaleString();
+  }
+
+  function fmtDuration(s) {
+    if (s < 60) return s.toFixed(1) + " s";
+    s = Math.round(s);
+    var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), r = s % 60;
+    return h + ":" + String(m).padStart(2, "0") + ":" + String(r).padStart(2, "0");
+  }
+
+  // -- the model: payload plus rows indexed by count
+
+  function Model(payload) {
+    this.payload = payload;
+    this.rows = [];
+    this.merge(payload.rows);
+  }
+
+  Model.prototype.merge = function (rows) {
+    for (var i = 0; i < rows.length; i++) this.rows[rows[i][0] - 1] = rows[i];
+  };
+
+  Model.prototype.columns = function () {
+    var p = this.payload, f = {};
+    p.fields.forEach(function (name, i) { f[name] = i; });
+    var first = p.fields.length;
+    var rows = this.rows.filter(function (r) { return r; });
+    var done = rows.filter(function (r) { return r[f.state] === 0 && r[f.score] !== null; });
+    return {f: f, first: first, rows: rows, done: done};
+  };
+
+  function better(objective) {
+    return objective === "maximize" ? function (a, b) { return a > b; }
+                                    : function (a, b) { return a < b; };
+  }
+
+  function plot(id, traces, layout, emptyText) {
+    var div = document.getElementById(id);
+    if (!traces) {
+      if (div.classList.contains("js-plotly-plot")) Plotly.purge(div);
+      div.className = "plot empty";
+      div.textContent = emptyText;
+      return Promise.resolve();
+    }
+    if (div.classList.contains("empty")) { div.textContent = ""; div.className = "plot"; }
+    layout.margin = layout.margin || {l: 60, r: 20, t: 30, b: 50};
+    layout.font = {family: "system-ui, sans-serif", size: 12};
+    return Plotly.react(div, traces, layout, CONFIG);
+  }
+
+  function kind(n) { return n > GL_FROM ? "scattergl" : "scatter"; }
+
+  // -- sections
+
+  function drawHeader(p) {
+    var h = p.header, box = document.getElementById("header");
+    box.textContent = "";
+    box.appendChild(el("h1", {}, "Search " + h.id + (h.name ? " \u2014 " + h.name : "")));
+    var table = el("table", {class: "kv"});
+    function row(key, value, id) {
+      var tr = el("tr");
+      tr.appendChild(el("th", {}, key));
+      var td = el("td", id ? {id: id} : {}, value);
+      tr.appendChild(td);
+      table.appendChild(tr);
+      return td;
+    }
+    row("algorithm", h.algorithm, "head-algorithm");
+    var st = row("status", h.status, "head-status");
+    st.className = "state-" + h.status;
+    row("objective", h.objective + " " + h.metric);
+    row("experiments", h.assigned + " assigned: " + h.completed + " completed, " + h.running +
+        " running, " + h.aborted + " aborted, " + h.failed + " failed", "head-counts");
+    row("budget", h.budget === null ? "unlimited" : String(h.budget), "head-budget");
+    row("trials", String(h.trials));
+    row("started", fmtTime(h.startTime));
+    row("last update", fmtTime(h.lastUpdateTime));
+    if (h.store) row("store", h.store);
+    box.appendChild(table);
+    var best = el("div", {class: "best"});
+    if (h.best) {
+      var title = el("h2", {}, "Best " + h.metric + ": ");
+      var score = el("span", {id: "best-score", "data-score": JSON.stringify(h.best.score)},
+                     h.best.text);
+      title.appendChild(score);
+      title.appendChild(el("span", {class: "muted"}, "  (experiment #" + h.best.count +
+                                                   ", trial " + h.best.trial + ")"));
+      best.appendChild(title);
+      var params = el("table", {class: "kv", id: "best-params"});
+      Object.keys(h.best.parameters).forEach(function (name) {
+        var tr = el("tr");
+        tr.appendChild(el("th", {}, name));
+        tr.appendChild(el("td", {}, fmt(h.best.parameters[name])));
+        params.appendChild(tr);
+      });
+      best.appendChild(params);
+    } else {
+      best.appendChild(el("h2", {id: "best-score", "data-score": "null"},
+                          "No completed experiment yet."));
+    }
+    box.appendChild(best);
+  }
+
+  function drawHistory(m, c) {
+    var p = m.payload, h = p.header, f = c.f, isBetter = better(h.objective);
+    if (!c.done.length) {
+      var none = "No completed experiment yet.";
+      return [plot("plot-history-count", null, null, none),
+              plot("plot-history-time", null, null, none)];
+    }
+    function series(ordered, xOf) {
+      var xs = [], ys = [], bx = [], by = [], text = [], best = null;
+      ordered.forEach(function (r) {
+        var x = xOf(r), y = r[f.score];
+        xs.push(x); ys.push(y); text.push("#" + r[f.count]);
+        if (best === null || isBetter(y, best)) best = y;
+        bx.push(x); by.push(best);
+      });
+      var type = kind(xs.length);
+      return [
+        {type: type, mode: "markers", name: h.metric, x: xs, y: ys, text: text,
+         marker: {color: COLORS.completed, size: 5, opacity: 0.6},
+         hovertemplate: "%{text}<br>%{y}<extra></extra>"},
+        {type: type, mode: "lines", name: "best so far", x: bx, y: by,
+         line: {color: "#1c7ed6", width: 2, shape: "hv"}, hoverinfo: "skip"}
+      ];
+    }
+    var byCount = c.done.slice().sort(function (a, b) { return a[f.count] - b[f.count]; });
+    var byTime = c.done.slice().sort(function (a, b) { return a[f.end] - b[f.end]; });
+    var yTitle = h.metric + " (" + h.objective + ")";
+    return [
+      plot("plot-history-count", series(byCount, function (r) { return r[f.count]; }),
+           {xaxis: {title: {text: "experiment (order of assignment)"}},
+            yaxis: {title: {text: yTitle}}, height: 360, legend: LEGEND_TOP}),
+      plot("plot-history-time",
+           series(byTime, function (r) { return (p.origin + r[f.end]) * 1000 + TIME_SHIFT; }),
+           {xaxis: {type: "date", title: {text: "wall time (when the experiment ended)"}},
+            yaxis: {title: {text: yTitle}}, height: 360, legend: LEGEND_TOP})
+    ];
+  }
+
+  function logTicks(lo, hi) {
+    var vals = [], text = [], steps = hi - lo > 3 ? [1] : [1, 2, 5];
+    for (var d = Math.floor(lo); d <= Math.ceil(hi); d++) {
+      steps.forEach(function (s) {
+        var v = d + Math.log10(s);
+        if (v >= lo - 1e-9 && v <= hi + 1e-9) {
+          vals.push(v);
+          text.push(Number((s * Math.pow(10, d)).toPrecision(2)).toExponential(0)
+                      .replace("e+", "e"));
+        }
+      });
+    }
+    return {vals: vals, text: text};
+  }
+
+  function drawParcoords(m, c) {
+    var p = m.payload, h = p.header, f = c.f;
+    if (!c.done.length) return plot("plot-parcoords", null, null, "No completed experiment yet.");
+    var dims = p.parameters.map(function (axis, j) {
+      var col = c.done.map(function (r) { return r[c.first + j]; });
+      if (axis.kind === "categorical") {
+        var n = axis.values.length;
+        return {label: axis.name, values: col.map(function (v) { return v === null ? -1 : v; }),
+                range: [0, Math.max(n - 1, 1)],
+                tickvals: axis.values.map(function (_, i) { return i; }),
+                ticktext: axis.values.map(String)};
+      }
+      if (axis.log) {
+        var logs = col.map(function (v) { return v > 0 ? Math.log10(v) : null; });
+        var lo = axis.min > 0 ? Math.log10(axis.min) : Math.min.apply(null, logs);
+        var hi = axis.max > 0 ? Math.log10(axis.max) : Math.max.apply(null, logs);
+        var t = logTicks(lo, hi);
+        return {label: axis.name + " (log)", values: logs, range: [lo, hi],
+                tickvals: t.vals, ticktext: t.text};
+      }
+      return {label: axis.name, values: col};
+    });
+    var scores = c.done.map(function (r) { return r[f.score]; });
+    dims.push({label: h.metric, values: scores});
+    return plot("plot-parcoords", [{
+      type: "parcoords", dimensions: dims,
+      line: {color: scores, colorscale: "Viridis", reversescale: h.objective !== "maximize",
+             showscale: true, colorbar: {title: {text: h.metric}}}
+    }], {height: 460, margin: {l: 80, r: 80, t: 60, b: 30}});
+  }
+
+  function drawSlices(m, c) {
+    var p = m.payload, h = p.header, f = c.f, k = p.parameters.length;
+    if (!c.done.length || !k) {
+      return plot("plot-slices", null, null, "No completed experiment yet.");
+    }
+    var cols = Math.min(3, k), rowsN = Math.ceil(k / cols);
+    var type = kind(c.done.length * k);
+    var layout = {grid: {rows: rowsN, columns: cols, pattern: "independent"},
+                  height: 300 * rowsN, showlegend: false,
+                  margin: {l: 60, r: 20, t: 20, b: 50}};
+    var counts = c.done.map(function (r) { return r[f.count]; });
+    var scores = c.done.map(function (r) { return r[f.score]; });
+    var traces = p.parameters.map(function (axis, j) {
+      var suffix = j === 0 ? "" : String(j + 1);
+      var xs = c.done.map(function (r) {
+        var v = r[c.first + j];
+        if (axis.kind === "categorical") return v === null ? "?" : String(axis.values[v]);
+        return v;
+      });
+      var xa = {title: {text: axis.name + (axis.log ? " (log)" : "")}};
+      if (axis.kind === "categorical") {
+        xa.type = "category";
+        xa.categoryorder = "array";
+        xa.categoryarray = axis.values.map(String);
+      } else if (axis.log) {
+        xa.type = "log";
+      }
+      layout["xaxis" + suffix] = xa;
+      layout["yaxis" + suffix] = {title: {text: j % cols === 0 ? h.metric : ""}};
+      return {type: type, mode: "markers", x: xs, y: scores, text: counts,
+              xaxis: "x" + suffix, yaxis: "y" + suffix, name: axis.name,
+              hovertemplate: axis.name + "=%{x}<br>" + h.metric + "=%{y}<br>#%{text}" +
+                             "<extra></extra>",
+              marker: {size: 5, opacity: 0.7, color: counts, colorscale: "Blues", reversescale: true,
+                       showscale: j === 0,
+                       colorbar: j === 0 ? {title: {text: "experiment"}, len: 0.5} : undefined}};
+    });
+    return plot("plot-slices", traces, layout);
+  }
+
+  function drawImportance(m) {
+    var imp = m.payload.importance, note = document.getElementById("importance-method");
+    if (!imp) {
+      note.textContent = "Parameter importance is being computed\u2026";
+      return plot("plot-importance", null, null, "");
+    }
+    note.textContent = imp.method || imp.note || "";
+    if (!imp.items || !imp.items.length || !imp.method) {
+      return plot("plot-importance", null, null, imp.note || "Not available.");
+    }
+    var items = imp.items.slice().reverse();
+    return plot("plot-importance", [{
+      type: "bar", orientation: "h", marker: {color: "#1c7ed6"},
+      y: items.map(function (i) { return i.name; }),
+      x: items.map(function (i) { return i.importance; }),
+      error_x: {type: "data", array: items.map(function (i) { return i.spread; }),
+                visible: true, color: "#495057"},
+      hovertemplate: "%{y}: %{x:.4f}<extra></extra>"
+    }], {height: 80 + 28 * items.length,
+         xaxis: {title: {text: "drop of the forest's R\u00b2 when shuffled"}},
+         margin: {l: 140, r: 20, t: 10, b: 50}});
+  }
+
+  function drawTimeline(m, c) {
+    var p = m.payload, f = c.f, workers = p.workers;
+    if (!c.rows.length) return plot("plot-timeline", null, null, "No experiment assigned yet.");
+    var now = (p.generated - p.origin);
+    var labels = workers.map(function (w) { return w.label; });
+    var byState = {};
+    p.states.forEach(function (s) { byState[s] = {x: [], y: [], text: []}; });
+    c.rows.forEach(function (r) {
+      var state = p.states[r[f.state]], s = byState[state];
+      var start = r[f.start], end = r[f.end] === null ? Math.max(now, start) : r[f.end];
+      var label = labels[r[f.worker]];
+      var tip = "#" + r[f.count] + " " + state + (r[f.score] !== null ? " " + fmt(r[f.score]) : "") +
+                " (" + fmtDuration(Math.max(end - start, 0)) + ")";
+      s.x.push((p.origin + start) * 1000 + TIME_SHIFT, (p.origin + end) * 1000 + TIME_SHIFT, null);
+      s.y.push(label, label, null);
+      s.text.push(tip, tip, null);
+    });
+    var rowPx = Math.max(14, Math.min(36, 500 / Math.max(workers.length, 1)));
+    var bars = c.rows.length <= GL_FROM;
+    var traces = p.states.filter(function (s) { return byState[s].x.length; }).map(function (s) {
+      var d = byState[s];
+      if (bars) {  // real bars with a white edge, so back-to-back experiments stay apart
+        var base = [], length = [], y = [], text = [];
+        for (var i = 0; i < d.x.length; i += 3) {
+          base.push(d.x[i]); length.push(d.x[i + 1] - d.x[i]); y.push(d.y[i]);
+          text.push(d.text[i]);
+        }
+        return {type: "bar", orientation: "h", name: s, base: base, x: length, y: y,
+                text: text, textposition: "none", width: 0.6,
+                hovertemplate: "%{text}<extra>%{y}</extra>",
+                marker: {color: COLORS[s], line: {color: "#fff", width: 1}}};
+      }
+      return {type: kind(d.x.length / 3), mode: "lines", name: s, x: d.x, y: d.y, text: d.text,
+              connectgaps: false, hovertemplate: "%{text}<extra>%{y}</extra>",
+              line: {color: COLORS[s], width: Math.max(4, rowPx * 0.6)}};
+    });
+    return plot("plot-timeline", traces, {
+      height: 110 + rowPx * workers.length, barmode: "overlay",
+      xaxis: {type: "date", title: {text: "wall time"}},
+      yaxis: {type: "category", categoryorder: "array", categoryarray: labels.slice().reverse(),
+              automargin: true},
+      legend: LEGEND_TOP,
+      margin: {l: 160, r: 20, t: 30, b: 50}
+    });
+  }
+
+  function drawFailures(m) {
+    var fl = m.payload.failures, box = document.getElementById("failures");
+    box.textContent = "";
+    if (!fl.total) {
+      box.appendChild(el("p", {class: "muted"}, "No failed or aborted experiment."));
+      return;
+    }
+    box.appendChild(el("p", {}, fl.total + " failed or aborted experiment" +
+                                (fl.total === 1 ? "" : "s") +
+                                (fl.total > fl.items.length ? " (the latest " +
+                                 fl.items.length + " listed)" : "") + ":"));
+    var table = el("table", {class: "list", id: "failure-list"});
+    var head = el("tr");
+    ["#", "state", "worker", "reason"].forEach(function (t) { head.appendChild(el("th", {}, t)); });
+    table.appendChild(head);
+    fl.items.forEach(function (item) {
+      var tr = el("tr");
+      tr.appendChild(el("td", {}, item.count));
+      tr.appendChild(el("td", {class: "state-" + item.state}, item.state));
+      tr.appendChild(el("td", {}, item.worker));
+      tr.appendChild(el("td", {}, item.reason || "-"));
+      table.appendChild(tr);
+    });
+    box.appendChild(table);
+  }
+
+  function drawTrials(m, c) {
+    var p = m.payload, h = p.header, f = c.f, section = document.getElementById("section-trials");
+    if (!(h.trials > 1)) { section.hidden = true; return Promise.resolve(); }
+    section.hidden = false;
+    var groups = {};
+    c.done.forEach(function (r) {
+      var g = groups[r[f.set]] || (groups[r[f.set]] = {first: r[f.count], scores: []});
+      g.first = Math.min(g.first, r[f.count]);
+      g.scores.push(r[f.score]);
+    });
+    var sets = Object.keys(groups).map(function (k) { return groups[k]; })
+      .filter(function (g) { return g.scores.length > 1; });
+    var note = document.getElementById("trials-note");
+    if (!sets.length) {
+      note.textContent = "";
+      return plot("plot-trials", null, null,
+                  "No parameter set has two completed trials yet.");
+    }
+    var sign = h.objective === "maximize" ? -1 : 1;
+    sets.forEach(function (g) {
+      g.mean = g.scores.reduce(function (a, b) { return a + b; }, 0) / g.scores.length;
+      g.range = Math.max.apply(null, g.scores) - Math.min.apply(null, g.scores);
+    });
+    var ranges = sets.map(function (g) { return g.range; }).sort(function (a, b) { return a - b; });
+    sets.sort(function (a, b) { return sign * (a.mean - b.mean); });
+    var shown = sets.slice(0, 30);
+    note.textContent = sets.length + " parameter set" + (sets.length === 1 ? "" : "s") +
+      " with two or more completed trials; the median range of one set's scores is " +
+      fmt(ranges[Math.floor(ranges.length / 2)]) + ". " +
+      (sets.length > shown.length ? "The 30 best (by mean) are shown, best first." :
+                                    "Best (by mean) first.");
+    var xs = [], ys = [];
+    shown.forEach(function (g) {
+      g.scores.forEach(function (s) { xs.push("set #" + g.first); ys.push(s); });
+    });
+    return plot("plot-trials", [{type: "box", x: xs, y: ys, boxpoints: "all", jitter: 0.4,
+                                 pointpos: 0, marker: {color: "#1c7ed6", size: 5},
+                                 line: {color: "#495057"}, name: h.metric}],
+                {height: 380, xaxis: {type: "category", title: {text: "parameter set"}},
+                 yaxis: {title: {text: h.metric}}, showlegend: false});
+  }
+
+  // -- the page
+
+  var SECTIONS = [
+    ["history", "Optimization history",
+     "Every completed experiment's score and the best so far, by order of assignment and by " +
+     "wall time.", ["plot-history-count", "plot-history-time"]],
+    ["parcoords", "Parallel coordinates",
+     "One line per completed experiment through its parameters and score; drag along an " +
+     "axis to select a range.", ["plot-parcoords"]],
+    ["slices", "Slices", "The score against each parameter; darker points are later.",
+     ["plot-slices"]],
+    ["importance", "Parameter importance", "", ["plot-importance"]],
+    ["timeline", "Workers",
+     "One row per worker process; a bar per experiment from its assignment to its end, " +
+     "coloured by how it ended.", ["plot-timeline"]],
+    ["trials", "Repeated trials", "", ["plot-trials"]]
+  ];
+
+  function skeleton(root) {
+    root.textContent = "";
+    root.appendChild(el("header", {id: "header"}));
+    SECTIONS.forEach(function (s) {
+      var sec = el("section", {id: "section-" + s[0]});
+      sec.appendChild(el("h2", {}, s[1]));
+      var p = el("p", {class: "muted", id: s[0] + "-method"}, s[2]);
+      if (s[0] === "trials") p.id = "trials-note";
+      sec.appendChild(p);
+      var row = el("div", {class: s[3].length > 1 ? "pair" : ""});
+      s[3].forEach(function (id) { row.appendChild(el("div", {id: id, class: "plot"})); });
+      sec.appendChild(row);
+      if (s[0] === "timeline") sec.appendChild(el("div", {id: "failures"}));
+      root.appendChild(sec);
+    });
+  }
+
+  function draw() {
+    var c = model.columns();
+    drawHeader(model.payload);
+    drawFailures(model);
+    var pending = [].concat(drawHistory(model, c), [drawParcoords(model, c),
+                   drawSlices(model, c), drawImportance(model), drawTimeline(model, c),
+                   drawTrials(model, c)]);
+    return Promise.all(pending);
+  }
+
+  function render(payload) {
+    model = new Model(payload);
+    skeleton(document.getElementById("comet-root"));
+    return draw().then(function () {
+      document.body.setAttribute("data-rendered", String(performance.now()));
+    });
+  }
+
+  // -- the dashboard: poll for what changed, merge it, redraw
+
+  function live(url, interval) {
+    var version = null, importanceVersion = null, root = document.getElementById("comet-root");
+    var badge = document.getElementById("live-state");
+    function tick() {
+      var query = version === null ? "" : "?since=" + version;
+      fetch(url + query, {cache: "no-store"}).then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      }).then(function (delta) {
+        var changed = false;
+        if (delta.full || model === null) {
+          model = new Model(delta.payload);
+          if (!root.firstChild) skeleton(root);
+          changed = true;
+        } else if (delta.rows.length || delta.header) {
+          model.merge(delta.rows);
+          changed = true;
+        }
+        if (!delta.full && model) {
+          ["header", "workers", "failures", "generated"].forEach(function (k) {
+            if (delta[k] !== undefined) model.payload[k] = delta[k];
+          });
+          if (delta.importance !== undefined && delta.importance !== null) {
+            model.payload.importance = delta.importance;
+            changed = true;
+          }
+        }
+        version = delta.version;
+        if (model.payload.importance && model.payload.importance.version !== importanceVersion) {
+          importanceVersion = model.payload.importance.version;
+          changed = true;
+        }
+        badge.textContent = "live \u2014 updated " + new Date().toLocaleTimeString();
+        badge.className = "live ok";
+        return changed ? draw() : null;
+      }).catch(function (error) {
+        badge.textContent = "connection lost (" + error.message + "), retrying\u2026";
+        badge.className = "live lost";
+      }).then(function () {
+        document.body.setAttribute("data-version", String(version));
+        setTimeout(tick, interval);
+      });
+    }
+    tick();
+  }
+
+  global.CometReport = {render: render, live: live, fmt: fmt};
+})(window);
