@@ -342,12 +342,11 @@ class Space:
         return np.column_stack([d.sample_internal(rng, n) for d in self.dimensions])
 
     def decode(self, row: Sequence[float]) -> dict[str, Any]:
-        return self.ordered({d.name: d.decode(x) for d, x in zip(self.dimensions, row)})
+        params = {d.name: d.decode(x) for d, x in zip(self.dimensions, row)}
+        return params if self.order is self.names else self.ordered(params)
 
     def ordered(self, params: dict[str, Any]) -> dict[str, Any]:
         """``params`` with its keys in the config's order (what users see)."""
-        if self.order is self.names:
-            return params
         return {name: params[name] for name in self.order}
 
     def encode(self, params: dict[str, Any]) -> np.ndarray:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -11,6 +17,7 @@ from scipy import stats
 from comet_optimize.algorithms import History, make_algorithm
 from comet_optimize.algorithms.bayes import ParzenSearch
 from comet_optimize.algorithms.grid import GridSearch
+from comet_optimize.algorithms.permutation import KeyedPermutation
 from comet_optimize.algorithms.random import RandomSearch
 from comet_optimize.config import validate
 from comet_optimize.space import Space, parameter_set_id
@@ -110,6 +117,100 @@ def test_grid_suggest_returns_none_when_everything_was_seen():
     search = grid(FINITE)
     seen = set(pids(traversal(search)))
     assert search.suggest(History.empty(3), np.random.default_rng(0), seen) is None
+
+
+def test_grid_does_not_depend_on_the_order_of_the_parameters():
+    """The stored config has its keys sorted: the attaching process must get the same grid."""
+    mixed = {**MIXED, "e": {"type": "double", "scalingType": "loguniform", "min": 1e-3,
+                            "max": 1, "gridSize": 3}}
+    backwards = dict(reversed(list(mixed.items())))
+    for randomize in (False, True):
+        forward = grid(mixed, seed=3, randomize=randomize)
+        backward = grid(backwards, seed=3, randomize=randomize)
+        assert pids(traversal(forward)) == pids(traversal(backward))
+        assert list(forward.at(0)) == list(mixed)  # users see their own order
+        assert list(backward.at(0)) == list(backwards)
+
+
+def test_integer_grid_of_ten_values_with_grid_size_ten_has_all_ten():
+    for seed in range(10):
+        search = grid({"x": {"type": "integer", "min": 1, "max": 10}}, seed=seed)
+        assert [p["x"] for p in traversal(search)] == list(range(1, 11))
+
+
+# ---------------------------------------------------------------- randomized grid order
+
+
+@pytest.mark.parametrize("key", [0, 1, 2**63 - 1])
+def test_keyed_permutation_visits_every_index_exactly_once(key):
+    for size in [*range(1, 130), 255, 256, 257, 1000, 1024, 1025]:
+        order = KeyedPermutation(size, key)
+        assert sorted(order(i) for i in range(size)) == list(range(size)), size
+
+
+def test_keyed_permutation_depends_on_its_key_and_looks_shuffled():
+    orders = [[KeyedPermutation(100, key)(i) for i in range(100)] for key in range(3)]
+    assert len({tuple(order) for order in orders}) == 3
+    for order in orders:
+        assert stats.spearmanr(order, range(100)).statistic < 0.5
+    # The first index visited is uniform over the keys.
+    first = np.bincount([KeyedPermutation(10, key)(0) for key in range(2000)], minlength=10)
+    assert stats.chisquare(first).pvalue > 1e-3
+
+
+def test_keyed_permutation_of_2_to_the_63_stays_in_range_and_is_fast():
+    size = 2**63
+    order = KeyedPermutation(size, key=7)
+    positions = [0, 1, size // 2, size - 2, size - 1, *range(1000)]
+    values = [order(p) for p in positions]
+    assert all(0 <= v < size for v in values)
+    assert len(set(values)) == len(set(positions))
+    with pytest.raises(IndexError):
+        order(size)
+
+
+TEN_DOUBLES = {f"p{i}": {"type": "double", "min": 0, "max": 1} for i in range(10)}
+
+
+@pytest.mark.parametrize("randomize", [False, True])
+def test_ten_parameter_grid_sets_up_in_milliseconds_and_little_memory(randomize):
+    """It used to allocate a 74.5 GiB permutation (10**10 points) before its first suggestion."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    search = grid(TEN_DOUBLES, randomize=randomize)
+    first = search.suggest(History.empty(10), np.random.default_rng(0), set())
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert search.size == 10**10
+    assert set(first) == set(TEN_DOUBLES)
+    assert elapsed < 0.5, f"{elapsed:.3f} s"  # about 5 ms; slack for a busy CI machine
+    assert peak < 2 * 2**20, f"{peak} bytes"
+    visited = pids(search.at(p) for p in range(2000))
+    assert len(set(visited)) == 2000
+
+
+def test_randomized_grid_order_is_the_same_in_another_process():
+    config = {"algorithm": "grid", "spec": {"randomize": True}, "parameters": TEN_DOUBLES}
+    script = (
+        "import json, sys\n"
+        "from comet_optimize.algorithms.grid import GridSearch\n"
+        "from comet_optimize.config import validate\n"
+        "from comet_optimize.space import Space\n"
+        "config = validate(json.loads(sys.argv[1]))\n"
+        "search = GridSearch(Space.from_config(config), config, 99)\n"
+        "print(json.dumps([search.at(p) for p in range(50)]))\n"
+    )
+    theirs = []
+    for hash_seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", script, json.dumps(config)],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert done.returncode == 0, done.stderr
+        theirs.append(json.loads(done.stdout))
+    config_here, space = build(TEN_DOUBLES, "grid", randomize=True)
+    ours = [GridSearch(space, config_here, 99).at(p) for p in range(50)]
+    assert theirs[0] == theirs[1] == ours
 
 
 # ---------------------------------------------------------------- random

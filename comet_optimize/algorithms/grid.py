@@ -1,5 +1,9 @@
 """Grid search: the cartesian product of per-parameter grids, in order or shuffled.
 
+Only the axes are stored; a position is turned into its parameter set on
+demand (mixed radix, after the keyed permutation when ``randomize``), so a grid
+costs memory per axis value, never per grid point.
+
 The grid and its order depend only on the config (its seed included), never
 on the order of the parameters in it, so every process of a search computes
 the same grid and a position in it means the same parameter set everywhere.
@@ -14,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from comet_optimize.algorithms.base import Algorithm, History
+from comet_optimize.algorithms.permutation import KeyedPermutation
 from comet_optimize.config import OptimizerConfig
 from comet_optimize.space import Space, parameter_set_id
 
@@ -38,8 +43,8 @@ class GridSearch(Algorithm):
         for axis in self.axes:
             total *= len(axis)
         self._size = total
-        self._order = np.random.default_rng([seed, 0x7261]).permutation(total) \
-            if spec.randomize else None
+        # Shuffled lazily: a materialised permutation would cost 8 bytes per grid point.
+        self._order = KeyedPermutation(total, key=seed) if spec.randomize else None
         self._cursor = 0  # every position before it is known to be seen
 
     @property
@@ -47,7 +52,7 @@ class GridSearch(Algorithm):
         return self._size
 
     def at(self, position: int) -> dict[str, Any]:
-        index = int(self._order[position]) if self._order is not None else position
+        index = self._order(position) if self._order is not None else position
         out = {}
         for dimension, axis in zip(reversed(self.space.dimensions), reversed(self.axes)):
             index, digit = divmod(index, len(axis))
