@@ -15,6 +15,7 @@ from comet_optimize import Optimizer
 from comet_optimize.cli import commands
 from comet_optimize.cli.launcher import BadInput, Plan, parse_gpus
 from comet_optimize.cli.main import first_positional
+from comet_optimize.cli.main import split_script_args as commands_split
 
 COMET = [sys.executable, "-m", "comet_optimize.cli"]
 HELLO = "import sys; print('hello from', sys.argv[1:])\n"
@@ -72,7 +73,8 @@ def test_help_and_version_do_not_import_numpy():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "comet_optimize 0.1.0" in run.stdout
-    assert "[OPTIONS] [SCRIPT] OPTIMIZER [-- ARGS...]" in run.stdout
+    assert "[OPTIONS] [SCRIPT] OPTIMIZER [[--] ARGS...]" in run.stdout
+    assert "-j, --jobs, --parallel N" in run.stdout
     assert "status" in run.stdout and "export" in run.stdout
 
 
@@ -100,7 +102,8 @@ def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
         (["optimize", "status", "not-an-id"], "is not an optimizer id"),
         (["optimize", "status", unknown], "unknown optimizer id"),
         (["optimize", "export", unknown, "--format", "xml"], "'xml' is not one of"),
-        (["optimize", s, c, "stray"], "after '--'"),
+        (["optimize", "--epochs", "5", s, c], "No such option '--epochs'"),  # before SCRIPT
+        (["optimize", c, "--", "--epochs", "5"], "need a SCRIPT"),
         (["optimize", s], "give the OPTIMIZER"),
         (["optimize"], "missing OPTIMIZER"),
         (["optimize", "-e", "no-such-python", s, c], "no such executable"),
@@ -126,6 +129,33 @@ def test_every_bad_input_is_one_line_and_exit_2(tmp_path, store):
         assert expected in run.stderr, (args, run.stderr)
         assert "Traceback" not in run.stderr and run.stdout == ""
     assert not os.path.exists(os.path.join(store))  # nothing was created by a mistake
+
+
+def test_split_script_args_keeps_the_launchers_options_and_forwards_the_rest():
+    known = {"-j", "--jobs", "--parallel", "-t", "--store", "-h", "--help"}
+    values = {"-j", "--jobs", "--parallel", "-t", "--store"}
+    mine, theirs = commands_split(["-j", "2", "a.py", "b", "--lr", "0.1", "data.csv",
+                                   "--store=/s", "-t3", "--", "-j", "5"], known, values)
+    assert mine == ["-j", "2", "a.py", "b", "--store=/s", "-t3"]
+    assert theirs == ["--lr", "0.1", "data.csv", "-j", "5"]
+    mine, _ = commands_split(["--lr", "1", "a.py", "b"], known, values)
+    assert mine[0] == "--lr"  # before OPTIMIZER: left for click to refuse
+    assert commands_split(["a.py", "b", "--lr", "-0.5"], known, values) == (
+        ["a.py", "b"], ["--lr", "-0.5"])
+
+
+def test_parallel_is_j_and_unknown_arguments_after_optimizer_reach_the_script(tmp_path, store):
+    (tmp_path / "train.py").write_text(HELLO)
+    config = tmp_path / "opt.config"
+    config.write_text('{"algorithm": "grid", "parameters": {"x": [1]}}')
+    run = comet("optimize", "--parallel", "2", "train.py", str(config), "--epochs", "5",
+                "data.csv", "-t", "1", "--", "-j", "3", store=store, cwd=str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    expected = repr([str(config), "--epochs", "5", "data.csv", "-j", "3", "--trials", "1"])
+    assert sorted(run.stdout.splitlines()) == [f"[w0] hello from {expected}",
+                                               f"[w1] hello from {expected}"]
+    assert "-j 2 -t 1" in run.stderr  # the resume line keeps them apart again
+    assert "-- --epochs 5 data.csv -j 3" in run.stderr
 
 
 def test_a_script_named_like_a_subcommand_runs_as_dot_slash(tmp_path, store):
