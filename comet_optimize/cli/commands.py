@@ -46,7 +46,8 @@ def resolve_store(store: str | None) -> str:
         from comet_optimize.store import open_store
 
         try:
-            return open_store(location).root
+            open_store(location)  # connects now: a wrong password or a down server stops here
+            return location  # a URL may hold a password: print store.location, never this
         except OptimizerException as error:
             raise BadInput(str(error)) from None
     root = os.path.abspath(os.path.expanduser(location))
@@ -163,11 +164,13 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
            trials: int | None = None, executable: str | None = None, dump: str | None = None,
            store: str | None = None, gpus: str | None = None, grace: float = DEFAULT_GRACE,
            stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None,
-           progress: bool | None = None) -> int:
+           progress: bool | None = None, comet_ml_shim: bool | None = None) -> int:
     """Run ``jobs`` workers on one search; return the exit status (0: every worker exited 0).
 
     Validation comes first, so a typo costs nothing: no search is created and
     no process started when the script, the store, ``-j`` or ``--gpus`` is wrong.
+    ``comet_ml_shim``: whether workers can ``import comet_ml`` as comet_optimize;
+    None (auto) means yes unless their interpreter has a real comet_ml.
     """
     stdout = stdout if stdout is not None else _binary(sys.stdout)
     stderr = stderr if stderr is not None else _binary(sys.stderr)
@@ -186,7 +189,9 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     plan = Plan(script=script, optimizer=optimizer, optimizer_id=opt.id, store=root,
                 jobs=jobs, executable=executable or interpreter, args=list(args or []),
                 trials=trials, gpus=gpu_list, grace=grace,
-                executable_given=executable is not None, store_given=store is not None)
+                executable_given=executable is not None, store_given=store is not None,
+                comet_ml_shim=comet_ml_shim)
+    plan.shim = _use_shim(comet_ml_shim, interpreter, stderr)
     try:
         plan.log_folder = opt.store.log_folder(opt.id)
     except OSError as error:
@@ -210,6 +215,18 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
         data["resume_command"] = plan.resume_command()
         write_dump(dump, data)
     return result.exit_status()
+
+
+def _use_shim(choice: bool | None, executable: str, stderr: IO[bytes] | None) -> bool:
+    from comet_optimize import _compat
+
+    if choice is False:
+        return False
+    installed = _compat.real_comet_ml_installed(executable)
+    if choice and installed:
+        _write(stderr, b"comet optimize: --comet-ml-shim: workers import comet_optimize as "
+                       b"comet_ml, not the comet_ml installed for their interpreter\n")
+    return bool(choice) or not installed
 
 
 def _binary(stream: Any) -> IO[bytes] | None:
@@ -265,11 +282,14 @@ def status_text(optimizer_id: str | None, store: str | None = None,
 
 def list_rows(store: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     """Every search in the store, oldest first; a broken one is listed with its error."""
-    from comet_optimize.store import FileStore
+    from comet_optimize.store import open_store
 
     root = resolve_store(store)
     try:
-        ids = FileStore(root).list_ids()
+        where = open_store(root)
+        ids = where.list_ids()
+    except OptimizerException as error:
+        raise BadInput(str(error)) from None
     except OSError as error:
         raise BadInput(f"store {root}: {error.strerror}") from None
     rows = []
@@ -280,7 +300,7 @@ def list_rows(store: str | None = None) -> tuple[str, list[dict[str, Any]]]:
                                             .status()))
         except (BadInput, OptimizerException) as error:
             rows.append({"id": optimizer_id, "status": f"unreadable: {error}"})
-    return root, rows
+    return where.location, rows
 
 
 def list_text(store: str | None = None, as_json: bool = False) -> str:
@@ -382,3 +402,24 @@ def report_file(optimizer_id: str | None, store: str | None = None,
     output = output or f"comet-report-{opt.id}.html"
     size = write_report(opt, output)
     return f"wrote {output} ({size / 1e6:.1f} MB): open it in a browser"
+
+
+def watch_status(optimizer_id: str | None, store: str | None = None) -> int:
+    """``comet optimize status ID --watch``: redraw in place until the search completes."""
+    from comet_optimize.cli.watch import watch
+
+    opt = attach(optimizer_id, resolve_store(store))
+    return watch(opt, sys.stdout, _isatty(sys.stdout))
+
+
+def dashboard(store: str | None = None, host: str = "127.0.0.1", port: int = 8050) -> int:
+    """``comet optimize dashboard``: serve the store read-only until Ctrl-C."""
+    from comet_optimize.report.server import serve
+
+    _require_report_extra()
+    root = resolve_store(store)
+    try:
+        serve(root, host, port)
+    except OSError as error:
+        raise BadInput(f"cannot serve on {host}:{port} ({error.strerror or error})") from None
+    return 0

@@ -178,9 +178,17 @@ store_option = click.option(
 @click.argument("optimizer_id", metavar="[ID]", required=False)
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON instead of a table.")
-def status_command(optimizer_id: str | None, store: str | None, as_json: bool) -> None:
+@click.option("--watch", is_flag=True,
+              help="Live view, redrawn every second until the search completes (Ctrl-C stops).")
+def status_command(optimizer_id: str | None, store: str | None, as_json: bool,
+                   watch: bool) -> int | None:
     """Show a search: counts, budget, best result, top 10, who is running what."""
     from comet_optimize.cli import commands
+
+    if watch:
+        if as_json:
+            raise UserError("--watch and --json do not go together (--watch is for people)")
+        return _run(commands.watch_status, optimizer_id, store)
 
     click.echo(_run(commands.status_text, optimizer_id, store, as_json))
 
@@ -242,10 +250,25 @@ def report_command(optimizer_id: str | None, store: str | None, output: str | No
     click.echo(_run(commands.report_file, optimizer_id, store, output))
 
 
+@click.command("dashboard", context_settings=CONTEXT)
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback is reachable from other "
+                   "machines (a warning is printed).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True,
+              help="TCP port (0: any free port).")
+def dashboard_command(store: str | None, host: str, port: int) -> int:
+    """Serve a live, read-only web view of every search in the store."""
+    from comet_optimize.cli import commands
+
+    return _run(commands.dashboard, store, host, port)
+
+
 @click.command(
     "optimize", cls=OptimizeCommand, context_settings={**CONTEXT, "allow_extra_args": True},
     subcommands={"status": status_command, "list": list_command, "export": export_command,
-                 "copy": copy_command, "report": report_command},
+                 "copy": copy_command, "report": report_command,
+                 "dashboard": dashboard_command},
     epilog="Examples:\n\n\b\n"
            "  comet optimize -j 2 train.py opt.config --epochs 5\n"
            "  export COMET_OPTIMIZER_ID=$(comet optimize opt.config)\n"

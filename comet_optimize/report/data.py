@@ -124,7 +124,7 @@ def _category_key(value: Any) -> Any:
     return value
 
 
-def failures(experiments: list[dict[str, Any]], tabulator: Tabulator) -> dict[str, Any]:
+def failures(experiments: list[dict[str, Any]]) -> dict[str, Any]:
     """The failed and aborted experiments with their reasons, newest first (at most 200)."""
     bad = [e for e in experiments if e.get("status") in ("failed", "aborted")]
     listed = [{"count": e["count"], "state": e["status"], "reason": e.get("reason") or "",
@@ -156,25 +156,36 @@ def header(status: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build(status: dict[str, Any], experiments: list[dict[str, Any]],
-          importance: dict[str, Any] | None = None) -> tuple[dict[str, Any], Tabulator]:
-    """The whole payload of one search (and the tabulator that numbered it)."""
-    axes = parameter_axes(status.get("parameters") or {})
-    origin = status.get("startTime") or min(
-        (e["startTime"] for e in experiments if e.get("startTime")), default=time.time())
-    tabulator = Tabulator(axes, origin)
-    rows = [tabulator.row(e) for e in experiments]
-    payload = {
+def assemble(header_data: dict[str, Any], tabulator: Tabulator, rows: list[list[Any]],
+             failure_list: dict[str, Any], importance: dict[str, Any] | None) -> dict[str, Any]:
+    """The payload from its parts (the dashboard keeps the parts between refreshes)."""
+    return {
         "schema": SCHEMA,
         "generated": time.time(),
-        "origin": origin,
-        "header": header(status),
-        "parameters": axes,
+        "origin": tabulator.origin,
+        "header": header_data,
+        "parameters": tabulator.axes,
         "fields": list(ROW_FIELDS),
         "states": list(STATES),
         "rows": rows,
         "workers": tabulator.workers,
-        "failures": failures(experiments, tabulator),
+        "failures": failure_list,
         "importance": importance,
     }
+
+
+def tabulator_for(status: dict[str, Any], experiments: list[dict[str, Any]]) -> Tabulator:
+    """A tabulator whose times count from the search's start."""
+    axes = parameter_axes(status.get("parameters") or {})
+    origin = status.get("startTime") or min(
+        (e["startTime"] for e in experiments if e.get("startTime")), default=time.time())
+    return Tabulator(axes, origin)
+
+
+def build(status: dict[str, Any], experiments: list[dict[str, Any]],
+          importance: dict[str, Any] | None = None) -> tuple[dict[str, Any], Tabulator]:
+    """The whole payload of one search (and the tabulator that numbered it)."""
+    tabulator = tabulator_for(status, experiments)
+    rows = [tabulator.row(e) for e in experiments]
+    payload = assemble(header(status), tabulator, rows, failures(experiments), importance)
     return payload, tabulator

@@ -15,6 +15,10 @@ from typing import Any
 
 from comet_optimize.report.extra import require
 
+# No favicon request (a 404 would be an error in the browser's console).
+HEAD = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<link rel="icon" href="data:,">')
+
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 16px 24px;
        color: #212529; background: #fff; }
@@ -65,7 +69,7 @@ def report_html(payload: dict[str, Any]) -> str:
     """The self-contained report of one search."""
     title = html.escape(f"comet optimize report {payload['header']['id']}")
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"{HEAD}"
         f"<title>{title}</title>"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<style>{STYLE}</style>"
@@ -82,7 +86,7 @@ def report_html(payload: dict[str, Any]) -> str:
 def dashboard_search_html(optimizer_id: str, interval_ms: int) -> str:
     """The live page of one search; ``optimizer_id`` is validated by the caller."""
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"{HEAD}"
         f"<title>search {optimizer_id}</title>"
         f"<style>{STYLE}</style>"
         "<script src=\"/static/plotly.js\"></script><script src=\"/static/views.js\"></script>"
@@ -131,7 +135,7 @@ refresh();
 
 def dashboard_index_html(interval_ms: int) -> str:
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"{HEAD}"
         "<title>comet optimize dashboard</title>"
         f"<style>{STYLE}</style><script src=\"/static/views.js\"></script>"
         "</head><body><span id=\"live-state\" class=\"live\">connecting\u2026</span>"

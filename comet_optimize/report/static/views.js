@@ -462,32 +462,31 @@
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
       }).then(function (delta) {
-        var changed = false;
+        var redraw = null;
         if (delta.full || model === null) {
           model = new Model(delta.payload);
           if (!root.firstChild) skeleton(root);
-          changed = true;
-        } else if (delta.rows.length || delta.header) {
+          redraw = "all";
+        } else {
           model.merge(delta.rows);
-          changed = true;
-        }
-        if (!delta.full && model) {
-          ["header", "workers", "failures", "generated"].forEach(function (k) {
+          ["header", "workers", "failures", "generated", "importance"].forEach(function (k) {
             if (delta[k] !== undefined) model.payload[k] = delta[k];
           });
-          if (delta.importance !== undefined && delta.importance !== null) {
-            model.payload.importance = delta.importance;
-            changed = true;
-          }
+          redraw = delta.rows.length ? "all" : "header";
         }
         version = delta.version;
-        if (model.payload.importance && model.payload.importance.version !== importanceVersion) {
-          importanceVersion = model.payload.importance.version;
-          changed = true;
+        var imp = model.payload.importance;
+        var impVersion = imp ? imp.version : null;
+        if (impVersion !== importanceVersion) {
+          importanceVersion = impVersion;
+          if (redraw === "header") redraw = "importance";
         }
         badge.textContent = "live \u2014 updated " + new Date().toLocaleTimeString();
         badge.className = "live ok";
-        return changed ? draw() : null;
+        if (redraw === "all") return draw();
+        drawHeader(model.payload);
+        drawFailures(model);
+        return redraw === "importance" ? drawImportance(model) : null;
       }).catch(function (error) {
         badge.textContent = "connection lost (" + error.message + "), retrying\u2026";
         badge.className = "live lost";
