@@ -14,6 +14,8 @@ import ast
 import json
 import math
 import os
+import reprlib
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -122,48 +124,210 @@ class OptimizerConfig:
 
 # ---------------------------------------------------------------- reading files
 
+# A config is a few hundred bytes to a few kilobytes. The limits keep a hostile
+# or mistaken file (a log, a binary, an alias bomb) within about a second and a
+# hundred megabytes: a Python literal of this size parses to ~100 MB of AST.
+MAX_FILE_BYTES = 256 * 1024
+# No config needs more than five levels (spec, parameters, a parameter, values).
+MAX_DEPTH = 32
+# Values in a YAML document, its aliases expanded. (Reading YAML takes ~20 us
+# a value, against ~2 us for JSON.)
+MAX_YAML_VALUES = 20_000
+
+_BOMS = (  # longest first: a UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+)
+
 
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """Read a config file written as JSON, a Python literal or YAML (by extension).
 
     The docs' own examples are Python literals with comments, trailing commas
     and True/False; Comet itself rejected JSON's true/false/null. We accept
-    both, and never evaluate code.
+    both, and never evaluate code. Whatever the file holds, the outcome is a
+    mapping or one `InvalidOptimizerParameters` line, in bounded time and
+    memory: size, nesting, YAML aliases and encodings are checked here.
     """
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise InvalidOptimizerParameters(
-            f"{path}: cannot read the config file ({error.strerror})"
+            f"{path}: cannot read the config file ({error.strerror or error})"
         ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidOptimizerParameters(
+            f"{path}: too large for a config file (the limit is {MAX_FILE_BYTES // 1024} KiB)"
+        )
+    text = _decode(path, data)
     if path.endswith((".yml", ".yaml")):
-        data = _parse_yaml(path, text)
+        parsed = _parse_yaml(path, text)
     else:
-        data = _parse_json_or_literal(path, text)
-    if not isinstance(data, dict):
+        parsed = _parse_json_or_literal(path, text)
+    _check_depth(path, parsed)
+    if not isinstance(parsed, dict):
         raise InvalidOptimizerParameters(
             f"{path}: the config must be a mapping with 'algorithm', 'spec' and "
-            f"'parameters' (got a {type(data).__name__})"
+            f"'parameters' (got a {type(parsed).__name__})"
         )
-    return data
+    return parsed
+
+
+def _decode(path: str, data: bytes) -> str:
+    """UTF-8, or UTF-8/16/32 with a byte-order mark; anything else is refused, not guessed."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as error:
+                raise InvalidOptimizerParameters(
+                    f"{path}: not valid {encoding.upper()} text (bad bytes at offset "
+                    f"{error.start + len(bom)})"
+                ) from None
+    if b"\x00" in data:
+        raise InvalidOptimizerParameters(
+            f"{path}: contains NUL bytes: a binary file, or UTF-16/32 without a byte-order "
+            f"mark (save the config as UTF-8)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidOptimizerParameters(
+            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); "
+            f"save the config as UTF-8"
+        ) from None
+
+
+def _too_deep(path: str) -> InvalidOptimizerParameters:
+    return InvalidOptimizerParameters(
+        f"{path}: nested more than {MAX_DEPTH} levels deep (a config needs about 5)")
+
+
+def _check_depth(path: str, value: Any) -> None:
+    """Refuse deep nesting without recursing, so later code may recurse freely."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.keys()) + list(item.values())
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise _too_deep(path)
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _parse_yaml(path: str, text: str) -> Any:
     import yaml
 
+    loader = _yaml_loader()
     try:
-        return yaml.safe_load(text)
+        _check_yaml_events(path, yaml.parse(text, Loader=loader))
+        return yaml.load(text, Loader=loader)
+    except _DuplicateKey as error:
+        raise InvalidOptimizerParameters(
+            f"{path}: line {error.line}: duplicate key {_show(error.key)}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InvalidOptimizerParameters(f"{path}: not valid YAML{where}") from None
+        problem = getattr(error, "problem", None)
+        detail = f" ({_clip(problem)})" if problem else ""
+        raise InvalidOptimizerParameters(f"{path}: not valid YAML{where}{detail}") from None
+    except (ValueError, OverflowError, RecursionError) as error:
+        # e.g. an integer of more than 4300 digits, which Python refuses to convert
+        raise InvalidOptimizerParameters(
+            f"{path}: not a usable YAML value ({_clip(str(error))})") from None
+
+
+def _check_yaml_events(path: str, events: Any) -> None:
+    """Measure the document as its aliases would expand it, before anything is built.
+
+    One pass over the parser's events (no recursion, nothing constructed): an
+    alias counts the values and depth of the node it repeats, so a "billion
+    laughs" document is refused after a few lines, and an alias to a node that
+    contains it (a cycle) is refused outright.
+    """
+    import yaml
+
+    done: dict[str, tuple[int, int]] = {}  # anchor -> (values, depth) of its node
+    open_nodes: list[list] = [[None, 0, 0]]  # [anchor, values before it, deepest child]
+    total = 0  # values so far, aliases expanded
+
+    for event in events:
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.ScalarEvent):
+            anchor, size, depth = event.anchor, 1, 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(node[0] == event.anchor for node in open_nodes):
+                raise InvalidOptimizerParameters(
+                    f"{path}: line {line}: the alias *{_clip(event.anchor)} refers to a "
+                    f"node that contains it")
+            anchor, (size, depth) = None, done.get(event.anchor, (1, 1))
+        elif isinstance(event, yaml.CollectionStartEvent):
+            open_nodes.append([event.anchor, total, 0])
+            if len(open_nodes) - 1 > MAX_DEPTH:
+                raise _too_deep(path)
+            continue
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, before, deepest = open_nodes.pop()
+            size, depth = total + 1 - before, deepest + 1
+            total -= size - 1  # re-added below, with the node itself
+        else:
+            continue
+        total += size
+        if total > MAX_YAML_VALUES:
+            raise InvalidOptimizerParameters(
+                f"{path}: line {line}: more than {MAX_YAML_VALUES} values in a YAML config "
+                f"(aliases expanded)")
+        if len(open_nodes) - 1 + depth > MAX_DEPTH:
+            raise _too_deep(path)
+        parent = open_nodes[-1]
+        parent[2] = max(parent[2], depth)
+        if anchor is not None:
+            done[anchor] = (size, depth)
+
+
+_YAML_LOADER = None
+
+
+def _yaml_loader() -> type:
+    """A safe loader (libyaml's when present) that refuses duplicate keys."""
+    global _YAML_LOADER
+    if _YAML_LOADER is not None:
+        return _YAML_LOADER
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # merged keys may be overridden: that is what '<<' is for
+                key = self.construct_object(key_node, deep=False)
+                try:
+                    if key in seen:
+                        raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                    seen.add(key)
+                except TypeError:
+                    pass  # unhashable: construct_mapping below says so
+            return super().construct_mapping(node, deep=deep)
+
+    _YAML_LOADER = Loader
+    return Loader
 
 
 def _parse_json_or_literal(path: str, text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_json_object)
+    except _DuplicateKey as error:
+        raise InvalidOptimizerParameters(f"{path}: duplicate key {_show(error.key)}") from None
+    except RecursionError:
+        raise _too_deep(path) from None
     except ValueError:
         pass
     try:
@@ -171,17 +335,39 @@ def _parse_json_or_literal(path: str, text: str) -> Any:
     except SyntaxError as error:
         raise InvalidOptimizerParameters(
             f"{path}: not valid JSON or a Python literal (syntax error at line "
-            f"{error.lineno}: {error.msg})"
+            f"{error.lineno}: {_clip(error.msg)})"
         ) from None
-    return _literal(path, tree.body)
+    except (RecursionError, MemoryError):
+        raise _too_deep(path) from None
+    except ValueError as error:
+        raise InvalidOptimizerParameters(
+            f"{path}: not valid JSON or a Python literal ({_clip(str(error))})") from None
+    return _literal(path, text, tree.body)
+
+
+class _DuplicateKey(Exception):
+    """Raised from inside a parser's callback; the caller turns it into one line."""
+
+    def __init__(self, key: Any, line: int | None = None):
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 _NAMED_CONSTANTS = {"True": True, "False": False, "None": None,
                     "true": True, "false": False, "null": None}
 
 
-def _literal(path: str, node: ast.AST) -> Any:
-    """A literal_eval that also knows JSON's true/false/null."""
+def _literal(path: str, text: str, node: ast.AST) -> Any:
+    """A literal_eval that also knows JSON's true/false/null and refuses duplicate keys."""
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name) and node.id in _NAMED_CONSTANTS:
@@ -191,27 +377,52 @@ def _literal(path: str, node: ast.AST) -> Any:
             raise InvalidOptimizerParameters(f"{path}: '**' is not allowed in a config")
         out = {}
         for key_node, value_node in zip(node.keys, node.values):
-            key = _literal(path, key_node)
+            key = _literal(path, text, key_node)
             if isinstance(key, (list, dict)):
                 raise InvalidOptimizerParameters(
                     f"{path}: line {key_node.lineno}: a key must be a string or a number "
-                    f"(found {ast.unparse(key_node)!r})"
+                    f"(found {_snippet(text, key_node)})"
                 )
-            out[key] = _literal(path, value_node)
+            if key in out:
+                raise InvalidOptimizerParameters(
+                    f"{path}: line {key_node.lineno}: duplicate key {_show(key)}")
+            out[key] = _literal(path, text, value_node)
         return out
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(path, item) for item in node.elts]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        operand = _literal(path, node.operand)
-        if _is_number(operand):
-            return -operand if isinstance(node.op, ast.USub) else operand
+        return [_literal(path, text, item) for item in node.elts]
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant) and _is_number(node.operand.value)):
+        value = node.operand.value
+        return -value if isinstance(node.op, ast.USub) else value
     raise InvalidOptimizerParameters(
         f"{path}: line {getattr(node, 'lineno', '?')}: only literals are allowed in a config "
-        f"(found {ast.unparse(node)!r})"
+        f"(found {_snippet(text, node)})"
     )
 
 
+def _snippet(text: str, node: ast.AST) -> str:
+    """The offending source on one line, cut short (never re-rendered from a deep tree)."""
+    segment = ast.get_source_segment(text, node) or type(node).__name__
+    return repr(_clip(segment))
+
+
 # ---------------------------------------------------------------- validation
+
+# Sizes have limits, named in the messages. A grid axis, and the samples it is
+# estimated from, are computed in every process of a search; a suggestion may
+# try `retryLimit` draws one after another.
+MAX_GRID_SIZE = 100_000
+MAX_MIN_SAMPLE_SIZE = 100_000
+MAX_RETRY_LIMIT = 10_000
+MAX_COUNT = 2**63 - 1  # counts (maxCombo, trials, retries, grid points) fit a signed 64 bits
+# Every integer a parameter can take is exactly a float, so the algorithms'
+# numeric box holds it without rounding.
+MAX_INTEGER = 2**53
+# A normal draw stays within this many sigmas of mu: the space keeps unit
+# draws 1e-12 away from 0 and 1, and the normal quantile of 1e-12 is -7.03.
+NORMAL_TAIL = 7.1
+_LIMIT_NAMES = {MAX_COUNT: "2**63 - 1", MAX_INTEGER: "2**53"}
+_ECHO = 40  # characters of a value that a message repeats
 
 
 def _fail(message: str) -> InvalidOptimizerParameters:
@@ -223,14 +434,79 @@ def _is_number(value: Any) -> bool:
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else repr(value)
+    """A value as a message repeats it: short and on one line, however large it is."""
+    if isinstance(value, str):
+        return _show_text(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return _show_int(value)
+    try:
+        text = _SHORT_REPR.repr(value)
+    except Exception:  # an object whose repr fails: the message must not
+        text = f"a {type(value).__name__}"
+    return _clip(text)
 
 
-def _int_field(where: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+def _show_text(value: str) -> str:
+    """JSON-quoted, escapes included in the length, cut with '...' past `_ECHO`."""
+    pieces, length = [], 0
+    for char in value[:_ECHO + 1]:
+        piece = json.dumps(char)[1:-1]
+        if length + len(piece) > _ECHO:
+            return '"' + "".join(pieces) + '..."'
+        pieces.append(piece)
+        length += len(piece)
+    return '"' + "".join(pieces) + '"'
+
+
+def _show_int(value: int) -> str:
+    if -10**20 < value < 10**20:
+        return str(value)
+    digits = int(math.log10(abs(value))) + 1  # str() of a huge int is slow, or refused
+    return f"a {'negative ' if value < 0 else ''}{digits}-digit integer"
+
+
+def _clip(text: str, limit: int = _ECHO) -> str:
+    """One printable line of at most ``limit`` characters."""
+    text = "".join(c if c.isprintable() else " " for c in str(text)[:4 * limit])
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _label(name: Any) -> str:
+    """A key as part of a dotted path: bare when short and plain, else quoted and cut."""
+    if isinstance(name, str) and 0 < len(name) <= _ECHO and name.isprintable():
+        return name
+    return _show(name)
+
+
+class _ShortRepr(reprlib.Repr):
+    """reprlib, with our string and integer forms (a huge int's repr is refused)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 4
+        self.maxfrozenset = self.maxdeque = self.maxarray = 4
+        self.maxstring = self.maxlong = self.maxother = 30
+
+    def repr_str(self, value: str, level: int) -> str:
+        return _show_text(value)
+
+    def repr_int(self, value: int, level: int) -> str:
+        return _show_int(value)
+
+
+_SHORT_REPR = _ShortRepr()
+
+
+def _int_field(where: str, value: Any, minimum: int, maximum: int = MAX_COUNT) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _fail(f"{where}: must be an integer >= {minimum} (got {_show(value)})")
-    if value < minimum:
-        raise _fail(f"{where}: must be an integer >= {minimum} (got {value})")
+    if value > maximum:
+        raise _fail(f"{where}: must be at most {_LIMIT_NAMES.get(maximum, maximum)} "
+                    f"(got {_show(value)})")
     return value
 
 
@@ -259,10 +535,12 @@ def _validate(raw: Any) -> OptimizerConfig:
     algorithm = raw.get("algorithm")
     if algorithm is None:
         raise _fail('algorithm: missing (choose grid, random or bayes)')
-    if algorithm not in ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise _fail(f"unknown algorithm {_show(algorithm)} (choose grid, random or bayes)")
     spec = _validate_spec(raw.get("spec", {}))
     parameters = _validate_parameters(raw.get("parameters"))
+    if algorithm == "grid":
+        _check_grid_points(spec, parameters)
     name = raw.get("name")
     if name is not None and not isinstance(name, str):
         raise _fail(f"name: must be a string (got {_show(name)})")
@@ -277,6 +555,15 @@ def validate_trials(trials: Any, where: str = "trials") -> int:
     return _int_field(where, trials, 1)
 
 
+def _one_of(where: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        choices = " or ".join(f'"{choice}"' for choice in allowed)
+        if len(allowed) > 2:
+            choices = ", ".join(f'"{choice}"' for choice in allowed[:-1]) + f' or "{allowed[-1]}"'
+        raise _fail(f"{where}: must be {choices} (got {_show(value)})")
+    return value
+
+
 def _validate_spec(spec: Any) -> SpecConfig:
     if spec is None:
         spec = {}
@@ -287,35 +574,51 @@ def _validate_spec(spec: Any) -> SpecConfig:
         if key in SPEC_DEFAULTS:
             values[key] = value
         else:
-            warnings.warn(f"spec.{key}: unknown key, ignored", stacklevel=4)
-    if values["objective"] not in OBJECTIVES:
-        raise _fail(f'spec.objective: must be "minimize" or "maximize" '
-                    f"(got {_show(values['objective'])})")
+            warnings.warn(f"spec.{_label(key)}: unknown key, ignored", stacklevel=4)
+    objective = _one_of("spec.objective", values["objective"], OBJECTIVES)
     metric = values["metric"]
     if not isinstance(metric, str) or not metric:
         raise _fail(f"spec.metric: must be a non-empty string (got {_show(metric)})")
-    if values["metricReduction"] not in METRIC_REDUCTIONS:
-        raise _fail(f'spec.metricReduction: must be "best", "last" or "mean" '
-                    f"(got {_show(values['metricReduction'])})")
+    reduction = _one_of("spec.metricReduction", values["metricReduction"], METRIC_REDUCTIONS)
     if not isinstance(values["randomize"], bool):
         raise _fail(f"spec.randomize: must be true or false (got {_show(values['randomize'])})")
     seed = values["seed"]
     if seed is not None:
         _int_field("spec.seed", seed, 0)
-        if seed >= 2**63:
-            raise _fail(f"spec.seed: must be below 2**63 (got {seed})")
     return SpecConfig(
         max_combo=_int_field("spec.maxCombo", values["maxCombo"], 0),
-        objective=values["objective"],
+        objective=objective,
         metric=metric,
-        grid_size=_int_field("spec.gridSize", values["gridSize"], 1),
-        min_sample_size=_int_field("spec.minSampleSize", values["minSampleSize"], 1),
-        retry_limit=_int_field("spec.retryLimit", values["retryLimit"], 0),
+        grid_size=_int_field("spec.gridSize", values["gridSize"], 1, MAX_GRID_SIZE),
+        min_sample_size=_int_field("spec.minSampleSize", values["minSampleSize"], 1,
+                                   MAX_MIN_SAMPLE_SIZE),
+        retry_limit=_int_field("spec.retryLimit", values["retryLimit"], 0, MAX_RETRY_LIMIT),
         retry_assign_limit=_int_field("spec.retryAssignLimit", values["retryAssignLimit"], 0),
         randomize=values["randomize"],
-        metric_reduction=values["metricReduction"],
+        metric_reduction=reduction,
         seed=seed,
     )
+
+
+def _check_grid_points(spec: SpecConfig, parameters: tuple[ParameterConfig, ...]) -> None:
+    """A grid's positions are counted in 64 bits (its shuffle too): refuse a larger one.
+
+    Each axis is counted at its largest: its values, or its gridSize (no more
+    than the integers in its range).
+    """
+    points = 1
+    for parameter in parameters:
+        if parameter.values:
+            points *= len(parameter.values)
+            continue
+        size = parameter.grid_size or spec.grid_size
+        if parameter.type == "integer" and parameter.min is not None \
+                and parameter.max is not None:
+            size = min(size, parameter.max - parameter.min + 1)
+        points *= size
+    if points > MAX_COUNT:
+        raise _fail("the grid has more than 2**63 - 1 points (the product of each "
+                    "parameter's values or gridSize); lower gridSize, or use random or bayes")
 
 
 def _validate_parameters(parameters: Any) -> tuple[ParameterConfig, ...]:
@@ -334,7 +637,7 @@ def _validate_parameters(parameters: Any) -> tuple[ParameterConfig, ...]:
 
 
 def _validate_parameter(name: str, definition: Any) -> ParameterConfig:
-    where = f"parameters.{name}"
+    where = f"parameters.{_label(name)}"
     if isinstance(definition, (list, tuple)):
         return _shorthand(where, name, list(definition))
     if _is_number(definition) or isinstance(definition, str):
@@ -355,7 +658,7 @@ def _validate_parameter(name: str, definition: Any) -> ParameterConfig:
                         f"(allowed: {', '.join(allowed)})")
     grid_size = definition.get("gridSize")
     if grid_size is not None:
-        _int_field(f"{where}.gridSize", grid_size, 1)
+        _int_field(f"{where}.gridSize", grid_size, 1, MAX_GRID_SIZE)
     if kind in ("discrete", "categorical"):
         values = _validate_values(where, kind, definition.get("values"))
         return ParameterConfig(name, kind, values=values, grid_size=grid_size)
@@ -379,7 +682,7 @@ def _validate_values(where: str, kind: str, values: Any) -> tuple:
     strings = [isinstance(v, str) for v in values]
     numbers = [_is_number(v) for v in values]
     if any(strings) and any(numbers):
-        raise _fail(f"{where}.values: mixed types (numbers and strings) in {values!r}")
+        raise _fail(f"{where}.values: mixed types (numbers and strings) in {_show(values)}")
     for value in values:
         if kind == "categorical" and not isinstance(value, str):
             raise _fail(f"{where}.values: categorical values must be strings "
@@ -390,8 +693,11 @@ def _validate_values(where: str, kind: str, values: Any) -> tuple:
                             f"(got {_show(value)}); use categorical for strings")
             if not _is_number(value):
                 raise _fail(f"{where}.values: discrete values must be numbers (got {_show(value)})")
-            if not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 raise _fail(f"{where}.values: values must be finite (got {value})")
+            if isinstance(value, int) and abs(value) > MAX_INTEGER:
+                raise _fail(f"{where}.values: integers must be between -2**53 and 2**53 "
+                            f"(got {_show(value)})")
     seen = set()
     for value in values:
         if value in seen:
@@ -400,30 +706,44 @@ def _validate_values(where: str, kind: str, values: Any) -> tuple:
     return tuple(values)
 
 
-def _number(where: str, value: Any) -> float:
+def _number(where: str, value: Any) -> int | float:
+    """A number that is also a finite float (an int of 400 digits is not)."""
     if not _is_number(value):
         raise _fail(f"{where}: must be a number (got {_show(value)})")
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:
+        raise _fail(f"{where}: beyond the range of a float, about 1.8e308 "
+                    f"(got {_show(value)})") from None
+    if not finite:
         raise _fail(f"{where}: must be finite (got {value})")
     return value
+
+
+def _integer_bound(where: str, value: Any) -> int:
+    if not _is_number(value):
+        raise _fail(f"{where}: must be a number (got {_show(value)})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(f"{where}: must be finite (got {value})")
+    if abs(value) > MAX_INTEGER:
+        raise _fail(f"{where}: an integer parameter's bounds must be between -2**53 and 2**53 "
+                    f"(got {_show(value)})")
+    if value != int(value):
+        raise _fail(f"{where}: an integer parameter needs integer bounds (got {value})")
+    return int(value)
 
 
 def _validate_numeric(where: str, name: str, kind: str, definition: dict,
                       grid_size: int | None) -> ParameterConfig:
     scaling = definition.get("scalingType", "uniform")
-    if scaling not in SCALING_TYPES:
+    if not isinstance(scaling, str) or scaling not in SCALING_TYPES:
         raise _fail(f"{where}.scalingType: unknown scaling {_show(scaling)} "
                     f"(choose {', '.join(SCALING_TYPES)})")
     bounds = {}
     for key in ("min", "max"):
         if definition.get(key) is not None:
-            value = _number(f"{where}.{key}", definition[key])
-            if kind == "integer":
-                if value != int(value):
-                    raise _fail(f"{where}.{key}: an integer parameter needs integer bounds "
-                                f"(got {value})")
-                value = int(value)
-            bounds[key] = value
+            check = _integer_bound if kind == "integer" else _number
+            bounds[key] = check(f"{where}.{key}", definition[key])
     low, high = bounds.get("min"), bounds.get("max")
     mu = sigma = None
     if scaling in ("normal", "lognormal"):
@@ -433,7 +753,7 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
         mu = _number(f"{where}.mu", definition["mu"])
         sigma = _number(f"{where}.sigma", definition["sigma"])
         if sigma <= 0:
-            raise _fail(f"{where}.sigma: must be > 0 (got {sigma})")
+            raise _fail(f"{where}.sigma: must be > 0 (got {_show(sigma)})")
     else:
         for key in ("min", "max"):
             if key not in bounds:
@@ -442,8 +762,8 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
             if definition.get(key) is not None:
                 _number(f"{where}.{key}", definition[key])
     if low is not None and high is not None and low > high:
-        raise _fail(f"{where}: min > max ({low} > {high})")
-    if scaling in ("linear", "uniform") and not math.isfinite(high - low):
+        raise _fail(f"{where}: min > max ({_show(low)} > {_show(high)})")
+    if scaling in ("linear", "uniform") and not math.isfinite(float(high) - float(low)):
         raise _fail(f"{where}: max - min overflows a float ({low} to {high})")
     if scaling == "loguniform" and low <= 0:
         raise _fail(f"{where}: loguniform needs min > 0 (got {low})")
@@ -454,9 +774,11 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
     if scaling in ("normal", "lognormal"):
         # An integer k stands for [k - 0.5, k + 0.5] (see space.IntegerDimension).
         pad = 0.5 if kind == "integer" else 0.0
-        _check_truncation_mass(where, scaling, mu, sigma,
-                               None if low is None else low - pad,
-                               None if high is None else high + pad)
+        padded_low = None if low is None else float(low) - pad
+        padded_high = None if high is None else float(high) + pad
+        _check_truncation_mass(where, scaling, float(mu), float(sigma), padded_low, padded_high)
+        _check_draw_range(where, kind, scaling, float(mu), float(sigma), padded_low,
+                          padded_high)
     return ParameterConfig(name, kind, scaling, low, high, mu, sigma, grid_size=grid_size)
 
 
@@ -476,7 +798,38 @@ def _check_truncation_mass(where: str, scaling: str, mu: float, sigma: float,
     mass = 0.5 * (math.erfc(-z_high / math.sqrt(2)) - math.erfc(-z_low / math.sqrt(2)))
     if mass < 1e-9:
         raise _fail(f"{where}: min/max leave no probability mass under "
-                    f"{scaling}(mu={mu}, sigma={sigma})")
+                    f"{scaling}(mu={mu:g}, sigma={sigma:g})")
+
+
+def _check_draw_range(where: str, kind: str, scaling: str, mu: float, sigma: float,
+                      low: float | None, high: float | None) -> None:
+    """Every draw must be a finite number of the parameter's type.
+
+    Draws reach `NORMAL_TAIL` sigmas from mu (in log space for lognormal),
+    then are cut to min/max: a sigma of 1e308, or a lognormal mu of 800,
+    would hand out infinities; an integer beyond 2**53 loses its units.
+    """
+    reach = NORMAL_TAIL * sigma
+    top, bottom = mu + reach, mu - reach
+    if scaling == "lognormal":
+        if high is not None:
+            top = min(top, math.log(high))
+        try:
+            extreme = math.exp(top)
+        except OverflowError:
+            extreme = math.inf
+    else:
+        if low is not None:
+            bottom = max(bottom, low)
+        if high is not None:
+            top = min(top, high)
+        extreme = max(abs(bottom), abs(top))
+    limit = MAX_INTEGER if kind == "integer" else sys.float_info.max
+    if not extreme <= limit:
+        beyond = "beyond 2**53 for an integer" if kind == "integer" else \
+            "beyond the range of a float"
+        raise _fail(f"{where}: {scaling}(mu={mu:g}, sigma={sigma:g}) draws values {beyond}; "
+                    f"use a smaller mu or sigma, or bound it with min/max")
 
 
 def load(source: Any) -> tuple[OptimizerConfig, dict[str, Any]]:

@@ -425,7 +425,7 @@ BAD_CONFIGS = [
                             '{"algorithm": "ALG",\n "parameters": {"x": [1, 2]},\n'
                             f' "name": __import__("pathlib").Path("{SENTINEL}").touch(),\n}}'),
      "evil.config: line 3: only literals are allowed in a config "
-     "(found \"__import__('pathlib').Path", ALGORITHMS),
+     "(found '__import__(\"pathlib\").Path(", ALGORITHMS),
     ("file-with-list-key", file("listkey.config",
                                 '{"algorithm": "ALG", "parameters": {[1]: 2}}'),
      "listkey.config: line 1: a key must be a string or a number (found '[1]')", ALGORITHMS),
