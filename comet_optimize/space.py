@@ -117,8 +117,8 @@ def _spread_integers(points: np.ndarray, low: int | None, high: int | None) -> l
     return out
 
 
-def _integer_grid(dimension: Dimension, continuous: np.ndarray, size: int,
-                  low: int | None, high: int | None) -> list[int]:
+def _integer_grid(continuous: np.ndarray, size: int, low: int | None,
+                  high: int | None) -> list[int]:
     """A grid of an integer parameter from samples of its continuous (unrounded) prior.
 
     When ``size`` covers the range the grid is every integer; otherwise ``size``
@@ -188,12 +188,22 @@ class DoubleDimension(Dimension):
 
 
 class IntegerDimension(Dimension):
-    """An ordered integer: the continuous prior widened by half a step each side, rounded."""
+    """An ordered integer: a draw of the continuous prior, rounded.
+
+    ``uniform``, ``normal`` and ``lognormal`` widen the prior by half a step at
+    each bound, so that the end values get a whole step's share (a uniform
+    integer is then uniform over its values). ``loguniform`` is the docs'
+    formula exactly, ``round(exp(uniform(log(min), log(max))))``, unwidened:
+    widening gave the smallest value of 1..1000 a probability of 0.15 instead of
+    the docs' 0.06.
+    """
 
     def __init__(self, config: ParameterConfig):
         self.name = config.name
-        low = config.min - 0.5 if config.min is not None else None
-        high = config.max + 0.5 if config.max is not None else None
+        self.loguniform = config.scaling == "loguniform"
+        pad = 0.0 if self.loguniform else 0.5
+        low = config.min - pad if config.min is not None else None
+        high = config.max + pad if config.max is not None else None
         self.low, self.high = config.min, config.max
         self.prior = _Prior(config.scaling, low, high, config.mu, config.sigma)
         if config.min is not None and config.max is not None:
@@ -211,13 +221,19 @@ class IntegerDimension(Dimension):
         return self.native(self.prior.ppf(internal))
 
     def encode(self, value: Any) -> float:
-        return self.prior.cdf(float(value))
+        if not self.loguniform:
+            return self.prior.cdf(float(value))
+        # The middle of the share of the unit interval that rounds to ``value``
+        # (its cdf would put the smallest value on the very edge of that share).
+        value = int(value)
+        return 0.5 * (self.prior.cdf(max(value - 0.5, self.low))
+                      + self.prior.cdf(min(value + 0.5, self.high)))
 
     def grid(self, size: int, min_sample_size: int, rng: np.random.Generator) -> list:
         if self.low is not None and self.high is not None and size >= self.high - self.low + 1:
             return list(range(self.low, self.high + 1))  # nothing to sample
         unit = self.sample_internal(rng, max(min_sample_size, size))
-        return _integer_grid(self, np.asarray(self.prior.ppf(unit), dtype=float), size,
+        return _integer_grid(np.asarray(self.prior.ppf(unit), dtype=float), size,
                              self.low, self.high)
 
 
@@ -274,7 +290,7 @@ class LinearIntegerDimension(ChoiceDimension):
             return list(self.choices)
         # A uniform draw over the integers, as a continuous value before rounding.
         continuous = rng.uniform(low - 0.5, high + 0.5, size=max(min_sample_size, size))
-        return _integer_grid(self, continuous, size, low, high)
+        return _integer_grid(continuous, size, low, high)
 
 
 def make_dimension(config: ParameterConfig) -> Dimension:

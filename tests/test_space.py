@@ -133,14 +133,48 @@ def test_integer_uniform_is_uniform_over_its_values():
     assert_chi_square(values, range(1, 7), np.full(6, 1 / 6))
 
 
-def test_integer_loguniform_favours_small_values_as_its_prior_says():
+def docs_loguniform_probabilities(low: int, high: int) -> np.ndarray:
+    """P(k) under the docs' rule, round(exp(uniform(log(min), log(max)))): the share of
+    [log min, log max] that rounds to k."""
+    edges = np.log(np.clip(np.arange(low, high + 2) - 0.5, low, high))
+    return np.diff(edges) / (math.log(high) - math.log(low))
+
+
+def test_integer_loguniform_follows_the_docs_formula():
+    """Not widened by half a step at each end (that gave P(1) = 0.15 on 1..1000)."""
     values = sample_values({"type": "integer", "scalingType": "loguniform",
                             "min": 1, "max": 20})
     assert all(isinstance(v, int) and 1 <= v <= 20 for v in values)
-    low, high = math.log(0.5), math.log(20.5)
-    probabilities = integer_probabilities(
-        lambda x: stats.uniform(low, high - low).cdf(np.log(x)), 1, 20)
-    assert_chi_square(values, range(1, 21), probabilities)
+    assert_chi_square(values, range(1, 21), docs_loguniform_probabilities(1, 20))
+
+
+def test_integer_loguniform_probability_of_the_smallest_value_is_the_docs():
+    space = space_of({"type": "integer", "scalingType": "loguniform", "min": 1, "max": 1000})
+    wanted = math.log(1.5) / math.log(1000)  # 0.0587
+    # Exactly: the share of the unit interval that decodes to 1.
+    unit = (np.arange(100_000) + 0.5) / 100_000
+    decoded = np.array([space.decode([u])["p"] for u in unit])
+    assert np.mean(decoded == 1) == pytest.approx(wanted, abs=1e-4)
+    np.testing.assert_allclose(np.bincount(decoded, minlength=1001)[1:] / len(unit),
+                               docs_loguniform_probabilities(1, 1000), atol=2e-5)
+    # And as drawn: within five standard errors.
+    values = np.array(sample_values({"type": "integer", "scalingType": "loguniform",
+                                     "min": 1, "max": 1000}, n=20_000, seed=5))
+    assert abs(np.mean(values == 1) - wanted) < 5 * math.sqrt(wanted * (1 - wanted) / 20_000)
+
+
+def test_integer_loguniform_encodes_each_value_inside_its_own_share():
+    """bayes sees k at the middle of the unit interval that decodes to k."""
+    space = space_of({"type": "integer", "scalingType": "loguniform", "min": 3, "max": 400})
+    scale = math.log(400) - math.log(3)
+    previous = 0.0
+    for k in range(3, 401):
+        u = space.encode({"p": k})[0]
+        low = (math.log(max(k - 0.5, 3)) - math.log(3)) / scale
+        high = (math.log(min(k + 0.5, 400)) - math.log(3)) / scale
+        assert u == pytest.approx((low + high) / 2, abs=1e-12)
+        assert previous < u < 1 and space.decode([u])["p"] == k
+        previous = u
 
 
 def test_integer_normal_matches_the_rounded_normal():
@@ -331,6 +365,9 @@ def test_integer_grid_smaller_than_the_range_is_spread_like_its_prior():
     uniform = np.array(grid_of({"type": "integer", "min": 0, "max": 1000}, 5,
                                min_sample_size=20_000))
     np.testing.assert_allclose(uniform, [100, 300, 500, 700, 900], atol=15)
+    logs = np.log(grid_of({"type": "integer", "scalingType": "loguniform", "min": 1,
+                           "max": 10**6}, 6, min_sample_size=20_000))
+    np.testing.assert_allclose(logs, math.log(10**6) * (np.arange(6) + 0.5) / 6, atol=0.1)
     # A narrow normal gives consecutive integers centred on mu, not a run pushed upwards.
     narrow = grid_of({"type": "integer", "scalingType": "normal", "mu": 5, "sigma": 0.5}, 10)
     assert narrow == list(range(narrow[0], narrow[0] + 10)) and narrow[0] in (0, 1)
