@@ -506,9 +506,11 @@ class PostgresStore:
         self._mutex = threading.Lock()
         self._schema_ok = False
         self._beats: dict[str, tuple[float, float, dict[str, float]]] = {}
-        # Connect now: a wrong password or a server that is down is an error at once.
+        # Connect now: a wrong password, a server that is down or a schema from the future
+        # is an error at once, whatever the command.
         with self._mutex:
             self._db.get()
+        self._ensure_schema(create=False)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.location!r})"

@@ -1,0 +1,355 @@
+"""The PostgreSQL store on a real server: the contract, schema, credentials, forks, outages.
+
+Each test gets a fresh schema (``postgres_store``) of the server that
+``.ci/with-postgres`` starts; without one they skip with the reason shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from comet_optimize import OptimizerException
+from comet_optimize.store import JournalConflict, new_optimizer_id, open_store
+from tests.conftest import postgres_server_url, split_password
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is in the 'postgres' extra")
+
+
+def sql(url: str, statement: str, params: tuple = ()) -> list[tuple]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def comet(*args: str, env: dict[str, str] | None = None, timeout: float = 120
+          ) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "comet_optimize.cli", *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def with_password(url: str) -> str:
+    """The fixture's URL with the test server's password put back in."""
+    _, password = split_password(postgres_server_url())
+    scheme, rest = url.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{password}@{host}"
+
+
+# -- the contract
+
+
+def test_create_list_and_read_config(postgres_store):
+    store = open_store(postgres_store)
+    assert store.list_ids() == []  # a fresh schema: no tables yet, nothing created by reading
+    assert sql(postgres_store, "SELECT to_regclass('comet_optimize_events')") == [(None,)]
+    ids = [new_optimizer_id() for _ in range(3)]
+    for number, optimizer_id in enumerate(ids):
+        store.create(optimizer_id, {"n": number, "nested": {"x": [1.5, None]}})
+    assert store.list_ids() == ids  # oldest first
+    assert store.exists(ids[1]) and not store.exists(new_optimizer_id())
+    assert store.read_config(ids[2]) == {"n": 2, "nested": {"x": [1.5, None]}}
+    with pytest.raises(OptimizerException, match="not found in the store"):
+        store.read_config(new_optimizer_id())
+    with pytest.raises(OptimizerException, match="invalid optimizer id"):
+        store.exists("../etc")
+
+
+def test_each_reader_reads_only_what_is_new_in_order(postgres_store):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    writer, other = store.journal(optimizer_id), store.journal(optimizer_id)
+    reader = store.journal(optimizer_id, readonly=True)
+    with writer.locked() as new:
+        assert new == []
+        writer.append([{"type": "a"}, {"type": "b"}])
+    with other.locked() as new:
+        assert [e["type"] for e in new] == ["a", "b"]
+        other.append([{"type": "c", "x": 0.1}])
+    assert [e["type"] for e in reader.read_new()] == ["a", "b", "c"]
+    assert reader.read_new() == []
+    assert [e["type"] for e in writer.read_new()] == ["c"]  # not its own events again
+    assert all(e["v"] == 1 for e in [*reader.read_new(), *store.journal(optimizer_id).read_new()])
+    with pytest.raises(OptimizerException, match="read-only"):
+        with reader.locked():
+            pass
+
+
+def test_an_exception_inside_locked_writes_nothing(postgres_store):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    journal = store.journal(optimizer_id)
+    with pytest.raises(RuntimeError):
+        with journal.locked():
+            journal.append([{"type": "lost"}])
+            raise RuntimeError("the decision failed")
+    with journal.locked():
+        journal.append([{"type": "kept"}])
+    events = store.journal(optimizer_id, readonly=True).read_new()
+    assert [e["type"] for e in events] == ["kept"]
+
+
+def test_a_row_that_is_not_an_event_is_reported_as_damage(postgres_store):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    journal = store.journal(optimizer_id)
+    with journal.locked():
+        journal.append([{"type": "a"}])
+    sql(postgres_store, "INSERT INTO comet_optimize_events (search, batch, body) "
+        "VALUES (%s, gen_random_uuid(), '{not json')", (optimizer_id,))
+    with journal.locked():
+        journal.append([{"type": "b"}])
+    reader = store.journal(optimizer_id, readonly=True)
+    assert [e["type"] for e in reader.read_new()] == ["a", "b"]
+    assert len(reader.damage) == 1 and "JSON" in reader.damage[0].reason
+
+
+def test_heartbeats_are_judged_on_the_servers_clock(postgres_store):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    store.beat(optimizer_id, "host-a-12-3.00")
+    assert not store.lease_lapsed(optimizer_id, "host-a-12-3.00", 60.0, assigned_at=0.0)
+    # A worker that never beat is judged from its assignment time.
+    assert not store.lease_lapsed(optimizer_id, "host-b-1-1.00", 60.0, assigned_at=time.time())
+    assert store.lease_lapsed(optimizer_id, "host-b-1-1.00", 60.0, assigned_at=time.time() - 600)
+    # The beat is the server's now(): age it there, and a fresh store object sees it lapsed.
+    sql(postgres_store, "UPDATE comet_optimize_heartbeats SET beat = now() - interval '2 minutes'")
+    assert open_store(postgres_store).lease_lapsed(optimizer_id, "host-a-12-3.00", 60.0, 0.0)
+    assert not open_store(postgres_store).lease_lapsed(optimizer_id, "host-a-12-3.00", 600.0,
+                                                       0.0)
+
+
+# -- the schema
+
+
+def _create_one(url: str, number: int, barrier, results) -> None:
+    try:
+        barrier.wait(timeout=120)
+        store = open_store(url)  # all 50 find no tables and race to create them
+        optimizer_id = new_optimizer_id()
+        store.create(optimizer_id, {"process": number})
+        journal = store.journal(optimizer_id)
+        with journal.locked():
+            journal.append([{"type": "created"}])
+        results.put((number, optimizer_id))
+    except BaseException as error:  # noqa: BLE001 - reported to the test
+        results.put((number, f"error: {error!r}"))
+
+
+def test_fifty_processes_create_the_tables_at_once(postgres_store):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")  # 50 interpreter start-ups would take a minute
+    barrier, results = context.Barrier(50), context.Queue()
+    processes = [context.Process(target=_create_one, args=(postgres_store, n, barrier, results))
+                 for n in range(50)]
+    for process in processes:
+        process.start()
+    outcomes = dict(results.get(timeout=180) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+    assert [v for v in outcomes.values() if v.startswith("error")] == []
+    assert [p.exitcode for p in processes] == [0] * 50
+    store = open_store(postgres_store)
+    assert set(store.list_ids()) == set(outcomes.values()) and len(outcomes) == 50
+    assert sql(postgres_store, "SELECT key, value FROM comet_optimize_meta") == [
+        ("schema_version", "1")]
+
+
+def test_a_schema_from_the_future_is_refused_clearly(postgres_store):
+    store = open_store(postgres_store)
+    store.create(new_optimizer_id(), {})
+    sql(postgres_store, "UPDATE comet_optimize_meta SET value = '2' "
+        "WHERE key = 'schema_version'")
+    with pytest.raises(OptimizerException, match="schema version 2, newer than this "
+                                                 "comet_optimize understands"):
+        open_store(postgres_store).list_ids()
+    run = comet("optimize", "list", "--store", postgres_store)
+    assert run.returncode == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and "upgrade comet_optimize" in run.stderr
+
+
+# -- credentials
+
+
+def test_the_password_is_never_in_the_location(postgres_store):
+    url = with_password(postgres_store)
+    password = split_password(url)[1]
+    store = open_store(url)
+    assert password not in store.location and password not in repr(store)
+    assert store.location == postgres_store
+    in_query = postgres_store + f"&password={password}&sslmode=prefer"
+    assert password not in open_store(in_query).location
+    assert "sslmode=prefer" in open_store(in_query).location
+
+
+def test_a_wrong_password_is_one_line_without_the_password(postgres_store, monkeypatch):
+    monkeypatch.delenv("PGPASSWORD")
+    wrong = with_password(postgres_store).replace("://postgres:", "://postgres:Wr0ngSecret")
+    with pytest.raises(OptimizerException, match="password authentication failed") as caught:
+        open_store(wrong)
+    assert "Wr0ngSecret" not in str(caught.value)
+    run = comet("optimize", "list", "--store", wrong)
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "password authentication failed" in run.stderr
+    assert "Wr0ngSecret" not in run.stderr + run.stdout
+
+
+def test_a_server_that_is_down_at_start_is_one_line_and_exit_2(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://someone:Secret123@127.0.0.1:{port}/db"
+    config = tmp_path / "opt.config"
+    config.write_text(json.dumps({"algorithm": "random", "parameters": {"x": [1, 2]}}))
+    for args in (["optimize", "list", "--store", url],
+                 ["optimize", "--store", url, str(config)],
+                 ["optimize", "status", "0" * 32, "--store", url]):
+        run = comet(*args, timeout=60)
+        assert run.returncode == 2, run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and "cannot connect to the store" in lines[0], run.stderr
+        assert "Secret123" not in run.stderr + run.stdout
+
+
+def test_a_missing_driver_is_one_line_saying_what_to_install(postgres_store):
+    script = ("import sys; sys.modules['psycopg'] = None\n"
+              "from comet_optimize.cli.main import main\n"
+              "main(['optimize', 'list', '--store', sys.argv[1]])")
+    run = subprocess.run([sys.executable, "-c", script, postgres_store],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "Error: a postgresql:// store needs psycopg 3: pip install 'comet_optimize[postgres]'"]
+
+
+# -- forks and outages
+
+
+def test_a_forked_child_reconnects_and_the_parent_keeps_its_connection(postgres_store):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    journal = store.journal(optimizer_id)
+    with journal.locked():
+        journal.append([{"type": "parent"}])
+    child = os.fork()
+    if child == 0:  # the child uses the inherited objects, then exits without cleanup
+        code = 1
+        try:
+            with journal.locked():
+                journal.append([{"type": "child"}])
+            store.beat(optimizer_id, "child")
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with journal.locked() as new:  # the parent's own connection still works
+        assert [e["type"] for e in new] == ["child"]
+        journal.append([{"type": "parent again"}])
+    assert store.exists(optimizer_id)
+    events = store.journal(optimizer_id, readonly=True).read_new()
+    assert [e["type"] for e in events] == ["parent", "child", "parent again"]
+
+
+def _terminate_backends(url: str) -> int:
+    return len(sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'comet_optimize' AND pid <> pg_backend_pid()"))
+
+
+def test_a_dropped_connection_is_retried_with_one_line(postgres_store, capfd):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    journal = store.journal(optimizer_id)
+    with journal.locked():
+        journal.append([{"type": "before"}])
+    assert _terminate_backends(postgres_store) >= 2
+    with journal.locked() as new:
+        assert new == []
+        journal.append([{"type": "after"}])
+    assert store.read_config(optimizer_id) == {}
+    err = capfd.readouterr().err
+    warnings = [line for line in err.splitlines() if "lost the connection" in line]
+    assert len(warnings) == 2  # one per connection (journal, store), one line each
+    assert all("retrying for up to" in line for line in warnings)
+    events = store.journal(optimizer_id, readonly=True).read_new()
+    assert [e["type"] for e in events] == ["before", "after"]
+
+
+def _kill_on_insert(url: str) -> None:
+    """The next insert of events dies with its connection, before its commit.
+
+    A sequence arms it because a sequence is not rolled back with the transaction.
+    """
+    sql(url, """
+        CREATE SEQUENCE kill_once;
+        CREATE FUNCTION kill_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF nextval('kill_once') = 1 THEN
+                PERFORM pg_terminate_backend(pg_backend_pid());
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER kill_insert AFTER INSERT ON comet_optimize_events
+            FOR EACH STATEMENT EXECUTE FUNCTION kill_insert();
+    """)
+
+
+def test_a_commit_lost_with_its_connection_is_written_once(postgres_store):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    journal = store.journal(optimizer_id)
+    with journal.locked():
+        journal.append([{"type": "first"}])
+    _kill_on_insert(postgres_store)
+    with journal.locked():
+        journal.append([{"type": "decided"}, {"type": "together"}])
+    with journal.locked() as new:
+        assert new == []
+    events = store.journal(optimizer_id, readonly=True).read_new()
+    assert [e["type"] for e in events] == ["first", "decided", "together"]
+
+
+def test_a_decision_overtaken_during_an_outage_is_a_conflict(postgres_store):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    slow, fast = store.journal(optimizer_id), store.journal(optimizer_id)
+    _kill_on_insert(postgres_store)
+
+    def other_worker() -> None:
+        with fast.locked():
+            fast.append([{"type": "fast"}])
+
+    thread = threading.Thread(target=other_worker)
+    with pytest.raises(JournalConflict, match="reload the search"):
+        with slow.locked():
+            slow.append([{"type": "slow"}])
+            thread.start()  # it waits for the lock, on the server, until 'slow' lets go
+            while not sql(postgres_store, "SELECT 1 FROM pg_locks "
+                                          "WHERE locktype = 'advisory' AND NOT granted"):
+                time.sleep(0.005)
+        # slow's insert dies with its connection; the waiting worker gets the lock and
+        # writes first; slow comes back, finds its batch missing and 'fast' written.
+    thread.join()
+    events = store.journal(optimizer_id, readonly=True).read_new()
+    assert [e["type"] for e in events] == ["fast"]
+    assert [e["type"] for e in slow.read_new()] == ["fast"]  # once, and never its own
+    assert slow.read_new() == []
