@@ -149,6 +149,8 @@ class Plan:
     executable_given: bool = False
     store_given: bool = False
     log_folder: str = ""
+    comet_ml_shim: bool | None = None  # as given: --comet-ml-shim / --no-comet-ml-shim / auto
+    shim: bool = False  # whether workers import our comet_ml (see comet_optimize._compat)
 
     def command(self, index: int) -> list[str]:
         """``EXECUTABLE SCRIPT OPTIMIZER ARGS... [--trials T]``: the docs' ``sys.argv[1]``
@@ -167,6 +169,10 @@ class Plan:
             "COMET_OPTIMIZE_STORE": self.store,
             "PYTHONUNBUFFERED": "1",
         })
+        if self.shim:
+            from comet_optimize import _compat
+
+            env = _compat.with_shim(env)
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = self.gpus[index % len(self.gpus)]
         # N workers each starting a thread per core oversubscribe the machine (a
@@ -190,6 +196,8 @@ class Plan:
             words += ["--gpus", ",".join(self.gpus)]
         if self.grace != DEFAULT_GRACE:
             words += ["--grace", f"{self.grace:g}"]
+        if self.comet_ml_shim is not None:
+            words.append("--comet-ml-shim" if self.comet_ml_shim else "--no-comet-ml-shim")
         if self.store_given or os.environ.get("COMET_OPTIMIZE_STORE"):
             words += ["--store", self.store]
         words += [self.script, self.optimizer]
@@ -594,6 +602,9 @@ def summary(status: dict[str, Any], plan: Plan, result: RunResult) -> str:
         ("details", f"comet optimize status {status['id']}"
          + (f" --store {shlex.quote(plan.store)}" if plan.store_given
             or os.environ.get("COMET_OPTIMIZE_STORE") else "")),
+        ("report", f"comet optimize report {status['id']}"
+         + (f" --store {shlex.quote(plan.store)}" if plan.store_given
+            or os.environ.get("COMET_OPTIMIZE_STORE") else "") + "  (plots, as one HTML file)"),
     ]
     if status["status"] != "completed":
         pairs.append(("resume", plan.resume_command()))

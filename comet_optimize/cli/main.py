@@ -289,10 +289,13 @@ def dashboard_command(store: str | None, host: str, port: int) -> int:
 @click.option("--grace", type=Seconds(MAX_GRACE), default=DEFAULT_GRACE, show_default=True,
               metavar="SECONDS",
               help="After Ctrl-C/SIGTERM, how long workers may take to stop before SIGKILL.")
+@click.option("--comet-ml-shim/--no-comet-ml-shim", "comet_ml_shim", default=None,
+              help="Let workers 'import comet_ml' as comet_optimize (default: only when no "
+                   "real comet_ml is installed).")
 @click.pass_context
 def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
                      executable: str | None, dump: str | None, store: str | None,
-                     gpus: str | None, grace: float) -> int:
+                     gpus: str | None, grace: float, comet_ml_shim: bool | None) -> int:
     """Run SCRIPT in N parallel workers that share one search.
 
     Each worker runs `EXECUTABLE SCRIPT OPTIMIZER ARGS... [--trials T]` with
@@ -319,7 +322,8 @@ def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
         _echo_id(_run(commands.create_or_attach, optimizer, store, trials, dump))
         return 0
     return _run(commands.launch, script, optimizer, forwarded, jobs=jobs, trials=trials,
-                executable=executable, dump=dump, store=store, gpus=gpus, grace=grace)
+                executable=executable, dump=dump, store=store, gpus=gpus, grace=grace,
+                comet_ml_shim=comet_ml_shim)
 
 
 def _echo_id(optimizer_id: str) -> None:

@@ -1,0 +1,174 @@
+"""``import comet_ml`` in scripts run by ``comet optimize`` (and ``python -m comet_optimize run``).
+
+The shim is importable only where we put it: a real comet_ml is never
+shadowed unless asked for, and plain ``python script.py`` still fails to
+import comet_ml, because nothing named comet_ml is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import subprocess
+import sys
+
+import pytest
+
+from comet_optimize import _compat
+from comet_optimize.store import FileStore
+
+COMET = [sys.executable, "-m", "comet_optimize.cli"]
+RUN = [sys.executable, "-m", "comet_optimize", "run"]
+
+FROM_IMPORT = """\
+import sys
+from comet_ml import Optimizer
+opt = Optimizer(sys.argv[1], verbose=0)
+for experiment in opt.get_experiments(project_name="shim"):
+    experiment.log_metric("loss", experiment.params["x"] ** 2)
+print("from-import done")
+"""
+
+MODULE_IMPORT = """\
+import sys
+import comet_ml
+from comet_ml.exceptions import InvalidOptimizerParameters
+assert comet_ml.OfflineExperiment is comet_ml.Experiment
+comet_ml.init()
+opt = comet_ml.Optimizer(json.loads(sys.argv[1]) if sys.argv[1].startswith("{") else sys.argv[1],
+                         verbose=0)
+for experiment in opt.get_experiments():
+    experiment.log_metric("loss", experiment.params["x"] ** 2)
+print("module-import done", comet_ml.__file__, sys.argv[2:])
+""".replace("import sys\n", "import json, sys\n", 1)
+
+WHICH = "import comet_ml, sys\nprint('comet_ml from', comet_ml.__file__)\n"
+
+
+def environment(store: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
+    env["COMET_OPTIMIZE_STORE"] = store
+    if "PYTHONPATH" in extra and os.environ.get("PYTHONPATH"):
+        extra["PYTHONPATH"] += os.pathsep + os.environ["PYTHONPATH"]
+    env.update(extra)
+    return env
+
+
+def write(tmp_path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def config(tmp_path, values=range(4)) -> str:
+    return write(tmp_path, "opt.config", json.dumps(
+        {"algorithm": "grid", "parameters": {"x": list(values)}}))
+
+
+def completed(store: str) -> list[int]:
+    from comet_optimize import Optimizer
+
+    return [Optimizer(i, verbose=0, store=store).status()["completed"]
+            for i in FileStore(store).list_ids()]
+
+
+@pytest.fixture
+def store(tmp_path) -> str:  # the file store only: these tests are about processes
+    return str(tmp_path / "store")
+
+
+def test_nothing_named_comet_ml_is_installed():
+    assert _compat.real_comet_ml_installed() is False
+    folders = [*site.getsitepackages(), site.getusersitepackages()]
+    for folder in folders:
+        if os.path.isdir(folder):
+            assert not [n for n in os.listdir(folder) if n.split(".")[0] == "comet_ml"], folder
+
+
+@pytest.mark.parametrize("text", [FROM_IMPORT, MODULE_IMPORT])
+def test_a_comet_script_runs_unchanged_under_the_launcher(tmp_path, store, text):
+    script = write(tmp_path, "train.py", text)
+    opt_config = config(tmp_path)
+    alone = subprocess.run([sys.executable, script, opt_config], env=environment(store),
+                           capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 1
+    assert "ModuleNotFoundError: No module named 'comet_ml'" in alone.stderr  # not shadowed
+
+    run = subprocess.run([*COMET, "optimize", "-j", "2", script, opt_config, "--flag"],
+                         env=environment(store), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count(" done") == 2
+    assert completed(store) == [4]
+    if text is MODULE_IMPORT:
+        assert os.path.join("comet_optimize", "_compat", "comet_ml") in run.stdout
+        assert "['--flag']" in run.stdout
+
+
+def test_no_comet_ml_shim_leaves_the_import_failing(tmp_path, store):
+    script = write(tmp_path, "train.py", FROM_IMPORT)
+    run = subprocess.run([*COMET, "optimize", "--no-comet-ml-shim", script, config(tmp_path)],
+                         env=environment(store), capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "No module named 'comet_ml'" in run.stderr
+    assert "--no-comet-ml-shim" in run.stderr  # the resume line keeps the choice
+
+
+def fake_real_comet_ml(tmp_path) -> str:
+    """A folder with a package named comet_ml, standing for a real installation."""
+    folder = tmp_path / "site"
+    (folder / "comet_ml").mkdir(parents=True)
+    (folder / "comet_ml" / "__init__.py").write_text("REAL = True\n")
+    return str(folder)
+
+
+def test_a_real_comet_ml_is_not_shadowed_unless_asked(tmp_path, store):
+    script = write(tmp_path, "which.py", WHICH)
+    env = environment(store, PYTHONPATH=fake_real_comet_ml(tmp_path))
+    opt_config = config(tmp_path, [1])
+    run = subprocess.run([*COMET, "optimize", script, opt_config], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert f"comet_ml from {tmp_path / 'site' / 'comet_ml' / '__init__.py'}" in run.stdout
+
+    run = subprocess.run([*COMET, "optimize", "--comet-ml-shim", script, opt_config], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert os.path.join("_compat", "comet_ml", "__init__.py") in run.stdout
+    assert "--comet-ml-shim: workers import comet_optimize as comet_ml" in run.stderr
+
+
+def test_python_m_comet_optimize_run_gives_one_script_the_shim(tmp_path, store):
+    script = write(tmp_path, "train.py", MODULE_IMPORT)
+    opt = json.dumps({"algorithm": "grid", "parameters": {"x": [1, 2]}})
+    run = subprocess.run([*RUN, script, opt, "--epochs", "3"], env=environment(store),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "module-import done" in run.stdout and "['--epochs', '3']" in run.stdout
+    assert completed(store) == [2]
+
+    failing = write(tmp_path, "fail.py", "import comet_ml, sys\nsys.exit(7)\n")
+    assert subprocess.run([*RUN, failing], env=environment(store)).returncode == 7
+
+    which = write(tmp_path, "which.py", WHICH)
+    env = environment(store, PYTHONPATH=fake_real_comet_ml(tmp_path))
+    real = subprocess.run([*RUN, which], env=env, capture_output=True, text=True)
+    assert "site" in real.stdout and "_compat" not in real.stdout  # a real one wins
+    forced = subprocess.run([*RUN, "--comet-ml-shim", which], env=env, capture_output=True,
+                            text=True)
+    assert "_compat" in forced.stdout
+
+    for args, message in (([], "missing SCRIPT"), ([str(tmp_path / "nope.py")], "no such file"),
+                          (["--bogus", which], "no such option '--bogus'")):
+        bad = subprocess.run([*RUN, *args], env=environment(store), capture_output=True,
+                             text=True)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+        assert bad.stderr.startswith("Error: ") and message in bad.stderr
+
+
+def test_a_misspelled_name_is_still_an_attribute_error(tmp_path):
+    code = "import comet_ml\ncomet_ml.Optimiser\n"
+    run = subprocess.run([*RUN, write(tmp_path, "typo.py", code)], capture_output=True,
+                         text=True, env=environment(str(tmp_path)))
+    assert run.returncode == 1
+    assert "AttributeError: module 'comet_ml'" in run.stderr and "'Optimiser'" in run.stderr
