@@ -5,6 +5,10 @@ the min, or max, over every value logged under exactly ``spec.metric``; our
 ``metricReduction`` may pick the last or mean value instead). Everything else
 is kept as a small summary in the experiment's ``end`` event.
 
+Every value is checked when it is logged (`comet_optimize.encoding`), so a
+bad one fails at the line that logged it. Whatever is logged after the
+experiment ended is recorded too, as an ``update``: nothing logged is dropped.
+
 Example:
     >>> from comet_optimize import Optimizer
     >>> opt = Optimizer({"algorithm": "random", "spec": {"maxCombo": 2},
@@ -15,6 +19,10 @@ Example:
     ...     experiment.log_metric("loss", experiment.params["lr"] * 10, step=1)
     >>> opt.status()["completed"]
     1
+
+Threads: an Experiment may be logged to from several threads; each call is
+atomic. Processes: hand ``optimizer.next_data()`` to another process (even as
+JSON) and build ``Experiment(optimizer_data=data)`` there.
 """
 
 from __future__ import annotations
@@ -22,20 +30,34 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
+from comet_optimize import encoding
 from comet_optimize.errors import OptimizerException
 from comet_optimize.state import State, encode_score
 
 _MISSING = object()
 
 
+class Search(Protocol):
+    """What an Experiment needs from the search it reports to (an `Optimizer`)."""
+
+    id: str
+
+    def _experiment_opened(self, experiment: Experiment) -> None: ...
+
+    def _experiment_ended(self, experiment: Experiment, failed: str | None) -> None: ...
+
+    def _experiment_updated(self, experiment: Experiment) -> None: ...
+
+
 class Experiment:
     """One assignment of a search (or, without ``optimizer_data``, a standalone record)."""
 
     def __init__(self, optimizer_data: dict[str, Any] | None = None,
-                 project_name: str | None = None, _optimizer=None,
+                 project_name: str | None = None, _optimizer: Search | None = None,
                  **kwargs: Any):
         self.project_name = project_name
         self.kwargs = kwargs
@@ -43,37 +65,39 @@ class Experiment:
         self.metrics: dict[str, dict[str, Any]] = {}
         self.logged_parameters: dict[str, Any] = {}
         self.others: dict[str, Any] = {}
+        self._plain_parameters: dict[str, Any] = {}  # as recorded (JSON)
         self._objective_values: list[float] = []
-        self._optimizer = None
+        self._lock = threading.RLock()
+        self._optimizer: Search | None = None
+        self._warned_late = False
         if optimizer_data is None:
             self.id = uuid.uuid4().hex
             self.params: dict[str, Any] = {}
             self.count = None
+            self.data: dict[str, Any] = {}
             return
-        self.data = optimizer_data
-        self.id = optimizer_data["id"]
-        self.params = dict(optimizer_data["parameters"])
-        self.count = optimizer_data["count"]
-        self._optimizer = _optimizer or _find_optimizer(optimizer_data)
-        if _optimizer is None:  # built by the user from get_parameters() data
-            open_one = self._optimizer._open_experiment
-            if open_one is None or open_one.count == self.count:
-                self._optimizer._open_experiment = self
+        data = _checked_data(optimizer_data)
+        self.data = data
+        self.id = data["experiment_key"]
+        self.params = dict(data["parameters"])
+        self.count = data["count"]
+        self._optimizer = _optimizer or _find_optimizer(data)
         spec = self._optimizer.parsed_config.spec
         self.metric = spec.metric
         self.objective = spec.objective
         self.reduction = spec.metric_reduction
         self.others.update({
-            "optimizer_id": optimizer_data["optimizer_id"],
-            "optimizer_pid": optimizer_data["pid"],
-            "optimizer_trial": optimizer_data["trial"],
-            "optimizer_count": optimizer_data["count"],
+            "optimizer_id": data["optimizer_id"],
+            "optimizer_pid": data["pid"],
+            "optimizer_trial": data["trial"],
+            "optimizer_count": data["count"],
             "optimizer_process": os.getpid(),
             "optimizer_metric": spec.metric,
             "optimizer_objective": spec.objective,
             "optimizer_name": self._optimizer.parsed_config.name,
             "optimizer_parameters": dict(self.params),
         })
+        self._optimizer._experiment_opened(self)
 
     # -- reading parameters
 
@@ -93,80 +117,132 @@ class Experiment:
     # -- logging
 
     def log_metric(self, name: str, value: Any, step: int | None = None,
-                   epoch: int | None = None) -> None:
-        summary = self.metrics.setdefault(name, {"count": 0})
-        summary["count"] += 1
-        summary["last"] = _plain(value)
-        if step is not None:
-            summary["step"] = step
-        if epoch is not None:
-            summary["epoch"] = epoch
-        if self._optimizer is not None and name == self.metric:
-            try:
-                self._objective_values.append(float(value))
-            except (TypeError, ValueError):
-                print(f"COMET WARNING: metric {name!r} value {value!r} is not a number; "
-                      f"it does not count towards the score", file=sys.stderr)
+                   epoch: int | None = None, include_context: bool = True,
+                   timestamp: float | None = None) -> None:
+        name = encoding.name(name, "metric")
+        step = encoding.whole_number(step, f"metric {name!r}: step")
+        epoch = encoding.whole_number(epoch, f"metric {name!r}: epoch")
+        number = encoding.to_float(value)
+        if number is None and not isinstance(value, str):
+            raise OptimizerException(
+                f"metric {name!r}: value {encoding.short(value)} is not a number")
+        if number is not None and math.isinf(number) and not isinstance(value, float):
+            print(f"COMET WARNING: metric {name!r}: value {encoding.short(value)} is too large "
+                  f"for a float; recorded as {number}", file=sys.stderr, flush=True)
+        last = value if number is None else encoding.plain(number, f"metric {name!r}")
+        with self._lock:
+            summary = self.metrics.setdefault(name, {"count": 0})
+            summary["count"] += 1
+            summary["last"] = last
+            if step is not None:
+                summary["step"] = step
+            if epoch is not None:
+                summary["epoch"] = epoch
+            if self._optimizer is not None and name == self.metric:
+                if number is None:
+                    print(f"COMET WARNING: metric {name!r} value {encoding.short(value)} is not "
+                          f"a number; it does not count towards the score", file=sys.stderr)
+                else:
+                    self._objective_values.append(number)
+        self._after_change()
 
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None,
                     epoch: int | None = None, prefix: str | None = None) -> None:
-        for name, value in metrics.items():
+        for name, value in dict(metrics).items():
+            name = encoding.name(name, "metric")
             self.log_metric(f"{prefix}_{name}" if prefix else name, value, step, epoch)
 
     def log_parameter(self, name: str, value: Any, step: int | None = None) -> None:
-        self.logged_parameters[name] = value
+        name = encoding.name(name, "parameter")
+        plain = encoding.plain(value, f"parameter {name!r}")
+        with self._lock:
+            self.logged_parameters[name] = value
+            self._plain_parameters[name] = plain
+        self._after_change()
 
-    def log_parameters(self, parameters: dict[str, Any], prefix: str | None = None) -> None:
-        for name, value in parameters.items():
+    def log_parameters(self, parameters: dict[str, Any], prefix: str | None = None,
+                       step: int | None = None) -> None:
+        for name, value in dict(parameters).items():
+            name = encoding.name(name, "parameter")
             self.log_parameter(f"{prefix}_{name}" if prefix else name, value)
 
     def log_other(self, key: str, value: Any) -> None:
-        self.others[key] = value
+        key = encoding.name(key, "other")
+        plain = encoding.plain(value, f"other {key!r}")
+        with self._lock:
+            self.others[key] = plain
+        self._after_change()
 
     def log_others(self, others: dict[str, Any]) -> None:
-        self.others.update(others)
+        for key, value in dict(others).items():
+            self.log_other(key, value)
+
+    def _after_change(self) -> None:
+        """A change after the end is recorded at once, as an update of the result."""
+        if not self.ended or self._optimizer is None:
+            return
+        if not self._warned_late:
+            self._warned_late = True
+            print(f"COMET WARNING: experiment #{self.count} had already ended; what is logged "
+                  f"to it now is recorded as an update of its result", file=sys.stderr,
+                  flush=True)
+        self._optimizer._experiment_updated(self)
 
     # -- ending
 
     def score(self) -> float | None:
         """The experiment's result under the spec's reduction; None when never logged."""
-        values = self._objective_values
+        with self._lock:
+            values = list(self._objective_values)
         if not values:
             return None
         if self.reduction == "last":
             return values[-1]
-        finite = [v for v in values if math.isfinite(v)]
-        if not finite:
+        numbers = [v for v in values if not math.isnan(v)]
+        if not numbers:
             return math.nan
         if self.reduction == "mean":
-            return sum(finite) / len(finite)
-        return max(finite) if self.objective == "maximize" else min(finite)
+            return sum(numbers) / len(numbers)
+        return max(numbers) if self.objective == "maximize" else min(numbers)
 
-    def _end_events(self, now: float) -> list[dict[str, Any]]:
-        """The journal event that closes this experiment (empty if already closed)."""
-        if self.ended or self._optimizer is None:
-            return []
-        self.ended = True
+    def result_event(self, kind: str, now: float, failed: str | None = None) -> dict[str, Any]:
+        """The journal event that records this experiment's outcome (``end`` or ``update``).
+
+        Pure: builds the event without changing the experiment, so a write that
+        fails leaves everything as it was.
+        """
         score = self.score()
-        if score is None:
-            state = State.ABORTED
+        if failed is not None:
+            status, reason = State.FAILED, failed
+        elif score is None:
+            status, reason = State.ABORTED, None
+        else:
+            status, reason = State.COMPLETED, None
+        event: dict[str, Any] = {"type": kind, "count": self.count, "status": status.value,
+                                 "score": encode_score(score), "time": now}
+        if reason:
+            event["reason"] = reason
+        with self._lock:
+            if self.metrics:
+                event["metrics"] = {k: dict(v) for k, v in self.metrics.items()}
+            if self._plain_parameters:
+                event["logged_parameters"] = dict(self._plain_parameters)
+            user_others = {k: v for k, v in self.others.items()
+                           if not k.startswith("optimizer_")}
+        if user_others:  # the optimizer_* ones are derived from the assignment itself
+            event["others"] = user_others
+        return event
+
+    def _mark_ended(self, status: State) -> None:
+        """Called by the search once the end is written."""
+        self.ended = True
+        if status is State.COMPLETED:
+            self.others["optimizer_metric_value"] = self.score()
+        elif status is State.ABORTED:
             logged = ", ".join(sorted(self.metrics)) or "nothing"
             print(f"COMET WARNING: experiment #{self.count} ended without logging the metric "
                   f"{self.metric!r} (it logged: {logged}); recorded as aborted",
                   file=sys.stderr, flush=True)
-        else:
-            state = State.COMPLETED
-            self.others["optimizer_metric_value"] = score
-        event: dict[str, Any] = {"type": "end", "count": self.count, "status": state.value,
-                                 "score": encode_score(score), "time": now}
-        if self.metrics:
-            event["metrics"] = dict(self.metrics)
-        if self.logged_parameters:
-            event["logged_parameters"] = _plain(self.logged_parameters)
-        user_others = {k: v for k, v in self.others.items() if not k.startswith("optimizer_")}
-        if user_others:  # the optimizer_* ones are derived from the assignment itself
-            event["others"] = _plain(user_others)
-        return [event]
 
     def end(self) -> None:
         """Record the result now; safe to call twice."""
@@ -175,42 +251,69 @@ class Experiment:
         if self._optimizer is None:
             self.ended = True
             return
-        self._optimizer._finish(self)
+        self._optimizer._experiment_ended(self, None)
+
+    def _fail(self, reason: str) -> None:
+        """End as failed (the script raised): partial metrics are kept for inspection."""
+        if not self.ended and self._optimizer is not None:
+            self._optimizer._experiment_ended(self, reason)
 
     def __enter__(self) -> Experiment:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
-        self.end()
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        if kind is None:
+            self.end()
+        else:
+            self._fail(failure_reason(error))
 
     def __repr__(self) -> str:
         return f"<Experiment #{self.count} {self.params}>"
 
 
-def _plain(value: Any) -> Any:
-    """Something json.dumps accepts: numbers, strings, lists, dicts; repr for the rest."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    try:
-        return _plain(float(value))  # numpy scalars, 0-d tensors
-    except (TypeError, ValueError):
-        return repr(value)
+def failure_reason(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    text = text.splitlines()[0] if text else type(error).__name__
+    return f"raised {text[:200]}"
 
 
-def _find_optimizer(data: dict[str, Any]):
-    """The Optimizer of this process that handed ``data`` out, or a fresh attachment."""
-    from comet_optimize.optimizer import Optimizer, _live_optimizers
+_DATA_KEYS = ("parameters", "pid", "trial", "count")
 
-    for optimizer in list(_live_optimizers):
-        if optimizer.id == data["optimizer_id"] and optimizer.store.root == data.get("store"):
+
+def _checked_data(data: Any) -> dict[str, Any]:
+    """``optimizer_data`` in either shape (Comet's, or ours) as one dict, or a clear error.
+
+    Comet's ``id`` is the optimizer id; our experiment key and store travel under
+    keys of their own. The dict may have made a JSON round trip.
+    """
+    if not isinstance(data, dict):
+        raise OptimizerException(
+            f"optimizer_data must be the dict that next_data() returned, not "
+            f"{type(data).__name__}")
+    missing = [key for key in _DATA_KEYS if key not in data]
+    optimizer_id = data.get("optimizer_id") or data.get("id")
+    if optimizer_id is None:
+        missing.insert(0, "id")
+    if missing:
+        raise OptimizerException(f"optimizer_data lacks {', '.join(map(repr, missing))} "
+                                 f"(pass the dict that next_data() returned)")
+    if not isinstance(data["parameters"], dict) or not isinstance(data["count"], int):
+        raise OptimizerException("optimizer_data is damaged: 'parameters' must be a dict and "
+                                 "'count' a whole number")
+    return {**data, "optimizer_id": str(optimizer_id),
+            "experiment_key": data.get("experiment_key") or uuid.uuid4().hex}
+
+
+def _find_optimizer(data: dict[str, Any]) -> Search:
+    """An Optimizer of this process on the same search, or a fresh attachment.
+
+    Any Optimizer on the search can record the result: they all replay one journal.
+    """
+    from comet_optimize.optimizer import Optimizer, live_optimizers
+
+    store = data.get("store")
+    for optimizer in live_optimizers():
+        if optimizer.id == data["optimizer_id"] and (
+                store is None or optimizer.store.location == store):
             return optimizer
-    try:
-        return Optimizer(data["optimizer_id"], verbose=0, store=data.get("store"))
-    except KeyError:
-        raise OptimizerException("optimizer_data lacks 'optimizer_id'") from None
+    return Optimizer(data["optimizer_id"], verbose=0, store=store)

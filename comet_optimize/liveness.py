@@ -1,38 +1,94 @@
 """Is the worker that holds an assignment still alive?
 
-A worker is named by its host, process id and process start time: the start
-time guards against the process id having been reused by another program.
+A worker is named by where it runs and which process it is (`Worker`). Two
+ways of telling, and we only ever declare a worker dead when we are sure:
 
-* On this host the answer is exact: the process is looked up directly. On
-  Linux that reads ``/proc/<pid>/stat`` (about ten microseconds), because it
-  runs for every running assignment on every suggestion; elsewhere psutil.
-* On another host (workers sharing a store over a network file system) a
-  worker proves it is alive with a heartbeat: a daemon thread touches a file
-  named after it every `HEARTBEAT_SECONDS`. Its assignments are failed once
-  that file is older than the lease, `LEASE_SECONDS` (generous, since the
-  hosts' clocks may disagree a little). ``COMET_OPTIMIZE_LEASE`` overrides it.
+* **Exactly**, when it runs under the same kernel and in the same PID
+  namespace as we do (same host name, same boot id, same ``/proc/self/ns/pid``
+  inode): its process id is looked up in ``/proc`` and its start time, in
+  clock ticks since boot, must match. Ticks since boot never move when the
+  wall clock is stepped (NTP), and the boot id tells a reboot apart. This runs
+  for every running assignment on every suggestion, so it is one ``/proc``
+  read (about ten microseconds).
+* **By lease**, for everything else (another host, another PID namespace such
+  as a container, a rebooted kernel): the worker's process keeps a heartbeat
+  in the store fresh every `heartbeat_seconds`, and its assignments are
+  failed once it has not beaten for the lease (`LEASE_SECONDS`, or
+  ``COMET_OPTIMIZE_LEASE``). The store judges staleness by one clock only.
+
+What the lease means: a worker that cannot beat for longer than the lease
+(stopped with SIGSTOP, a debugger, a suspended VM, a cut network) is
+presumed dead and its experiments may be re-assigned. If it was merely slow
+and comes back, its late result is still recorded (an ``update`` event, see
+`comet_optimize.state`), so a lease can cost duplicate work but never a result.
+Workers on the same host and namespace are never judged by the lease.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import socket
+import sys
 import threading
 import time
+from dataclasses import dataclass
 
 HEARTBEAT_SECONDS = 20.0
 LEASE_SECONDS = 180.0
 
-_identity: tuple[int, tuple[str, int, float]] | None = None
-_boot_time: float | None = None
+
+@dataclass(frozen=True)
+class Worker:
+    """Who holds an assignment; recorded with it in the journal."""
+
+    host: str
+    pid: int
+    start: int  # start time in clock ticks since boot (Linux); centiseconds elsewhere
+    boot: str  # the kernel's boot id ("" where unknown)
+    pidns: int  # inode of the PID namespace (0 where unknown)
+
+    @property
+    def name(self) -> str:
+        """Unique across hosts, reboots and namespaces: names its heartbeat."""
+        ns = f"-{self.pidns}" if self.pidns else ""
+        return f"{self.host}-{self.pid}-{self.start}{ns}"
+
+    def to_event(self) -> dict:
+        return {"host": self.host, "process": self.pid, "process_start": self.start,
+                "boot": self.boot, "pidns": self.pidns}
+
+    @classmethod
+    def from_event(cls, event: dict) -> Worker:
+        start = event.get("process_start", 0)
+        return cls(host=str(event.get("host", "")), pid=int(event.get("process", 0)),
+                   start=int(start) if isinstance(start, int) else -1,
+                   boot=str(event.get("boot", "")), pidns=int(event.get("pidns", 0) or 0))
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def _pidns() -> int:
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
+_HAS_PROC = os.path.exists("/proc/self/stat")
+_BOOT_ID = _read("/proc/sys/kernel/random/boot_id")
 _HOST = socket.gethostname()
-_heartbeats: dict[str, threading.Thread] = {}
-_heartbeat_lock = threading.Lock()
+_identity: tuple[int, Worker] | None = None
 
 
-def _proc_start_time(pid: int) -> float | None:
-    """Start time from /proc; None if the process is gone or a zombie."""
-    global _boot_time
+def _proc_start_ticks(pid: int) -> int | None:
+    """Start time in ticks since boot from /proc; None if gone or a zombie."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             data = handle.read()
@@ -42,14 +98,10 @@ def _proc_start_time(pid: int) -> float | None:
     fields = data[data.rfind(b")") + 2:].split()
     if fields[0] in (b"Z", b"X"):  # killed and not yet reaped, or dead
         return None
-    if _boot_time is None:
-        import psutil
-
-        _boot_time = psutil.boot_time()
-    return round(_boot_time + int(fields[19]) / os.sysconf("SC_CLK_TCK"), 2)
+    return int(fields[19])
 
 
-def _psutil_start_time(pid: int) -> float | None:
+def _psutil_start(pid: int) -> int | None:
     import psutil
 
     try:
@@ -57,74 +109,102 @@ def _psutil_start_time(pid: int) -> float | None:
         with process.oneshot():
             if process.status() == psutil.STATUS_ZOMBIE:
                 return None
-            return round(process.create_time(), 2)
+            return round(process.create_time() * 100)
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
 
 
-_start_time = _proc_start_time if os.path.exists("/proc/self/stat") else _psutil_start_time
+_start_of = _proc_start_ticks if _HAS_PROC else _psutil_start
 
 
-def this_process() -> tuple[str, int, float]:
-    """(host, pid, start time) of the calling process; recomputed after a fork."""
+def this_process() -> Worker:
+    """The calling process; recomputed after a fork (a new pid, maybe a new namespace)."""
     global _identity
     pid = os.getpid()
     if _identity is None or _identity[0] != pid:
-        _identity = (pid, (_HOST, pid, _start_time(pid) or 0.0))
+        _identity = (pid, Worker(_HOST, pid, _start_of(pid) or 0, _BOOT_ID, _pidns()))
     return _identity[1]
 
 
-def heartbeat_name(host: str, pid: int, start: float) -> str:
-    return f"{host}-{pid}-{start:.2f}"
-
-
 def lease_seconds() -> float:
-    try:
-        return float(os.environ.get("COMET_OPTIMIZE_LEASE", LEASE_SECONDS))
-    except ValueError:
+    """The lease from ``COMET_OPTIMIZE_LEASE`` (seconds), else the default."""
+    text = os.environ.get("COMET_OPTIMIZE_LEASE")
+    if not text:
         return LEASE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        _warn_once(f"COMET_OPTIMIZE_LEASE={text[:40]!r} is not a positive number of seconds; "
+                   f"using {LEASE_SECONDS:g}")
+        return LEASE_SECONDS
+    return value
 
 
-def start_heartbeat(folder: str) -> None:
-    """Keep this process's heartbeat file in ``folder`` fresh until the process ends."""
+def heartbeat_seconds() -> float:
+    return min(HEARTBEAT_SECONDS, lease_seconds() / 4)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        print(f"COMET WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def same_machine_view(worker: Worker) -> bool:
+    """Can this process see ``worker``'s process directly (same kernel, same PID namespace)?"""
+    me = this_process()
+    return (worker.host == me.host and worker.boot == me.boot and bool(me.boot)
+            and worker.pidns == me.pidns and worker.start >= 0)
+
+
+def process_is_gone(worker: Worker) -> bool:
+    """Exact answer for a worker `same_machine_view` can see."""
+    if worker.pid == os.getpid():
+        return worker.start != this_process().start
+    return _start_of(worker.pid) != worker.start
+
+
+# -- heartbeats
+
+_heartbeats: dict[tuple[int, str], threading.Thread] = {}
+_heartbeat_lock = threading.Lock()
+
+
+def start_heartbeat(store, optimizer_id: str) -> None:
+    """Keep this process's heartbeat for one search fresh until the process ends.
+
+    Keyed by process id too: a forked child has no threads of its parent's, so it
+    starts its own heartbeat under its own name.
+    """
+    key = (os.getpid(), f"{store.location}/{optimizer_id}")
     with _heartbeat_lock:
-        thread = _heartbeats.get(folder)
+        thread = _heartbeats.get(key)
         if thread is not None and thread.is_alive():
             return
-        path = os.path.join(folder, heartbeat_name(*this_process()))
-        interval = min(HEARTBEAT_SECONDS, lease_seconds() / 4)
+        name = this_process().name
+        interval = heartbeat_seconds()
+        store.beat(optimizer_id, name)  # the first beat, before any assignment is recorded
 
         def beat() -> None:
             while True:
-                try:
-                    with open(path, "a"):
-                        pass
-                    os.utime(path)
-                except OSError:
-                    pass  # a store that went away: the lease lapses, as it should
                 time.sleep(interval)
+                try:
+                    store.beat(optimizer_id, name)
+                except Exception:  # a store that went away: the lease lapses, as it should
+                    pass
 
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        open(path, "a").close()  # the first beat, before any assignment is recorded
         thread = threading.Thread(target=beat, name="comet-optimize-heartbeat", daemon=True)
         thread.start()
-        _heartbeats[folder] = thread
+        _heartbeats[key] = thread
 
 
-def is_dead(host: str, pid: int, start: float, heartbeat_folder: str | None = None,
-            assigned_at: float | None = None) -> bool:
-    """True only when we are sure: the process is gone, or its heartbeat lease lapsed."""
-    if host != _HOST:
-        if heartbeat_folder is None:
-            return False
-        lease = lease_seconds()
-        path = os.path.join(heartbeat_folder, heartbeat_name(host, pid, start))
-        try:
-            last = os.stat(path).st_mtime
-        except OSError:
-            last = assigned_at  # no heartbeat yet: the lease runs from the assignment
-        return last is not None and time.time() - last > lease
-    if pid == os.getpid():
-        return abs(start - this_process()[2]) > 0.015
-    actual = _start_time(pid)
-    return actual is None or abs(actual - start) > 0.015
+def is_dead(worker: Worker, store, optimizer_id: str, assigned_at: float) -> bool:
+    """True only when we are sure: the process is gone, or its lease lapsed."""
+    if same_machine_view(worker):
+        return process_is_gone(worker)
+    return store.lease_lapsed(optimizer_id, worker.name, lease_seconds(), assigned_at)

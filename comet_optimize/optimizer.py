@@ -5,6 +5,12 @@ It decides *when* to ask the algorithm and *what to record*: the budget,
 experiments, and the liveness of workers. The algorithm decides *which*
 parameters; the store decides how records survive.
 
+Threads and processes: an Optimizer and its Experiments may be shared between
+threads; every decision (read what is new, decide, append) happens under one
+lock per Optimizer, and the state changes nowhere else. After ``fork`` the
+child opens its own journal descriptor and heartbeat before its first
+decision, and experiments open in the parent stay the parent's to end.
+
 Example:
     >>> from comet_optimize import Optimizer
     >>> opt = Optimizer({"algorithm": "grid",
@@ -21,11 +27,12 @@ import atexit
 import os
 import secrets
 import sys
+import threading
 import time
 import uuid
 import warnings
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -35,12 +42,18 @@ from comet_optimize import __version__
 from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
+from comet_optimize.experiment import Experiment, failure_reason
 from comet_optimize.liveness import is_dead, start_heartbeat, this_process
 from comet_optimize.space import Space, parameter_set_id
 from comet_optimize.state import SearchState, State
 from comet_optimize.store import is_optimizer_id, new_optimizer_id, open_store
+from comet_optimize.store.base import Damage
 
 _live_optimizers: weakref.WeakSet[Optimizer] = weakref.WeakSet()
+
+
+def live_optimizers() -> list[Optimizer]:
+    return list(_live_optimizers)
 
 
 def _info(message: str) -> None:
@@ -60,9 +73,14 @@ class Optimizer:
 
     def __init__(self, config: dict | str | os.PathLike | None = None,
                  trials: int | None = None, verbose: int = 1, store: str | None = None,
-                 **experiment_kwargs: Any):
+                 readonly: bool = False, **experiment_kwargs: Any):
         self.verbose = verbose
+        self.readonly = readonly
         self.experiment_kwargs = experiment_kwargs
+        self._lock = threading.RLock()
+        self._pid = os.getpid()
+        self._open: dict[int, Experiment] = {}  # this process's unended experiments
+        self._damage_reported = 0
         self._store = open_store(store)
         if trials is not None:
             trials = config_module.validate_trials(trials, where="Optimizer(trials=...)")
@@ -77,6 +95,8 @@ class Optimizer:
             raise OptimizerException(
                 "Optimizer needs a config (a dict or a config file) or an optimizer id"
             )
+        elif readonly:
+            self._attach(str(config).strip(), trials)
         elif isinstance(config, dict):
             self._create(config, trials, source=None)
         elif isinstance(config, (str, os.PathLike)):
@@ -99,7 +119,6 @@ class Optimizer:
             )
         if verbose:
             _info(f"COMET_OPTIMIZER_ID={self.id}")
-        self._open_experiment = None
         _live_optimizers.add(self)
 
     # -- creating and attaching
@@ -115,12 +134,12 @@ class Optimizer:
                 _warning(str(warning.message))
         if parsed.spec.seed is None:  # drawn once and stored: a resumed search continues it
             parsed = replace(parsed, spec=replace(parsed.spec, seed=secrets.randbits(63)))
+        setup = self._derive(parsed)  # everything that can fail on a valid config, first
         self.id = new_optimizer_id()
         self._store.create(self.id, parsed.to_dict())
-        self._setup(parsed)
-        with self._journal.locked() as new_events:
-            self._apply(new_events)
-            self._append([{"type": "created", "time": time.time(), "version": __version__}])
+        self._setup(parsed, *setup)
+        self._transaction(lambda now: [
+            {"type": "created", "time": now, "version": __version__}])
 
     def _attach(self, optimizer_id: str, trials: int | None) -> None:
         if not is_optimizer_id(optimizer_id):
@@ -137,25 +156,100 @@ class Optimizer:
         if trials is not None and trials != parsed.trials and self.verbose:
             _warning(f"trials={trials} ignored: the search {optimizer_id} was created with "
                      f"trials={parsed.trials}")
-        self._setup(parsed)
-        self._apply(self._journal.read_new())
+        self._setup(parsed, *self._derive(parsed))
+        with self._lock:
+            self._apply(self._journal.read_new())
 
-    def _setup(self, parsed: config_module.OptimizerConfig) -> None:
+    @staticmethod
+    def _derive(parsed: config_module.OptimizerConfig):
+        space = Space.from_config(parsed)
+        return space, make_algorithm(parsed, space)
+
+    def _setup(self, parsed: config_module.OptimizerConfig, space: Space, algorithm) -> None:
         self.parsed_config = parsed
         self.config = parsed.to_dict()
-        self.space = Space.from_config(parsed)
-        self.algorithm = make_algorithm(parsed, self.space)
-        self.state = SearchState(self.space, parsed.spec.objective == "maximize", parsed.trials)
-        self._journal = self._store.journal(self.id)
-        self._heartbeats = self._store.heartbeat_folder(self.id)
+        self.space = space
+        self.algorithm = algorithm
+        self.state = self._new_state()
+        self._journal = self._store.journal(self.id, readonly=self.readonly)
+        self._invalid: list[Damage] = []
+
+    def _new_state(self) -> SearchState:
+        parsed = self.parsed_config
+        return SearchState(self.space, parsed.spec.objective == "maximize", parsed.trials)
+
+    # -- the one place the state changes
+
+    def _own(self) -> None:
+        """After a fork: a new lock, and no claim on the parent's open experiments."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._lock = threading.RLock()
+            self._open = {}
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         for event in events:
-            self.state.apply(event)
+            problem = self.state.apply(event)
+            if problem is not None:
+                at = event.get("_at", -1)
+                self._invalid.append(Damage(at if isinstance(at, int) else -1, 1, problem))
+        self._report_damage()
 
-    def _append(self, events: list[dict[str, Any]]) -> None:
-        self._journal.append(events)
+    def _report_damage(self) -> None:
+        damage = self.damage
+        if len(damage) > self._damage_reported:
+            for region in damage[self._damage_reported:]:
+                _warning(f"the journal of {self.id} is damaged at byte {region.offset} "
+                         f"({region.reason}); that part is skipped "
+                         f"(see 'comet optimize check {self.id}')")
+            self._damage_reported = len(damage)
+
+    @property
+    def damage(self) -> list[Damage]:
+        """Parts of the journal that could not be used, in the order found."""
+        return list(self._journal.damage) + list(self._invalid)
+
+    def _record(self, events: list[dict[str, Any]]) -> None:
+        """Fold events into the state now; the transaction writes them in one append."""
         self._apply(events)
+        self._pending_events.extend(events)
+
+    def _transaction(self, decide: Callable[[float], Any],
+                     written: Callable[[], None] | None = None) -> Any:
+        """Read what is new, decide, append: atomic across threads and processes.
+
+        ``decide`` may `_record` events (so later decisions in it see them) and may
+        return a list of more. ``written`` runs once the append is on disk, still
+        under the lock. If anything fails before that, the state is rebuilt from
+        the journal, so memory never holds what the journal does not.
+        """
+        if self.readonly:
+            raise OptimizerException(f"the search {self.id} was opened read-only")
+        with self._lock:
+            self._own()
+            try:
+                with self._journal.locked() as new_events:
+                    self._apply(new_events)
+                    self._pending_events = []
+                    result = decide(time.time())
+                    if isinstance(result, list):
+                        self._record(result)
+                    self._journal.append(self._pending_events)
+            except BaseException:
+                self._rebuild()
+                raise
+            finally:
+                self._pending_events = []
+            if written is not None:
+                written()
+            return result
+
+    def _rebuild(self) -> None:
+        self._journal.close()
+        self._journal = self._store.journal(self.id, readonly=self.readonly)
+        self._invalid = []
+        self.state = self._new_state()
+        self._apply(self._journal.read_new())
 
     # -- identity and budget
 
@@ -193,17 +287,20 @@ class Optimizer:
 
     # -- the life cycle
 
-    def _fail_dead_workers(self, now: float) -> list[dict[str, Any]]:
-        events = []
+    def _presumed_dead(self) -> dict[int, str]:
+        """Running experiments whose worker is gone (or whose lease lapsed), with why."""
+        dead = {}
         for assignment in list(self.state.running.values()):
-            if is_dead(assignment.host, assignment.process, assignment.process_start,
-                       self._heartbeats, assignment.start_time):
-                events.append({
-                    "type": "end", "count": assignment.count, "status": State.FAILED.value,
-                    "score": None, "time": now,
-                    "reason": f"worker process {assignment.process} on {assignment.host} died",
-                })
-        return events
+            worker = assignment.worker
+            if is_dead(worker, self._store, self.id, assignment.start_time):
+                dead[assignment.count] = (f"worker process {worker.pid} on {worker.host} died "
+                                          f"(or its heartbeat lease lapsed)")
+        return dead
+
+    def _fail_dead_workers(self, now: float) -> list[dict[str, Any]]:
+        return [{"type": "end", "count": count, "status": State.FAILED.value, "score": None,
+                 "time": now, "reason": reason}
+                for count, reason in self._presumed_dead().items()]
 
     def _choose(self, now: float) -> tuple[str, int, int, dict[str, Any]] | None:
         """(pid, trial, retry, params) of the next assignment, or None when nothing is left."""
@@ -219,171 +316,240 @@ class Optimizer:
         max_combo = self.max_combo
         if state.exhausted or (max_combo is not None and len(state.combos) >= max_combo):
             return None
-        rng = np.random.default_rng([spec.seed, state.assigned])
+        rng = np.random.default_rng([spec.seed, state.max_count])
         params = self.algorithm.suggest(state.history(), rng, state.combos)
         if params is None:
             self._record([{"type": "exhausted", "time": now}])
             return None
         return parameter_set_id(params), 1, 0, params
 
-    def _record(self, events: list[dict[str, Any]]) -> None:
-        """Fold events into the state now; `_assign` writes them in one append."""
-        self._apply(events)
-        self._pending_events.extend(events)
+    def _result_event(self, experiment: Experiment, now: float,
+                      failed: str | None) -> dict[str, Any]:
+        """``end`` while the experiment runs; ``update`` if it was ended meanwhile."""
+        assignment = self.state.assignments.get(experiment.count)
+        if assignment is None or assignment.state is State.RUNNING:
+            return experiment.result_event("end", now, failed)
+        event = experiment.result_event("update", now, failed)
+        if assignment.state is State.FAILED and not experiment.ended:
+            _warning(f"experiment #{experiment.count} had been recorded as failed "
+                     f"({assignment.reason}); its late result is recorded now")
+        return event
 
-    def _assign(self, extra: dict[str, Any]) -> dict[str, Any] | None:
-        """End the previous experiment and hand out the next one, in one locked append."""
-        previous = self._open_experiment
-        self._open_experiment = None
-        host, process, process_start = this_process()
-        start_heartbeat(self._heartbeats)
-        with self._journal.locked() as new_events:
-            self._apply(new_events)
-            now = time.time()
-            self._pending_events = []
-            if previous is not None:
-                self._record(previous._end_events(now))
+    def _assign(self, extra: dict[str, Any], ending: Experiment | None = None):
+        """Hand out the next assignment (ending ``ending`` first, in the same append)."""
+        worker = this_process()
+        if not self.readonly:
+            start_heartbeat(self._store, self.id)
+        ended: list[tuple[Experiment, State]] = []
+
+        def decide(now: float):
+            if ending is not None and not ending.ended:
+                event = self._result_event(ending, now, None)
+                self._record([event])
+                ended.append((ending, State(event["status"])))
             self._record(self._fail_dead_workers(now))
             choice = self._choose(now)
-            if choice is not None:
-                pid, trial, retry, params = choice
-                assign = {
-                    "type": "assign", "count": self.state.assigned + 1,
-                    "experiment": uuid.uuid4().hex, "pid": pid, "trial": trial,
-                    "retry": retry, "params": params, "host": host, "process": process,
-                    "process_start": process_start, "time": now,
-                }
-                if extra:
-                    assign["extra"] = extra
-                self._record([assign])
-            self._journal.append(self._pending_events)
-            self._pending_events = []
-        if choice is None:
+            if choice is None:
+                return None
+            pid, trial, retry, params = choice
+            assign = {
+                "type": "assign", "count": self.state.next_count,
+                "experiment": uuid.uuid4().hex, "pid": pid, "trial": trial,
+                "retry": retry, "params": params, **worker.to_event(), "time": now,
+            }
+            if extra:
+                assign["extra"] = extra
+            self._record([assign])
+            return assign
+
+        def close_ended() -> None:
+            for experiment, status in ended:
+                self._closed(experiment, status)
+
+        assign = self._transaction(decide, close_ended)
+        if assign is None:
             return None
         return {
-            "id": assign["experiment"], "parameters": params, "pid": pid, "trial": trial,
-            "count": assign["count"], "retry": retry, "optimizer_id": self.id,
-            "store": self._store.root,
+            "id": self.id, "parameters": assign["params"], "pid": assign["pid"],
+            "trial": assign["trial"], "count": assign["count"],
+            "experiment_key": assign["experiment"], "retry": assign["retry"],
+            "optimizer_id": self.id, "store": self._store.location,
         }
 
-    def _finish(self, experiment) -> None:
-        """Record the end of one experiment on its own (Experiment.end outside the loop)."""
-        if self._open_experiment is experiment:
-            self._open_experiment = None
-        with self._journal.locked() as new_events:
-            self._apply(new_events)
-            self._append(experiment._end_events(time.time()))
+    def _closed(self, experiment: Experiment, status: State) -> None:
+        experiment._mark_ended(status)
+        with self._lock:
+            if self._open.get(experiment.count) is experiment:
+                del self._open[experiment.count]
+
+    # -- what Experiments call (see experiment.Search)
+
+    def _experiment_opened(self, experiment: Experiment) -> None:
+        with self._lock:
+            self._own()
+            self._open[experiment.count] = experiment  # the newest handle for it wins
+
+    def _experiment_ended(self, experiment: Experiment, failed: str | None) -> None:
+        events: list[dict[str, Any]] = []
+
+        def decide(now: float):
+            if experiment.ended:
+                return None
+            events.append(self._result_event(experiment, now, failed))
+            return events
+
+        def close() -> None:
+            if events:
+                self._closed(experiment, State(events[0]["status"]))
+
+        self._transaction(decide, close)
+
+    def _experiment_updated(self, experiment: Experiment) -> None:
+        self._transaction(lambda now: [experiment.result_event("update", now)])
+
+    # -- the public life cycle
 
     def next_data(self) -> dict[str, Any] | None:
-        """The next assignment as a dict (``parameters``, ``id``, ``pid``, ``trial``, ``count``)."""
-        from comet_optimize.experiment import Experiment
+        """The next assignment as Comet's dict (``id`` is the optimizer's), or None.
 
+        Ends nothing: several assignments may be out at once. Report one with
+        ``Experiment(optimizer_data=data)``, in this process or another.
+        """
         data = self._assign({})
-        if data is None:
-            return None
-        self._open_experiment = Experiment(optimizer_data=data, _optimizer=self)
+        if data is not None:
+            Experiment(optimizer_data=data, _optimizer=self)  # ended at exit if nobody does
         return data
 
-    def next(self, **experiment_kwargs: Any):
-        """The next Experiment, or None when the search has nothing left to hand out."""
-        from comet_optimize.experiment import Experiment
+    def next(self, **experiment_kwargs: Any) -> Experiment | None:
+        """The next Experiment, or None when the search has nothing left to hand out.
 
+        Ends nothing: each experiment stays running until its own ``end()`` or the
+        end of this process.
+        """
+        return self._next(experiment_kwargs, None)
+
+    def _next(self, experiment_kwargs: dict[str, Any], ending: Experiment | None):
         kwargs = {**self.experiment_kwargs, **experiment_kwargs}
-        data = self._assign(_jsonable(kwargs))
+        data = self._assign(_jsonable(kwargs), ending)
         if data is None:
             return None
-        experiment = Experiment(optimizer_data=data, _optimizer=self, **kwargs)
-        self._open_experiment = experiment
-        return experiment
+        return Experiment(optimizer_data=data, _optimizer=self, **kwargs)
 
     def get_parameters(self) -> Iterator[dict[str, Any]]:
+        """`next_data` until the budget is spent (ends nothing: see `next_data`)."""
         while True:
             data = self.next_data()
             if data is None:
                 return
             yield data
 
-    def get_experiments(self, **experiment_kwargs: Any):
-        """Experiments until the budget is spent; unlike Comet, errors are raised, not hidden."""
+    def get_experiments(self, **experiment_kwargs: Any) -> Iterator[Experiment]:
+        """Experiments until the budget is spent.
+
+        The loop ends the experiment it yielded before it asks for the next one, in
+        the same write, so bayes learns from each result at once. Unlike Comet,
+        errors are raised, not hidden.
+        """
+        previous = None
         while True:
-            experiment = self.next(**experiment_kwargs)
+            experiment = self._next(experiment_kwargs, previous)
             if experiment is None:
                 return
             yield experiment
+            previous = experiment
 
-    def end(self, experiment) -> None:
+    def end(self, experiment: Experiment) -> None:
         experiment.end()
 
-    def _end_open_experiment(self, failed_reason: str | None = None) -> None:
-        """End the open experiment at exit; ``failed_reason`` records it as failed instead."""
-        experiment = self._open_experiment
-        if experiment is None or experiment.ended:
+    def _end_open_experiments(self, failed_reason: str | None = None) -> None:
+        """End this process's open experiments at exit (failed, when the exit was not clean)."""
+        if self.readonly or self._pid != os.getpid():
             return
-        if failed_reason is None:
-            experiment.end()
-            return
-        experiment.ended = True
-        self._open_experiment = None
-        with self._journal.locked() as new_events:
-            self._apply(new_events)
-            self._append([{"type": "end", "count": experiment.count,
-                           "status": State.FAILED.value, "score": None,
-                           "time": time.time(), "reason": failed_reason}])
+        with self._lock:
+            open_now = [e for e in self._open.values() if not e.ended]
+        for experiment in open_now:
+            if failed_reason is None:
+                experiment.end()
+            else:
+                experiment._fail(failed_reason)
 
     # -- reporting
 
     def refresh(self) -> None:
-        """Catch up with the journal and mark workers that died as failed."""
-        with self._journal.locked() as new_events:
-            self._apply(new_events)
-            self._append(self._fail_dead_workers(time.time()))
+        """Catch up with the journal and record workers that died as failed."""
+        self._transaction(self._fail_dead_workers)
 
-    def is_complete(self) -> bool:
+    def _catch_up(self) -> dict[int, str]:
+        """Read what is new without the lock; return who is presumed dead (not recorded)."""
+        with self._lock:
+            self._own()
+            self._apply(self._journal.read_new())
+            return self._presumed_dead()
+
+    def is_complete(self, presumed_dead: dict[int, str] | None = None) -> bool:
         state = self.state
-        if state.running:
+        if len(state.running) > len(presumed_dead or {}):
             return False
         spec = self.parsed_config.spec
         if state.next_retry(spec.retry_assign_limit) or state.next_trial():
             return False
+        if presumed_dead and spec.retry_assign_limit > 0:
+            return False  # the dead ones will be retried
         return state.exhausted or (
             self.max_combo is not None and len(state.combos) >= self.max_combo)
 
     def status(self) -> dict[str, Any]:
-        """Comet's status keys, plus counts and the best result so far."""
-        self.refresh()
-        state = self.state
-        complete = self.is_complete()
-        best = state.best
-        ends = [a.end_time for a in state.assignments.values() if a.end_time]
-        parsed = self.parsed_config
-        return {
-            "algorithm": parsed.algorithm,
-            "configSpaceSize": self.config_space_size,
-            "endTime": max(ends) if complete and ends else None,
-            "id": self.id,
-            "lastUpdateTime": state.last_update,
-            "maxCombo": self.max_combo,
-            "budget": self.budget,
-            "name": parsed.name,
-            "parameters": self.config["parameters"],
-            "spec": self.config["spec"],
-            "startTime": state.created,
-            "status": "completed" if complete else "running",
-            "suggestion_count": state.assigned,
-            "trials": parsed.trials,
-            "version": __version__,
-            "store": self._store.root,
-            "assigned": state.assigned,
-            "running": state.counts[State.RUNNING],
-            "completed": state.counts[State.COMPLETED],
-            "aborted": state.counts[State.ABORTED],
-            "failed": state.counts[State.FAILED],
-            "best": best.to_dict() if best is not None else None,
-        }
+        """Comet's status keys, plus counts and the best result so far.
+
+        Reads without taking the search's lock (a stopped worker cannot freeze it)
+        and writes nothing: a worker found dead is shown as failed here and
+        recorded so by the next process that makes a decision.
+        """
+        dead = self._catch_up()
+        with self._lock:
+            state = self.state
+            complete = self.is_complete(dead)
+            best = state.best
+            ends = [a.end_time for a in state.assignments.values() if a.end_time]
+            parsed = self.parsed_config
+            damage = self.damage
+            return {
+                "algorithm": parsed.algorithm,
+                "configSpaceSize": self.config_space_size,
+                "endTime": max(ends) if complete and ends else None,
+                "id": self.id,
+                "lastUpdateTime": state.last_update,
+                "maxCombo": self.max_combo,
+                "budget": self.budget,
+                "name": parsed.name,
+                "parameters": self.config["parameters"],
+                "spec": self.config["spec"],
+                "startTime": state.created,
+                "status": "completed" if complete else "running",
+                "suggestion_count": state.assigned,
+                "trials": parsed.trials,
+                "version": __version__,
+                "store": self._store.location,
+                "assigned": state.assigned,
+                "running": state.counts[State.RUNNING] - len(dead),
+                "completed": state.counts[State.COMPLETED],
+                "aborted": state.counts[State.ABORTED],
+                "failed": state.counts[State.FAILED] + len(dead),
+                "best": best.to_dict() if best is not None else None,
+                "damage": [{"offset": d.offset, "length": d.length, "reason": d.reason}
+                           for d in damage],
+            }
 
     def experiments(self) -> list[dict[str, Any]]:
         """Every assignment of this search, in order, as plain dicts."""
-        return [a.to_dict() for a in self.state.assignments.values()]
+        dead = self._catch_up()
+        with self._lock:
+            rows = [a.to_dict() for a in sorted(self.state.assignments.values(),
+                                                key=lambda a: a.count)]
+        for row in rows:
+            if row["count"] in dead:
+                row["status"], row["reason"] = State.FAILED.value, dead[row["count"]]
+        return rows
 
     def __repr__(self) -> str:
         return f"<Optimizer {self.id} {self.parsed_config.algorithm}>"
@@ -399,19 +565,79 @@ def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# -- how a process ends: normally, or not
+
+_exit_status: list[Any] = []
+
+
+def _recording_exit(original: Callable[..., Any]) -> Callable[..., Any]:
+    def exit(status: Any = None) -> None:  # noqa: A001 - stands in for sys.exit
+        _exit_status.append(status)
+        original(status)
+
+    exit.__wrapped__ = original  # type: ignore[attr-defined]
+    exit.__doc__ = original.__doc__
+    return exit
+
+
+def _install_exit_recorder() -> None:
+    """Remember the code given to ``sys.exit`` (atexit cannot see it otherwise)."""
+    if not hasattr(sys.exit, "__wrapped__"):
+        sys.exit = _recording_exit(sys.exit)
+
+
+def _abnormal_exit() -> str | None:
+    """Why this process is ending abnormally, or None for a normal end."""
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    if error is None:
+        error = sys.exc_info()[1]  # a multiprocessing child whose target raised
+        if isinstance(error, SystemExit):
+            _exit_status.append(error.code)
+            error = None
+    if isinstance(error, KeyboardInterrupt):
+        return f"worker process {os.getpid()} was interrupted (Ctrl-C)"
+    if error is not None:
+        return f"the process ended by an uncaught exception: {failure_reason(error)[7:]}"
+    if _exit_status and _exit_status[-1] not in (None, 0):
+        return f"the process exited with sys.exit({str(_exit_status[-1])[:60]})"
+    return None
+
+
 @atexit.register
 def _end_open_experiments() -> None:
-    """A script that exits normally ends its open experiment (completed or aborted).
+    """A script that ends normally ends its open experiments (completed or aborted).
 
-    One stopped by Ctrl-C (an uncaught KeyboardInterrupt, e.g. forwarded by
-    ``comet optimize``) did not finish it: the experiment is failed, as if killed.
+    One that ends by an uncaught exception, Ctrl-C or a non-zero ``sys.exit`` did
+    not finish them: they are failed (their partial metrics kept) and may be
+    re-assigned. A process killed outright is failed by the liveness check.
     """
-    interrupted = isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
-    reason = f"worker process {os.getpid()} was interrupted (Ctrl-C)" if interrupted else None
+    reason = _abnormal_exit()
     for optimizer in list(_live_optimizers):
         try:
-            optimizer._end_open_experiment(reason)
-        except Exception as error:  # never turn a clean exit into a traceback
-            print(f"COMET WARNING: could not end the open experiment: {error}",
-                  file=sys.stderr)
+            optimizer._end_open_experiments(reason)
+        except Exception as error:  # never turn an exit into a traceback
+            _warning(f"could not end the open experiments of {optimizer.id}: {error}")
 
+
+def _before_fork() -> None:
+    for optimizer in list(_live_optimizers):
+        optimizer._lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for optimizer in list(_live_optimizers):
+        optimizer._lock.release()
+
+
+def _after_fork_in_child() -> None:
+    for optimizer in list(_live_optimizers):
+        optimizer._own()
+    if "multiprocessing" in sys.modules:  # its children leave by os._exit: no atexit
+        import multiprocessing.util
+
+        multiprocessing.util.Finalize(None, _end_open_experiments, exitpriority=10)
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                    after_in_child=_after_fork_in_child)
+_install_exit_recorder()

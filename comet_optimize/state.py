@@ -12,7 +12,15 @@ Events (JSON objects, ``v`` = schema version):
   ``host``, ``process`` and ``process_start``, ``time``.
 * ``end``: ``count``, ``status`` (completed | aborted | failed), ``score``
   (a number, or "nan"/"inf"/"-inf", or null), ``reason``, ``metrics``, ``time``.
+* ``update``: a result that arrived after its experiment had ended: a metric
+  logged after ``end()``, or the late end of a worker that was presumed dead
+  (its lease lapsed while it was stopped). Same fields as ``end``; it replaces
+  the recorded outcome, so a real result is never thrown away.
 * ``exhausted``: the algorithm found no unseen parameter set.
+
+An event that does not have the shape above (a hand-edited or damaged
+journal) is not applied: `SearchState.apply` returns why, and the reader
+reports it with the journal's damage.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from comet_optimize.algorithms.base import History
+from comet_optimize.liveness import Worker
 from comet_optimize.space import Space
 
 
@@ -43,9 +52,7 @@ class Assignment:
     trial: int
     retry: int
     parameters: dict[str, Any]
-    host: str
-    process: int
-    process_start: float
+    worker: Worker
     start_time: float
     state: State = State.RUNNING
     end_time: float | None = None
@@ -58,8 +65,8 @@ class Assignment:
         return {
             "count": self.count, "id": self.experiment_id, "pid": self.pid,
             "trial": self.trial, "retry": self.retry, "parameters": self.parameters,
-            "status": self.state.value, "score": self.score, "host": self.host,
-            "process": self.process, "startTime": self.start_time, "endTime": self.end_time,
+            "status": self.state.value, "score": self.score, "host": self.worker.host,
+            "process": self.worker.pid, "startTime": self.start_time, "endTime": self.end_time,
             "reason": self.reason, "metrics": self.metrics, **self.extra,
         }
 
@@ -74,6 +81,39 @@ def decode_score(value: Any) -> float | None:
     if value is None:
         return None
     return float(value)
+
+
+_STATUSES = {state.value for state in State if state is not State.RUNNING}
+
+
+def event_problem(event: dict[str, Any]) -> str | None:
+    """Why ``event`` cannot be applied (None when it can): the journal's schema check."""
+    kind = event.get("type")
+    if kind == "assign":
+        count = event.get("count")
+        if not (isinstance(count, int) and count >= 1):
+            return "an assign event without a valid count"
+        if not isinstance(event.get("params"), dict) or not isinstance(event.get("pid"), str):
+            return f"assign #{count} lacks its parameters"
+        if not (isinstance(event.get("trial"), int) and event["trial"] >= 1):
+            return f"assign #{count} has no valid trial"
+        if not isinstance(event.get("experiment"), str):
+            return f"assign #{count} has no experiment id"
+        return None
+    if kind in ("end", "update"):
+        if not isinstance(event.get("count"), int):
+            return f"an {kind} event without a valid count"
+        if event.get("status") not in _STATUSES:
+            status = str(event.get("status"))[:20]
+            return f"{kind} #{event['count']} has an unknown status {status!r}"
+        try:
+            decode_score(event.get("score"))
+        except (TypeError, ValueError):
+            return f"{kind} #{event['count']} has an invalid score"
+        return None
+    if kind in ("created", "exhausted"):
+        return None
+    return f"an event of unknown type {str(kind)[:20]!r}"
 
 
 class _Rows:
@@ -113,33 +153,50 @@ class SearchState:
         self.last_update: float | None = None
         self.best: Assignment | None = None
         self.counts = {state: 0 for state in State}
+        self.max_count = 0  # the highest experiment number seen: new ones go above it
         self._rows = _Rows(len(space.dimensions))
         self._scores = _Rows(None)
+        self._observed_at: dict[int, int] = {}  # count -> its row in _rows/_scores
         self._row_cache: dict[str, np.ndarray] = {}
 
     # -- folding events
 
-    def apply(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if "time" in event:
+    def apply(self, event: dict[str, Any]) -> str | None:
+        """Fold one event in; returns why it was not applied, if it was not."""
+        problem = event_problem(event)
+        if problem is not None:
+            return problem
+        kind = event["type"]
+        if isinstance(event.get("time"), (int, float)):
             self.last_update = event["time"]
         if kind == "assign":
-            self._apply_assign(event)
-        elif kind == "end":
+            return self._apply_assign(event)
+        if kind in ("end", "update"):  # a number seen anywhere is never handed out again
+            self.max_count = max(self.max_count, event["count"])
+        if kind == "end":
             self._apply_end(event)
+        elif kind == "update":
+            return self._apply_update(event)
         elif kind == "exhausted":
             self.exhausted = True
         elif kind == "created":
             self.created = event.get("time")
+        return None
 
-    def _apply_assign(self, event: dict[str, Any]) -> None:
+    def _apply_assign(self, event: dict[str, Any]) -> str | None:
+        if event["count"] in self.assignments:
+            return f"experiment number {event['count']} assigned twice (the second is ignored)"
+        try:
+            self.row_of(event["pid"], event["params"])
+        except (KeyError, TypeError, ValueError):
+            return f"assign #{event['count']} has parameters outside this search's space"
         assignment = Assignment(
             count=event["count"], experiment_id=event["experiment"], pid=event["pid"],
             trial=event["trial"], retry=event.get("retry", 0), parameters=event["params"],
-            host=event.get("host", ""), process=event.get("process", 0),
-            process_start=event.get("process_start", 0.0), start_time=event.get("time", 0.0),
+            worker=Worker.from_event(event), start_time=event.get("time", 0.0),
             extra=event.get("extra", {}),
         )
+        self.max_count = max(self.max_count, assignment.count)
         self.assignments[assignment.count] = assignment
         self.running[assignment.count] = assignment
         self.counts[State.RUNNING] += 1
@@ -177,29 +234,88 @@ class SearchState:
         elif key not in self.done_keys:
             self.retryable[key] = None
 
+    def _apply_update(self, event: dict[str, Any]) -> str | None:
+        """A late result replaces the recorded outcome of an experiment that had ended."""
+        assignment = self.assignments.get(event["count"])
+        if assignment is None:
+            return f"an update of experiment #{event['count']}, which was never assigned"
+        if assignment.state is State.RUNNING:
+            self._apply_end(event)
+            return None
+        before = assignment.state
+        assignment.state = State(event["status"])
+        assignment.score = decode_score(event.get("score"))
+        assignment.reason = event.get("reason")
+        assignment.end_time = event.get("time", assignment.end_time)
+        assignment.metrics = event.get("metrics", assignment.metrics)
+        for key in ("logged_parameters", "others"):
+            if key in event:
+                assignment.extra[key] = event[key]
+        self.counts[before] -= 1
+        self.counts[assignment.state] += 1
+        key = (assignment.pid, assignment.trial)
+        if assignment.state is State.COMPLETED:
+            self.done_keys.add(key)
+            self.retryable.pop(key, None)
+        self._observe(assignment)
+        return None
+
     def _observe(self, assignment: Assignment) -> None:
+        """Record (or re-record, after an update) what the algorithms learn from."""
         score = assignment.score
         oriented = math.inf if score is None or not math.isfinite(score) else (
             -score if self.maximize else score)
-        self._rows.append(self.row(assignment))
-        self._scores.append(oriented)
-        if math.isfinite(oriented):
+        index = self._observed_at.get(assignment.count)
+        if assignment.state is not State.COMPLETED:
+            oriented = math.inf if index is not None else None  # withdrawn: learn nothing
+        if index is None:
+            if oriented is None:
+                return
+            self._observed_at[assignment.count] = len(self._scores.array)
+            self._rows.append(self.row(assignment))
+            self._scores.append(oriented)
+        else:
+            self._scores.array[index] = oriented
+            if self.best is assignment:
+                self._find_best()
+        if assignment.state is State.COMPLETED and math.isfinite(oriented):
             best = self.best
             if best is None or oriented < (-best.score if self.maximize else best.score):
                 self.best = assignment
 
-    def row(self, assignment: Assignment) -> np.ndarray:
-        row = self._row_cache.get(assignment.pid)
+    def _find_best(self) -> None:
+        self.best = None
+        for count in self._observed_at:
+            candidate = self.assignments[count]
+            score = candidate.score
+            if candidate.state is not State.COMPLETED or score is None \
+                    or not math.isfinite(score):
+                continue
+            oriented = -score if self.maximize else score
+            if self.best is None or oriented < (-self.best.score if self.maximize
+                                                else self.best.score):
+                self.best = candidate
+
+    def row_of(self, pid: str, parameters: dict[str, Any]) -> np.ndarray:
+        row = self._row_cache.get(pid)
         if row is None:
-            row = self.space.encode(assignment.parameters)
-            self._row_cache[assignment.pid] = row
+            row = self.space.encode(parameters)
+            self._row_cache[pid] = row
         return row
+
+    def row(self, assignment: Assignment) -> np.ndarray:
+        return self.row_of(assignment.pid, assignment.parameters)
 
     # -- what the algorithms and the budget need
 
     @property
     def assigned(self) -> int:
         return len(self.assignments)
+
+    @property
+    def next_count(self) -> int:
+        """The number of the next experiment: above every number ever seen, damage or not."""
+        return self.max_count + 1
 
     def history(self) -> History:
         pending = [self.row(a) for a in self.running.values()]

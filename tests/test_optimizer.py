@@ -138,8 +138,10 @@ def test_nan_is_a_completed_result_that_ranks_worst_and_is_not_reassigned(store)
                store)
     first = opt.next()
     first.log_metric("loss", float("nan"))
+    first.end()
     second = opt.next()
     second.log_metric("loss", 5.0)
+    second.end()
     assert opt.next() is None
     status = opt.status()
     assert status["completed"] == 2 and status["assigned"] == 2
@@ -152,6 +154,7 @@ def test_aborted_experiments_are_reassigned_up_to_the_limit(store):
     counts = []
     for data in opt.get_parameters():  # never reports: every assignment is aborted
         counts.append((data["pid"], data["retry"]))
+        Experiment(optimizer_data=data).end()
     assert len(counts) == 3
     assert len({pid for pid, _ in counts}) == 1
     assert [retry for _, retry in counts] == [0, 1, 2]

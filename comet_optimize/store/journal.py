@@ -1,11 +1,14 @@
 """The embedded store: one folder per optimizer, an append-only JSON-lines journal.
 
-Layout under the store root (directories 0700)::
+Layout under the store root::
 
     <root>/<optimizer id>/config.json     written once, atomically
     <root>/<optimizer id>/journal.jsonl   one event per line, appended under a lock
     <root>/<optimizer id>/logs/           per-worker logs of the launcher
     <root>/<optimizer id>/heartbeats/     one file per worker process, touched while it lives
+
+Folders the store creates are 0700 and its files 0600; a root that already
+exists keeps its mode (it may be a shared or a project folder: it is not ours).
 
 Every decision that depends on the journal (which parameter set to hand out
 next) is taken while holding an exclusive ``flock`` on the journal, after
@@ -14,6 +17,10 @@ Appends are a single ``write`` on an ``O_APPEND`` descriptor followed by
 ``fdatasync``, so a crash leaves at worst one torn last line; readers only
 consume complete lines, and the next writer seals a torn fragment with a
 newline so that it is skipped rather than glued onto a valid event.
+
+Readers (``status``, ``list``, ``export``) never take the lock and open the
+journal read-only, so a stopped writer cannot freeze them and a read-only
+copy of a store can be inspected.
 """
 
 from __future__ import annotations
@@ -23,14 +30,20 @@ import fcntl
 import json
 import os
 import re
+import stat
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from comet_optimize.errors import OptimizerException
+from comet_optimize.store.base import Damage
 
 SCHEMA_VERSION = 1
 _ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+LOCK_WAIT_WARNING_SECONDS = 5.0
 
 
 def new_optimizer_id() -> str:
@@ -47,85 +60,237 @@ def default_root() -> str:
     )
 
 
+def expand_root(location: str) -> str:
+    """An absolute store path; ``~user`` must name a real user (never a literal folder)."""
+    if location.startswith("~"):
+        expanded = os.path.expanduser(location)
+        if expanded.startswith("~"):
+            user = location[1:].split("/", 1)[0]
+            raise OptimizerException(
+                f"store {location!r}: there is no user {user!r} to expand '~{user}' for")
+        location = expanded
+    return os.path.abspath(location)
+
+
 def _make_private_dir(path: str) -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
+    """Create ``path`` (0700) if missing; never change the mode of one that exists."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+        return
+    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def _warn(message: str) -> None:
+    print(f"COMET WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def _lock_holders(fd: int) -> list[int]:
+    """Processes holding a lock on the file behind ``fd``, from /proc/locks (Linux)."""
+    info = os.fstat(fd)
+    wanted = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    holders = []
+    try:
+        with open("/proc/locks") as handle:
+            for line in handle:
+                fields = line.split()
+                if "->" in fields or len(fields) < 6:
+                    continue  # a waiter, not a holder
+                if fields[5] == wanted:
+                    holders.append(int(fields[4]))
+    except (OSError, ValueError):
+        pass
+    return holders
+
+
+class _LockWatch:
+    """One thread per process that says when a writer has waited long for the lock.
+
+    Blocking in ``flock`` is the fastest way to wait; this watcher makes a long
+    wait visible (once per wait) without a timer per decision.
+    """
+
+    def __init__(self) -> None:
+        self._waits: dict[int, tuple[float, Journal]] = {}
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def waiting(self, journal: Journal) -> int:
+        token = id(journal) ^ threading.get_ident()
+        with self._guard:
+            self._waits[token] = (time.monotonic(), journal)
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._watch, daemon=True,
+                                                name="comet-optimize-lock-watch")
+                self._thread.start()
+        return token
+
+    def done(self, token: int) -> None:
+        with self._guard:
+            self._waits.pop(token, None)
+
+    def _watch(self) -> None:
+        said: set[int] = set()
+        while True:
+            time.sleep(1.0)
+            now = time.monotonic()
+            with self._guard:
+                waits = list(self._waits.items())
+            said &= {token for token, _ in waits}
+            for token, (since, journal) in waits:
+                if token not in said and now - since > LOCK_WAIT_WARNING_SECONDS:
+                    said.add(token)
+                    journal.say_who_holds_the_lock(now - since)
+
+
+_lock_watch = _LockWatch()
 
 
 class Journal:
-    """One optimizer's event log: incremental reads, locked decide-and-append."""
+    """One optimizer's event log: incremental reads, locked decide-and-append.
 
-    def __init__(self, path: str):
+    Belongs to one process: after ``fork`` the child notices its new pid and opens
+    its own descriptor, since a descriptor inherited from the parent shares the
+    parent's lock and would let the two write at once.
+    """
+
+    def __init__(self, path: str, readonly: bool = False):
         self.path = path
-        try:
-            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as error:
-            raise OptimizerException(f"{path}: cannot open the journal ({error.strerror})") \
-                from None
+        self.readonly = readonly
+        self._fd = -1
+        self._pid = 0
+        self._open()
         self._offset = 0  # bytes consumed: always just after a newline
         self._torn = False  # the bytes after _offset are an incomplete line
-        self.skipped_lines = 0
+        self.damage: list[Damage] = []
+
+    def _open(self) -> None:
+        flags = os.O_RDONLY if self.readonly else os.O_RDWR | os.O_APPEND | os.O_CREAT
+        try:
+            self._fd = os.open(self.path, flags | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            raise OptimizerException(
+                f"{self.path}: cannot open the journal ({error.strerror})") from None
+        self._pid = os.getpid()
+
+    def _own_descriptor(self) -> int:
+        if self._pid != os.getpid():  # a forked child: never use the parent's descriptor
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._open()
+        return self._fd
 
     def close(self) -> None:
-        if self._fd >= 0:
+        if self._fd >= 0 and self._pid == os.getpid():
             os.close(self._fd)
-            self._fd = -1
+        self._fd = -1
 
     def read_new(self) -> list[dict[str, Any]]:
-        """Events appended since the last call (complete lines only); no lock needed."""
-        size = os.fstat(self._fd).st_size
+        """Events appended since the last call (complete lines only); no lock needed.
+
+        Each event carries ``_at``, its byte offset, for error messages. A line
+        that is not an event is recorded in `damage` and skipped; NUL bytes that a
+        crash left before a line are damage too, and the event after them is kept.
+        """
+        fd = self._own_descriptor()
+        size = os.fstat(fd).st_size
         if size <= self._offset:
             self._torn = False
             return []
-        data = os.pread(self._fd, size - self._offset, self._offset)
+        data = os.pread(fd, size - self._offset, self._offset)
         end = data.rfind(b"\n") + 1
         self._torn = end < len(data)
-        self._offset += end
         events = []
-        for line in data[:end].splitlines():
-            if not line.strip():
+        position = self._offset
+        for line in data[:end].split(b"\n")[:-1]:
+            at = position
+            position += len(line) + 1
+            body = line.lstrip(b"\0")
+            if len(body) < len(line):
+                self.damage.append(Damage(at, len(line) - len(body), "NUL bytes"))
+                at += len(line) - len(body)
+            if not body.strip():
                 continue
             try:
-                event = json.loads(line)
+                event = json.loads(body)
             except ValueError:
-                self.skipped_lines += 1  # a fragment sealed after a crash
+                event = None
+            if not isinstance(event, dict):
+                self.damage.append(Damage(at, len(body), "not a JSON event"))
                 continue
-            if isinstance(event, dict):
-                events.append(event)
+            event["_at"] = at
+            events.append(event)
+        self._offset += end
         return events
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[list[dict[str, Any]]]:
         """Hold the exclusive lock; yield the events others appended meanwhile."""
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if self.readonly:
+            raise OptimizerException(f"{self.path}: opened read-only, cannot record anything")
+        fd = self._own_descriptor()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            token = _lock_watch.waiting(self)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            finally:
+                _lock_watch.done(token)
         try:
             yield self.read_new()
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def say_who_holds_the_lock(self, waited: float) -> None:
+        holders = [pid for pid in _lock_holders(self._fd) if pid != os.getpid()]
+        who = (f"process {', '.join(map(str, holders))} on this host" if holders
+               else "another process (perhaps on another host)")
+        _warn(f"waited {waited:.0f} s for the lock of {self.path}, held by {who}; "
+              f"still waiting (is that process stopped?)")
 
     def append(self, events: list[dict[str, Any]]) -> None:
         """Append events durably. Call only inside `locked`, after its read."""
         if not events:
             return
-        payload = "".join(
-            json.dumps({"v": SCHEMA_VERSION, **event}, separators=(",", ":")) + "\n"
-            for event in events
-        ).encode()
+        payload = encode_events(events)
         if self._torn:
             payload = b"\n" + payload
-            self._torn = False
-        written = os.write(self._fd, payload)
-        while written < len(payload):  # a short write: finish it, still under the lock
-            written += os.write(self._fd, payload[written:])
-        os.fdatasync(self._fd)
-        self._offset = os.fstat(self._fd).st_size
+        fd = self._own_descriptor()
+        try:
+            written = os.write(fd, payload)
+            while written < len(payload):  # a short write: finish it, still under the lock
+                written += os.write(fd, payload[written:])
+            os.fdatasync(fd)
+        except OSError as error:
+            raise OptimizerException(
+                f"{self.path}: cannot append to the journal ({error.strerror})") from None
+        self._torn = False
+        self._offset = os.fstat(fd).st_size
+
+
+def encode_events(events: list[dict[str, Any]]) -> bytes:
+    """JSON lines, strict (no NaN tokens, no objects json does not know)."""
+    try:
+        return "".join(
+            json.dumps({"v": SCHEMA_VERSION, **event}, separators=(",", ":"),
+                       allow_nan=False) + "\n"
+            for event in events
+        ).encode()
+    except (TypeError, ValueError) as error:
+        raise OptimizerException(f"cannot record an event: {error}") from None
 
 
 class FileStore:
     """The folder that holds every optimizer of one store root."""
 
     def __init__(self, root: str | None = None):
-        self.root = os.path.abspath(os.path.expanduser(root or default_root()))
+        self.root = expand_root(root or default_root())
+        self.location = self.root
 
     def __repr__(self) -> str:
         return f"FileStore({self.root!r})"
@@ -140,19 +305,31 @@ class FileStore:
     def exists(self, optimizer_id: str) -> bool:
         return os.path.isfile(os.path.join(self.folder(optimizer_id), "config.json"))
 
+    def _prepare_root(self) -> None:
+        existed = os.path.isdir(self.root)
+        os.makedirs(os.path.dirname(self.root), exist_ok=True)
+        _make_private_dir(self.root)
+        if existed:
+            mode = os.stat(self.root).st_mode
+            if mode & (stat.S_IWGRP | stat.S_IWOTH):
+                _warn(f"the store {self.root} is writable by other users "
+                      f"(mode {stat.S_IMODE(mode):o}); its searches are private, it is not")
+
     def create(self, optimizer_id: str, config: dict[str, Any]) -> None:
         """Write the config atomically; the optimizer exists once config.json does."""
         folder = self.folder(optimizer_id)
         try:
-            _make_private_dir(self.root)
+            self._prepare_root()
             _make_private_dir(folder)
             tmp = os.path.join(folder, "config.json.tmp")
-            with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump(config, handle, indent=2, sort_keys=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            with open(fd, "w", encoding="utf-8") as handle:
+                json.dump(config, handle, indent=2)
                 handle.write("\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-            open(os.path.join(folder, "journal.jsonl"), "ab").close()
+            os.close(os.open(os.path.join(folder, "journal.jsonl"),
+                             os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
             os.replace(tmp, os.path.join(folder, "config.json"))
             dir_fd = os.open(folder, os.O_RDONLY)
             try:
@@ -168,21 +345,54 @@ class FileStore:
         path = os.path.join(self.folder(optimizer_id), "config.json")
         try:
             with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
+                config = json.load(handle)
         except FileNotFoundError:
             raise OptimizerException(
                 f"unknown optimizer id {optimizer_id} (not found in the store {self.root})"
             ) from None
         except (OSError, ValueError) as error:
-            raise OptimizerException(f"{path}: cannot read the stored config ({error})") \
-                from None
+            raise OptimizerException(
+                f"{path}: cannot read the stored config ({str(error)[:80]})") from None
+        if not isinstance(config, dict):
+            raise OptimizerException(f"{path}: the stored config is not a JSON object")
+        return config
 
-    def journal(self, optimizer_id: str) -> Journal:
-        return Journal(os.path.join(self.folder(optimizer_id), "journal.jsonl"))
+    def journal(self, optimizer_id: str, readonly: bool = False) -> Journal:
+        return Journal(os.path.join(self.folder(optimizer_id), "journal.jsonl"), readonly)
 
-    def heartbeat_folder(self, optimizer_id: str) -> str:
-        """Where workers on other hosts prove they are alive (see `liveness`)."""
+    # -- liveness
+
+    def _heartbeat_folder(self, optimizer_id: str) -> str:
         return os.path.join(self.folder(optimizer_id), "heartbeats")
+
+    def beat(self, optimizer_id: str, worker: str) -> None:
+        folder = self._heartbeat_folder(optimizer_id)
+        path = os.path.join(folder, worker)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            _make_private_dir(folder)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+
+    def lease_lapsed(self, optimizer_id: str, worker: str, lease: float,
+                     assigned_at: float) -> bool:
+        """Compares the worker's heartbeat with a file touched now, on the same file system.
+
+        Both times come from the clock of whoever stamps the files (the file server
+        for a network file system), so hosts whose clocks disagree still agree here.
+        """
+        folder = self._heartbeat_folder(optimizer_id)
+        try:
+            last = os.stat(os.path.join(folder, worker)).st_mtime
+        except OSError:
+            return time.time() - assigned_at > lease  # never beat: from the assignment
+        clock = os.path.join(folder, ".clock")
+        try:
+            self.beat(optimizer_id, ".clock")
+            now = os.stat(clock).st_mtime
+        except OSError:
+            now = time.time()
+        return now - last > lease
 
     def log_folder(self, optimizer_id: str) -> str:
         path = os.path.join(self.folder(optimizer_id), "logs")
@@ -195,6 +405,13 @@ class FileStore:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
-        ids = [n for n in names if is_optimizer_id(n) and self.exists(n)]
-        return sorted(ids, key=lambda i: os.path.getmtime(
-            os.path.join(self.root, i, "config.json")))
+        ids = []
+        for name in names:
+            if not is_optimizer_id(name):
+                continue
+            try:
+                ids.append((os.path.getmtime(os.path.join(self.root, name, "config.json")),
+                            name))
+            except OSError:
+                ids.append((0.0, name))  # half-created: listed, `status` says what is wrong
+        return [name for _, name in sorted(ids)]

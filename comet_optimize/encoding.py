@@ -1,0 +1,121 @@
+"""One door into the journal for user values: checked at the call that logged them.
+
+A value a script logs is converted here, when it is logged, to plain JSON
+(numbers, strings, lists, dicts). Whatever cannot be converted is refused at
+that call with an `OptimizerException` naming it, never later when the event
+is written (where a failure would leave the script's view and the journal
+apart).
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import math
+import numbers
+import os
+from decimal import Decimal
+from typing import Any
+
+from comet_optimize.errors import OptimizerException
+
+MAX_DEPTH = 20
+
+
+def short(value: Any, limit: int = 40) -> str:
+    """A value's repr cut to ``limit`` characters, for error messages."""
+    text = repr(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def to_float(value: Any) -> float | None:
+    """A real number as a float (huge integers become +-inf); None for a non-number."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, numbers.Integral):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, (numbers.Real, Decimal)):
+        return float(value)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
+        return None
+    shape = getattr(value, "shape", ())
+    if shape not in ((), (1,), None) and getattr(value, "size", 1) != 1:
+        return None  # an array of several numbers is not one number
+    try:
+        return float(value)  # numpy scalars, 0-d arrays and tensors
+    except (TypeError, ValueError):
+        return None
+    except OverflowError:
+        return math.inf
+
+
+def plain(value: Any, what: str, depth: int = 0) -> Any:
+    """``value`` as plain JSON; non-finite floats become "nan"/"inf"/"-inf" strings."""
+    if depth > MAX_DEPTH:
+        raise OptimizerException(f"{what}: nested more than {MAX_DEPTH} levels deep")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return plain(value.value, what, depth + 1)
+    if isinstance(value, numbers.Integral):
+        integer = int(value)
+        return integer if abs(integer) < 2 ** 63 else _finite_or_text(to_float(integer))
+    if isinstance(value, (numbers.Real, Decimal)):
+        return _finite_or_text(float(value))
+    if isinstance(value, dict):
+        return {_key(k, what): plain(v, f"{what}[{short(k, 20)}]", depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v, what, depth + 1) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((plain(v, what, depth + 1) for v in value), key=repr)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value) if isinstance(os.fspath(value), str) else repr(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars, tensors
+        try:
+            return plain(value.tolist(), what, depth + 1)
+        except (TypeError, ValueError):
+            pass
+    number = to_float(value)
+    if number is not None:
+        return _finite_or_text(number)
+    raise OptimizerException(
+        f"{what}: cannot record a value of type {type(value).__name__} ({short(value)}); "
+        f"log a number, a string, or a list or dict of them")
+
+
+def _finite_or_text(number: float) -> float | str:
+    return number if math.isfinite(number) else repr(number)
+
+
+def _key(key: Any, what: str) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (bool, numbers.Number)) or key is None:
+        return str(key)
+    raise OptimizerException(f"{what}: a key of type {type(key).__name__} ({short(key)}) "
+                             f"is not a name")
+
+
+def name(value: Any, what: str) -> str:
+    """A metric, parameter or other name: a string (numpy strings included)."""
+    if isinstance(value, str):
+        return str(value)
+    raise OptimizerException(f"{what} name must be a string, not {type(value).__name__} "
+                             f"({short(value)})")
+
+
+def whole_number(value: Any, what: str) -> int | None:
+    """A step or epoch: None or an integer (numpy integers included)."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise OptimizerException(f"{what} must be a whole number, not {short(value)}")

@@ -1,0 +1,339 @@
+"""No result is lost, doubled or mis-recorded, however a script uses the API (issue 7).
+
+Threads, fork, several open experiments, values of every type, journals with
+damage in the middle: after each, the journal alone must say exactly what the
+script logged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from comet_optimize import Experiment, Optimizer, OptimizerException
+
+WIDE = {"algorithm": "random", "spec": {"maxCombo": 100000, "seed": 1},
+        "parameters": {"x": {"type": "double", "min": 0.0, "max": 1.0}}}
+
+
+def journal_events(store: str, optimizer_id: str) -> list[dict]:
+    with open(os.path.join(store, optimizer_id, "journal.jsonl"), "rb") as handle:
+        return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+
+
+def assert_journal_consistent(store: str, optimizer_id: str) -> dict[int, dict]:
+    """Every count unique and contiguous; one final outcome per count. Returns count -> end."""
+    events = journal_events(store, optimizer_id)  # fully parseable, or this raises
+    counts = [e["count"] for e in events if e["type"] == "assign"]
+    assert len(counts) == len(set(counts)), "an experiment number was handed out twice"
+    assert sorted(counts) == list(range(1, len(counts) + 1)), "experiment numbers have a gap"
+    outcome: dict[int, dict] = {}
+    for event in events:
+        if event["type"] == "end":
+            assert event["count"] not in outcome, f"#{event['count']} ended twice"
+            outcome[event["count"]] = event
+        elif event["type"] == "update":
+            outcome[event["count"]] = event
+    return outcome
+
+
+# -- 1. threads
+
+def test_threads_sharing_one_optimizer_record_every_result_once(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    logged: dict[int, float] = {}
+    guard = threading.Lock()
+    errors = []
+
+    def work(index: int) -> None:
+        try:
+            for step in range(100):
+                experiment = opt.next()
+                value = index * 1000 + step + experiment.params["x"]
+                experiment.log_metric("loss", value)
+                experiment.end()
+                with guard:
+                    logged[experiment.count] = value
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    outcome = assert_journal_consistent(store, opt.id)
+    assert len(logged) == 800 and set(outcome) == set(logged)
+    assert all(outcome[c]["status"] == "completed" and outcome[c]["score"] == v
+               for c, v in logged.items())
+    status = Optimizer(opt.id, verbose=0, store=store).status()
+    assert (status["assigned"], status["completed"], status["running"]) == (800, 800, 0)
+
+
+def test_threads_logging_to_one_experiment_lose_no_metric(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    experiment = opt.next()
+
+    def work(index: int) -> None:
+        for step in range(200):
+            experiment.log_metric(f"m{index}", step, step=step)
+            experiment.log_metric("loss", index + step / 1000)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    experiment.end()
+    end = assert_journal_consistent(store, opt.id)[experiment.count]
+    assert end["metrics"]["loss"]["count"] == 800
+    assert all(end["metrics"][f"m{i}"]["count"] == 200 for i in range(4))
+    assert end["score"] == 0.0
+
+
+# -- 2. fork
+
+def test_forked_children_each_get_their_own_journal_and_lock(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    first = opt.next()  # open in the parent across the fork: stays the parent's
+    children = []
+    for index in range(8):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 0
+            try:
+                for _ in range(50):
+                    experiment = opt.next()
+                    experiment.log_metric("loss", index + experiment.params["x"])
+                    experiment.end()
+            except BaseException:
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    assert all(os.waitpid(pid, 0)[1] == 0 for pid in children)
+    assert not first.ended
+    first.log_metric("loss", 42.0)
+    first.end()
+    outcome = assert_journal_consistent(store, opt.id)
+    assert len(outcome) == 401 and all(e["status"] == "completed" for e in outcome.values())
+    assert outcome[first.count]["score"] == 42.0
+    status = Optimizer(opt.id, verbose=0, store=store).status()
+    assert (status["assigned"], status["completed"], status["running"]) == (401, 401, 0)
+
+
+def _train_in_pool(data: dict) -> float:
+    experiment = Experiment(optimizer_data=data)
+    loss = data["parameters"]["x"] * 10
+    experiment.log_metric("loss", loss)
+    experiment.end()
+    return loss
+
+
+def test_a_fork_pool_over_batches_of_next_data_loses_nothing(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    batch = [opt.next_data() for _ in range(8)]
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        losses = pool.map(_train_in_pool, batch)
+    outcome = assert_journal_consistent(store, opt.id)
+    assert [outcome[d["count"]]["score"] for d in batch] == losses
+    assert opt.status()["completed"] == 8
+
+
+# -- 3. several open experiments
+
+def test_next_data_batches_stay_open_until_each_ends(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    batch = [opt.next_data() for _ in range(3)]
+    assert opt.status()["running"] == 3
+    for index, data in enumerate(batch):
+        experiment = Experiment(optimizer_data=json.loads(json.dumps(data)))
+        experiment.log_metric("loss", float(index))
+        experiment.end()
+    outcome = assert_journal_consistent(store, opt.id)
+    assert [outcome[d["count"]]["score"] for d in batch] == [0.0, 1.0, 2.0]
+
+
+def test_two_open_experiments_from_next_are_both_recorded(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    a, b = opt.next(), opt.next()
+    b.log_metric("loss", 2.0)
+    a.log_metric("loss", 1.0)
+    a.end()
+    b.end()
+    outcome = assert_journal_consistent(store, opt.id)
+    assert (outcome[a.count]["score"], outcome[b.count]["score"]) == (1.0, 2.0)
+
+
+def test_the_loop_ends_each_experiment_before_the_next_suggestion(store):
+    opt = Optimizer({**WIDE, "spec": {"maxCombo": 3, "seed": 1}}, verbose=0, store=store)
+    seen_running = []
+    for experiment in opt.get_experiments():
+        seen_running.append(opt.status()["running"])
+        experiment.log_metric("loss", 1.0)
+    assert seen_running == [1, 1, 1]
+    assert opt.status()["completed"] == 3
+
+
+def test_a_metric_logged_after_end_is_recorded_as_an_update(store, capfd):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 3.0)
+    experiment.end()
+    experiment.log_metric("loss", 1.0)
+    assert "already ended" in capfd.readouterr().err
+    fresh = Optimizer(opt.id, verbose=0, store=store)
+    assert fresh.status()["best"]["score"] == 1.0
+    assert fresh.experiments()[0]["metrics"]["loss"]["count"] == 2
+
+
+def test_data_from_one_optimizer_records_into_the_search_with_two_on_the_same_id(store):
+    first = Optimizer(WIDE, verbose=0, store=store)
+    second = Optimizer(first.id, verbose=0, store=store)
+    data = second.next_data()
+    experiment = Experiment(optimizer_data=data)
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    for opt in (first, second, Optimizer(first.id, verbose=0, store=store)):
+        status = opt.status()
+        assert (status["completed"], status["running"]) == (1, 0)
+    assert assert_journal_consistent(store, first.id)[data["count"]]["score"] == 0.5
+
+
+def test_comet_shaped_data_and_a_clear_error_for_a_foreign_dict(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    data = opt.next_data()
+    assert data["id"] == opt.id and {"parameters", "pid", "trial", "count"} <= set(data)
+    with pytest.raises(OptimizerException, match="optimizer_data lacks 'id'"):
+        Experiment(optimizer_data={"parameters": {}, "pid": "x", "trial": 1, "count": 1})
+
+
+# -- 5 and 6. values
+
+def test_numpy_and_other_types_are_recorded_as_plain_json(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    experiment = opt.next()
+    experiment.log_metric("loss", np.float32(0.5), step=np.int64(3), epoch=np.int32(1))
+    experiment.log_metric("acc", Decimal("0.25"))
+    experiment.log_parameter("layers", np.array([1, 2, 3]))
+    experiment.log_other("data", Path("/tmp/data.csv"))
+    experiment.log_other("shape", (np.int64(2), np.float64(0.5)))
+    experiment.end()
+    assert opt.next() is not None  # the next decision is not poisoned
+    end = assert_journal_consistent(store, opt.id)[experiment.count]
+    assert end["score"] == 0.5 and end["metrics"]["loss"]["step"] == 3
+    assert end["logged_parameters"]["layers"] == [1, 2, 3]
+    assert end["others"] == {"data": "/tmp/data.csv", "shape": [2, 0.5]}
+
+
+def test_unrecordable_values_are_refused_at_the_call_that_logged_them(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    experiment = opt.next()
+    with pytest.raises(OptimizerException, match="metric name must be a string"):
+        experiment.log_metric(("loss", 1), 1.0)
+    with pytest.raises(OptimizerException, match="cannot record a value of type object"):
+        experiment.log_other("thing", object())
+    with pytest.raises(OptimizerException, match="step must be a whole number"):
+        experiment.log_metric("loss", 1.0, step="three")
+    with pytest.raises(OptimizerException, match="is not a number"):
+        experiment.log_metric("loss", [1.0, 2.0])
+    experiment.log_metric("loss", 0.25)
+    experiment.end()
+    assert opt.status()["completed"] == 1
+
+
+def test_a_huge_integer_metric_is_recorded_as_infinite(store, capfd):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 10 ** 400)
+    experiment.end()
+    assert "too large" in capfd.readouterr().err
+    assert math.isinf(opt.experiments()[0]["score"])
+
+
+def test_a_failed_append_leaves_the_state_as_the_journal_says(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    done = opt.next()
+    done.log_metric("loss", 1.0)
+    done.end()
+    experiment = opt.next()
+    experiment.log_metric("loss", 2.0)
+
+    def break_the_journal() -> None:
+        journal = opt._journal
+        readonly = os.open(journal.path, os.O_RDONLY)
+        os.dup2(readonly, journal._fd)  # the real descriptor now refuses writes (EBADF)
+        os.close(readonly)
+
+    before = opt.status()
+    break_the_journal()
+    with pytest.raises(OptimizerException, match="cannot append"):
+        experiment.end()
+    assert not experiment.ended
+    assert opt.status() == before
+    break_the_journal()
+    with pytest.raises(OptimizerException, match="cannot append"):
+        opt.next()
+    assert opt.status() == before
+    experiment.end()  # the journal was reopened after the failure: it works again
+    assert opt.status()["completed"] == 2
+
+
+# -- 9. damage
+
+def test_a_damaged_line_in_the_middle_never_reuses_a_number(store, capfd):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.count)
+        if experiment.count == 3:
+            break
+    experiment.end()
+    path = os.path.join(store, opt.id, "journal.jsonl")
+    lines = open(path, "rb").read().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if b'"count":3' in line
+                 and b'"assign"' in line)
+    lines[index] = b"\0" * (len(lines[index]) - 1) + b"\n"
+    open(path, "wb").write(b"".join(lines))
+
+    resumed = Optimizer(opt.id, verbose=0, store=store)
+    assert "damaged at byte" in capfd.readouterr().err
+    counts = [resumed.next().count for _ in range(3)]
+    assert counts == [4, 5, 6]
+    status = resumed.status()
+    assert status["damage"] and status["damage"][0]["reason"] == "NUL bytes"
+    assert status["assigned"] == 5  # 1, 2 and 4-6; #3's assignment is lost with the damage
+
+
+def test_nul_bytes_before_an_event_do_not_take_the_event_with_them(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    experiment = opt.next()
+    path = os.path.join(store, opt.id, "journal.jsonl")
+    with open(path, "ab") as handle:
+        handle.write(b"\0" * 4096)
+    experiment.log_metric("loss", 1.0)
+    experiment.end()  # sealed after the NULs... or glued to them: either way it is read
+    status = Optimizer(opt.id, verbose=0, store=store).status()
+    assert status["completed"] == 1 and status["damage"]
+
+
+def test_events_with_a_bad_shape_are_reported_not_fatal(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    experiment = opt.next()
+    path = os.path.join(store, opt.id, "journal.jsonl")
+    with open(path, "a") as handle:
+        handle.write('{"v":1,"type":"end","count":1,"status":"exploded"}\n')
+        handle.write('{"v":1,"type":"assign"}\n')
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    status = Optimizer(opt.id, verbose=0, store=store).status()
+    assert status["completed"] == 1
+    assert [d["reason"] for d in status["damage"]] == [
+        "end #1 has an unknown status 'exploded'", "an assign event without a valid count"]
