@@ -46,7 +46,11 @@ class Dimension:
 
     @property
     def cardinality(self) -> int | None:
-        return None if self.choices is None else len(self.choices)
+        if self.choices is None:
+            return None
+        if isinstance(self.choices, range):  # len() overflows past sys.maxsize values
+            return max(0, self.choices.stop - self.choices.start)
+        return len(self.choices)
 
     def decode(self, internal: float) -> Any:
         raise NotImplementedError
@@ -56,7 +60,9 @@ class Dimension:
 
     def sample_internal(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if self.categorical:
-            return rng.integers(0, len(self.choices), size=n).astype(float)
+            count = self.cardinality
+            dtype = np.int64 if count <= 2**62 else np.uint64
+            return rng.integers(0, count, size=n, dtype=dtype).astype(float)
         return rng.uniform(_EDGE, 1.0 - _EDGE, size=n)
 
     def grid(self, size: int, min_sample_size: int, rng: np.random.Generator) -> list:
@@ -279,7 +285,7 @@ class LinearIntegerDimension(ChoiceDimension):
         self._given_order = self.choices
 
     def decode(self, internal: float) -> int:
-        return self.choices[min(max(int(internal), 0), len(self.choices) - 1)]
+        return self.choices[min(max(int(internal), 0), self.cardinality - 1)]
 
     def encode(self, value: Any) -> float:
         return float(int(value) - self.choices.start)
@@ -327,7 +333,9 @@ class Space:
             raise ValueError("a space's order must name each of its dimensions once")
         self.categorical_mask = np.array([d.categorical for d in dimensions], dtype=bool)
         self.n_choices = np.array(
-            [len(d.choices) if d.categorical else 0 for d in dimensions], dtype=np.int64
+            [d.cardinality if d.categorical else 0 for d in self.dimensions],
+            dtype=np.int64 if all(d.cardinality < 2**63 for d in self.dimensions
+                                  if d.categorical) else float,
         )
 
     @classmethod
@@ -372,6 +380,6 @@ class Space:
         """The index-th parameter set of a finite space (mixed-radix over choices)."""
         out = {}
         for dimension in reversed(self.dimensions):
-            index, digit = divmod(index, len(dimension.choices))
+            index, digit = divmod(index, dimension.cardinality)
             out[dimension.name] = dimension.choices[digit]
         return self.ordered(out)
