@@ -218,6 +218,8 @@ class Experiment:
             status, reason = State.ABORTED, None
         else:
             status, reason = State.COMPLETED, None
+        if status is State.FAILED:
+            score = None  # partial metrics stay in "metrics", for inspection only
         event: dict[str, Any] = {"type": kind, "count": self.count, "status": status.value,
                                  "score": encode_score(score), "time": now}
         if reason:
@@ -233,8 +235,14 @@ class Experiment:
             event["others"] = user_others
         return event
 
-    def _mark_ended(self, status: State) -> None:
-        """Called by the search once the end is written."""
+    @property
+    def logged_anything(self) -> bool:
+        with self._lock:
+            return bool(self.metrics or self._plain_parameters or any(
+                not key.startswith("optimizer_") for key in self.others))
+
+    def _mark_ended(self, status: State | None) -> None:
+        """Called by the search once the end is written (None: nothing needed writing)."""
         self.ended = True
         if status is State.COMPLETED:
             self.others["optimizer_metric_value"] = self.score()

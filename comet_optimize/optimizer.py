@@ -324,11 +324,17 @@ class Optimizer:
         return parameter_set_id(params), 1, 0, params
 
     def _result_event(self, experiment: Experiment, now: float,
-                      failed: str | None) -> dict[str, Any]:
-        """``end`` while the experiment runs; ``update`` if it was ended meanwhile."""
+                      failed: str | None) -> dict[str, Any] | None:
+        """``end`` while the experiment runs; ``update`` if it was ended meanwhile.
+
+        None when it was ended meanwhile and this handle has nothing to add (a
+        handle this process kept for an assignment another process reported).
+        """
         assignment = self.state.assignments.get(experiment.count)
         if assignment is None or assignment.state is State.RUNNING:
             return experiment.result_event("end", now, failed)
+        if not experiment.logged_anything:
+            return None
         event = experiment.result_event("update", now, failed)
         if assignment.state is State.FAILED and not experiment.ended:
             _warning(f"experiment #{experiment.count} had been recorded as failed "
@@ -340,13 +346,14 @@ class Optimizer:
         worker = this_process()
         if not self.readonly:
             start_heartbeat(self._store, self.id)
-        ended: list[tuple[Experiment, State]] = []
+        ended: list[tuple[Experiment, State | None]] = []
 
         def decide(now: float):
             if ending is not None and not ending.ended:
                 event = self._result_event(ending, now, None)
-                self._record([event])
-                ended.append((ending, State(event["status"])))
+                if event is not None:
+                    self._record([event])
+                ended.append((ending, State(event["status"]) if event else None))
             self._record(self._fail_dead_workers(now))
             choice = self._choose(now)
             if choice is None:
@@ -376,7 +383,7 @@ class Optimizer:
             "optimizer_id": self.id, "store": self._store.location,
         }
 
-    def _closed(self, experiment: Experiment, status: State) -> None:
+    def _closed(self, experiment: Experiment, status: State | None) -> None:
         experiment._mark_ended(status)
         with self._lock:
             if self._open.get(experiment.count) is experiment:
@@ -390,17 +397,18 @@ class Optimizer:
             self._open[experiment.count] = experiment  # the newest handle for it wins
 
     def _experiment_ended(self, experiment: Experiment, failed: str | None) -> None:
-        events: list[dict[str, Any]] = []
+        done: list[dict[str, Any] | None] = []
 
         def decide(now: float):
             if experiment.ended:
                 return None
-            events.append(self._result_event(experiment, now, failed))
-            return events
+            event = self._result_event(experiment, now, failed)
+            done.append(event)
+            return [event] if event is not None else None
 
         def close() -> None:
-            if events:
-                self._closed(experiment, State(events[0]["status"]))
+            if done:
+                self._closed(experiment, State(done[0]["status"]) if done[0] else None)
 
         self._transaction(decide, close)
 
@@ -635,7 +643,19 @@ def _after_fork_in_child() -> None:
     if "multiprocessing" in sys.modules:  # its children leave by os._exit: no atexit
         import multiprocessing.util
 
-        multiprocessing.util.Finalize(None, _end_open_experiments, exitpriority=10)
+        # A Process child clears the finalizers it inherited, then runs the after-fork
+        # hooks: register ours from there, so its exit ends what it left open.
+        multiprocessing.util.register_after_fork(_AfterFork, _end_at_multiprocessing_exit)
+
+
+class _AfterFork:
+    """A key for multiprocessing's after-fork registry (it holds keys weakly)."""
+
+
+def _end_at_multiprocessing_exit(_: object) -> None:
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _end_open_experiments, exitpriority=10)
 
 
 os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,

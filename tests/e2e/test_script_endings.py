@@ -1,0 +1,113 @@
+"""How a training script ends decides how its open experiment is recorded (issue 7 item 4).
+
+Real scripts in real processes: only one that ends normally records a
+completed result; an uncaught exception, a non-zero ``sys.exit`` or a crash in
+a multiprocessing child leaves a failed experiment (partial metrics kept) that
+is re-assigned as ``retryAssignLimit`` allows.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from comet_optimize import Optimizer
+
+CONFIG = {"algorithm": "grid", "spec": {"retryAssignLimit": 2, "seed": 1},
+          "parameters": {"x": [1, 2, 3]}}
+
+
+def run_script(body: str, optimizer_id: str, store: str) -> subprocess.CompletedProcess:
+    script = "from comet_optimize import Optimizer, Experiment\nimport sys\n" + \
+        textwrap.dedent(body)
+    env = {**os.environ, "COMET_OPTIMIZE_STORE": store, "COMET_OPTIMIZER_ID": optimizer_id}
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+ENDINGS = {
+    "an uncaught exception": ("""
+        opt = Optimizer(verbose=0)
+        for experiment in opt.get_experiments():
+            experiment.log_metric("loss", 0.9, epoch=1)
+            raise RuntimeError("CUDA out of memory")
+        """, "RuntimeError: CUDA out of memory"),
+    "sys.exit(3)": ("""
+        opt = Optimizer(verbose=0)
+        experiment = opt.next()
+        experiment.log_metric("loss", 0.9)
+        sys.exit(3)
+        """, "sys.exit(3)"),
+    "exit('bad') with a message": ("""
+        opt = Optimizer(verbose=0)
+        experiment = opt.next()
+        experiment.log_metric("loss", 0.9)
+        sys.exit("diverged")
+        """, "sys.exit(diverged)"),
+    "an exception inside a with block that is caught outside": ("""
+        opt = Optimizer(verbose=0)
+        try:
+            with opt.next() as experiment:
+                experiment.log_metric("loss", 0.9)
+                raise ValueError("bad batch")
+        except ValueError:
+            pass
+        """, "ValueError: bad batch"),
+    "a multiprocessing child whose target raises": ("""
+        import multiprocessing
+        opt = Optimizer(verbose=0)
+        data = opt.next_data()
+        def train(data):
+            experiment = Experiment(optimizer_data=data)
+            experiment.log_metric("loss", 0.9)
+            raise RuntimeError("worker blew up")
+        if __name__ == "__main__":
+            child = multiprocessing.get_context("fork").Process(target=train, args=(data,))
+            child.start(); child.join()
+            sys.exit(0)
+        """, "worker blew up"),
+}
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_an_abnormal_end_fails_the_experiment_keeps_its_metrics_and_retries_it(store, ending):
+    body, reason = ENDINGS[ending]
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run_script(body, opt.id, store)
+    records = Optimizer(opt.id, verbose=0, store=store).experiments()
+    assert records[0]["status"] == "failed", records[0]
+    assert reason in records[0]["reason"]
+    assert records[0]["metrics"]["loss"]["last"] == 0.9
+    status = Optimizer(opt.id, verbose=0, store=store).status()
+    assert status["best"] is None and status["completed"] == 0
+
+    retried = Optimizer(opt.id, verbose=0, store=store).next()
+    assert (retried.data["pid"], retried.data["retry"]) == (records[0]["pid"], 1)
+
+
+def test_a_normal_end_without_end_records_the_result(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run = run_script("""
+        opt = Optimizer(verbose=0)
+        a, b = opt.next(), opt.next()
+        a.log_metric("loss", 0.5)
+        b.log_metric("loss", 0.25)
+        """, opt.id, store)
+    assert run.returncode == 0, run.stderr
+    records = Optimizer(opt.id, verbose=0, store=store).experiments()
+    assert [(r["status"], r["score"]) for r in records] == [("completed", 0.5),
+                                                            ("completed", 0.25)]
+
+
+def test_sys_exit_zero_is_a_normal_end(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run_script("""
+        opt = Optimizer(verbose=0)
+        opt.next().log_metric("loss", 0.5)
+        sys.exit(0)
+        """, opt.id, store)
+    assert Optimizer(opt.id, verbose=0, store=store).experiments()[0]["status"] == "completed"
