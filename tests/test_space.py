@@ -264,6 +264,38 @@ def test_encode_orders_ordered_choices_and_indexes_categories():
     assert [categorical.encode(v) for v in ("x", "y", "z")] == [0.0, 1.0, 2.0]
 
 
+# ---------------------------------------------------------------- parameter order
+
+
+MANY = {
+    "zeta": {"type": "double", "min": 0, "max": 1},
+    "alpha": {"type": "integer", "scalingType": "loguniform", "min": 1, "max": 100},
+    "mid": ["a", "b", "c"],
+    "beta": {"type": "integer", "scalingType": "linear", "min": 0, "max": 9},
+    "eta": [0.1, 0.5, 0.2],
+}
+
+
+def test_space_is_the_same_whatever_the_order_of_the_parameters():
+    """config.json is stored with sorted keys: creating and attaching processes differ."""
+    forward = Space.from_config(validate({"algorithm": "random", "parameters": MANY}))
+    backward = Space.from_config(validate({"algorithm": "random",
+                                           "parameters": dict(reversed(MANY.items()))}))
+    assert forward.names == backward.names == sorted(MANY)
+    rows = forward.sample_internal(np.random.default_rng(4), 50)
+    np.testing.assert_array_equal(rows, backward.sample_internal(np.random.default_rng(4), 50))
+    for row in rows:
+        a, b = forward.decode(row), backward.decode(row)
+        assert a == b and list(a) == list(MANY) and list(b) == list(reversed(MANY))
+        np.testing.assert_array_equal(forward.encode(a), backward.encode(b))
+    finite = {name: d for name, d in MANY.items() if name != "zeta"}
+    forward = Space.from_config(validate({"algorithm": "random", "parameters": finite}))
+    backward = Space.from_config(validate({"algorithm": "random",
+                                           "parameters": dict(reversed(finite.items()))}))
+    assert [forward.enumerate(i) for i in range(0, forward.size, 97)] \
+        == [backward.enumerate(i) for i in range(0, backward.size, 97)]
+
+
 # ---------------------------------------------------------------- parameter set ids
 
 
