@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
+import time
+import tracemalloc
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import comet_optimize
 from comet_optimize import InvalidOptimizerParameters, OptimizerException
-from comet_optimize.config import load, read_config_file, validate
+from comet_optimize.config import (
+    MAX_INTEGER,
+    NORMAL_TAIL,
+    load,
+    read_config_file,
+    validate,
+)
+from comet_optimize.space import Space
 
 ALGORITHMS = ("grid", "random", "bayes")
 GOOD_PARAMETERS = {"x": {"type": "integer", "min": 1, "max": 5}}
@@ -279,6 +291,27 @@ def file(name, text):
     return lambda alg, tmp: write(tmp, name, text.replace("ALG", alg))
 
 
+def raw_file(name, data: bytes):
+    """A file of exactly these bytes (encodings, binaries); ALG becomes the algorithm."""
+    def build(alg, tmp):
+        path = tmp / name
+        path.write_bytes(data.replace(b"A\x00L\x00G\x00", alg.encode("utf-16-le"))
+                         .replace(b"ALG", alg.encode()))
+        return str(path)
+    return build
+
+
+def many_doubles(count):
+    return {f"x{i}": {"type": "double", "min": 0, "max": 1} for i in range(count)}
+
+
+# 10 anchors, each a list of 10 aliases to the one before: 10**10 values once expanded.
+ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10)
+) + "algorithm: ALG\nparameters: {x: *a9}\n"
+GOOD_JSON = '{"algorithm": "ALG", "parameters": {"x": [1, 2]}}'
+
+
 ONCE = ("bayes",)
 SENTINEL = "code-was-run.flag"
 
@@ -433,6 +466,122 @@ BAD_CONFIGS = [
                                            '{"algorithm": "ALG", "trials": 0, '
                                            '"parameters": {"x": [1, 2]}}'),
      "badvalue.json: trials: must be an integer >= 1 (got 0)", ALGORITHMS),
+    # issue 8, item 5: YAML aliases that expand, and values too long to repeat
+    ("yaml-alias-bomb", file("bomb.yaml", ALIAS_BOMB),
+     "bomb.yaml: line 5: more than 20000 values in a YAML config (aliases expanded)",
+     ALGORITHMS),
+    ("yaml-alias-cycle", file("cycle.yaml", "algorithm: ALG\nparameters: &p {x: *p}\n"),
+     "cycle.yaml: line 2: the alias *p refers to a node that contains it", ALGORITHMS),
+    ("long-value-is-cut-short", top(name=["x" * 10**6]),
+     'name: must be a string (got ["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...)', ALGORITHMS),
+    ("long-parameter-name-is-cut-short", lambda alg, tmp: {
+        "algorithm": alg, "parameters": {"p" * 10**6: {"type": "double", "min": 0}}},
+     'parameters."' + "p" * 40 + '...": uniform scaling needs \'max\'',
+     ALGORITHMS),
+    ("huge-integer-is-not-printed", param([1, 10**5000]),
+     "parameters.lr.values: integers must be between -2**53 and 2**53 "
+     "(got a 5001-digit integer)", ALGORITHMS),
+    # item 7: sizes, with the limit in the message
+    ("grid-size-huge", spec({"gridSize": 10**8}),
+     "spec.gridSize: must be at most 100000 (got 100000000)", ALGORITHMS),
+    ("parameter-grid-size-huge", param({"type": "double", "min": 0, "max": 1,
+                                        "gridSize": 10**8}),
+     "parameters.lr.gridSize: must be at most 100000 (got 100000000)", ALGORITHMS),
+    ("min-sample-size-huge", spec({"minSampleSize": 10**12}),
+     "spec.minSampleSize: must be at most 100000 (got 1000000000000)", ALGORITHMS),
+    ("retry-limit-huge", spec({"retryLimit": 10**9}),
+     "spec.retryLimit: must be at most 10000 (got 1000000000)", ALGORITHMS),
+    ("max-combo-beyond-64-bits", spec({"maxCombo": 2**63}),
+     "spec.maxCombo: must be at most 2**63 - 1 (got 9223372036854775808)", ALGORITHMS),
+    ("retry-assign-limit-beyond-64-bits", spec({"retryAssignLimit": 10**30}),
+     "spec.retryAssignLimit: must be at most 2**63 - 1 (got a 31-digit integer)", ALGORITHMS),
+    ("seed-beyond-64-bits", spec({"seed": 2**63}),
+     "spec.seed: must be at most 2**63 - 1 (got 9223372036854775808)", ALGORITHMS),
+    ("trials-beyond-64-bits", top(trials=2**64),
+     "trials: must be at most 2**63 - 1 (got 18446744073709551616)", ALGORITHMS),
+    ("grid-of-more-than-2**63-points",
+     lambda alg, tmp: {"algorithm": "grid", "parameters": many_doubles(19)},
+     "the grid has more than 2**63 - 1 points", ONCE),
+    # item 8: every parameter's draws are finite numbers of its type
+    ("integer-beyond-64-bits-uniform", param({"type": "integer", "min": 0, "max": 2**64}),
+     "parameters.lr.max: an integer parameter's bounds must be between -2**53 and 2**53 "
+     "(got 18446744073709551616)", ALGORITHMS),
+    ("integer-beyond-64-bits-linear", param({"type": "integer", "scalingType": "linear",
+                                             "min": -2**63 - 1, "max": 0}),
+     "parameters.lr.min: an integer parameter's bounds must be between -2**53 and 2**53 "
+     "(got -9223372036854775809)", ALGORITHMS),
+    ("integer-bound-of-400-digits", file("digits.json",
+                                         '{"algorithm": "ALG", "parameters": {"x": {"type": '
+                                         '"integer", "min": 0, "max": 1' + "0" * 400 + "}}}"),
+     "digits.json: parameters.x.max: an integer parameter's bounds must be between -2**53 "
+     "and 2**53 (got a 401-digit integer)", ALGORITHMS),
+    ("double-bound-of-400-digits", param({"type": "double", "min": 0, "max": 10**400}),
+     "parameters.lr.max: beyond the range of a float, about 1.8e308 "
+     "(got a 401-digit integer)", ALGORITHMS),
+    ("discrete-value-of-400-digits", file("digits.yaml", "algorithm: ALG\nparameters:\n"
+                                          "  x: [1, -1" + "0" * 400 + "]\n"),
+     "digits.yaml: parameters.x.values: integers must be between -2**53 and 2**53 "
+     "(got a negative 401-digit integer)", ALGORITHMS),
+    ("mu-of-400-digits", param({"type": "double", "scalingType": "normal", "mu": 10**400,
+                                "sigma": 1}),
+     "parameters.lr.mu: beyond the range of a float, about 1.8e308 (got a 401-digit integer)",
+     ALGORITHMS),
+    ("sigma-1e308", param({"type": "double", "scalingType": "normal", "mu": 0,
+                           "sigma": 1e308}),
+     "parameters.lr: normal(mu=0, sigma=1e+308) draws values beyond the range of a float",
+     ALGORITHMS),
+    ("lognormal-mu-800", param({"type": "double", "scalingType": "lognormal", "mu": 800,
+                                "sigma": 1}),
+     "parameters.lr: lognormal(mu=800, sigma=1) draws values beyond the range of a float",
+     ALGORITHMS),
+    ("integer-lognormal-beyond-2**53", param({"type": "integer", "scalingType": "lognormal",
+                                              "mu": 40, "sigma": 1}),
+     "parameters.lr: lognormal(mu=40, sigma=1) draws values beyond 2**53 for an integer",
+     ALGORITHMS),
+    ("integer-normal-beyond-2**53", param({"type": "integer", "scalingType": "normal",
+                                           "mu": 1e17, "sigma": 1}),
+     "parameters.lr: normal(mu=1e+17, sigma=1) draws values beyond 2**53 for an integer",
+     ALGORITHMS),
+    # item 9: nesting, encodings, sizes of files
+    ("json-nested-5000-deep", file("deep.json", "[" * 5000 + "]" * 5000),
+     "deep.json: nested more than 32 levels deep", ALGORITHMS),
+    ("literal-nested-5000-deep", file("deep.config",
+                                      '{"algorithm": "ALG", "name": ' + "[" * 5000 + "]" * 5000
+                                      + "}"),
+     "deep.config: nested more than 32 levels deep", ALGORITHMS),
+    ("literal-sum-of-5000-terms", file("sum.config", "1" + "+1" * 5000),
+     "sum.config: nested more than 32 levels deep", ALGORITHMS),
+    ("yaml-nested-200-deep", file("deep.yaml", "".join("  " * i + "a:\n" for i in range(200))),
+     "deep.yaml: nested more than 32 levels deep", ALGORITHMS),
+    ("yaml-flow-nested-5000-deep", file("flow.yaml", "[" * 5000 + "]" * 5000),
+     "flow.yaml: not valid YAML at line 1", ALGORITHMS),
+    ("latin-1-file", raw_file("latin1.config", '{"name": "caf\xe9", "algorithm": "ALG", '
+                              '"parameters": {"x": [1]}}'.encode("latin-1")),
+     "latin1.config: not UTF-8 text (byte 0xe9 at offset 13); save the config as UTF-8",
+     ALGORITHMS),
+    ("utf-16-without-bom", raw_file("utf16.json", GOOD_JSON.encode("utf-16-le")),
+     "utf16.json: contains NUL bytes: a binary file, or UTF-16/32 without a byte-order mark",
+     ALGORITHMS),
+    ("binary-file", raw_file("model.config", bytes(range(256)) * 4),
+     "model.config: contains NUL bytes", ALGORITHMS),
+    ("truncated-utf-16", raw_file("odd.config", '{"trials": 1}'.encode("utf-16") + b"\x00"),
+     "odd.config: not valid UTF-16-LE text (bad bytes at offset 28)", ALGORITHMS),
+    ("file-too-large", file("huge.json", '{"algorithm": "ALG", "name": "' + "x" * 300_000
+                            + '", "parameters": {"x": [1]}}'),
+     "huge.json: too large for a config file (the limit is 256 KiB)", ALGORITHMS),
+    # item 10: duplicate keys
+    ("duplicate-key-json", file("dup.json", '{"algorithm": "ALG", "parameters": {"x": [1]}, '
+                                '"algorithm": "grid"}'),
+     'dup.json: duplicate key "algorithm"', ALGORITHMS),
+    ("duplicate-nested-key-json", file("dup2.json", '{"algorithm": "ALG", "parameters": '
+                                       '{"x": [1], "x": [2]}}'),
+     'dup2.json: duplicate key "x"', ALGORITHMS),
+    ("duplicate-key-yaml", file("dup.yaml", "algorithm: ALG\nparameters:\n  x: [1]\n"
+                                "  x: {type: integer, min: 0, max: 3}\n"),
+     'dup.yaml: line 4: duplicate key "x"', ALGORITHMS),
+    ("duplicate-key-literal", file("dup.config", "{'algorithm': 'ALG',\n 'spec': {'seed': 1,\n"
+                                   " 'seed': 2}, 'parameters': {'x': [1]}}"),
+     'dup.config: line 3: duplicate key "seed"', ALGORITHMS),
 ]
 
 
@@ -529,3 +678,206 @@ def test_valid_numeric_parameters_validate_and_round_trip(definition, algorithm)
     again = validate(config.to_dict())
     assert again == config
     assert again.to_dict() == config.to_dict()
+
+
+# ---------------------------------------------------------------- hostile input (issue 8)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("name", ["opt.json", "opt.config", "opt.yaml"])
+def test_utf8_with_or_without_bom_and_utf16_or_32_with_bom_are_read(tmp_path, encoding, name):
+    text = ("algorithm: grid\nname: caf\u00e9\nparameters: {x: [1, 2]}\n"
+            if name.endswith(".yaml") else
+            '{"algorithm": "grid", "name": "caf\u00e9", "parameters": {"x": [1, 2]}}')
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # Python writes no mark for an explicit byte order
+    path = tmp_path / name
+    path.write_bytes(data)
+    config, _ = load(str(path))
+    assert config.name == "caf\u00e9"
+
+
+def test_yaml_aliases_and_merge_keys_that_stay_small_still_load(tmp_path):
+    path = write(tmp_path, "shared.yaml", """\
+algorithm: grid
+parameters:
+  a: &unit {type: double, min: 0.0, max: 1.0, gridSize: 3}
+  b: *unit
+  c:
+    <<: *unit
+    max: 2.0
+""")
+    config, _ = load(path)
+    by_name = {p.name: p for p in config.parameters}
+    assert by_name["b"] == ParameterConfig_like(by_name["a"], name="b")
+    assert (by_name["c"].min, by_name["c"].max) == (0.0, 2.0)
+
+
+def ParameterConfig_like(parameter, **changes):  # noqa: N802 - reads as the dataclass
+    import dataclasses
+
+    return dataclasses.replace(parameter, **changes)
+
+
+def test_yaml_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
+    """The issue's bomb: 1 min 58 s, 13.7 GB and a 2.1 GB line before."""
+    path = write(tmp_path, "bomb.yaml", ALIAS_BOMB.replace("ALG", "random"))
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(InvalidOptimizerParameters) as caught:
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 2
+    assert peak < 10 * 2**20
+    assert len(str(caught.value)) < 300
+
+
+HOSTILE_VALUES = [
+    "x" * 10**6,
+    "line one\nline two\r\x1b[31m",
+    ["x" * 10**6] * 3,
+    {"k" * 10**5: "v" * 10**5},
+    10**4000,
+    -(10**4000),
+    [[[[[[[[[[["deep"]]]]]]]]]]],
+    b"\xff" * 10**5,
+    1j,
+    object(),
+]
+
+
+def _self_referencing_list() -> list:
+    items: list = []
+    items.append(items)
+    return items
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES + [_self_referencing_list()],
+                         ids=lambda value: type(value).__name__)
+@pytest.mark.parametrize("place", ["algorithm", "name", "key", "parameter", "values", "type",
+                                  "objective", "bound", "spec", "parameter-name"])
+def test_every_echoed_value_is_cut_short_on_one_line(value, place):
+    config = {"algorithm": "random", "parameters": {"x": [1, 2]}}
+    if place == "algorithm":
+        config["algorithm"] = value
+    elif place == "name":
+        config["name"] = value
+    elif place == "key":
+        config[value if isinstance(value, (str, int, bytes, complex)) else "k" * 10**6] = 1
+    elif place == "parameter":
+        config["parameters"] = {"x": value}
+    elif place == "values":
+        config["parameters"] = {"x": {"type": "discrete", "values": [1, "a", value]}}
+    elif place == "type":
+        config["parameters"] = {"x": {"type": value}}
+    elif place == "objective":
+        config["spec"] = {"objective": value}
+    elif place == "bound":
+        config["parameters"] = {"x": {"type": "double", "min": value, "max": 1}}
+    elif place == "spec":
+        config["spec"] = {"retryLimit": value}
+    else:
+        config["parameters"] = {value if isinstance(value, str) else "n" * 10**6:
+                                {"type": "double"}}
+    try:
+        validate(config, source="c.config")
+    except InvalidOptimizerParameters as error:
+        message = str(error)
+        assert len(message) < 300 and "\n" not in message and "\x1b" not in message, message
+    else:
+        # any string is a name, or a one-value categorical parameter
+        assert isinstance(value, str) and place in ("name", "parameter")
+
+
+def test_normal_tail_covers_the_space_edge():
+    """The finiteness check assumes draws stay within NORMAL_TAIL sigmas; the space decides."""
+    from scipy.special import ndtri
+
+    from comet_optimize.space import _EDGE
+
+    assert -ndtri(_EDGE) < NORMAL_TAIL
+
+
+magnitudes = st.sampled_from([0.0, 1e-300, 1e-3, 1.0, 1e3, 1e15, 1e17, 1e100, 1e300, 1e308])
+signed = st.builds(lambda m, sign: sign * m, magnitudes, st.sampled_from([-1.0, 1.0]))
+
+
+@st.composite
+def extreme_numeric_parameters(draw) -> dict:
+    """Any numeric definition with bounds, mu and sigma anywhere in the float range."""
+    kind = draw(st.sampled_from(["integer", "double"]))
+    scaling = draw(st.sampled_from(["linear", "uniform", "normal", "lognormal", "loguniform"]))
+    definition = {"type": kind, "scalingType": scaling}
+    for key in ("min", "max", "mu", "sigma"):
+        if draw(st.booleans()):
+            value = draw(signed | st.integers(-2**70, 2**70))
+            if kind == "integer" and key in ("min", "max") and isinstance(value, float):
+                value = int(value) if abs(value) < 1e300 else value
+            definition[key] = value
+    return definition
+
+
+@settings(max_examples=300, deadline=None)
+@given(definition=extreme_numeric_parameters())
+def test_a_valid_parameter_only_ever_draws_finite_numbers_of_its_type(definition):
+    """Issue 8, item 8: sigma 1e308 drew -inf, lognormal mu 800 drew inf, 2**64 crashed."""
+    try:
+        config = validate({"algorithm": "random", "parameters": {"p": definition},
+                           "spec": {"seed": 1}})
+    except InvalidOptimizerParameters as error:
+        assert len(str(error)) < 300
+        return
+    space = Space.from_config(config)
+    rng = np.random.default_rng(0)
+    rows = space.sample_internal(rng, 64)
+    # The extremes of the unit interval a draw can reach, too.
+    rows = np.vstack([rows, np.full((1, 1), 1e-12), np.full((1, 1), 1 - 1e-12)])
+    for row in rows:
+        value = space.decode(row)["p"]
+        if definition["type"] == "integer":
+            assert type(value) is int and abs(value) <= MAX_INTEGER, (definition, value)
+        else:
+            assert type(value) is float and math.isfinite(value), (definition, value)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+COMET = [sys.executable, "-m", "comet_optimize.cli"]
+CLI_CASES = {
+    "bomb.yaml": ALIAS_BOMB.replace("ALG", "bayes"),
+    "deep.json": "[" * 5000 + "]" * 5000,
+    "sum.config": "1" + "+1" * 5000,
+    "grid.json": '{"algorithm": "grid", "spec": {"gridSize": 100000000}, '
+                 '"parameters": {"x": {"type": "double", "min": 0, "max": 1}}}',
+    "wide.json": '{"algorithm": "random", "parameters": {"x": {"type": "integer", "min": 0, '
+                 '"max": 1' + "0" * 400 + '}}}',
+    "sigma.yaml": "algorithm: random\nparameters:\n  x: {type: double, scalingType: normal, "
+                  "mu: 0, sigma: 1.0e+308}\n",
+    "dup.json": '{"algorithm": "random", "parameters": {"x": [1]}, "algorithm": "grid"}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLI_CASES) + ["latin1.config", "binary.config"])
+def test_comet_optimize_with_a_hostile_config_is_one_line_and_exit_2(tmp_path, name):
+    path = tmp_path / name
+    if name == "latin1.config":
+        path.write_bytes('{"algorithm": "grid", "name": "caf\xe9"}'.encode("latin-1"))
+    elif name == "binary.config":
+        path.write_bytes(bytes(range(256)))
+    else:
+        path.write_text(CLI_CASES[name], encoding="utf-8")
+    script = tmp_path / "train.py"
+    script.write_text("raise SystemExit('the script must not run')\n")
+    store = tmp_path / "store"
+    run = subprocess.run([*COMET, "optimize", "--store", str(store), str(script), str(path)],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 300 + len(str(path)), run.stderr
+    assert str(path) in lines[0] and "Traceback" not in run.stderr
+    assert not store.exists() or not os.listdir(store)
