@@ -164,7 +164,8 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
            trials: int | None = None, executable: str | None = None, dump: str | None = None,
            store: str | None = None, gpus: str | None = None, grace: float = DEFAULT_GRACE,
            stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None,
-           progress: bool | None = None, comet_ml_shim: bool | None = None) -> int:
+           progress: bool | None = None, comet_ml_shim: bool | None = None,
+           report_path: str | None = None) -> int:
     """Run ``jobs`` workers on one search; return the exit status (0: every worker exited 0).
 
     Validation comes first, so a typo costs nothing: no search is created and
@@ -182,6 +183,8 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     grace = check_grace(grace)
     if dump:
         check_dump(dump)
+    if report_path:
+        check_report_path(report_path)
     check_script(script)
     interpreter = check_executable(executable or sys.executable)
     root = resolve_store(store)
@@ -200,7 +203,8 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     if progress is None:
         progress = _isatty(stderr)
     result = run_workers(plan, stdout=stdout, stderr=stderr,
-                         progress=_progress_line(opt, result_start=None) if progress else None)
+                         progress=_progress_line(opt, result_start=None) if progress else None,
+                         terminal=_isatty(stdout))
     opt.refresh()  # workers that died holding an experiment: failed now, not "running"
     status = opt.status()
     text = (summary(status, plan, result) + "\n").encode()
@@ -214,6 +218,13 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
         data["wall_time"] = result.wall_time
         data["resume_command"] = plan.resume_command()
         write_dump(dump, data)
+    if report_path:
+        try:
+            write_report(opt, report_path)
+        except BadInput as error:
+            _write(stderr, f"comet optimize: no report: {error}\n".encode())
+            return result.exit_status() or 1
+        _write(stderr, f"comet optimize: report written to {report_path}\n".encode())
     return result.exit_status()
 
 
@@ -392,6 +403,16 @@ def write_report(opt, output: str) -> int:
     except OSError as error:
         raise BadInput(f"-o {output}: {error.strerror}") from None
     return len(text)
+
+
+def check_report_path(path: str) -> None:
+    """``--report FILE``: the extra is installed and FILE can be written, before any work."""
+    _require_report_extra()
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise BadInput(f"--report {path}: is a folder (give a file name, e.g. report.html)")
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise BadInput(f"--report {path}: cannot write into {folder}")
 
 
 def report_file(optimizer_id: str | None, store: str | None = None,

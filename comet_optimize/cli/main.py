@@ -292,10 +292,14 @@ def dashboard_command(store: str | None, host: str, port: int) -> int:
 @click.option("--comet-ml-shim/--no-comet-ml-shim", "comet_ml_shim", default=None,
               help="Let workers 'import comet_ml' as comet_optimize (default: only when no "
                    "real comet_ml is installed).")
+@click.option("--report", "report_path", default=None, metavar="FILE",
+              help="When the run ends, write the search's HTML report to FILE "
+                   "(needs comet_optimize[report]).")
 @click.pass_context
 def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
                      executable: str | None, dump: str | None, store: str | None,
-                     gpus: str | None, grace: float, comet_ml_shim: bool | None) -> int:
+                     gpus: str | None, grace: float, comet_ml_shim: bool | None,
+                     report_path: str | None) -> int:
     """Run SCRIPT in N parallel workers that share one search.
 
     Each worker runs `EXECUTABLE SCRIPT OPTIMIZER ARGS... [--trials T]` with
@@ -316,6 +320,9 @@ def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
     script, optimizer = _run(commands.split_positionals, list(ctx.args))
     forwarded = ctx.meta.get(_FORWARDED, [])
     if script is None:
+        if report_path:
+            raise UserError("--report needs a SCRIPT to run (for an existing search: "
+                            "comet optimize report ID -o FILE)")
         if forwarded:
             raise UserError(f"script arguments {' '.join(forwarded)!r} need a SCRIPT to "
                             f"pass them to")
@@ -323,7 +330,7 @@ def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
         return 0
     return _run(commands.launch, script, optimizer, forwarded, jobs=jobs, trials=trials,
                 executable=executable, dump=dump, store=store, gpus=gpus, grace=grace,
-                comet_ml_shim=comet_ml_shim)
+                comet_ml_shim=comet_ml_shim, report_path=report_path)
 
 
 def _echo_id(optimizer_id: str) -> None:

@@ -124,13 +124,24 @@ def _category_key(value: Any) -> Any:
     return value
 
 
-def failures(experiments: list[dict[str, Any]]) -> dict[str, Any]:
+def failures(experiments: list[dict[str, Any]], metric: str = "loss") -> dict[str, Any]:
     """The failed and aborted experiments with their reasons, newest first (at most 200)."""
     bad = [e for e in experiments if e.get("status") in ("failed", "aborted")]
-    listed = [{"count": e["count"], "state": e["status"], "reason": e.get("reason") or "",
+    listed = [{"count": e["count"], "state": e["status"], "reason": _reason(e, metric),
                "worker": worker_label(e.get("host", ""), e.get("process", 0))}
               for e in reversed(bad[-MAX_FAILURES:])]
     return {"total": len(bad), "items": listed}
+
+
+def _reason(experiment: dict[str, Any], metric: str) -> str:
+    """The stored reason; for an abort without one, what was (not) logged."""
+    if experiment.get("reason"):
+        return str(experiment["reason"])
+    if experiment.get("status") == "aborted":
+        logged = sorted(experiment.get("metrics") or {})
+        return (f"ended without logging the metric {metric!r}"
+                + (f" (it logged: {', '.join(logged)})" if logged else " (it logged nothing)"))
+    return ""
 
 
 def header(status: dict[str, Any]) -> dict[str, Any]:
@@ -187,5 +198,6 @@ def build(status: dict[str, Any], experiments: list[dict[str, Any]],
     """The whole payload of one search (and the tabulator that numbered it)."""
     tabulator = tabulator_for(status, experiments)
     rows = [tabulator.row(e) for e in experiments]
-    payload = assemble(header(status), tabulator, rows, failures(experiments), importance)
+    head = header(status)
+    payload = assemble(head, tabulator, rows, failures(experiments, head["metric"]), importance)
     return payload, tabulator

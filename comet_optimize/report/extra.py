@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 
 INSTALL = "pip install 'comet_optimize[report]'"
 _MODULES = {"plotly": "plotly", "sklearn": "scikit-learn"}
@@ -14,8 +14,12 @@ class MissingExtra(Exception):
 
 def require() -> None:
     """Raise `MissingExtra` naming what to install when plotly or scikit-learn is missing."""
-    missing = [package for module, package in _MODULES.items()
-               if importlib.util.find_spec(module) is None]
+    missing = []
+    for module, package in _MODULES.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
     if missing:
         raise MissingExtra(f"this needs {' and '.join(missing)}, which are not installed: "
                            f"{INSTALL}")

@@ -84,7 +84,8 @@ class SearchFeed:
                 self.log.append((self.version, changed))
                 del self.log[:-MAX_LOG]
                 self.failures = data.failures(
-                    [e for e in experiments if e.get("status") in ("failed", "aborted")])
+                    [e for e in experiments if e.get("status") in ("failed", "aborted")],
+                    self.header["metric"])
             self._maybe_refit(status)
 
     def _maybe_refit(self, status: dict[str, Any]) -> None:
