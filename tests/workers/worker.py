@@ -4,6 +4,7 @@ usage: worker.py OPTIMIZER [--mode experiments|parameters] [--stop-after K]
                            [--hang] [--loss quadratic|count]
 
 --hang: take one experiment, print "ready <count>" and block on stdin (to be killed).
+--hang-then-report: the same, then on a line from stdin log loss 0.5, end, print "done".
 --stop-after K: complete K experiments then exit without asking for more.
 Prints one JSON line per experiment it completed: {"count", "pid", "trial", "params"}.
 """
@@ -19,6 +20,7 @@ parser.add_argument("optimizer")
 parser.add_argument("--mode", default="experiments")
 parser.add_argument("--stop-after", type=int, default=None)
 parser.add_argument("--hang", action="store_true")
+parser.add_argument("--hang-then-report", action="store_true")
 args = parser.parse_args()
 
 opt = Optimizer(args.optimizer, verbose=0)
@@ -32,6 +34,15 @@ if args.hang:
     experiment = opt.next()
     print(f"ready {experiment.count}", flush=True)
     sys.stdin.read()
+    sys.exit(0)
+
+if args.hang_then_report:
+    experiment = opt.next()
+    print(f"ready {experiment.count}", flush=True)
+    sys.stdin.readline()
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    print("done", flush=True)
     sys.exit(0)
 
 done = 0

@@ -1,0 +1,133 @@
+"""Liveness never fails a live worker for the wrong reason (issue 7 items 10-12).
+
+Workers run for real in another PID namespace (``unshare --pid``, as in a
+container) and are stopped with SIGSTOP; instead of waiting out a lease, the
+tests age the heartbeat file, which is exactly what a silent worker's file
+looks like later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from comet_optimize import Optimizer, liveness
+
+WORKER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workers", "worker.py")
+CONFIG = {"algorithm": "grid", "parameters": {"x": [1, 2]}, "spec": {"retryAssignLimit": 1}}
+
+
+def can_unshare_pid() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+needs_pidns = pytest.mark.skipif(not can_unshare_pid(),
+                                 reason="needs unshare --pid (root) to run a containerised worker")
+
+
+def start_in_other_pid_namespace(optimizer_id: str, store: str, *flags: str):
+    worker = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, WORKER, optimizer_id,
+         *flags],
+        env={**os.environ, "COMET_OPTIMIZE_STORE": store}, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = worker.stdout.readline()
+    assert line.startswith("ready"), worker.stderr.read()
+    return worker
+
+
+def age_heartbeats(store: str, optimizer_id: str, pidns: int) -> None:
+    folder = os.path.join(store, optimizer_id, "heartbeats")
+    stale = time.time() - 10_000
+    aged = [n for n in os.listdir(folder) if n.endswith(f"-{pidns}")]
+    assert aged, os.listdir(folder)
+    for name in aged:
+        os.utime(os.path.join(folder, name), (stale, stale))
+
+
+def close(worker: subprocess.Popen) -> None:
+    for stream in (worker.stdin, worker.stdout, worker.stderr):
+        stream.close()
+
+
+@needs_pidns
+def test_a_worker_in_another_pid_namespace_is_judged_by_its_heartbeat(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    worker = start_in_other_pid_namespace(opt.id, store, "--hang")
+    record = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
+    assert record["status"] == "running"
+    event = next(e for e in map(json.loads, open(
+        os.path.join(store, opt.id, "journal.jsonl"))) if e["type"] == "assign")
+    assert event["pidns"] != liveness.this_process().pidns
+    # Its pid means another process here (or none): it must not be judged by it.
+    Optimizer(opt.id, verbose=0, store=store).refresh()
+    assert Optimizer(opt.id, verbose=0, store=store).status()["running"] == 1
+
+    worker.kill()
+    worker.wait()
+    close(worker)
+    age_heartbeats(store, opt.id, event["pidns"])
+    status = Optimizer(opt.id, verbose=0, store=store).status()
+    assert (status["running"], status["failed"]) == (0, 1)
+
+
+@needs_pidns
+def test_a_worker_stopped_past_its_lease_still_records_its_late_result(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    worker = start_in_other_pid_namespace(opt.id, store, "--hang-then-report")
+    count = Optimizer(opt.id, verbose=0, store=store).experiments()[0]["count"]
+    pidns = next(e for e in map(json.loads, open(
+        os.path.join(store, opt.id, "journal.jsonl"))) if e["type"] == "assign")["pidns"]
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        age_heartbeats(store, opt.id, pidns)
+        other = Optimizer(opt.id, verbose=0, store=store)
+        other.refresh()  # the lease lapsed: recorded as failed, and may be retried
+        assert other.status()["failed"] == 1
+        retry = other.next()
+        assert retry.data["retry"] == 1
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    worker.stdin.write("go\n")
+    worker.stdin.flush()
+    assert worker.stdout.readline() == "done\n"
+    assert worker.wait(timeout=60) == 0
+    assert "late result is recorded" in worker.stderr.read()
+    close(worker)
+    record = {r["count"]: r for r in Optimizer(opt.id, verbose=0, store=store).experiments()}
+    assert (record[count]["status"], record[count]["score"]) == ("completed", 0.5)
+
+
+def test_the_identity_of_a_process_uses_no_wall_clock(store, monkeypatch):
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    try:
+        with open(f"/proc/{child.pid}/stat", "rb") as handle:
+            data = handle.read()
+        ticks = int(data[data.rfind(b")") + 2:].split()[19])
+        me = liveness.this_process()
+        worker = liveness.Worker(me.host, child.pid, ticks, me.boot, me.pidns)
+        assert liveness.same_machine_view(worker)
+
+        def stepped_clock() -> float:
+            raise AssertionError("the wall clock was consulted")
+
+        monkeypatch.setattr(time, "time", stepped_clock)  # a clock step cannot matter now
+        assert not liveness.is_dead(worker, None, "0" * 32, 0.0)
+        assert liveness.is_dead(liveness.Worker(me.host, child.pid, ticks + 1, me.boot,
+                                                me.pidns), None, "0" * 32, 0.0)
+    finally:
+        child.stdin.close()
+        child.wait()
+    assert liveness.is_dead(worker, None, "0" * 32, 0.0)
