@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 
 import numpy as np
 import pytest
@@ -355,9 +356,9 @@ def test_uniform_grid_over_0_100_with_25_points_is_about_4_apart():
 
 
 def test_integer_grid_is_deduplicated_after_rounding():
-    assert grid_of({"type": "integer", "min": 1, "max": 3}, 10) == [1, 2, 3]
-    assert grid_of({"type": "integer", "scalingType": "linear", "min": 1, "max": 3}, 10) \
-        == [1, 2, 3]
+    assert list(grid_of({"type": "integer", "min": 1, "max": 3}, 10)) == [1, 2, 3]
+    assert list(grid_of({"type": "integer", "scalingType": "linear", "min": 1, "max": 3},
+                        10)) == [1, 2, 3]
     points = grid_of({"type": "integer", "min": 0, "max": 1000}, 5)
     assert len(points) == 5 and all(isinstance(p, int) for p in points)
 
@@ -369,7 +370,7 @@ def test_integer_grid_at_least_as_fine_as_the_range_is_every_integer(scaling, lo
     definition = {"type": "integer", "scalingType": scaling, "min": low, "max": high}
     for seed in range(20):
         for size in (high - low + 1, high - low + 5):
-            assert grid_of(definition, size, seed=seed) == list(range(low, high + 1))
+            assert list(grid_of(definition, size, seed=seed)) == list(range(low, high + 1))
 
 
 @pytest.mark.parametrize("definition, size", [
@@ -388,7 +389,7 @@ def test_integer_grid_finer_than_needed_still_has_grid_size_distinct_values(defi
         points = grid_of(definition, size, seed=seed)
         assert len(points) == size, points
         assert all(type(p) is int for p in points)
-        assert points == sorted(set(points))
+        assert list(points) == sorted(set(points))
         assert definition.get("min", -math.inf) <= points[0]
         assert points[-1] <= definition.get("max", math.inf)
 
@@ -430,6 +431,28 @@ def test_integer_ranges_of_more_than_sys_maxsize_values_work_in_every_algorithm(
             assert back["y"] == params["y"]
             assert abs(back["x"] - params["x"]) <= (high - low) * 1e-12
         assert low <= space.enumerate(space.size - 1)["x"] <= high
+
+
+@pytest.mark.parametrize("definition", [
+    {"type": "double", "min": 0, "max": 1},
+    {"type": "double", "scalingType": "normal", "mu": 0, "sigma": 1},
+    {"type": "double", "scalingType": "lognormal", "mu": 0, "sigma": 1, "min": 0.5},
+    {"type": "integer", "scalingType": "normal", "mu": 0, "sigma": 100},
+])
+def test_grid_from_a_million_samples_takes_well_under_a_second(definition):
+    """Decoding the samples one by one took 2.4 s (uniform) to 8.7 s (normal)."""
+    started = time.process_time()
+    points = grid_of(definition, 1000, min_sample_size=10**6)
+    assert time.process_time() - started < 1.0
+    assert len(points) == 1000
+
+
+def test_integer_grid_of_every_value_is_not_materialised():
+    started = time.process_time()
+    points = grid_of({"type": "integer", "min": 0, "max": 10**7 - 1}, 10**7,
+                     min_sample_size=10**7)
+    assert time.process_time() - started < 0.1
+    assert len(points) == 10**7 and points[123] == 123 and points[-1] == 10**7 - 1
 
 
 def test_discrete_and_categorical_grids_are_their_values():

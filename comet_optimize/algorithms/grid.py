@@ -12,7 +12,7 @@ the same grid and a position in it means the same parameter set everywhere.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,7 @@ class GridSearch(Algorithm):
         self.space = space
         spec = config.spec
         grid_sizes = {p.name: p.grid_size or spec.grid_size for p in config.parameters}
-        self.axes: list[list] = [
+        self.axes: list[Sequence] = [
             dimension.grid(grid_sizes[dimension.name], spec.min_sample_size,
                            axis_rng(seed, dimension.name))
             for dimension in space.dimensions
