@@ -411,8 +411,9 @@ def _snippet(text: str, node: ast.AST) -> str:
 # Sizes have limits, named in the messages. A grid axis, and the samples it is
 # estimated from, are computed in every process of a search; a suggestion may
 # try `retryLimit` draws one after another.
-MAX_GRID_SIZE = 100_000
+MAX_GRID_SIZE = 10_000  # np.quantile at n points costs ~n**2: 0.4 s at 10k, 30 s at 100k
 MAX_MIN_SAMPLE_SIZE = 100_000
+MAX_GRID_SAMPLES = 1_000_000  # over all of a grid's numeric axes: a second or two
 MAX_RETRY_LIMIT = 10_000
 MAX_COUNT = 2**63 - 1  # counts (maxCombo, trials, retries, grid points) fit a signed 64 bits
 # Every integer a parameter can take is exactly a float, so the algorithms'
@@ -604,14 +605,16 @@ def _check_grid_points(spec: SpecConfig, parameters: tuple[ParameterConfig, ...]
     """A grid's positions are counted in 64 bits (its shuffle too): refuse a larger one.
 
     Each axis is counted at its largest: its values, or its gridSize (no more
-    than the integers in its range).
+    than the integers in its range). Each numeric axis is estimated from
+    max(gridSize, minSampleSize) draws in every process: their sum is bounded.
     """
-    points = 1
+    points = samples = 1
     for parameter in parameters:
         if parameter.values:
             points *= len(parameter.values)
             continue
         size = parameter.grid_size or spec.grid_size
+        samples += max(size, spec.min_sample_size)
         if parameter.type == "integer" and parameter.min is not None \
                 and parameter.max is not None:
             size = min(size, parameter.max - parameter.min + 1)
@@ -619,6 +622,9 @@ def _check_grid_points(spec: SpecConfig, parameters: tuple[ParameterConfig, ...]
     if points > MAX_COUNT:
         raise _fail("the grid has more than 2**63 - 1 points (the product of each "
                     "parameter's values or gridSize); lower gridSize, or use random or bayes")
+    if samples - 1 > MAX_GRID_SAMPLES:
+        raise _fail(f"the grid's ranges would be estimated from {samples - 1} samples, more "
+                    f"than {MAX_GRID_SAMPLES} (lower spec.minSampleSize or gridSize)")
 
 
 def _validate_parameters(parameters: Any) -> tuple[ParameterConfig, ...]:

@@ -483,10 +483,10 @@ BAD_CONFIGS = [
      "(got a 5001-digit integer)", ALGORITHMS),
     # item 7: sizes, with the limit in the message
     ("grid-size-huge", spec({"gridSize": 10**8}),
-     "spec.gridSize: must be at most 100000 (got 100000000)", ALGORITHMS),
+     "spec.gridSize: must be at most 10000 (got 100000000)", ALGORITHMS),
     ("parameter-grid-size-huge", param({"type": "double", "min": 0, "max": 1,
                                         "gridSize": 10**8}),
-     "parameters.lr.gridSize: must be at most 100000 (got 100000000)", ALGORITHMS),
+     "parameters.lr.gridSize: must be at most 10000 (got 100000000)", ALGORITHMS),
     ("min-sample-size-huge", spec({"minSampleSize": 10**12}),
      "spec.minSampleSize: must be at most 100000 (got 1000000000000)", ALGORITHMS),
     ("retry-limit-huge", spec({"retryLimit": 10**9}),
@@ -502,6 +502,12 @@ BAD_CONFIGS = [
     ("grid-of-more-than-2**63-points",
      lambda alg, tmp: {"algorithm": "grid", "parameters": many_doubles(19)},
      "the grid has more than 2**63 - 1 points", ONCE),
+    ("grid-of-too-many-samples",
+     lambda alg, tmp: {"algorithm": "grid", "spec": {"minSampleSize": 100_000},
+                       "parameters": {f"x{i}": {"type": "double", "min": 0, "max": 1,
+                                                "gridSize": 1} for i in range(11)}},
+     "the grid's ranges would be estimated from 1100000 samples, more than 1000000 "
+     "(lower spec.minSampleSize or gridSize)", ONCE),
     # item 8: every parameter's draws are finite numbers of its type
     ("integer-beyond-64-bits-uniform", param({"type": "integer", "min": 0, "max": 2**64}),
      "parameters.lr.max: an integer parameter's bounds must be between -2**53 and 2**53 "
