@@ -122,6 +122,14 @@ def _tpe_independent(seed: int) -> Any:
     return TPESampler(multivariate=False, seed=seed)
 
 
+def _gp(seed: int) -> Any:
+    import torch  # the bench-gp extra; one thread, like every other method here
+    from optuna.samplers import GPSampler
+
+    torch.set_num_threads(1)
+    return GPSampler(seed=seed)  # 5.0 defaults: log-EI, 10 random start-up trials
+
+
 def _optuna_random(seed: int) -> Any:
     from optuna.samplers import RandomSampler
 
@@ -188,6 +196,7 @@ METHODS: dict[str, Method] = {
     "ours-grid": _ours("grid"),
     "optuna-tpe": _optuna(_tpe),
     "optuna-tpe-indep": _optuna(_tpe_independent),
+    "optuna-gp": _optuna(_gp),
     "optuna-random": _optuna(_optuna_random),
     "hyperopt-tpe": hyperopt_tpe,
 }

@@ -116,3 +116,30 @@ def plot(curves: dict[str, np.ndarray], path: Path, title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+def best_peer_table(runs: list[Run], problems: list[str], ours: str, peers: list[str],
+                    budgets: Sequence[int]) -> str:
+    """The issue-12 bar: per problem the better peer's mean score, averaged, against ours."""
+    groups = _grouped(runs)
+    out = [f"\n### {ours} vs the per-problem better of {' / '.join(peers)} (mean score)\n",
+           "| problem | " + " | ".join(f"{n}: ours / best peer (which)" for n in budgets) + " |",
+           "|---|" + "---|" * len(budgets)]
+    ours_means: dict[int, list[float]] = defaultdict(list)
+    best_means: dict[int, list[float]] = defaultdict(list)
+    for p in problems:
+        if not groups.get((p, ours)) or any(not groups.get((p, q)) for q in peers):
+            continue
+        cells = []
+        for n in budgets:
+            mine = float(np.mean([r["scores"][n] for r in groups[p, ours]]))
+            theirs = {q: float(np.mean([r["scores"][n] for r in groups[p, q]])) for q in peers}
+            which = max(theirs, key=theirs.get)
+            ours_means[n].append(mine)
+            best_means[n].append(theirs[which])
+            cells.append(f"{mine:.1f} / {theirs[which]:.1f} ({which})")
+        out.append(f"| {p} | " + " | ".join(cells) + " |")
+    out.append("| **average** | " + " | ".join(
+        f"**{np.mean(ours_means[n]):.1f} / {np.mean(best_means[n]):.1f}**" for n in budgets)
+        + " |")
+    return "\n".join(out)

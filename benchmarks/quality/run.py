@@ -21,11 +21,12 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per worker process
 
+import baseline  # noqa: E402
 import numpy as np  # noqa: E402
 import report  # noqa: E402
 import scoring  # noqa: E402
-from methods import METHODS, applies  # noqa: E402
-from problems import PROBLEMS, known_optimum  # noqa: E402
+from methods import METHODS, OURS, applies  # noqa: E402
+from problems import HALVES, PROBLEMS, known_optimum  # noqa: E402
 
 BUDGETS = (20, 50, 100)
 QUICK_PROBLEMS = ["branin", "hartmann6", "bbob_f21_5d", "mixed7", "log4", "tree_cancer",
@@ -33,11 +34,14 @@ QUICK_PROBLEMS = ["branin", "hartmann6", "bbob_f21_5d", "mixed7", "log4", "tree_
 QUICK_SEEDS = 5
 
 
-def run_one(task: tuple[str, str, int, int]) -> dict[str, Any]:
-    problem, method, seed, n_trials = task
+def run_one(task: tuple[str, str, int, int, bool]) -> dict[str, Any]:
+    problem, method, seed, n_trials, rerun = task
     start = time.perf_counter()
     try:
-        losses = METHODS[method](PROBLEMS[problem], n_trials, seed)
+        cached = None if rerun or method in OURS else baseline.stored(method, problem, seed,
+                                                                      n_trials)
+        losses = cached if cached is not None else METHODS[method](PROBLEMS[problem],
+                                                                   n_trials, seed)
         error = None
     except Exception:  # one broken method must not sink the whole benchmark
         losses, error = [], traceback.format_exc(limit=3)
@@ -55,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"{QUICK_SEEDS} seeds, {len(QUICK_PROBLEMS)} problems")
     parser.add_argument("--seeds", type=int, help="seeds per method and problem (default 20)")
     parser.add_argument("--problems", nargs="+", choices=list(PROBLEMS))
+    parser.add_argument("--half", choices=list(HALVES), help="one half of the suite")
+    parser.add_argument("--rerun-peers", action="store_true",
+                        help="run peers even where baselines/<method>.json has the run")
     parser.add_argument("--methods", nargs="+", choices=list(METHODS))
     parser.add_argument("--trials", type=int, default=max(BUDGETS))
     parser.add_argument("--jobs", type=int, default=2)
@@ -63,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--update-optima", action="store_true",
                         help="lower data/optima.json where a run beat the stored best")
     args = parser.parse_args(argv)
-    problems = args.problems or (QUICK_PROBLEMS if args.quick else list(PROBLEMS))
+    problems = args.problems or (HALVES[args.half] if args.half else
+                                 QUICK_PROBLEMS if args.quick else list(PROBLEMS))
     methods = args.methods or list(METHODS)
     seeds = args.seeds or (QUICK_SEEDS if args.quick else 20)
     budgets = [n for n in BUDGETS if n <= args.trials] or [args.trials]
@@ -72,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     for p in problems:
         _warm(p)
     # slow problems first, so the pool's two workers finish together
-    tasks = [(p, m, s, args.trials) for p in sorted(problems, key=lambda p: not PROBLEMS[p].slow)
+    ordered = sorted(problems, key=lambda p: not PROBLEMS[p].slow)
+    tasks = [(p, m, s, args.trials, args.rerun_peers) for p in ordered
              for m in methods if applies(m, PROBLEMS[p]) for s in range(seeds)]
     runs: list[dict[str, Any]] = []
     with Pool(args.jobs) as pool:
@@ -91,9 +100,19 @@ def main(argv: list[str] | None = None) -> None:
         r["scores"] = dict(zip(budgets, scoring.scores(PROBLEMS[r["problem"]], r["losses"],
                                                        budgets), strict=True))
     ran = [m for m in methods if any(r["method"] == m for r in good)]
-    text = report.score_tables(good, problems, ran, budgets)
-    if "ours-bayes" in ran and "optuna-tpe" in ran:
-        text += "\n" + report.win_tie_loss(good, problems, "ours-bayes", "optuna-tpe", budgets)
+    text = ""
+    for half, members in HALVES.items():
+        chosen = [p for p in problems if p in members]
+        if not chosen:
+            continue
+        text += f"\n## {half} half ({len(chosen)} problems)\n"
+        text += report.score_tables(good, chosen, ran, budgets)
+        if "optuna-tpe" in ran and "optuna-gp" in ran:
+            text += "\n" + report.best_peer_table(good, chosen, "ours-bayes",
+                                                  ["optuna-tpe", "optuna-gp"], budgets)
+        for peer in ("optuna-tpe", "optuna-gp"):
+            if "ours-bayes" in ran and peer in ran:
+                text += "\n" + report.win_tie_loss(good, chosen, "ours-bayes", peer, budgets)
     text += "\n\n" + _timing_table(good, ran)
     elapsed = time.perf_counter() - start
     text += f"\n\n{len(good)} runs ({len(failed)} failed), {elapsed:.0f} s, {args.jobs} jobs\n"

@@ -51,20 +51,43 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["{}"])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--problems", nargs="+", default=None)
+    parser.add_argument("--half", choices=["tuning", "confirming", "both"],
+                        help="the problems of one half of the suite (problems.HALVES)")
+    parser.add_argument("--peers", nargs="*", default=[],
+                        help="peers read from baselines/<peer>.json (same seeds), e.g. "
+                             "optuna-tpe optuna-gp")
+    parser.add_argument("--out", type=Path, help="also write every run's scores here (JSON)")
     parser.add_argument("--compare", default=None)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--budget", type=int, default=100, choices=BUDGETS,
                         help="the trial count of the per-problem columns")
     args = parser.parse_args()
-    from problems import PROBLEMS
+    from problems import HALVES, PROBLEMS
 
-    problems = args.problems or list(PROBLEMS)
+    if args.half:
+        problems = (HALVES["tuning"] + HALVES["confirming"] if args.half == "both"
+                    else HALVES[args.half])
+    else:
+        problems = args.problems or list(PROBLEMS)
     tasks = [(v, p, s) for v in args.variants for p in problems for s in range(args.seeds)]
     with mp.get_context("fork").Pool(args.jobs) as pool:
         results = pool.map(_run, tasks, chunksize=1)
     table: dict[str, dict[str, list[list[float]]]] = {}
     for variant, problem, _seed, score in results:
         table.setdefault(variant, {}).setdefault(problem, []).append(score)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps([list(r) for r in results]))
+    for peer in args.peers:
+        import baseline
+        from scoring import scores
+
+        for p in problems:
+            for seed in range(args.seeds):
+                losses = baseline.stored(peer, p, seed, max(BUDGETS))
+                if losses is not None:
+                    table.setdefault(peer, {}).setdefault(p, []).append(
+                        scores(PROBLEMS[p], losses, BUDGETS))
     if args.compare:
         stored = json.load(open(args.compare))
         for run in stored["runs"]:
@@ -82,7 +105,10 @@ def main() -> None:
         means = np.nanmean(per_problem, axis=0)
         column = BUDGETS.index(args.budget)
         cells = " | ".join(f"{row[column]:.1f}" for row in per_problem)
-        print(f"| {variant} | {cells} | {means[0]:.1f} | {means[1]:.1f} | {means[2]:.1f} |")
+        missing = sum(p not in by_problem for p in problems)
+        note = f" ({len(problems) - missing} problems)" if missing else ""
+        print(f"| {variant}{note} | {cells} | {means[0]:.1f} | {means[1]:.1f} | "
+              f"{means[2]:.1f} |")
 
 
 if __name__ == "__main__":
