@@ -50,7 +50,12 @@ def resolve_store(store: str | None) -> str:
             return location  # a URL may hold a password: print store.location, never this
         except OptimizerException as error:
             raise BadInput(str(error)) from None
-    root = os.path.abspath(os.path.expanduser(location))
+    from comet_optimize.store.journal import expand_root
+
+    try:
+        root = expand_root(location)
+    except OptimizerException as error:
+        raise BadInput(str(error)) from None
     if os.path.exists(root) and not os.path.isdir(root):
         raise BadInput(f"store {root}: not a directory")
     if os.path.isdir(root) and not os.access(root, os.R_OK | os.X_OK):
@@ -70,12 +75,17 @@ def _env_without(name: str) -> Iterator[None]:
 
 
 def open_optimizer(optimizer: str | None, store: str, trials: int | None = None,
-                   verbose: int = 1):
-    """Create or attach (COMET_OPTIMIZER_ID wins, as in the API); core errors become BadInput."""
+                   verbose: int = 1, readonly: bool = False):
+    """Create or attach (COMET_OPTIMIZER_ID wins, as in the API); core errors become BadInput.
+
+    ``readonly``: for commands that only look (status, list, export, check): no lock,
+    no write access needed, nothing written.
+    """
     from comet_optimize.optimizer import Optimizer
 
     try:
-        return Optimizer(optimizer, trials=trials, verbose=verbose, store=store)
+        return Optimizer(optimizer, trials=trials, verbose=verbose, store=store,
+                         readonly=readonly)
     except OptimizerException as error:
         raise BadInput(str(error)) from None
     except OSError as error:
@@ -93,7 +103,7 @@ def attach(optimizer_id: str | None, store: str):
         raise BadInput(f"{optimizer_id!r} is not an optimizer id (32 lowercase hex "
                        f"characters; see 'comet optimize list')")
     with _env_without("COMET_OPTIMIZER_ID"):
-        return open_optimizer(optimizer_id, store, verbose=0)
+        return open_optimizer(optimizer_id, store, verbose=0, readonly=True)
 
 
 def json_safe(value: Any) -> Any:
@@ -307,11 +317,19 @@ def list_rows(store: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     for optimizer_id in ids:
         try:
             with _env_without("COMET_OPTIMIZER_ID"):
-                rows.append(report.list_row(open_optimizer(optimizer_id, root, verbose=0)
-                                            .status()))
+                rows.append(report.list_row(open_optimizer(optimizer_id, root, verbose=0,
+                                                           readonly=True).status()))
         except (BadInput, OptimizerException) as error:
             rows.append({"id": optimizer_id, "status": f"unreadable: {error}"})
     return where.location, rows
+
+
+def check_text(optimizer_id: str | None, store: str | None = None) -> tuple[str, int]:
+    """Verify a search's journal: what is damaged, and what that loses. Exit 1 if damaged."""
+    from comet_optimize.cli.check import check_search
+
+    opt = attach(optimizer_id, resolve_store(store))
+    return check_search(opt)
 
 
 def list_text(store: str | None = None, as_json: bool = False) -> str:

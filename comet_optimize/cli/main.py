@@ -226,6 +226,18 @@ def export_command(optimizer_id: str | None, store: str | None, fmt: str,
         raise UserError(f"-o {output}: {error.strerror}") from None
 
 
+@click.command("check", context_settings=CONTEXT)
+@click.argument("optimizer_id", metavar="[ID]", required=False)
+@store_option
+def check_command(optimizer_id: str | None, store: str | None) -> int:
+    """Verify a search's journal and say what any damage loses (exit 1 when damaged)."""
+    from comet_optimize.cli import commands
+
+    text, code = _run(commands.check_text, optimizer_id, store)
+    click.echo(text)
+    return code
+
+
 @click.command("copy", context_settings=CONTEXT)
 @click.argument("optimizer_id", metavar="ID")
 @click.option("--to", "to", required=True, metavar="STORE",
@@ -267,6 +279,7 @@ def dashboard_command(store: str | None, host: str, port: int) -> int:
 @click.command(
     "optimize", cls=OptimizeCommand, context_settings={**CONTEXT, "allow_extra_args": True},
     subcommands={"status": status_command, "list": list_command, "export": export_command,
+                 "check": check_command,
                  "copy": copy_command, "report": report_command,
                  "dashboard": dashboard_command},
     epilog="Examples:\n\n\b\n"

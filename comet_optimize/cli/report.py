@@ -133,6 +133,14 @@ def counts_text(status: dict[str, Any]) -> str:
             f"{status['failed']} failed")
 
 
+def damage_text(status: dict[str, Any]) -> str:
+    damage = status.get("damage") or []
+    first = damage[0]
+    more = f" and {len(damage) - 1} more" if len(damage) > 1 else ""
+    return (f"DAMAGED: {first['reason']} at byte {first['offset']}{more} "
+            f"(see 'comet optimize check {status['id']}')")
+
+
 def best_text(status: dict[str, Any]) -> str:
     best = status.get("best")
     if not best:
@@ -161,6 +169,7 @@ def render_status(report: dict[str, Any]) -> str:
             ("started", format_time(report.get("startTime"))),
             ("last update", format_time(report.get("lastUpdateTime"))),
             ("store", str(report.get("store", "-"))),
+            *([("journal", damage_text(report))] if report.get("damage") else []),
         ]),
     ]
     top = report["top"]

@@ -43,7 +43,14 @@ from comet_optimize.store.base import Damage
 
 SCHEMA_VERSION = 1
 _ID_PATTERN = re.compile(r"[0-9a-f]{32}")
-LOCK_WAIT_WARNING_SECONDS = 5.0
+LOCK_WAIT_WARNING_SECONDS = 5.0  # COMET_OPTIMIZE_LOCK_WARNING overrides it
+
+
+def _lock_warning_seconds() -> float:
+    try:
+        return float(os.environ.get("COMET_OPTIMIZE_LOCK_WARNING", LOCK_WAIT_WARNING_SECONDS))
+    except ValueError:
+        return LOCK_WAIT_WARNING_SECONDS
 
 
 def new_optimizer_id() -> str:
@@ -135,14 +142,15 @@ class _LockWatch:
 
     def _watch(self) -> None:
         said: set[int] = set()
+        limit = _lock_warning_seconds()
         while True:
-            time.sleep(1.0)
+            time.sleep(min(1.0, limit / 4))
             now = time.monotonic()
             with self._guard:
                 waits = list(self._waits.items())
             said &= {token for token, _ in waits}
             for token, (since, journal) in waits:
-                if token not in said and now - since > LOCK_WAIT_WARNING_SECONDS:
+                if token not in said and now - since > limit:
                     said.add(token)
                     journal.say_who_holds_the_lock(now - since)
 

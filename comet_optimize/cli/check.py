@@ -1,0 +1,71 @@
+"""``comet optimize check ID``: verify a journal and say what its damage loses.
+
+Read-only: the journal is read from the start with a fresh state, exactly as
+a new worker would, so what this reports is what every process will see.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from comet_optimize.store.base import Damage
+
+
+def check_search(opt: Any) -> tuple[str, int]:
+    """The report, and the exit status: 0 when the journal is whole, 1 when it is damaged."""
+    journal = opt.store.journal(opt.id, readonly=True)
+    try:
+        events = journal.read_new()
+        torn = journal._torn
+        problems: list[Damage] = list(journal.damage)
+    finally:
+        journal.close()
+    state = opt._new_state()
+    for event in events:
+        problem = state.apply(event)
+        if problem is not None:
+            problems.append(Damage(event.get("_at", -1), 1, problem))
+    problems.sort(key=lambda d: d.offset)
+    outcomes = {e["count"]: e for e in events
+                if e.get("type") in ("end", "update") and isinstance(e.get("count"), int)}
+    assigned = set(state.assignments)
+    where = getattr(journal, "path", opt.store.location)
+    size = os.path.getsize(where) if os.path.isfile(where) else None
+    lines = [f"journal {where}",
+             f"  {len(events)} events, {len(assigned)} experiments"
+             + (f", {size} bytes" if size is not None else "")]
+    if not problems and not torn:
+        lines.append("  OK: every line is a valid event")
+        return "\n".join(lines), 0
+    if problems:
+        lines.append(f"  DAMAGED: {len(problems)} region{'s' if len(problems) > 1 else ''}")
+        for region in problems:
+            lines.append(f"    at byte {region.offset}: {region.reason}"
+                         + (f" ({region.length} bytes)" if region.length > 1 else ""))
+    lost = _what_is_lost(state.max_count, assigned, outcomes)
+    if lost or torn:
+        lines.append("  what that loses:")
+        lines.extend(f"    {text}" for text in lost)
+        if torn:
+            lines.append("    an incomplete last line (a write cut short): the next write "
+                         "seals it and it is skipped")
+    else:
+        lines.append("  no experiment is lost: the damaged lines held nothing the search needs")
+    lines.append("  new experiments are numbered above every number seen, so none is reused")
+    return "\n".join(lines), 1
+
+
+def _what_is_lost(max_count: int, assigned: set[int], outcomes: dict[int, dict]) -> list[str]:
+    lost = []
+    for count in range(1, max_count + 1):
+        if count in assigned:
+            continue
+        outcome = outcomes.get(count)
+        if outcome is None:
+            lost.append(f"experiment #{count}: everything (no event of it can be read)")
+        else:
+            lost.append(f"experiment #{count}: its assignment (parameters); its outcome "
+                        f"({outcome.get('status')}, score {outcome.get('score')}) survives "
+                        f"but cannot be used")
+    return lost

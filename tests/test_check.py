@@ -1,0 +1,43 @@
+"""``comet optimize check``: a whole journal is OK (exit 0); damage is named with what it loses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from comet_optimize import Optimizer
+
+
+def check(optimizer_id: str, store: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "comet_optimize.cli", "optimize", "check",
+                           optimizer_id, "--store", store], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_check_says_ok_then_names_the_damage_and_what_it_loses(store):
+    opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2, 3, 4]}}, verbose=0,
+                    store=store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+    run = check(opt.id, store)
+    assert run.returncode == 0 and "OK" in run.stdout, run.stderr
+
+    path = os.path.join(store, opt.id, "journal.jsonl")
+    lines = open(path, "rb").read().splitlines(keepends=True)
+    assign_2 = next(i for i, line in enumerate(lines)
+                    if b'"assign"' in line and b'"count":2,' in line)
+    offset = sum(len(line) for line in lines[:assign_2])
+    lines[assign_2] = b"\0" * (len(lines[assign_2]) - 1) + b"\n"
+    lines.insert(1, b'{"v":1,"type":"end","count":99,"status":"sideways"}\n')
+    open(path, "wb").write(b"".join(lines))
+    run = check(opt.id, store)
+    assert run.returncode == 1
+    assert "DAMAGED: 2 regions" in run.stdout
+    assert f"at byte {offset + len(lines[1])}: NUL bytes" in run.stdout
+    assert "unknown status 'sideways'" in run.stdout
+    assert "experiment #2: its assignment" in run.stdout
+
+    status = subprocess.run([sys.executable, "-m", "comet_optimize.cli", "optimize", "status",
+                             opt.id, "--store", store], capture_output=True, text=True)
+    assert "DAMAGED" in status.stdout and f"comet optimize check {opt.id}" in status.stdout
