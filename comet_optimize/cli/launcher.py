@@ -23,6 +23,7 @@ What the launcher owns is the processes:
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import re
@@ -36,11 +37,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from comet_optimize.cli.output import Lines, LiveArea, Sink
+
 DEFAULT_GRACE = 30.0
 MAX_GRACE = 86400.0  # a day: longer is a typo, and a NaN or an infinity would never end
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-_MAX_LINE = 64 * 1024  # a "line" longer than this is passed on in pieces
 _GPU = re.compile(r"\d+|(?:GPU|MIG)-[0-9A-Za-z/_-]+")
 
 
@@ -243,100 +245,22 @@ class RunResult:
         return 0 if self.all_succeeded else 1
 
 
-class _Output:
-    """A byte sink the launcher writes to: its own stdout or stderr, or a worker's log.
-
-    A sink that fails (a full disk, ``/dev/full``, a reader that went away) is
-    dropped at its first error, which ``lost`` reports once; the workers and the
-    run go on, so the summary and the resume command still come out wherever
-    they can. A dropped stdout/stderr is pointed at /dev/null, so that the
-    interpreter's own flush at exit does not fail on the bytes left in its buffer.
-    """
-
-    def __init__(self, handle: IO[bytes] | None, name: str,
-                 lost: Callable[[_Output, BaseException], None] | None = None,
-                 own: bool = False):
-        self.handle = handle
-        self.name = name
-        self.lost = lost
-        self.own = own  # a file the launcher opened (a log): closed when dropped
-        self.failed = False
-
-    @property
-    def alive(self) -> bool:
-        return self.handle is not None
-
-    def isatty(self) -> bool:
-        try:
-            return self.handle is not None and self.handle.isatty()
-        except (OSError, ValueError, AttributeError):
-            return False
-
-    def write(self, data: bytes) -> bool:
-        if self.handle is None:
-            return False
-        try:
-            self.handle.write(data)
-            self.handle.flush()
-            return True
-        except (OSError, ValueError) as error:
-            self.failed = True
-            self.drop()
-            if self.lost is not None:
-                self.lost(self, error)
-            return False
-
-    def drop(self) -> None:
-        handle, self.handle = self.handle, None
-        if handle is None:
-            return
-        if self.own:
-            with contextlib.suppress(OSError, ValueError):
-                handle.close()
-            return
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, handle.fileno())
-            os.close(null)
-
-    def close(self) -> None:
-        if self.own and self.handle is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self.handle.close()
-        self.handle = None
+REDRAW_LINE_INTERVAL = 1.0  # seconds between two redraws shown as lines where no terminal is
 
 
 class _Stream:
-    """One pipe of one worker: bytes in, whole prefixed lines out."""
+    """One output (stdout or stderr) of one worker: a pipe or a pseudo-terminal."""
 
-    def __init__(self, index: int, fd: int, sink: _Output, log: _Output):
+    def __init__(self, index: int, name: str, fd: int, sink: Sink, log: Sink):
         self.index = index
+        self.name = name
         self.prefix = f"[w{index}] ".encode()
         self.fd = fd
         self.sink = sink
         self.log = log
-        self.buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self.buffer += data
-        lines = []
-        while True:
-            end = self.buffer.find(b"\n")
-            if end < 0:
-                if len(self.buffer) >= _MAX_LINE:
-                    lines.append(bytes(self.buffer) + b"\n")
-                    self.buffer.clear()
-                break
-            lines.append(bytes(self.buffer[: end + 1]))
-            del self.buffer[: end + 1]
-        return lines
-
-    def rest(self) -> list[bytes]:
-        if not self.buffer:
-            return []
-        line = bytes(self.buffer) + b"\n"
-        self.buffer.clear()
-        return [line]
+        self.lines = Lines()
+        self.redraw: bytes | None = None  # shown as a line when the sink is no terminal
+        self.redraw_due = 0.0
 
     def write(self, lines: list[bytes]) -> None:
         if not lines:
@@ -346,34 +270,44 @@ class _Stream:
 
 
 class _Supervisor:
-    """The single-threaded event loop that owns the worker processes."""
+    """The single-threaded event loop that owns the worker processes.
+
+    ``terminal``: the launcher's stdout is a terminal, so workers get one too:
+    a pseudo-terminal each (output still prefixed and logged), or with one
+    worker the launcher's own terminal, stdin included (for pdb and input()).
+    """
 
     def __init__(self, plan: Plan, stdout: IO[bytes] | None, stderr: IO[bytes] | None,
-                 progress: Callable[[], str] | None, progress_interval: float):
+                 progress: Callable[[], str] | None, progress_interval: float,
+                 terminal: bool = False):
         self.plan = plan
-        self.stdout = _Output(stdout, "stdout", self._lost)
-        self.stderr = _Output(stderr, "stderr", self._lost)
-        self.progress = progress
+        self.stdout = Sink(stdout, "stdout", self._lost)
+        self.stderr = Sink(stderr, "stderr", self._lost)
+        self.direct = terminal and plan.jobs == 1
+        self.ptys = terminal and not self.direct
+        live_sink = self.stderr if self.stderr.tty else self.stdout if self.stdout.tty else None
+        self.live = LiveArea(live_sink) if live_sink is not None and not self.direct else None
+        self.progress = progress if self.live is not None else None
         self.progress_interval = progress_interval
-        self.progress_shown = False
         self.next_progress = 0.0
         self.selector = selectors.DefaultSelector()
         self.processes: dict[int, subprocess.Popen] = {}  # index -> live worker
         self.exits: list[WorkerExit] = []
         self.streams: list[_Stream] = []
-        self.logs: list[_Output] = []
+        self.logs: list[Sink] = []
         self.pending_signals: list[int] = []
         self.stopped_by: int | None = None
         self.deadline: float | None = None
         self.killed = False
+        self.pty_failed = False
 
     # -- messages of the launcher itself
 
     def say(self, message: str) -> None:
-        self._clear_progress()
+        self._erase(self.stderr)
         self.stderr.write(f"comet optimize: {message}\n".encode())
 
-    def _lost(self, output: _Output, error: BaseException) -> None:
+    def _lost(self, output: Sink, error: BaseException) -> None:
         """A sink failed: say so once (on stderr, unless stderr is what failed)."""
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         if output is self.stdout:
@@ -382,20 +316,15 @@ class _Supervisor:
         elif output is not self.stderr:
             self.say(f"cannot write {output.name} ({reason}): no longer logging that worker")
 
-    def _clear_progress(self) -> None:
-        if self.progress_shown:
-            self.progress_shown = False
-            self.stderr.write(b"\r\x1b[K")
+    def _erase(self, sink: Sink) -> None:
+        """Before ordinary output reaches the terminal, take the live area off it."""
+        if self.live is not None and sink.tty:
+            self.live.erase()
 
-    def _draw_progress(self, now: float) -> None:
-        if self.progress is None or not self.stderr.alive:
-            return
-        changed = now >= self.next_progress
-        if changed:
-            self.progress_text = self.progress()
+    def _update_progress(self, now: float) -> None:
+        if self.progress is not None and now >= self.next_progress:
+            self.live.set_progress(self.progress())
             self.next_progress = now + self.progress_interval
-        if changed or not self.progress_shown:
-            self.progress_shown = self.stderr.write(b"\r\x1b[K" + self.progress_text.encode())
 
     # -- signals
 
@@ -434,11 +363,11 @@ class _Supervisor:
         for process in self.processes.values():
             self._signal_group(process, signal.SIGKILL)
 
-    # -- processes and pipes
+    # -- processes and their outputs
 
-    def _open_log(self, index: int) -> _Output:
+    def _open_log(self, index: int) -> Sink:
         path = self.plan.log_path(index)
-        log = _Output(None, os.path.basename(path), self._lost, own=True)
+        log = Sink(None, os.path.basename(path), self._lost, own=True)
         try:
             log.handle = open(path, "ab")
         except OSError as error:
@@ -447,52 +376,123 @@ class _Supervisor:
         self.logs.append(log)
         return log
 
+    def _terminal_for(self, sink: Sink) -> tuple[int, int] | None:
+        """A pseudo-terminal (master, slave) for a worker output bound for a terminal."""
+        if not (self.ptys and sink.tty) or self.pty_failed:
+            return None
+        import pty
+        import termios
+
+        try:
+            master, slave = pty.openpty()
+        except OSError as error:
+            self.pty_failed = True
+            self.say(f"no pseudo-terminals left ({error.strerror}): workers get pipes")
+            return None
+        attributes = termios.tcgetattr(slave)
+        attributes[1] &= ~termios.OPOST  # bytes as written: no \n -> \r\n
+        termios.tcsetattr(slave, termios.TCSANOW, attributes)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            size = os.get_terminal_size(sink.handle.fileno())  # 0 x 0 when never set
+            columns = max(20, (size.columns or 80) - len(f"[w{self.plan.jobs - 1}] "))
+            _set_window_size(slave, size.lines or 24, columns)
+        return master, slave
+
     def _start(self) -> None:
         for index in range(self.plan.jobs):
             log = self._open_log(index)
             command = self.plan.command(index)
             log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
                       f"{shlex.join(command)}\n".encode())
+            if self.direct:
+                log.write(b"=== (one worker on a terminal: its output went to the terminal, "
+                          b"not to this log)\n")
+            outputs = {}  # name -> (the fd we read, the fd the child writes, or PIPE)
+            for name, sink in (("stdout", self.stdout), ("stderr", self.stderr)):
+                terminal = self._terminal_for(sink)
+                outputs[name] = terminal if terminal else (None, subprocess.PIPE)
             try:
                 process = subprocess.Popen(
-                    command, env=self.plan.environment(index), stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                    preexec_fn=_terminate_with(os.getpid()),
+                    command, env=self.plan.environment(index),
+                    stdin=None if self.direct else subprocess.DEVNULL,
+                    stdout=None if self.direct else outputs["stdout"][1],
+                    stderr=None if self.direct else outputs["stderr"][1],
+                    start_new_session=True, preexec_fn=_terminate_with(os.getpid()),
                 )
             except OSError as error:  # e.g. out of file descriptors or processes
+                for master, slave in outputs.values():
+                    for fd in (master, slave):
+                        if isinstance(fd, int) and fd >= 0:
+                            os.close(fd)
                 self.say(f"cannot start worker {index} ({error.strerror or error}): "
                          f"going on with {index} worker(s)")
                 return
             self.processes[index] = process
-            for pipe, sink in ((process.stdout, self.stdout), (process.stderr, self.stderr)):
-                fd = pipe.fileno()
+            if self.direct:
+                continue
+            for name, sink in (("stdout", self.stdout), ("stderr", self.stderr)):
+                master, slave = outputs[name]
+                if master is None:
+                    fd = getattr(process, name).fileno()
+                else:
+                    os.close(slave)
+                    fd = master
                 os.set_blocking(fd, False)
-                stream = _Stream(index, fd, sink, log)
+                stream = _Stream(index, name, fd, sink, log)
                 self.streams.append(stream)
                 self.selector.register(fd, selectors.EVENT_READ, stream)
 
-    def _read(self, stream: _Stream, drain: bool = False) -> None:
+    def _read(self, stream: _Stream, now: float, drain: bool = False) -> None:
         while True:
             try:
                 data = os.read(stream.fd, 65536)
             except BlockingIOError:
                 return
+            except OSError as error:  # a pseudo-terminal whose every writer is gone
+                if error.errno != errno.EIO:
+                    raise
+                data = b""
             if not data:
                 self._close(stream)
                 return
-            if stream.sink in (self.stdout, self.stderr):
-                self._clear_progress()
-            stream.write(stream.feed(data))
+            self._show(stream, stream.lines.feed(data), now)
             if not drain:
                 return
 
+    def _show(self, stream: _Stream, lines: list[bytes], now: float) -> None:
+        """Finished lines scroll; the unfinished line's latest redraw stays in view."""
+        if lines:
+            self._erase(stream.sink)
+            stream.write(lines)
+        redraw = stream.lines.redraw
+        if self.live is not None and stream.sink.tty:
+            text = None if redraw is None else (stream.prefix + redraw).decode("utf-8", "replace")
+            self.live.set((stream.index, stream.name), text)
+        else:
+            stream.redraw = redraw
+            self._show_redraw_line(stream, now)
+
+    def _show_redraw_line(self, stream: _Stream, now: float) -> None:
+        """No terminal to redraw on: show the latest redraw as a line, every so often."""
+        if stream.redraw is None or now < stream.redraw_due:
+            return
+        stream.sink.write(stream.prefix + stream.redraw + b"\n")
+        stream.redraw = None
+        stream.redraw_due = now + REDRAW_LINE_INTERVAL
+
     def _close(self, stream: _Stream) -> None:
-        stream.write(stream.rest())
+        stream.redraw = None
+        if self.live is not None:
+            self.live.set((stream.index, stream.name), None)
+        rest = stream.lines.rest()
+        if rest:
+            self._erase(stream.sink)
+            stream.write(rest)
         self.selector.unregister(stream.fd)
         os.close(stream.fd)
         stream.fd = -1
 
-    def _reap(self) -> None:
+    def _reap(self, now: float) -> None:
         for index, process in list(self.processes.items()):
             code = process.poll()
             if code is None:
@@ -502,10 +502,21 @@ class _Supervisor:
             self.exits.append(exit_)
             for stream in self.streams:  # whatever it wrote before dying is in the pipe
                 if stream.fd >= 0 and stream.index == index:
-                    self._read(stream, drain=True)
+                    self._read(stream, now, drain=True)
             if code != 0 and not (self.stopped_by and code in (-self.stopped_by,
                                                                  128 + self.stopped_by)):
                 self.say(f"worker {index} (pid {process.pid}) {exit_.describe()}")
+
+    def _timeout(self, now: float) -> float | None:
+        """How long the loop may sleep: until the grace ends or something is due on screen."""
+        due = [stream.redraw_due for stream in self.streams if stream.redraw is not None]
+        if self.deadline is not None:
+            due.append(self.deadline)
+        if self.progress is not None:
+            due.append(self.next_progress)
+        if self.live is not None and self.live.wake_at() is not None:
+            due.append(self.live.wake_at())
+        return max(0.0, min(due) - now) if due else None
 
     def run(self) -> RunResult:
         start = time.monotonic()
@@ -519,35 +530,33 @@ class _Supervisor:
         try:
             self._start()
             while self.processes:
-                now = time.monotonic()
-                timeout = None
-                if self.deadline is not None:
-                    timeout = max(0.0, self.deadline - now)
-                if self.progress is not None:
-                    wait = max(0.0, self.next_progress - now)
-                    timeout = wait if timeout is None else min(timeout, wait)
-                for key, _ in self.selector.select(timeout):
+                for key, _ in self.selector.select(self._timeout(time.monotonic())):
                     if key.data is None:
                         try:
                             os.read(wake_read, 4096)
                         except BlockingIOError:
                             pass
                     else:
-                        self._read(key.data)
+                        self._read(key.data, time.monotonic())
                 now = time.monotonic()
                 self._handle_signals(now)
-                self._reap()
+                self._reap(now)
                 if self.deadline is not None and now >= self.deadline and self.processes:
                     self.say(f"grace period over: killing {len(self.processes)} worker(s)")
                     self._kill_all()
-                self._draw_progress(now)
+                for stream in self.streams:
+                    self._show_redraw_line(stream, now)
+                if self.live is not None:
+                    self._update_progress(now)
+                    self.live.draw(now)
             for stream in self.streams:
                 if stream.fd >= 0:
-                    self._read(stream, drain=True)
+                    self._read(stream, time.monotonic(), drain=True)
                     if stream.fd >= 0:  # a grandchild still holds the pipe: stop listening
                         self._close(stream)
         finally:
-            self._clear_progress()
+            if self.live is not None:
+                self.live.erase()
             signal.set_wakeup_fd(previous_wakeup)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -564,17 +573,27 @@ class _Supervisor:
         return RunResult(self.exits, self.stopped_by, time.monotonic() - start, lost)
 
 
+def _set_window_size(fd: int, rows: int, columns: int) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
 def run_workers(plan: Plan, stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None,
                 progress: Callable[[], str] | None = None,
-                progress_interval: float = 1.0) -> RunResult:
+                progress_interval: float = 1.0, terminal: bool = False) -> RunResult:
     """Start ``plan.jobs`` workers and return when every one of them has exited.
 
     Must run in the main thread (it handles SIGINT, SIGTERM, SIGHUP and SIGCHLD
     while it runs, and restores the previous handlers afterwards).
-    ``progress``, when given, returns the status line redrawn on ``stderr``.
+    ``progress``, when given, returns the status line kept at the bottom of the
+    terminal. ``terminal``: the launcher's stdout is a terminal, and workers
+    should get one (see `_Supervisor`).
     """
     os.makedirs(plan.log_folder, exist_ok=True)
-    return _Supervisor(plan, stdout, stderr, progress, progress_interval).run()
+    return _Supervisor(plan, stdout, stderr, progress, progress_interval, terminal).run()
 
 
 def summary(status: dict[str, Any], plan: Plan, result: RunResult) -> str:

@@ -59,9 +59,9 @@ def hellos(stdout: str) -> dict[int, dict]:
 
 
 def only_search(store: str) -> Optimizer:
-    from comet_optimize.store import FileStore
+    from comet_optimize.store import open_store
 
-    ids = FileStore(store).list_ids()
+    ids = open_store(store).list_ids()
     assert len(ids) == 1, ids
     return Optimizer(ids[0], verbose=0, store=store)
 
@@ -298,7 +298,8 @@ def assert_summary_and_no_traceback(err: str, completed: int, store: str) -> Non
     assert only_search(store).status()["completed"] == completed
 
 
-def test_stdout_on_a_full_device_is_dropped_once_and_the_run_completes(tmp_path, store):
+def test_stdout_on_a_full_device_is_dropped_once_and_the_run_completes(tmp_path, file_store):
+    store = file_store
     config = write_config(tmp_path, range(4))
     with open("/dev/full", "wb") as full:
         run = subprocess.run([*COMET, "optimize", "-j", "2", chatty_script(tmp_path), config],
@@ -347,7 +348,8 @@ def fill_the_log_folder(store: str, optimizer_id: str, how: str) -> str:
 
 
 @pytest.mark.parametrize("how", ["dev-full", "tmpfs"])
-def test_a_full_disk_under_the_worker_logs_stops_logging_not_the_run(tmp_path, store, how):
+def test_a_full_disk_under_the_worker_logs_stops_logging_not_the_run(tmp_path, file_store, how):
+    store = file_store
     config = write_config(tmp_path, range(4))
     optimizer_id = comet(store, "optimize", config).stdout.strip()
     logs = fill_the_log_folder(store, optimizer_id, how)
@@ -372,7 +374,9 @@ def limit_open_files(soft: int, hard: int):
     return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def test_more_workers_than_open_files_allow_is_one_line_before_anything_starts(tmp_path, store):
+def test_more_workers_than_open_files_allow_is_one_line_before_anything_starts(tmp_path,
+                                                                               file_store):
+    store = file_store
     script = tmp_path / "hi.sh"
     script.write_text("echo hi\n")
     config = write_config(tmp_path, range(3))
