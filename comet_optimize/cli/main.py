@@ -290,7 +290,8 @@ def dashboard_command(store: str | None, host: str, port: int) -> int:
 @click.option("-j", "--jobs", "--parallel", type=click.IntRange(min=1), default=None,
               metavar="N",
               help="Workers to run in parallel (default: the number of --gpus, else 1).")
-@click.option("-t", "--trials", type=click.IntRange(min=1), default=None, metavar="T",
+@click.option("-t", "--trials", type=click.IntRange(min=1, max=2**63 - 1), default=None,
+              metavar="T",
               help="Pass --trials T to every worker; overrides the config's trials on creation.")
 @click.option("-e", "--executable", default=None, metavar="EXECUTABLE",
               help="Program that runs SCRIPT (default: this Python interpreter).")
