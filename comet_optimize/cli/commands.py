@@ -212,6 +212,9 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
             from None
     if progress is None:
         progress = _isatty(stderr)
+    if stdout is None:  # started with >&-: nothing to show the output on
+        _write(stderr, b"comet optimize: stdout is closed: worker output goes only to "
+                       b"the logs\n")
     result = run_workers(plan, stdout=stdout, stderr=stderr,
                          progress=_progress_line(opt, result_start=None) if progress else None,
                          terminal=_isatty(stdout))
