@@ -25,11 +25,12 @@ only through those products.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from comet_optimize.algorithms import gp
 from comet_optimize.algorithms.base import History, SamplingAlgorithm
 from comet_optimize.space import Space
 
@@ -50,6 +51,17 @@ class ParzenSettings:
     categorical_prior: float = 3.0  # weight an unordered kernel spreads over all choices
     candidates: int = 24  # draws from l(x) per suggestion ...
     candidates_per_dimension: int = 4  # ... plus this many per parameter
+    # The Gaussian process (`gp.py`) that picks among candidates while it is cheap enough.
+    gp: bool = True  # False: the Parzen estimator alone, as before issue 12
+    gp_max_trials: int = 200  # completed experiments past which the GP is not fitted
+    gp_fit_size: int = 64  # at most this many rows fit its hyperparameters
+    gp_gate: float | None = None  # Parzen decides when the GP's leave-one-out rank
+    # correlation is below this (None: the GP always decides while it runs)
+    gp_candidates: int = 256  # Parzen draws and as many uniform draws scored by the GP
+    gp_polish: int = 3  # best candidates whose ordered values are then optimised ...
+    gp_polish_iterations: int = 15  # ... by this many L-BFGS-B steps
+    gp_starts: tuple[float, ...] = (math.log(0.3), 1.0)  # log length scales to fit from
+    gp_transform: str = "log"  # how scores are warped before the fit: "log" or "rank"
 
 
 class ParzenSearch(SamplingAlgorithm):
@@ -84,10 +96,103 @@ class ParzenSearch(SamplingAlgorithm):
             while True:
                 yield self.space.sample_internal(rng, 1)
         good, bad = self._estimators(history)
+        if self._use_gp(history):
+            rows = self._gp_proposals(history, good, rng)
+            if rows is not None:
+                yield rows
         while True:
             candidates = good.sample(rng, self.n_candidates)
             score = good.log_pdf(candidates) - bad.log_pdf(candidates)
             yield candidates[np.argsort(-score, kind="stable")]
+
+    def _use_gp(self, history: History) -> bool:
+        finite = np.isfinite(history.scores)
+        return (self.settings.gp and len(history.scores) <= self.settings.gp_max_trials
+                and int(finite.sum()) >= 3)
+
+    def _gp_proposals(self, history: History, good: _Parzen,
+                      rng: np.random.Generator) -> np.ndarray | None:
+        """Candidates from the Parzen model, uniform draws and small moves around the
+        best points, ranked by the GP's expected improvement; the best few are then
+        polished by shrinking random moves. None when the GP's own check says it is lost."""
+        settings = self.settings
+        y = gp.transform(history.scores, settings.gp_transform)
+        model = gp.fit(history.completed, y, self.space.categorical_mask, rng,
+                       settings.gp_fit_size, starts=settings.gp_starts)
+        if settings.gp_gate is not None and model.loo_rank_correlation() < settings.gp_gate:
+            return None
+        best = float(y.min())
+        pending = history.pending
+        if len(pending):
+            # Kriging believer: pending rows count as observed at the predicted mean, so
+            # the variance (and the improvement) there drops and workers spread out.
+            believed, _ = model.predict(pending)
+            model = model.condition(pending, believed)
+        m = settings.gp_candidates
+        top = history.completed[np.argsort(history.scores, kind="stable")[:8]]
+        candidates = np.concatenate([good.sample(rng, m), self.space.sample_internal(rng, m),
+                                     self._moves(top[rng.integers(len(top), size=m)], 0.05, rng)])
+        def acquisition(rows: np.ndarray) -> np.ndarray:
+            value = gp.log_expected_improvement(*model.predict(rows), best)
+            if len(pending):
+                # ... and a pending row also rules out its close neighbourhood (local
+                # penalisation by the kernel's correlation), even where it was observed.
+                value += np.log1p(-np.minimum(model.correlation(rows, pending),
+                                              1 - 1e-12)).sum(axis=1)
+            return value
+
+        score = acquisition(candidates)
+        if len(self.numeric) and settings.gp_polish:
+            leaders = candidates[np.argsort(-score, kind="stable")[:settings.gp_polish]]
+            polished = self._polish(acquisition, leaders)
+            candidates = np.concatenate([candidates, polished])
+            score = np.concatenate([score, acquisition(polished)])
+        return candidates[np.argsort(-score, kind="stable")]
+
+    def _polish(self, acquisition: Callable[[np.ndarray], np.ndarray],
+                rows: np.ndarray) -> np.ndarray:
+        """Maximise the expected improvement over the ordered dimensions from each row at
+        once: one L-BFGS-B run on the sum (the rows do not interact), gradients by forward
+        differences, all in one batched prediction per step."""
+        from scipy.optimize import minimize
+
+        numeric, step = self.numeric, 1e-5
+        k, width = len(rows), len(numeric)
+        batch = np.repeat(rows, width + 1, axis=0)  # per row: itself, then one step per dim
+        offsets = np.zeros((k, width + 1, width))
+        offsets[:, 1:, :] = np.eye(width) * step
+
+        def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
+            x = flat.reshape(k, 1, width) + offsets
+            batch[:, numeric] = x.reshape(-1, width)
+            value = -acquisition(batch).reshape(k, width + 1)
+            return float(value[:, 0].sum()), ((value[:, 1:] - value[:, :1]) / step).ravel()
+
+        result = minimize(objective, rows[:, numeric].ravel(), jac=True, method="L-BFGS-B",
+                          bounds=[(0.0, 1.0 - step)] * (k * width),
+                          options={"maxiter": self.settings.gp_polish_iterations})
+        out = rows.copy()
+        out[:, numeric] = result.x.reshape(k, width)
+        return out
+
+    def _moves(self, rows: np.ndarray, scale: float, rng: np.random.Generator,
+               categorical: bool = True) -> np.ndarray:
+        """Copies of ``rows`` moved by N(0, scale) on ordered dimensions (reflected into
+        [0, 1]) and, when ``categorical``, a new random choice in 1 of 5 unordered ones."""
+        out = rows.copy()
+        if len(self.numeric):
+            moved = out[:, self.numeric] + rng.normal(0.0, scale, size=(len(out),
+                                                                         len(self.numeric)))
+            moved = np.abs(moved)
+            moved = 1.0 - np.abs(1.0 - moved)
+            out[:, self.numeric] = np.clip(moved, 0.0, 1.0)
+        if categorical and len(self.categorical):
+            fresh = self.space.sample_internal(rng, len(out))
+            flip = rng.uniform(size=(len(out), len(self.categorical))) < 0.2
+            values = out[:, self.categorical]
+            values[flip] = fresh[:, self.categorical][flip]
+            out[:, self.categorical] = values
+        return out
 
     def rank(self, history: History, rows: np.ndarray) -> np.ndarray | None:
         if len(history.scores) < self.settings.n_startup:

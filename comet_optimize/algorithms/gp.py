@@ -1,0 +1,259 @@
+"""A small Gaussian-process surrogate for `bayes`, in numpy and scipy only.
+
+Why a GP next to the Parzen estimator: on smooth spaces a GP learns how the
+score changes with each parameter (one length scale per dimension) and so
+places the next trial far more precisely than kernel density ratios can.
+
+The model, chosen for robustness rather than fidelity:
+
+* Inputs are the space's internal rows: ordered parameters on [0, 1], unordered
+  ones as choice indices. The kernel is an ARD Matérn-5/2 of one distance in
+  which an ordered dimension contributes ``((x - x') / l)^2`` and an unordered
+  one ``[x != x'] / l^2`` (a mismatch costs a fixed amount, learnt per
+  dimension): categories have no order and no geometry to invent.
+* Scores are replaced by the normal quantiles of their ranks before fitting, so
+  a heavy-tailed loss (one diverged run at 1e6 among values near 0.1) cannot
+  flatten the model, and failed trials (``inf``) are simply the worst rank.
+* Hyperparameters are the maximum a-posteriori values under a log-normal prior
+  on the length scales that widens with the dimension (``sqrt(2) + log(d) / 2``
+  in log space, as in "vanilla BO" for high dimensions), so that an 8-D problem
+  with 20 points does not get length scales fitted to noise. They are fitted on
+  at most ``fit_size`` points (the best half and a random rest) to bound the
+  cubic cost; the posterior then uses every point.
+
+Everything here is a pure function of its inputs (and the rng it is given).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy.linalg.lapack import dpotrf as potrf
+from scipy.linalg.lapack import dpotrs as potrs
+from scipy.optimize import minimize
+from scipy.special import log_ndtr, ndtr, ndtri
+
+_SQRT5 = math.sqrt(5.0)
+_LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(0.5))
+_LOG_SIGNAL_BOUNDS = (math.log(0.05), math.log(20.0))
+_LOG_SCALE_BOUNDS = (math.log(1e-2), math.log(1e3))
+
+
+def rank_transform(scores: np.ndarray) -> np.ndarray:
+    """Scores (lower is better, ``inf`` allowed) to standard normal quantiles of their ranks;
+    tied scores share their average rank."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores, method="average")
+    return ndtri((ranks - 0.5) / len(scores))
+
+
+def log_transform(scores: np.ndarray) -> np.ndarray:
+    """Scores to ``log1p((y - min) / c)`` with ``c`` a tenth of the median excess, then
+    standardised: linear near the best (where precision matters), logarithmic in the
+    tail (so one diverged run cannot flatten the model). ``inf`` becomes the worst
+    finite value."""
+    finite = np.isfinite(scores)
+    y = np.where(finite, scores, np.max(scores[finite]) if finite.any() else 0.0)
+    excess = y - y.min()
+    c = 0.1 * float(np.median(excess))
+    if c <= 0:
+        c = float(excess.max()) or 1.0
+    z = np.log1p(excess / c)
+    return (z - z.mean()) / (z.std() or 1.0)
+
+
+def transform(scores: np.ndarray, kind: str) -> np.ndarray:
+    """The score warp named ``kind``: "rank" or "log" (see their functions)."""
+    return rank_transform(scores) if kind == "rank" else log_transform(scores)
+
+
+def _squared_terms(a: np.ndarray, b: np.ndarray, categorical: np.ndarray) -> np.ndarray:
+    """(len(a), len(b), d): per-dimension squared distance, a mismatch (0/1) if unordered."""
+    diff = a[:, None, :] - b[None, :, :]
+    terms = diff * diff
+    if categorical.any():
+        terms[:, :, categorical] = (diff[:, :, categorical] != 0).astype(float)
+    return terms
+
+
+def _matern(r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Matérn-5/2 of the squared distance and its derivative with respect to r^2."""
+    r = np.sqrt(np.maximum(r2, 0.0))
+    e = np.exp(-_SQRT5 * r)
+    k = (1.0 + _SQRT5 * r + 5.0 / 3.0 * r2) * e
+    dk_dr2 = -5.0 / 6.0 * (1.0 + _SQRT5 * r) * e
+    return k, dk_dr2
+
+
+@dataclass
+class GaussianProcess:
+    """A fitted GP: hyperparameters, training rows and the Cholesky factor of their kernel."""
+
+    x: np.ndarray
+    y: np.ndarray
+    categorical: np.ndarray  # boolean mask over dimensions
+    inverse_scale2: np.ndarray  # 1 / l^2 per dimension
+    signal: float
+    noise: float
+    factor: tuple[np.ndarray, bool]
+    alpha: np.ndarray  # K^-1 y
+
+    def _cross(self, rows: np.ndarray) -> np.ndarray:
+        # Squared distances, expanded into matrix products for the ordered dimensions.
+        ordered = ~self.categorical
+        w = self.inverse_scale2
+        r2 = np.zeros((len(rows), len(self.x)))
+        if ordered.any():
+            a, b, wo = rows[:, ordered], self.x[:, ordered], w[ordered]
+            r2 += (a * a) @ wo[:, None] + ((b * b) @ wo)[None, :] - 2.0 * (a * wo) @ b.T
+        for j in np.flatnonzero(self.categorical):
+            r2 += w[j] * (rows[:, None, j] != self.x[None, :, j])
+        return np.maximum(r2, 0.0)
+
+    def predict(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation (of the latent function) at each row."""
+        k, _ = _matern(self._cross(rows))
+        k *= self.signal
+        mean = k @ self.alpha
+        v = solve_triangular(self.factor[0], k.T, lower=self.factor[1])
+        var = np.maximum(self.signal - np.einsum("ij,ij->j", v, v), 1e-12)
+        return mean, np.sqrt(var)
+
+    def correlation(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """(len(rows), len(others)) prior correlation of the function at the two sets."""
+        shell = GaussianProcess(others, self.y, self.categorical, self.inverse_scale2,
+                                self.signal, self.noise, self.factor, self.alpha)
+        return _matern(shell._cross(rows))[0]
+
+    def condition(self, rows: np.ndarray, values: np.ndarray) -> GaussianProcess:
+        """The same hyperparameters with more observations (pending rows, believed values)."""
+        return _posterior(np.concatenate([self.x, rows]), np.concatenate([self.y, values]),
+                          self.categorical, self.inverse_scale2, self.signal, self.noise)
+
+    def loo_rank_correlation(self) -> float:
+        """Spearman correlation between leave-one-out predictions and the observations:
+        how well the model would have predicted each point without it (closed form)."""
+        from scipy.stats import spearmanr
+
+        inverse = cho_solve(self.factor, np.eye(len(self.y)))
+        loo = self.y - self.alpha / np.diag(inverse)
+        if np.ptp(loo) == 0 or np.ptp(self.y) == 0:
+            return 0.0
+        return float(spearmanr(loo, self.y).statistic)
+
+
+def _posterior(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, w: np.ndarray,
+               signal: float, noise: float) -> GaussianProcess:
+    shell = GaussianProcess(x, y, categorical, w, signal, noise, (np.empty(0), True),
+                            np.empty(0))
+    k, _ = _matern(shell._cross(x))
+    k *= signal
+    k[np.diag_indices_from(k)] += noise + 1e-8
+    factor = _cholesky(k)
+    return GaussianProcess(x, y, categorical, w, signal, noise, factor, cho_solve(factor, y))
+
+
+def _cholesky(k: np.ndarray) -> tuple[np.ndarray, bool]:
+    jitter = 1e-8
+    for _ in range(8):
+        try:
+            return cho_factor(k, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            k[np.diag_indices_from(k)] += jitter
+            jitter *= 10
+    raise np.linalg.LinAlgError("kernel matrix is not positive definite")
+
+
+def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Generator,
+        fit_size: int = 100, max_iterations: int = 40,
+        starts: tuple[float, ...] = (math.log(0.3), 1.0)) -> GaussianProcess:
+    """MAP hyperparameters on at most ``fit_size`` rows, then the posterior on all rows.
+
+    ``starts``: log length scales to start from (the one with the best objective is used).
+
+    ``y`` should already be transformed (e.g. `rank_transform`), mean 0 and scale 1.
+    """
+    n, d = x.shape
+    subset = np.arange(n)
+    if n > fit_size:
+        # The best half (where the search is) and a random draw of the rest (the overview).
+        order = np.argsort(y, kind="stable")
+        half = fit_size // 2
+        rest = rng.choice(order[half:], size=fit_size - half, replace=False)
+        subset = np.concatenate([order[:half], rest])
+    terms = _squared_terms(x[subset], x[subset], categorical)
+    ys = y[subset]
+    terms_flat = terms.reshape(-1, d)
+    prior_mean = math.sqrt(2.0) + 0.5 * math.log(d)  # of log l
+    prior_var = 3.0
+
+    eye = np.eye(len(ys))
+    diagonal = np.diag_indices(len(ys))
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        log_l, log_signal, log_noise = theta[:d], theta[d], theta[d + 1]
+        w = np.exp(-2.0 * log_l)
+        signal, noise = math.exp(log_signal), math.exp(log_noise)
+        base, dbase = _matern(terms @ w)
+        k = signal * base
+        k[diagonal] += noise + 1e-8
+        lower, info = potrf(k, lower=True, clean=False, overwrite_a=True)
+        if info:
+            return 1e10, np.zeros_like(theta)
+        alpha, _ = potrs(lower, ys, lower=True)
+        inverse, _ = potrs(lower, eye, lower=True)
+        nll = 0.5 * ys @ alpha + np.log(lower[diagonal]).sum()
+        inner = inverse - np.outer(alpha, alpha)  # K^-1 - a a^T
+        grad = np.empty_like(theta)
+        # dK/dlog l_j = signal * dk/dr2 * (-2 w_j D_j)
+        m = inner * dbase
+        m *= signal
+        grad[:d] = -(m.reshape(-1) @ terms_flat) * w
+        grad[d] = 0.5 * signal * float(np.einsum("ij,ij->", inner, base))
+        grad[d + 1] = 0.5 * np.trace(inner) * noise
+        # Log-normal prior on length scales, weak prior keeping the noise small.
+        nll += 0.5 * np.sum((log_l - prior_mean) ** 2) / prior_var
+        grad[:d] += (log_l - prior_mean) / prior_var
+        nll += 0.5 * (log_noise - math.log(1e-3)) ** 2 / 4.0
+        grad[d + 1] += (log_noise - math.log(1e-3)) / 4.0
+        return float(nll), grad
+
+    bounds = [_LOG_SCALE_BOUNDS] * d + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
+    # Several starts (short length scales: a rugged fit; the prior's centre: a smooth
+    # one; the likelihood often has a mode near each): the optimiser runs from the one
+    # with the best objective.
+    theta0 = None
+    for start in starts:
+        trial = np.concatenate([np.full(d, start), [0.0, math.log(1e-2)]])
+        trial[:d][categorical] = 0.0  # a mismatch of r^2 = 1 is a fair start whatever d is
+        value = objective(trial)[0]
+        if theta0 is None or value < theta0[0]:
+            theta0 = (value, trial)
+    result = minimize(objective, theta0[1], jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": max_iterations})
+    theta = result.x
+    return _posterior(x, y, categorical, np.exp(-2.0 * theta[:d]), math.exp(theta[d]),
+                      math.exp(theta[d + 1]))
+
+
+def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+    """log E[max(best - f, 0)], stable far into the tail (lower is better)."""
+    z = (best - mean) / std
+    out = np.empty_like(z)
+    ordinary = z > -6.0
+    zo = z[ordinary]
+    out[ordinary] = np.log(np.maximum(
+        zo * ndtr(zo) + np.exp(-0.5 * zo * zo) / math.sqrt(2 * math.pi), 1e-300))
+    zt = z[~ordinary]
+    # z Phi(z) + phi(z) ~ phi(z) / z^2 for z -> -inf
+    out[~ordinary] = (-0.5 * zt * zt - 0.5 * math.log(2 * math.pi) - 2.0 * np.log(-zt)
+                      + np.log1p(-3.0 / (zt * zt)))
+    return out + np.log(std)
+
+
+def log_probability_of_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+    return log_ndtr((best - mean) / std)

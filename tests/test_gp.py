@@ -1,0 +1,137 @@
+"""The Gaussian-process surrogate of `bayes` (issue 12) and how bayes uses it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from comet_optimize import Optimizer
+from comet_optimize.algorithms import gp
+from comet_optimize.algorithms.base import History
+from comet_optimize.algorithms.bayes import ParzenSearch
+from comet_optimize.config import validate
+from comet_optimize.space import Space
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    return np.sin(3 * x[:, 0]) + (x[:, 1] - 0.4) ** 2
+
+
+def test_fit_predicts_a_smooth_function_it_has_not_seen() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(40, 2))
+    model = gp.fit(x, gp.log_transform(_smooth(x)), np.zeros(2, bool), rng)
+    test = rng.uniform(size=(300, 2))
+    mean, std = model.predict(test)
+    assert spearmanr(mean, _smooth(test)).statistic > 0.9
+    assert np.all(std > 0)
+    assert model.loo_rank_correlation() > 0.8
+
+
+def test_the_marginal_likelihood_gradient_matches_finite_differences(monkeypatch) -> None:
+    captured = {}
+    real = gp.minimize
+
+    def spy(fun, x0, **kwargs):
+        captured["fun"], captured["x0"] = fun, x0
+        return real(fun, x0, **kwargs)
+
+    monkeypatch.setattr(gp, "minimize", spy)
+    rng = np.random.default_rng(1)
+    x = np.column_stack([rng.uniform(size=(25, 2)), rng.integers(0, 3, size=25)])
+    gp.fit(x, gp.log_transform(_smooth(x) + x[:, 2]), np.array([False, False, True]), rng)
+    theta = captured["x0"] + rng.normal(0, 0.3, size=len(captured["x0"]))
+    _, grad = captured["fun"](theta)
+    numeric = [(captured["fun"](theta + e)[0] - captured["fun"](theta - e)[0]) / 2e-6
+               for e in np.eye(len(theta)) * 1e-6]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-4)
+
+
+def test_score_transforms_survive_heavy_tails_failures_and_ties() -> None:
+    scores = np.array([0.1, 0.2, 1e6, math.inf, 0.2, 0.15])
+    for kind in ("log", "rank"):
+        z = gp.transform(scores, kind)
+        assert np.all(np.isfinite(z))
+        assert np.argmin(z) == 0 and z[1] == z[4]
+        assert abs(z.mean()) < 1e-9
+    # The log warp keeps the good end spread out: one huge value does not squash it.
+    z = gp.log_transform(scores)
+    assert z[5] - z[0] > 0.05 * (z[2] - z[0])  # a plain standardisation: 5e-8
+
+
+def test_log_expected_improvement_is_stable_and_monotone() -> None:
+    mean = np.linspace(-3, 40, 500)
+    value = gp.log_expected_improvement(mean, np.ones_like(mean), best=0.0)
+    assert np.all(np.isfinite(value))
+    assert np.all(np.diff(value) < 0)
+    z = -mean[:50]
+    phi = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    from scipy.special import ndtr
+
+    np.testing.assert_allclose(value[:50], np.log(z * ndtr(z) + phi), rtol=1e-9)
+
+
+def test_categorical_dimensions_keep_the_fit_informative() -> None:
+    # Two categories with opposite slopes: a GP that ignored the category would average them.
+    rng = np.random.default_rng(2)
+    x = np.column_stack([rng.uniform(size=60), rng.integers(0, 2, size=60)])
+    y = np.where(x[:, 1] == 0, x[:, 0], 1 - x[:, 0])
+    model = gp.fit(x, gp.log_transform(y), np.array([False, True]), rng)
+    mean, _ = model.predict(np.array([[0.1, 0.0], [0.1, 1.0]]))
+    assert mean[0] < mean[1]
+
+
+def _space(parameters: dict) -> Space:
+    return Space.from_config(validate({"algorithm": "bayes", "parameters": parameters}))
+
+
+def test_pending_points_push_the_next_proposal_away() -> None:
+    space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0},
+                    "y": {"type": "double", "min": 0.0, "max": 1.0}})
+    search = ParzenSearch(space)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(size=(20, 2))
+    history = History(x, (x[:, 0] - 0.3) ** 2 + (x[:, 1] - 0.6) ** 2, np.empty((0, 2)))
+    first = search.propose(history, np.random.default_rng(4))[0]
+    busy = replace(history, pending=first[None, :])
+    second = search.propose(busy, np.random.default_rng(4))[0]
+    assert np.linalg.norm(second - first) > 1e-3
+
+
+def test_the_gp_stops_past_its_size_limit() -> None:
+    space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0}})
+    search = ParzenSearch(space, gp_max_trials=30)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(size=(31, 1))
+    assert search._use_gp(History(x[:30], x[:30, 0], np.empty((0, 1))))
+    assert not search._use_gp(History(x, x[:, 0], np.empty((0, 1))))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bayes_with_the_gp_never_repeats_a_parameter_set(tmp_path, seed: int) -> None:
+    parameters = {k: {"type": "integer", "min": 1, "max": 5} for k in "abc"}
+    opt = Optimizer({"algorithm": "bayes", "spec": {"maxCombo": 60, "seed": seed},
+                     "parameters": parameters}, verbose=0, store=str(tmp_path))
+    seen = []
+    for experiment in opt.get_experiments():
+        p = experiment.params
+        seen.append((p["a"], p["b"], p["c"]))
+        experiment.log_metric("loss", (p["a"] - 2) ** 2 + (p["b"] - 4) ** 2 + p["c"])
+    assert len(seen) == 60 and len(set(seen)) == 60
+
+
+def test_bayes_with_the_gp_finds_a_smooth_optimum(tmp_path) -> None:
+    parameters = {"x": {"type": "double", "min": -5.0, "max": 10.0},
+                  "y": {"type": "double", "min": 0.0, "max": 15.0}}
+    opt = Optimizer({"algorithm": "bayes", "spec": {"maxCombo": 40, "seed": 7},
+                     "parameters": parameters}, verbose=0, store=str(tmp_path))
+    best = math.inf
+    for experiment in opt.get_experiments():
+        loss = (experiment.params["x"] - 2.5) ** 2 + (experiment.params["y"] - 7.0) ** 2
+        experiment.log_metric("loss", loss)
+        best = min(best, loss)
+    assert best < 0.05  # random search's expected best of 40 here is about 1.5
