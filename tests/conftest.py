@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 
 import pytest
@@ -24,6 +25,52 @@ def _isolated_environment(tmp_path, monkeypatch):
     """No test may see a real ~/.comet_optimize or an id left in the environment."""
     monkeypatch.delenv("COMET_OPTIMIZER_ID", raising=False)
     monkeypatch.setenv("COMET_OPTIMIZE_STORE", str(tmp_path / "default-store"))
+    monkeypatch.setenv("COMET_OPTIMIZE_LOGS", str(tmp_path / "logs"))  # a database's logs
+
+
+def stored_events(store: str, optimizer_id: str) -> list[dict]:
+    """Every event of a search, in order, from either kind of store."""
+    from comet_optimize.store import open_store
+
+    journal = open_store(store).journal(optimizer_id, readonly=True)
+    try:
+        return journal.read_new()
+    finally:
+        journal.close()
+
+
+def heartbeat_names(store: str, optimizer_id: str) -> list[str]:
+    """The workers that have a heartbeat in a search, from either kind of store."""
+    if store.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(store, autocommit=True) as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT worker FROM comet_optimize_heartbeats WHERE search = %s",
+                (optimizer_id,))]
+    folder = os.path.join(store, optimizer_id, "heartbeats")
+    return os.listdir(folder) if os.path.isdir(folder) else []
+
+
+def age_heartbeat(store: str, optimizer_id: str, worker: str, seconds: float = 10_000) -> None:
+    """Make a worker's last heartbeat ``seconds`` old, on the clock its store judges by."""
+    if store.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(store, autocommit=True) as conn:
+            conn.execute("UPDATE comet_optimize_heartbeats SET beat = now() - "
+                         "make_interval(secs => %s) WHERE search = %s AND worker = %s",
+                         (seconds, optimizer_id, worker))
+        return
+    stale = time.time() - seconds
+    os.utime(os.path.join(store, optimizer_id, "heartbeats", worker), (stale, stale))
+
+
+def log_folder(store: str, optimizer_id: str) -> str:
+    """Where the launcher put the per-worker logs of a search (a local folder either way)."""
+    from comet_optimize.store import open_store
+
+    return open_store(store).log_folder(optimizer_id)
 
 
 def postgres_server_url() -> str:

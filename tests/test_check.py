@@ -15,7 +15,8 @@ def check(optimizer_id: str, store: str) -> subprocess.CompletedProcess:
                           timeout=60)
 
 
-def test_check_says_ok_then_names_the_damage_and_what_it_loses(store):
+def test_check_says_ok_then_names_the_damage_and_what_it_loses(file_store):
+    store = file_store
     opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2, 3, 4]}}, verbose=0,
                     store=store)
     for experiment in opt.get_experiments():

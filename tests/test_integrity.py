@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 
 from comet_optimize import Experiment, Optimizer, OptimizerException
+from tests.conftest import stored_events
 
 WIDE = {"algorithm": "random", "spec": {"maxCombo": 100000, "seed": 1},
         "parameters": {"x": {"type": "double", "min": 0.0, "max": 1.0}}}
 
 
 def journal_events(store: str, optimizer_id: str) -> list[dict]:
-    with open(os.path.join(store, optimizer_id, "journal.jsonl"), "rb") as handle:
-        return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+    return stored_events(store, optimizer_id)
 
 
 def assert_journal_consistent(store: str, optimizer_id: str) -> dict[int, dict]:
@@ -259,7 +259,8 @@ def test_a_huge_integer_metric_is_recorded_as_infinite(store, capfd):
     assert math.isinf(opt.experiments()[0]["score"])
 
 
-def test_a_failed_append_leaves_the_state_as_the_journal_says(store):
+def test_a_failed_append_leaves_the_state_as_the_journal_says(file_store):
+    store = file_store
     opt = Optimizer(WIDE, verbose=0, store=store)
     done = opt.next()
     done.log_metric("loss", 1.0)
@@ -289,7 +290,8 @@ def test_a_failed_append_leaves_the_state_as_the_journal_says(store):
 
 # -- 9. damage
 
-def test_a_damaged_line_in_the_middle_never_reuses_a_number(store, capfd):
+def test_a_damaged_line_in_the_middle_never_reuses_a_number(file_store, capfd):
+    store = file_store
     opt = Optimizer(WIDE, verbose=0, store=store)
     for experiment in opt.get_experiments():
         experiment.log_metric("loss", experiment.count)
@@ -312,7 +314,8 @@ def test_a_damaged_line_in_the_middle_never_reuses_a_number(store, capfd):
     assert status["assigned"] == 5  # 1, 2 and 4-6; #3's assignment is lost with the damage
 
 
-def test_nul_bytes_before_an_event_do_not_take_the_event_with_them(store):
+def test_nul_bytes_before_an_event_do_not_take_the_event_with_them(file_store):
+    store = file_store
     opt = Optimizer(WIDE, verbose=0, store=store)
     experiment = opt.next()
     path = os.path.join(store, opt.id, "journal.jsonl")
@@ -324,7 +327,8 @@ def test_nul_bytes_before_an_event_do_not_take_the_event_with_them(store):
     assert status["completed"] == 1 and status["damage"]
 
 
-def test_events_with_a_bad_shape_are_reported_not_fatal(store):
+def test_events_with_a_bad_shape_are_reported_not_fatal(file_store):
+    store = file_store
     opt = Optimizer(WIDE, verbose=0, store=store)
     experiment = opt.next()
     path = os.path.join(store, opt.id, "journal.jsonl")

@@ -10,7 +10,6 @@ time: take experiments (several may be open at once), log, end, fail inside a
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 import threading
 
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 
 from comet_optimize import Optimizer
 from comet_optimize.optimizer import live_optimizers
+from comet_optimize.store import open_store
 
 STEPS = st.sampled_from(["take", "report", "nan", "end", "fail", "late"])
 SCRIPT = st.lists(st.tuples(st.integers(0, 3), STEPS), min_size=1, max_size=15)
@@ -115,6 +115,6 @@ def test_budget_uniqueness_and_results_hold_for_any_scripts(scripts, algorithm, 
         assert 1 <= trial <= trials
         attempts = [r for r in records if (r["pid"], r["trial"]) == (pid, trial)]
         assert len(attempts) <= retries + 1
-    assert os.path.isdir(os.path.join(store, first.id))
+    assert open_store(store).exists(first.id)
     for optimizer in live_optimizers():
         optimizer._open.clear()  # nothing left for this test process's exit to end

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import pytest
 
 from comet_optimize import Experiment, InvalidOptimizerParameters, Optimizer
+from tests.conftest import stored_events
 
 GRID_3X3 = {"algorithm": "random", "spec": {"maxCombo": 100},
             "parameters": {"a": [1, 2, 3], "b": ["x", "y", "z"]}}
@@ -23,8 +23,7 @@ def make(config, store, **kwargs):
 
 
 def journal_events(store, optimizer_id):
-    with open(os.path.join(store, optimizer_id, "journal.jsonl")) as handle:
-        return [json.loads(line) for line in handle]
+    return stored_events(store, optimizer_id)
 
 
 def test_creation_prints_the_id_line_comet_users_resume_with(store, capfd):

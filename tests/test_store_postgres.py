@@ -285,7 +285,8 @@ def test_a_dropped_connection_is_retried_with_one_line(postgres_store, capfd):
         journal.append([{"type": "after"}])
     assert store.read_config(optimizer_id) == {}
     err = capfd.readouterr().err
-    warnings = [line for line in err.splitlines() if "lost the connection" in line]
+    warnings = [line for line in err.splitlines()
+                if f"lost the connection to the store {postgres_store} " in line]
     assert len(warnings) == 2  # one per connection (journal, store), one line each
     assert all("retrying for up to" in line for line in warnings)
     events = store.journal(optimizer_id, readonly=True).read_new()

@@ -404,8 +404,11 @@ class PostgresJournal:
             raise OptimizerException("append() outside locked()")
         if not events:
             return
-        bodies = [json.dumps({"v": EVENT_VERSION, **event}, separators=(",", ":"))
-                  for event in events]
+        try:  # strict, as in the file store: no NaN tokens, nothing json does not know
+            bodies = [json.dumps({"v": EVENT_VERSION, **event}, separators=(",", ":"),
+                                 allow_nan=False) for event in events]
+        except (TypeError, ValueError) as error:
+            raise OptimizerException(f"cannot record an event: {error}") from None
         if self._pending is None:
             self._pending = (uuid.uuid4(), bodies)
         else:
@@ -652,9 +655,12 @@ class PostgresStore:
         return server_now + elapsed - assigned_at > lease
 
     def log_folder(self, optimizer_id: str) -> str:
-        """Logs stay on the worker's machine: ~/.comet_optimize/logs/<id> (0700)."""
+        """Logs stay on the worker's machine: $COMET_OPTIMIZE_LOGS/<id>, by default
+        ~/.comet_optimize/logs/<id> (folders 0700)."""
         _check_id(optimizer_id)
-        path = os.path.join(os.path.expanduser("~"), ".comet_optimize", "logs", optimizer_id)
+        root = os.environ.get("COMET_OPTIMIZE_LOGS") or os.path.join(
+            os.path.expanduser("~"), ".comet_optimize", "logs")
+        path = os.path.join(root, optimizer_id)
         os.makedirs(path, mode=0o700, exist_ok=True)
         os.chmod(path, 0o700)
         return path

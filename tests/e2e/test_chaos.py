@@ -11,7 +11,6 @@ parameter set handed out twice outside trials and retries, no damage.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import signal
@@ -20,6 +19,7 @@ import sys
 import time
 
 from comet_optimize import Optimizer
+from tests.conftest import stored_events
 
 WORKER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workers", "chaos_worker.py")
 CONFIG = {"algorithm": "bayes", "spec": {"maxCombo": 160, "retryAssignLimit": 1, "seed": 7},
@@ -95,8 +95,7 @@ def run_chaos(store: str, tmp_path, groups: list[int]) -> None:
         time.sleep(0.1)
 
     assert all(hits.values()), hits
-    path = os.path.join(store, opt.id, "journal.jsonl")
-    events = [json.loads(line) for line in open(path, "rb").read().splitlines() if line]
+    events = stored_events(store, opt.id)
     assigns = [e for e in events if e["type"] == "assign"]
     counts = [e["count"] for e in assigns]
     assert sorted(counts) == list(range(1, len(counts) + 1))

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from comet_optimize import Optimizer
+from tests.conftest import log_folder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "scripts", "launched_worker.py")
@@ -94,7 +95,7 @@ def test_three_workers_share_the_budget_and_get_args_env_and_logs(tmp_path, stor
     assert sorted(int(line.split()[1]) for lines in done.values() for line in lines) == \
         list(range(1, 13))
 
-    logs = os.path.join(store, opt.id, "logs")
+    logs = log_folder(store, opt.id)
     for index in range(3):
         with open(os.path.join(logs, f"worker-{index}.log")) as handle:
             log = handle.read()
@@ -332,7 +333,7 @@ def test_a_closed_stdout_or_stderr_is_not_an_error(tmp_path, store, closed):
 
 def fill_the_log_folder(store: str, optimizer_id: str, how: str) -> str:
     """Make worker 0's log unwritable for lack of space; return the log folder."""
-    logs = os.path.join(store, optimizer_id, "logs")
+    logs = log_folder(store, optimizer_id)
     os.makedirs(logs, exist_ok=True)
     if how == "dev-full":
         os.symlink("/dev/full", os.path.join(logs, "worker-0.log"))

@@ -8,7 +8,6 @@ looks like later.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -19,6 +18,7 @@ import time
 import pytest
 
 from comet_optimize import Optimizer, liveness
+from tests.conftest import age_heartbeat, heartbeat_names, stored_events
 
 WORKER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workers", "worker.py")
 CONFIG = {"algorithm": "grid", "parameters": {"x": [1, 2]}, "spec": {"retryAssignLimit": 1}}
@@ -48,12 +48,11 @@ def start_in_other_pid_namespace(optimizer_id: str, store: str, *flags: str):
 
 
 def age_heartbeats(store: str, optimizer_id: str, pidns: int) -> None:
-    folder = os.path.join(store, optimizer_id, "heartbeats")
-    stale = time.time() - 10_000
-    aged = [n for n in os.listdir(folder) if n.endswith(f"-{pidns}")]
-    assert aged, os.listdir(folder)
+    names = heartbeat_names(store, optimizer_id)
+    aged = [n for n in names if n.endswith(f"-{pidns}")]
+    assert aged, names
     for name in aged:
-        os.utime(os.path.join(folder, name), (stale, stale))
+        age_heartbeat(store, optimizer_id, name)
 
 
 def close(worker: subprocess.Popen) -> None:
@@ -67,8 +66,7 @@ def test_a_worker_in_another_pid_namespace_is_judged_by_its_heartbeat(store):
     worker = start_in_other_pid_namespace(opt.id, store, "--hang")
     record = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
     assert record["status"] == "running"
-    event = next(e for e in map(json.loads, open(
-        os.path.join(store, opt.id, "journal.jsonl"))) if e["type"] == "assign")
+    event = next(e for e in stored_events(store, opt.id) if e["type"] == "assign")
     assert event["pidns"] != liveness.this_process().pidns
     # Its pid means another process here (or none): it must not be judged by it.
     Optimizer(opt.id, verbose=0, store=store).refresh()
@@ -87,8 +85,7 @@ def test_a_worker_stopped_past_its_lease_still_records_its_late_result(store):
     opt = Optimizer(CONFIG, verbose=0, store=store)
     worker = start_in_other_pid_namespace(opt.id, store, "--hang-then-report")
     count = Optimizer(opt.id, verbose=0, store=store).experiments()[0]["count"]
-    pidns = next(e for e in map(json.loads, open(
-        os.path.join(store, opt.id, "journal.jsonl"))) if e["type"] == "assign")["pidns"]
+    pidns = next(e for e in stored_events(store, opt.id) if e["type"] == "assign")["pidns"]
     os.kill(worker.pid, signal.SIGSTOP)
     try:
         age_heartbeats(store, opt.id, pidns)

@@ -13,11 +13,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from comet_optimize import Optimizer
+from tests.conftest import age_heartbeat, heartbeat_names
 
 WORKER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workers", "worker.py")
 
@@ -47,8 +47,7 @@ def test_other_hosts_worker_is_failed_only_when_its_heartbeat_lease_lapses(store
 
     running = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
     assert running["host"] == "otherhost" and running["status"] == "running"
-    heartbeats = os.path.join(store, opt.id, "heartbeats")
-    beat = [n for n in os.listdir(heartbeats) if n.startswith("otherhost-")]
+    beat = [n for n in heartbeat_names(store, opt.id) if n.startswith("otherhost-")]
     assert len(beat) == 1
 
     worker.send_signal(signal.SIGKILL)
@@ -58,8 +57,7 @@ def test_other_hosts_worker_is_failed_only_when_its_heartbeat_lease_lapses(store
     # Dead, but this host cannot see it: within the lease it stays running.
     assert Optimizer(opt.id, verbose=0, store=store).status()["running"] == 1
 
-    stale = time.time() - 10_000
-    os.utime(os.path.join(heartbeats, beat[0]), (stale, stale))
+    age_heartbeat(store, opt.id, beat[0])
     status = Optimizer(opt.id, verbose=0, store=store).status()
     assert (status["running"], status["failed"]) == (0, 1)
 

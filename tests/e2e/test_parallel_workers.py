@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from comet_optimize import Optimizer
+from tests.conftest import stored_events
 
 WORKER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workers", "worker.py")
 
@@ -26,8 +27,7 @@ def run_workers(optimizer_id, store, n, *args):
 
 
 def journal(store, optimizer_id):
-    with open(os.path.join(store, optimizer_id, "journal.jsonl")) as handle:
-        return [json.loads(line) for line in handle]
+    return stored_events(store, optimizer_id)
 
 
 def test_four_processes_cover_a_3x3_space_exactly_once(store):
