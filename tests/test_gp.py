@@ -135,3 +135,17 @@ def test_bayes_with_the_gp_finds_a_smooth_optimum(tmp_path) -> None:
         experiment.log_metric("loss", loss)
         best = min(best, loss)
     assert best < 0.05  # random search's expected best of 40 here is about 1.5
+
+
+def test_the_bad_mixture_is_capped_so_cost_stops_growing() -> None:
+    space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0},
+                    "y": {"type": "double", "min": 0.0, "max": 1.0}})
+    search = ParzenSearch(space, max_bad=50)
+    rng = np.random.default_rng(6)
+    x = rng.uniform(size=(3000, 2))
+    scores = x[:, 0] + x[:, 1]
+    good, bad = search._estimators(History(x, scores, x[:2]))
+    assert len(good.centres) == 25
+    assert len(bad.centres) == 50 + 2  # the cap, plus every pending row
+    # Evenly spread over the ranks: from near the good set to the very worst.
+    assert bad.centres[:50].sum(axis=1).max() == scores.max()

@@ -57,6 +57,8 @@ def main() -> None:
                         help="peers read from baselines/<peer>.json (same seeds), e.g. "
                              "optuna-tpe optuna-gp")
     parser.add_argument("--out", type=Path, help="also write every run's scores here (JSON)")
+    parser.add_argument("--summarize", type=Path,
+                        help="print the tables of a (possibly partial) --out file; run nothing")
     parser.add_argument("--compare", default=None)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--budget", type=int, default=100, choices=BUDGETS,
@@ -69,15 +71,13 @@ def main() -> None:
                     else HALVES[args.half])
     else:
         problems = args.problems or list(PROBLEMS)
-    tasks = [(v, p, s) for v in args.variants for p in problems for s in range(args.seeds)]
-    with mp.get_context("fork").Pool(args.jobs) as pool:
-        results = pool.map(_run, tasks, chunksize=1)
+    if args.summarize:
+        results = [tuple(r) for r in json.loads(args.summarize.read_text())]
+    else:
+        results = _run_all(args, problems)
     table: dict[str, dict[str, list[list[float]]]] = {}
     for variant, problem, _seed, score in results:
         table.setdefault(variant, {}).setdefault(problem, []).append(score)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps([list(r) for r in results]))
     for peer in args.peers:
         import baseline
         from scoring import scores
@@ -96,6 +96,30 @@ def main() -> None:
             if run["seed"] < args.seeds and run.get("scores"):
                 table.setdefault(run["method"], {}).setdefault(run["problem"], []).append(
                     [run["scores"][str(b)] for b in BUDGETS])
+    for half, members in HALVES.items():
+        chosen = [p for p in problems if p in members]
+        if chosen and args.half == "both":
+            print(f"\n{half} half")
+            _print_table(table, chosen, args.budget)
+    if args.half != "both":
+        _print_table(table, problems, args.budget)
+
+
+def _run_all(args: argparse.Namespace, problems: list[str]) -> list[tuple]:
+    # Seed-major, variants side by side: an interrupted run still compares them fairly.
+    tasks = [(v, p, s) for s in range(args.seeds) for p in problems for v in args.variants]
+    results = []
+    with mp.get_context("fork").Pool(args.jobs) as pool:
+        for result in pool.imap_unordered(_run, tasks, chunksize=1):
+            results.append(result)
+            if args.out:  # after every run, so a long ablation can be read as it goes
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps([list(r) for r in results]))
+    return results
+
+
+def _print_table(table: dict[str, dict[str, list[list[float]]]], problems: list[str],
+                 budget: int) -> None:
     names = " | ".join(p[:10] for p in problems)
     print(f"| variant | {names} | mean@20 | mean@50 | mean@100 |")
     print("|" + "---|" * (len(problems) + 4))
@@ -103,7 +127,7 @@ def main() -> None:
         per_problem = [np.mean(by_problem[p], axis=0) if p in by_problem else
                        np.full(len(BUDGETS), np.nan) for p in problems]
         means = np.nanmean(per_problem, axis=0)
-        column = BUDGETS.index(args.budget)
+        column = BUDGETS.index(budget)
         cells = " | ".join(f"{row[column]:.1f}" for row in per_problem)
         missing = sum(p not in by_problem for p in problems)
         note = f" ({len(problems) - missing} problems)" if missing else ""

@@ -1,0 +1,73 @@
+"""What one `bayes` suggestion costs through the public API and the file store, by history size.
+
+    nice -n 19 python benchmarks/quality/cost.py [--sizes 200 1000 10000] [--dimensions 5]
+
+For each size N: a search is filled with N - `--samples` completed experiments, then
+the last `--samples` ``next()`` + ``log_metric`` + ``end()`` round trips up to N are
+timed (free objective), so that N = 200 times the GP at its largest,
+as in `benchmarks/api_latency.py`. Reports the median and mean wall time and the CPU
+time per round trip, so a busy machine can be told apart from a slow suggestion.
+Also times the first 100 suggestions (the issue compares with Optuna's GP there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np  # noqa: E402
+
+from comet_optimize import Optimizer  # noqa: E402
+
+
+def _round(opt: Optimizer) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    experiment = opt.next()
+    x = np.array(list(experiment.params.values()), dtype=float)
+    experiment.log_metric("loss", float(np.sum((x - 0.3) ** 2) + 0.1 * np.sin(9 * x).sum()))
+    experiment.end()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def measure(completed: int, dimensions: int, samples: int) -> dict[str, float]:
+    parameters = {f"x{i}": {"type": "double", "min": 0.0, "max": 1.0} for i in range(dimensions)}
+    store = tempfile.mkdtemp(prefix="comet-cost-")
+    opt = Optimizer({"algorithm": "bayes", "spec": {"maxCombo": completed, "seed": 1},
+                     "parameters": parameters}, verbose=0, store=store)
+    first = [_round(opt) for _ in range(min(completed - samples, 100))]
+    for _ in range(completed - samples - len(first)):
+        _round(opt)
+    times = np.array([_round(opt) for _ in range(samples)]) * 1000
+    return {"completed": completed, "dimensions": dimensions,
+            "median_ms": float(np.median(times[:, 0])), "mean_ms": float(times[:, 0].mean()),
+            "cpu_ms": float(times[:, 1].mean()),
+            "first_100_mean_ms": float(np.mean([w for w, _ in first]) * 1000)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000, 10000])
+    parser.add_argument("--dimensions", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/cost.json"))
+    args = parser.parse_args()
+    rows = [measure(n, args.dimensions, args.samples) for n in args.sizes]
+    print("| completed | median ms | mean ms | CPU ms | first 100: mean ms |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['completed']} | {r['median_ms']:.2f} | {r['mean_ms']:.2f} | "
+              f"{r['cpu_ms']:.2f} | {r['first_100_mean_ms']:.1f} |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
