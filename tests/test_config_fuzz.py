@@ -121,6 +121,51 @@ def mutated_values(draw):
 
 
 @st.composite
+def config_shaped(draw):
+    """Mostly valid configs with, half the time, one number made extreme (item 8's cases)."""
+    benign = st.integers(1, 50) | st.floats(0.01, 100)
+    parameters = {}
+    for name in draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3, unique=True)):
+        kind = draw(st.sampled_from(["integer", "double", "discrete", "categorical"]))
+        definition: dict = {"type": kind}
+        if kind == "discrete":
+            definition["values"] = draw(st.lists(benign, min_size=1, max_size=4, unique=True))
+        elif kind == "categorical":
+            definition["values"] = draw(st.lists(st.text(max_size=3), min_size=1, max_size=4,
+                                                 unique=True))
+        else:
+            scaling = draw(st.sampled_from(["linear", "uniform", "normal", "lognormal",
+                                            "loguniform"]))
+            definition["scalingType"] = scaling
+            low, high = sorted(draw(st.lists(st.integers(1, 50), min_size=2, max_size=2)))
+            if scaling in ("normal", "lognormal"):
+                definition.update(mu=draw(st.integers(1, 3)), sigma=draw(st.floats(0.1, 2)))
+            if scaling not in ("normal", "lognormal") or draw(st.booleans()):
+                definition.update(min=low, max=high + 5)
+            if kind == "double" and draw(st.booleans()):
+                definition = {key: float(value) if key in ("min", "max") else value
+                              for key, value in definition.items()}
+        if draw(st.booleans()):
+            definition["gridSize"] = draw(st.integers(1, 20))
+        parameters[name] = definition
+    config = {"algorithm": draw(st.sampled_from(["grid", "random", "bayes"])),
+              "spec": {"maxCombo": draw(st.integers(0, 20))}, "parameters": parameters}
+    if draw(st.booleans()):  # one number, anywhere, made extreme
+        places = [path for path in paths_of(config)
+                  if path and isinstance(_at(config, path), (int, float))
+                  and not isinstance(_at(config, path), bool)]
+        path = draw(st.sampled_from(places))
+        _at(config, path[:-1])[path[-1]] = draw(st.sampled_from(NUMBERS))
+    return config
+
+
+def _at(value, path):
+    for step in path:
+        value = value[step]
+    return value
+
+
+@st.composite
 def mutated_texts(draw, extension: str):
     """A docs config as text (its own Python literal, or re-written), with edits."""
     if extension in (".yaml", ".yml") or draw(st.booleans()):
@@ -241,6 +286,12 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
 @FUZZ
 @given(value=documents, extension=st.sampled_from(FORMATS))
 def test_random_documents_load_or_are_refused_in_one_line(folder, value, extension):
+    event(check_outcome(folder, extension, serialise(value, extension).encode()))
+
+
+@FUZZ
+@given(value=config_shaped(), extension=st.sampled_from(FORMATS))
+def test_config_shaped_documents_load_or_are_refused_in_one_line(folder, value, extension):
     event(check_outcome(folder, extension, serialise(value, extension).encode()))
 
 
