@@ -354,3 +354,94 @@ def test_a_decision_overtaken_during_an_outage_is_a_conflict(postgres_store):
     assert [e["type"] for e in events] == ["fast"]
     assert [e["type"] for e in slow.read_new()] == ["fast"]  # once, and never its own
     assert slow.read_new() == []
+
+
+# -- least privileges (the statements of docs/cluster.md)
+
+
+def grant_roles(url: str, schema: str, suffix: str) -> None:
+    sql(url, f"""
+        CREATE ROLE comet_worker_{suffix} LOGIN PASSWORD 'worker-pw';
+        GRANT USAGE ON SCHEMA {schema} TO comet_worker_{suffix};
+        GRANT SELECT ON comet_optimize_meta TO comet_worker_{suffix};
+        GRANT SELECT, INSERT ON comet_optimize_searches, comet_optimize_events
+            TO comet_worker_{suffix};
+        GRANT SELECT, INSERT, UPDATE ON comet_optimize_heartbeats TO comet_worker_{suffix};
+        CREATE ROLE comet_reader_{suffix} LOGIN PASSWORD 'reader-pw';
+        GRANT USAGE ON SCHEMA {schema} TO comet_reader_{suffix};
+        GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO comet_reader_{suffix};
+    """)
+
+
+def test_a_worker_role_and_a_reader_role_need_only_the_documented_grants(postgres_store):
+    from comet_optimize import Optimizer
+
+    owner = open_store(postgres_store)
+    owner.create(new_optimizer_id(), {})  # the owner creates the tables once
+    schema = postgres_store.rsplit("%3D", 1)[1]
+    suffix = schema[2:]
+    grant_roles(postgres_store, schema, suffix)
+    as_role = postgres_store.replace("://postgres@", f"://comet_worker_{suffix}:worker-pw@")
+    opt = Optimizer({"algorithm": "random", "spec": {"maxCombo": 5},
+                     "parameters": {"x": {"type": "double", "min": 0, "max": 1}}},
+                    verbose=0, store=as_role)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+    assert opt.status()["completed"] == 5
+    as_reader = postgres_store.replace("://postgres@", f"://comet_reader_{suffix}:reader-pw@")
+    run = comet("optimize", "status", opt.id, "--json", "--store", as_reader)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["completed"] == 5
+    assert "reader-pw" not in run.stdout + run.stderr
+    run = comet("optimize", "export", opt.id, "--store", as_reader)
+    assert run.returncode == 0 and len(run.stdout.strip().splitlines()) == 6, run.stderr
+    with pytest.raises(OptimizerException, match="permission denied"):
+        open_store(as_reader).create(new_optimizer_id(), {})
+
+
+# -- moving a search
+
+
+def as_written(events: list[dict]) -> list[dict]:
+    """Events without ``_at`` (where each store found them)."""
+    assert events
+    return [{k: v for k, v in event.items() if k != "_at"} for event in events]
+
+
+def test_copy_moves_a_search_exactly_to_postgres_and_back(postgres_store, file_store, tmp_path):
+    from comet_optimize import Optimizer
+    from tests.conftest import stored_events
+
+    opt = Optimizer({"algorithm": "bayes", "spec": {"maxCombo": 12, "retryAssignLimit": 1},
+                     "parameters": {"x": {"type": "double", "min": 0, "max": 1},
+                                    "k": [1, 2, 3]}}, verbose=0, store=file_store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+        if experiment.count == 6:
+            break
+    experiment.end()
+    url = with_password(postgres_store)
+    run = comet("optimize", "copy", opt.id, "--to", url, "--store", file_store)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().startswith(f"copied {opt.id} (")
+    assert split_password(url)[1] not in run.stdout + run.stderr
+    assert as_written(stored_events(postgres_store, opt.id)) == as_written(
+        stored_events(file_store, opt.id))
+    assert open_store(postgres_store).read_config(opt.id) == open_store(file_store).read_config(
+        opt.id)
+
+    again = comet("optimize", "copy", opt.id, "--to", postgres_store, "--store", file_store)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+    # The search continues where it is now, with the same id, and comes back complete.
+    moved = Optimizer(opt.id, verbose=0, store=postgres_store)
+    assert moved.status()["completed"] == 6
+    for experiment in moved.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+    back = str(tmp_path / "back")
+    run = comet("optimize", "copy", opt.id, "--to", back, "--store", postgres_store)
+    assert run.returncode == 0, run.stderr
+    status = Optimizer(opt.id, verbose=0, store=back).status()
+    assert (status["completed"], status["status"]) == (12, "completed")
+    assert as_written(stored_events(back, opt.id)) == as_written(
+        stored_events(postgres_store, opt.id))

@@ -377,7 +377,7 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
             raise BadInput(f"the search {optimizer_id} already exists in {target.location}")
         config = source.read_config(optimizer_id)
         reader = source.journal(optimizer_id, readonly=True)
-        events = reader.read_new()
+        events = _without_positions(reader.read_new())
         reader.close()
         target.create(optimizer_id, config)
         journal = target.journal(optimizer_id)
@@ -385,7 +385,7 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
             journal.append(events)
         journal.close()
         check = target.journal(optimizer_id, readonly=True)
-        copied = check.read_new()
+        copied = _without_positions(check.read_new())
         check.close()
     except OptimizerException as error:
         raise BadInput(str(error)) from None
@@ -399,6 +399,11 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
         if reader.damage else ""
     return (f"copied {optimizer_id} ({len(events)} events) from {source.location} "
             f"to {target.location}{damaged}")
+
+
+def _without_positions(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events as written: ``_at`` is where a store found one, not part of it."""
+    return [{key: value for key, value in event.items() if key != "_at"} for event in events]
 
 
 # -- comet optimize report / dashboard / status --watch

@@ -326,6 +326,7 @@ class PostgresJournal:
             except ValueError:
                 event = None
             if isinstance(event, dict):
+                event["_at"] = seq  # where it is, for messages (the file store gives a byte)
                 events.append(event)
             else:
                 self.damage.append(Damage(seq, 1, "not a JSON object"))

@@ -1,0 +1,197 @@
+"""Many processes on one random search through PostgreSQL, against Optuna's RDB storage.
+
+For each worker count, W processes share one search of E experiments with a
+trivial objective, through (1) our PostgreSQL store, (2) Optuna 5's RDB
+storage (SQLAlchemy + psycopg 3) on the same server, and (3) our file store.
+Each worker times every "give me the next experiment" call (ours: ``next()``,
+which also records the previous result; Optuna: ``ask()`` + ``tell()``), so
+the worst single wait shows lock starvation. Then the cost of one bayes
+suggestion with 1,000 finished trials, PostgreSQL against the file store.
+
+    .ci/with-postgres nice -n 19 python benchmarks/pg_throughput.py \
+        [--experiments 5000] [--workers 4,16,64] [--skip-optuna] [--url URL]
+
+The server URL comes from --url or COMET_OPTIMIZE_TEST_PG (what
+.ci/with-postgres sets). Each of our runs gets a fresh schema, each Optuna
+run a fresh database. COMET_OPTIMIZE_PG_SYNC_COMMIT=1 measures the older
+design (the commit's disk flush inside the lock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import tempfile
+import time
+import uuid
+
+import numpy as np
+
+CONFIG = {"algorithm": "random",
+          "parameters": {"x": {"type": "double", "min": -5.0, "max": 5.0},
+                         "y": {"type": "double", "min": -5.0, "max": 5.0}}}
+
+
+def ours_worker(optimizer_id: str, store: str, barrier, queue) -> None:
+    from comet_optimize import Optimizer
+
+    opt = Optimizer(optimizer_id, verbose=0, store=store)
+    waits = []
+    barrier.wait()
+    while True:
+        start = time.perf_counter()
+        experiment = opt.next()
+        waits.append(time.perf_counter() - start)
+        if experiment is None:
+            break
+        experiment.log_metric("loss", experiment.params["x"] ** 2 + experiment.params["y"] ** 2)
+    queue.put((time.perf_counter(), waits))
+
+
+def optuna_worker(url: str, trials: int, barrier, queue) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = optuna.storages.RDBStorage(url)
+    study = optuna.load_study(study_name="bench", storage=storage,
+                              sampler=optuna.samplers.RandomSampler())
+    waits = []
+    barrier.wait()
+    for _ in range(trials):
+        start = time.perf_counter()
+        trial = study.ask()
+        x, y = trial.suggest_float("x", -5, 5), trial.suggest_float("y", -5, 5)
+        study.tell(trial, x * x + y * y)
+        waits.append(time.perf_counter() - start)
+    queue.put((time.perf_counter(), waits))
+
+
+def run(target, args_for, processes: int) -> dict:
+    ctx = mp.get_context("spawn")
+    barrier, queue = ctx.Barrier(processes + 1), ctx.Queue()
+    workers = [ctx.Process(target=target, args=(*args_for, barrier, queue))
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    barrier.wait(timeout=600)
+    start = time.perf_counter()
+    results = [queue.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    end = max(finished for finished, _ in results)
+    waits = np.concatenate([w for _, w in results]) * 1000
+    return {"seconds": end - start, "median_wait_ms": float(np.median(waits)),
+            "p99_wait_ms": float(np.percentile(waits, 99)), "worst_wait_ms": float(waits.max())}
+
+
+def fresh_schema(url: str) -> str:
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def fresh_database(url: str) -> str:
+    """A new database on the same server, as a SQLAlchemy URL for Optuna."""
+    import psycopg
+
+    name = f"optuna_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    base, _, _ = url.partition("?")
+    head = base.rsplit("/", 1)[0]
+    return head.replace("postgresql://", "postgresql+psycopg://", 1) + "/" + name
+
+
+def ours(store: str, experiments: int, workers: int) -> dict:
+    from comet_optimize import Optimizer
+
+    opt = Optimizer({**CONFIG, "spec": {"maxCombo": experiments}}, verbose=0, store=store)
+    result = run(ours_worker, (opt.id, store), workers)
+    status = Optimizer(opt.id, verbose=0, store=store).status()
+    assert status["completed"] == experiments, status
+    return result
+
+
+def optuna_rdb(url: str, experiments: int, workers: int) -> dict:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    database = fresh_database(url)
+    optuna.create_study(study_name="bench", storage=optuna.storages.RDBStorage(database))
+    return run(optuna_worker, (database, experiments // workers), workers)
+
+
+def bayes_cost(store: str, trials: int, samples: int) -> float:
+    """Milliseconds per ``next()`` of bayes with ``trials`` finished (one process)."""
+    from comet_optimize import Optimizer
+
+    opt = Optimizer({**CONFIG, "algorithm": "bayes",
+                     "spec": {"maxCombo": trials + samples + 10}}, verbose=0, store=store)
+    for _ in range(trials):
+        experiment = opt.next()
+        experiment.log_metric("loss", experiment.params["x"] ** 2 + experiment.params["y"] ** 2)
+    opt.next().end()
+    waits = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        experiment = opt.next()
+        waits.append(time.perf_counter() - start)
+        experiment.log_metric("loss", experiment.params["x"] ** 2)
+    return float(np.median(waits) * 1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiments", type=int, default=5000)
+    parser.add_argument("--workers", default="4,16,64")
+    parser.add_argument("--optuna-experiments", type=int, default=None,
+                        help="experiments for Optuna (default: the same)")
+    parser.add_argument("--skip-optuna", action="store_true")
+    parser.add_argument("--skip-bayes", action="store_true")
+    parser.add_argument("--url", default=os.environ.get("COMET_OPTIMIZE_TEST_PG"))
+    parser.add_argument("--out", default="benchmarks/results/pg_throughput.json")
+    args = parser.parse_args()
+    if not args.url:
+        parser.error("no server: give --url or run under .ci/with-postgres")
+
+    rows = []
+    print(f"{args.experiments} experiments, random search, trivial objective")
+    print("| workers | store | experiments/s | median wait ms | p99 wait ms | worst wait ms |")
+    print("|---|---|---|---|---|---|")
+    for workers in [int(w) for w in args.workers.split(",")]:
+        runs = {"postgres": lambda w=workers: ours(fresh_schema(args.url), args.experiments, w),
+                "file": lambda w=workers: ours(tempfile.mkdtemp(prefix="comet-bench-"),
+                                               args.experiments, w)}
+        if not args.skip_optuna:
+            count = args.optuna_experiments or args.experiments
+            runs["optuna_rdb"] = lambda w=workers, n=count: {
+                **optuna_rdb(args.url, n, w), "experiments": n}
+        for name, function in runs.items():
+            result = function()
+            count = result.get("experiments", args.experiments)
+            result.update(workers=workers, store=name,
+                          experiments_per_second=count / result["seconds"])
+            rows.append(result)
+            print(f"| {workers} | {name} | {result['experiments_per_second']:.0f} | "
+                  f"{result['median_wait_ms']:.2f} | {result['p99_wait_ms']:.2f} | "
+                  f"{result['worst_wait_ms']:.1f} |", flush=True)
+    bayes = {}
+    if not args.skip_bayes:
+        bayes = {"postgres_ms": bayes_cost(fresh_schema(args.url), 1000, 30),
+                 "file_ms": bayes_cost(tempfile.mkdtemp(prefix="comet-bench-"), 1000, 30)}
+        print(f"bayes, one next() at 1,000 finished trials (median of 30): "
+              f"PostgreSQL {bayes['postgres_ms']:.1f} ms, file {bayes['file_ms']:.1f} ms")
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as handle:
+        json.dump({"runs": rows, "bayes": bayes,
+                   "sync_commit": os.environ.get("COMET_OPTIMIZE_PG_SYNC_COMMIT") == "1"},
+                  handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
