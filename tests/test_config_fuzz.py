@@ -269,10 +269,15 @@ def warm():
         Optimizer(handle.name, verbose=0, store=path)
 
 
+# In memory where there is such a folder: creating a valid search fsyncs, and that
+# (not the checks) is most of this test's time on a disk.
+MEMORY_FOLDER = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
 @pytest.fixture
 def folder(warm):
     """One folder (and store) for all of a test's examples: refusals must leave it as it was."""
-    with tempfile.TemporaryDirectory(prefix="fz") as path:
+    with tempfile.TemporaryDirectory(prefix="fz", dir=MEMORY_FOLDER) as path:
         yield path
 
 
