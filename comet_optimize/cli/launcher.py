@@ -14,7 +14,13 @@ What the launcher owns is the processes:
   process group);
 * its stdout and stderr are read through one ``selectors`` loop, whole lines
   at a time, written to the terminal with a ``[wI]`` prefix and to
-  ``<store>/<id>/logs/worker-I.log``;
+  ``<store>/<id>/logs/worker-I.log``; lines that redraw themselves with
+  ``\r`` are shown as they change (see `comet_optimize.cli.output`);
+* when the launcher's stdout is a terminal, a worker's outputs are
+  pseudo-terminals (so progress bars and colours behave), and a lone worker
+  gets the terminal itself, stdin included (so pdb and input() work);
+* an output that fails (a full disk, a closed terminal) is dropped with one
+  message, never the run: the summary and the resume command still come out;
 * worker exits wake the same loop through SIGCHLD and the signal wakeup fd,
   so nothing polls with sleeps: the loop blocks until output, an exit, a
   signal or the end of the grace period.
