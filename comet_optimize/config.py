@@ -412,17 +412,17 @@ def _snippet(text: str, node: ast.AST) -> str:
 # estimated from, are computed in every process of a search; a suggestion may
 # try `retryLimit` draws one after another.
 MAX_GRID_SIZE = 10_000  # np.quantile at n points costs ~n**2: 0.4 s at 10k, 30 s at 100k
-MAX_MIN_SAMPLE_SIZE = 100_000
-MAX_GRID_SAMPLES = 1_000_000  # over all of a grid's numeric axes: a second or two
+MAX_MIN_SAMPLE_SIZE = 1_000_000  # 0.1-0.2 s an axis
+MAX_GRID_SAMPLES = 10_000_000  # over all of a grid's numeric axes: a second or two
 MAX_RETRY_LIMIT = 10_000
 MAX_COUNT = 2**63 - 1  # counts (maxCombo, trials, retries, grid points) fit a signed 64 bits
-# Every integer a parameter can take is exactly a float, so the algorithms'
-# numeric box holds it without rounding.
-MAX_INTEGER = 2**53
+# Every integer a parameter can take, and every integer it can draw, fits a
+# signed 64-bit integer (numpy's draws, other stores' columns).
+MIN_INTEGER, MAX_INTEGER = -2**63, 2**63 - 1
 # A normal draw stays within this many sigmas of mu: the space keeps unit
 # draws 1e-12 away from 0 and 1, and the normal quantile of 1e-12 is -7.03.
 NORMAL_TAIL = 7.1
-_LIMIT_NAMES = {MAX_COUNT: "2**63 - 1", MAX_INTEGER: "2**53"}
+_LIMIT_NAMES = {MAX_COUNT: "2**63 - 1"}
 _ECHO = 40  # characters of a value that a message repeats
 
 
@@ -701,8 +701,8 @@ def _validate_values(where: str, kind: str, values: Any) -> tuple:
                 raise _fail(f"{where}.values: discrete values must be numbers (got {_show(value)})")
             if isinstance(value, float) and not math.isfinite(value):
                 raise _fail(f"{where}.values: values must be finite (got {value})")
-            if isinstance(value, int) and abs(value) > MAX_INTEGER:
-                raise _fail(f"{where}.values: integers must be between -2**53 and 2**53 "
+            if isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER:
+                raise _fail(f"{where}.values: integers must be between -2**63 and 2**63 - 1 "
                             f"(got {_show(value)})")
     seen = set()
     for value in values:
@@ -731,8 +731,9 @@ def _integer_bound(where: str, value: Any) -> int:
         raise _fail(f"{where}: must be a number (got {_show(value)})")
     if isinstance(value, float) and not math.isfinite(value):
         raise _fail(f"{where}: must be finite (got {value})")
-    if abs(value) > MAX_INTEGER:
-        raise _fail(f"{where}: an integer parameter's bounds must be between -2**53 and 2**53 "
+    if not MIN_INTEGER <= value <= MAX_INTEGER:
+        raise _fail(f"{where}: an integer parameter's bounds must be between -2**63 and "
+                    f"2**63 - 1 "
                     f"(got {_show(value)})")
     if value != int(value):
         raise _fail(f"{where}: an integer parameter needs integer bounds (got {value})")
@@ -783,8 +784,7 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
         padded_low = None if low is None else float(low) - pad
         padded_high = None if high is None else float(high) + pad
         _check_truncation_mass(where, scaling, float(mu), float(sigma), padded_low, padded_high)
-        _check_draw_range(where, kind, scaling, float(mu), float(sigma), padded_low,
-                          padded_high)
+        _check_draw_range(where, kind, scaling, float(mu), float(sigma), low, high)
     return ParameterConfig(name, kind, scaling, low, high, mu, sigma, grid_size=grid_size)
 
 
@@ -808,31 +808,35 @@ def _check_truncation_mass(where: str, scaling: str, mu: float, sigma: float,
 
 
 def _check_draw_range(where: str, kind: str, scaling: str, mu: float, sigma: float,
-                      low: float | None, high: float | None) -> None:
+                      low: int | float | None, high: int | float | None) -> None:
     """Every draw must be a finite number of the parameter's type.
 
     Draws reach `NORMAL_TAIL` sigmas from mu (in log space for lognormal),
     then are cut to min/max: a sigma of 1e308, or a lognormal mu of 800,
-    would hand out infinities; an integer beyond 2**53 loses its units.
+    would hand out infinities; an integer must fit 64 bits. (Integer bounds
+    stay exact ints here: float(2**63 - 1) is 2**63.)
     """
     reach = NORMAL_TAIL * sigma
     top, bottom = mu + reach, mu - reach
     if scaling == "lognormal":
+        bottom = 0.0
         if high is not None:
             top = min(top, math.log(high))
         try:
-            extreme = math.exp(top)
+            top = math.exp(top)
         except OverflowError:
-            extreme = math.inf
+            top = math.inf
     else:
         if low is not None:
             bottom = max(bottom, low)
         if high is not None:
             top = min(top, high)
-        extreme = max(abs(bottom), abs(top))
-    limit = MAX_INTEGER if kind == "integer" else sys.float_info.max
-    if not extreme <= limit:
-        beyond = "beyond 2**53 for an integer" if kind == "integer" else \
+    if kind == "integer":
+        fits = MIN_INTEGER <= bottom and top <= MAX_INTEGER
+    else:
+        fits = -sys.float_info.max <= bottom and top <= sys.float_info.max
+    if not fits:
+        beyond = "beyond 64 bits for an integer" if kind == "integer" else \
             "beyond the range of a float"
         raise _fail(f"{where}: {scaling}(mu={mu:g}, sigma={sigma:g}) draws values {beyond}; "
                     f"use a smaller mu or sigma, or bound it with min/max")

@@ -19,6 +19,7 @@ import comet_optimize
 from comet_optimize import InvalidOptimizerParameters, OptimizerException
 from comet_optimize.config import (
     MAX_INTEGER,
+    MIN_INTEGER,
     NORMAL_TAIL,
     load,
     read_config_file,
@@ -479,7 +480,7 @@ BAD_CONFIGS = [
      'parameters."' + "p" * 40 + '...": uniform scaling needs \'max\'',
      ALGORITHMS),
     ("huge-integer-is-not-printed", param([1, 10**5000]),
-     "parameters.lr.values: integers must be between -2**53 and 2**53 "
+     "parameters.lr.values: integers must be between -2**63 and 2**63 - 1 "
      "(got a 5001-digit integer)", ALGORITHMS),
     # item 7: sizes, with the limit in the message
     ("grid-size-huge", spec({"gridSize": 10**8}),
@@ -488,7 +489,7 @@ BAD_CONFIGS = [
                                         "gridSize": 10**8}),
      "parameters.lr.gridSize: must be at most 10000 (got 100000000)", ALGORITHMS),
     ("min-sample-size-huge", spec({"minSampleSize": 10**12}),
-     "spec.minSampleSize: must be at most 100000 (got 1000000000000)", ALGORITHMS),
+     "spec.minSampleSize: must be at most 1000000 (got 1000000000000)", ALGORITHMS),
     ("retry-limit-huge", spec({"retryLimit": 10**9}),
      "spec.retryLimit: must be at most 10000 (got 1000000000)", ALGORITHMS),
     ("max-combo-beyond-64-bits", spec({"maxCombo": 2**63}),
@@ -503,30 +504,30 @@ BAD_CONFIGS = [
      lambda alg, tmp: {"algorithm": "grid", "parameters": many_doubles(19)},
      "the grid has more than 2**63 - 1 points", ONCE),
     ("grid-of-too-many-samples",
-     lambda alg, tmp: {"algorithm": "grid", "spec": {"minSampleSize": 100_000},
+     lambda alg, tmp: {"algorithm": "grid", "spec": {"minSampleSize": 1_000_000},
                        "parameters": {f"x{i}": {"type": "double", "min": 0, "max": 1,
                                                 "gridSize": 1} for i in range(11)}},
-     "the grid's ranges would be estimated from 1100000 samples, more than 1000000 "
+     "the grid's ranges would be estimated from 11000000 samples, more than 10000000 "
      "(lower spec.minSampleSize or gridSize)", ONCE),
     # item 8: every parameter's draws are finite numbers of its type
     ("integer-beyond-64-bits-uniform", param({"type": "integer", "min": 0, "max": 2**64}),
-     "parameters.lr.max: an integer parameter's bounds must be between -2**53 and 2**53 "
+     "parameters.lr.max: an integer parameter's bounds must be between -2**63 and 2**63 - 1 "
      "(got 18446744073709551616)", ALGORITHMS),
     ("integer-beyond-64-bits-linear", param({"type": "integer", "scalingType": "linear",
                                              "min": -2**63 - 1, "max": 0}),
-     "parameters.lr.min: an integer parameter's bounds must be between -2**53 and 2**53 "
+     "parameters.lr.min: an integer parameter's bounds must be between -2**63 and 2**63 - 1 "
      "(got -9223372036854775809)", ALGORITHMS),
     ("integer-bound-of-400-digits", file("digits.json",
                                          '{"algorithm": "ALG", "parameters": {"x": {"type": '
                                          '"integer", "min": 0, "max": 1' + "0" * 400 + "}}}"),
-     "digits.json: parameters.x.max: an integer parameter's bounds must be between -2**53 "
-     "and 2**53 (got a 401-digit integer)", ALGORITHMS),
+     "digits.json: parameters.x.max: an integer parameter's bounds must be between -2**63 "
+     "and 2**63 - 1 (got a 401-digit integer)", ALGORITHMS),
     ("double-bound-of-400-digits", param({"type": "double", "min": 0, "max": 10**400}),
      "parameters.lr.max: beyond the range of a float, about 1.8e308 "
      "(got a 401-digit integer)", ALGORITHMS),
     ("discrete-value-of-400-digits", file("digits.yaml", "algorithm: ALG\nparameters:\n"
                                           "  x: [1, -1" + "0" * 400 + "]\n"),
-     "digits.yaml: parameters.x.values: integers must be between -2**53 and 2**53 "
+     "digits.yaml: parameters.x.values: integers must be between -2**63 and 2**63 - 1 "
      "(got a negative 401-digit integer)", ALGORITHMS),
     ("mu-of-400-digits", param({"type": "double", "scalingType": "normal", "mu": 10**400,
                                 "sigma": 1}),
@@ -540,13 +541,13 @@ BAD_CONFIGS = [
                                 "sigma": 1}),
      "parameters.lr: lognormal(mu=800, sigma=1) draws values beyond the range of a float",
      ALGORITHMS),
-    ("integer-lognormal-beyond-2**53", param({"type": "integer", "scalingType": "lognormal",
-                                              "mu": 40, "sigma": 1}),
-     "parameters.lr: lognormal(mu=40, sigma=1) draws values beyond 2**53 for an integer",
+    ("integer-lognormal-beyond-64-bits", param({"type": "integer", "scalingType": "lognormal",
+                                                "mu": 40, "sigma": 1}),
+     "parameters.lr: lognormal(mu=40, sigma=1) draws values beyond 64 bits for an integer",
      ALGORITHMS),
-    ("integer-normal-beyond-2**53", param({"type": "integer", "scalingType": "normal",
-                                           "mu": 1e17, "sigma": 1}),
-     "parameters.lr: normal(mu=1e+17, sigma=1) draws values beyond 2**53 for an integer",
+    ("integer-normal-beyond-64-bits", param({"type": "integer", "scalingType": "normal",
+                                             "mu": 1e19, "sigma": 1}),
+     "parameters.lr: normal(mu=1e+19, sigma=1) draws values beyond 64 bits for an integer",
      ALGORITHMS),
     # item 9: nesting, encodings, sizes of files
     ("json-nested-5000-deep", file("deep.json", "[" * 5000 + "]" * 5000),
@@ -808,7 +809,8 @@ def test_normal_tail_covers_the_space_edge():
     assert -ndtri(_EDGE) < NORMAL_TAIL
 
 
-magnitudes = st.sampled_from([0.0, 1e-300, 1e-3, 1.0, 1e3, 1e15, 1e17, 1e100, 1e300, 1e308])
+magnitudes = st.sampled_from([0.0, 1e-300, 1e-3, 1.0, 1e3, 1e15, 1e17, 1e100, 1e300, 1e308,
+                              2.0**53, 2.0**62, 2.0**63])
 signed = st.builds(lambda m, sign: sign * m, magnitudes, st.sampled_from([-1.0, 1.0]))
 
 
@@ -820,7 +822,8 @@ def extreme_numeric_parameters(draw) -> dict:
     definition = {"type": kind, "scalingType": scaling}
     for key in ("min", "max", "mu", "sigma"):
         if draw(st.booleans()):
-            value = draw(signed | st.integers(-2**70, 2**70))
+            value = draw(signed | st.integers(-2**70, 2**70)
+                         | st.sampled_from([2**63 - 1, -2**63, 2**63, -2**63 - 1, 2**62]))
             if kind == "integer" and key in ("min", "max") and isinstance(value, float):
                 value = int(value) if abs(value) < 1e300 else value
             definition[key] = value
@@ -845,7 +848,8 @@ def test_a_valid_parameter_only_ever_draws_finite_numbers_of_its_type(definition
     for row in rows:
         value = space.decode(row)["p"]
         if definition["type"] == "integer":
-            assert type(value) is int and abs(value) <= MAX_INTEGER, (definition, value)
+            assert type(value) is int and MIN_INTEGER <= value <= MAX_INTEGER, \
+                (definition, value)
         else:
             assert type(value) is float and math.isfinite(value), (definition, value)
 
