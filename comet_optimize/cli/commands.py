@@ -184,7 +184,8 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     None (auto) means yes unless their interpreter has a real comet_ml.
     """
     stdout = stdout if stdout is not None else _binary(sys.stdout)
-    stderr = stderr if stderr is not None else _binary(sys.stderr)
+    stderr_given = stderr is not None
+    stderr = stderr if stderr_given else _binary(sys.stderr)
     gpu_list = parse_gpus(gpus) if gpus is not None else None
     jobs = default_jobs(jobs, gpu_list)
     if jobs < 1:
@@ -221,7 +222,8 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     opt.refresh()  # workers that died holding an experiment: failed now, not "running"
     status = opt.status()
     text = (summary(status, plan, result) + "\n").encode()
-    if "stderr" in result.lost or not _write(stderr, text):
+    stderr_failed = not stderr_given and getattr(sys.stderr, "failed", False)  # 2>/dev/full
+    if stderr_failed or "stderr" in result.lost or not _write(stderr, text):
         if "stdout" not in result.lost:  # stderr is gone: the summary is worth stdout then
             _write(stdout, text)
     if dump:

@@ -380,6 +380,46 @@ def cli() -> None:
 cli.add_command(optimize_command)
 
 
+class ForgivingStderr:
+    """``sys.stderr`` for the command line: a full stderr drops messages, never the command.
+
+    Without it a ``COMET INFO`` line printed to ``2>/dev/full`` failed the whole
+    run. After the first failure the stream's descriptor points at /dev/null
+    (so nothing fails again, at exit included) and ``failed`` tells the
+    launcher to put its summary on stdout.
+    """
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self.failed = False
+
+    def write(self, text: str) -> int:
+        if not self.failed:
+            try:
+                return self._stream.write(text)
+            except (OSError, ValueError):
+                self._fail()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.failed:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._fail()
+
+    def _fail(self) -> None:
+        self.failed = True
+        try:
+            _silence(self._stream.fileno())
+            self._stream.flush()  # what was left in its buffer now goes to /dev/null
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``comet`` console script."""
     for fd in (0, 1, 2):  # started with e.g. >&-: keep files we open off these numbers
@@ -387,6 +427,8 @@ def main(argv: list[str] | None = None) -> None:
             os.fstat(fd)
         except OSError:
             _silence(fd)
+    if sys.stderr is not None and not isinstance(sys.stderr, ForgivingStderr):
+        sys.stderr = ForgivingStderr(sys.stderr)
     try:
         code = cli.main(args=argv, prog_name="comet", standalone_mode=False)
     except click.ClickException as error:

@@ -216,3 +216,19 @@ def test_ctrl_c_on_the_terminal_still_stops_the_workers(tmp_path, file_store, jo
     assert launcher.wait(timeout=30) == 130, text
     assert f"SIGINT: stopping {jobs} worker(s)" in text
     assert "resume" in text
+
+
+def test_stderr_on_a_full_device_moves_the_summary_to_stdout(tmp_path, file_store):
+    script = tmp_path / "hello.py"
+    script.write_text("print('hello')\n")
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([*COMET, "optimize", "-j", "2", str(script),
+                              write_config(tmp_path)], env=environment(file_store),
+                             stdout=subprocess.PIPE, stderr=full, text=True, timeout=60)
+        bad = subprocess.run([*COMET, "optimize", "--grace", "nan", str(script),
+                              write_config(tmp_path)], env=environment(file_store),
+                             stdout=subprocess.PIPE, stderr=full, text=True, timeout=60)
+    assert run.returncode == 0  # the COMET INFO line that cannot be printed costs nothing
+    assert run.stdout.count("] hello\n") == 2
+    assert "comet optimize: summary" in run.stdout and "all exited with status 0" in run.stdout
+    assert (bad.returncode, bad.stdout) == (2, "")  # the error is lost, the status is not
