@@ -18,6 +18,14 @@ import sys
 
 USAGE = ("usage: python -m comet_optimize run [--comet-ml-shim | --no-comet-ml-shim] "
          "SCRIPT [ARGS...]")
+HELP = f"""{USAGE}
+
+Run SCRIPT with this Python, as 'python SCRIPT ARGS...' would, except that
+'import comet_ml' gives comet_optimize when no real comet_ml is installed.
+
+  --comet-ml-shim     use comet_optimize as comet_ml even if a real one is installed
+  --no-comet-ml-shim  never (the script sees exactly what plain python sees)
+"""
 
 
 def run(argv: list[str]) -> int:
@@ -28,7 +36,7 @@ def run(argv: list[str]) -> int:
     while argv and argv[0].startswith("-"):
         option, argv = argv[0], argv[1:]
         if option in ("-h", "--help"):
-            print(__doc__.split("\n\n")[1].replace("\n", " ") + "\n\n" + USAGE)
+            print(HELP, end="")
             return 0
         if option in ("--comet-ml-shim", "--no-comet-ml-shim"):
             choice = option == "--comet-ml-shim"
