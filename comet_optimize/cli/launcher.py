@@ -267,6 +267,7 @@ class _Stream:
         self.lines = Lines()
         self.redraw: bytes | None = None  # shown as a line when the sink is no terminal
         self.redraw_due = 0.0
+        self.pty = False  # fd is a pseudo-terminal's master, sized like the launcher's
 
     def write(self, lines: list[bytes]) -> None:
         if not lines:
@@ -306,6 +307,7 @@ class _Supervisor:
         self.deadline: float | None = None
         self.killed = False
         self.pty_failed = False
+        self.resized = False
 
     # -- messages of the launcher itself
 
@@ -335,8 +337,25 @@ class _Supervisor:
     # -- signals
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if signum != signal.SIGCHLD:
+        if signum == signal.SIGWINCH:
+            self.resized = True
+        elif signum != signal.SIGCHLD:
             self.pending_signals.append(signum)
+
+    def _follow_resize(self) -> None:
+        """The terminal changed size: so do the workers' terminals, and they are told.
+
+        A terminal signals its own foreground processes only; workers run in
+        sessions of their own, so the launcher passes SIGWINCH on, as the
+        terminal would have.
+        """
+        self.resized = False
+        for stream in self.streams:
+            if stream.pty and stream.fd >= 0:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    _size_like(stream.fd, stream.sink, self.plan.jobs)
+        for process in self.processes.values():
+            self._signal_group(process, signal.SIGWINCH)
 
     def _signal_group(self, process: subprocess.Popen, signum: int) -> None:
         try:
@@ -399,9 +418,7 @@ class _Supervisor:
         attributes[1] &= ~termios.OPOST  # bytes as written: no \n -> \r\n
         termios.tcsetattr(slave, termios.TCSANOW, attributes)
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            size = os.get_terminal_size(sink.handle.fileno())  # 0 x 0 when never set
-            columns = max(20, (size.columns or 80) - len(f"[w{self.plan.jobs - 1}] "))
-            _set_window_size(slave, size.lines or 24, columns)
+            _size_like(slave, sink, self.plan.jobs)
         return master, slave
 
     def _start(self) -> None:
@@ -445,6 +462,7 @@ class _Supervisor:
                     fd = master
                 os.set_blocking(fd, False)
                 stream = _Stream(index, name, fd, sink, log)
+                stream.pty = master is not None
                 self.streams.append(stream)
                 self.selector.register(fd, selectors.EVENT_READ, stream)
 
@@ -529,7 +547,7 @@ class _Supervisor:
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
-        handled = (*STOP_SIGNALS, signal.SIGCHLD)
+        handled = (*STOP_SIGNALS, signal.SIGCHLD, signal.SIGWINCH)
         previous = {signum: signal.signal(signum, self._on_signal) for signum in handled}
         previous_wakeup = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
         self.selector.register(wake_read, selectors.EVENT_READ, None)
@@ -546,6 +564,8 @@ class _Supervisor:
                         self._read(key.data, time.monotonic())
                 now = time.monotonic()
                 self._handle_signals(now)
+                if self.resized:
+                    self._follow_resize()
                 self._reap(now)
                 if self.deadline is not None and now >= self.deadline and self.processes:
                     self.say(f"grace period over: killing {len(self.processes)} worker(s)")
@@ -579,12 +599,15 @@ class _Supervisor:
         return RunResult(self.exits, self.stopped_by, time.monotonic() - start, lost)
 
 
-def _set_window_size(fd: int, rows: int, columns: int) -> None:
+def _size_like(fd: int, sink: Sink, jobs: int) -> None:
+    """Give a worker's terminal the launcher's size, less the ``[wI] `` prefix."""
     import fcntl
     import struct
     import termios
 
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    size = os.get_terminal_size(sink.handle.fileno())  # 0 x 0 when never set
+    columns = max(20, (size.columns or 80) - len(f"[w{jobs - 1}] "))
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size.lines or 24, columns, 0, 0))
 
 
 def run_workers(plan: Plan, stdout: IO[bytes] | None = None, stderr: IO[bytes] | None = None,

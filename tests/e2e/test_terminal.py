@@ -232,3 +232,28 @@ def test_stderr_on_a_full_device_moves_the_summary_to_stdout(tmp_path, file_stor
     assert run.stdout.count("] hello\n") == 2
     assert "comet optimize: summary" in run.stdout and "all exited with status 0" in run.stdout
     assert (bad.returncode, bad.stdout) == (2, "")  # the error is lost, the status is not
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_resized_terminal_resizes_the_workers_terminals_and_tells_them(tmp_path, file_store,
+                                                                         jobs):
+    import fcntl
+    import struct
+    import termios
+
+    prefix = fifos(tmp_path, int(jobs))
+    launcher, terminal, master = launch_in_terminal(
+        tmp_path, file_store, "-j", jobs, REDRAW, write_config(tmp_path), prefix, "3", "stdout")
+    tag = "" if jobs == "1" else r"\[w{}\] "
+    try:
+        for index in range(int(jobs)):
+            terminal.until(tag.format(index) + "progress 3/3")
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        columns = 120 if jobs == "1" else 120 - len("[w1] ")
+        for index in range(int(jobs)):
+            terminal.until(tag.format(index) + f"winch {columns}\n")
+            release(prefix, index)
+        text = terminal.rest()
+    finally:
+        os.close(master)
+    assert launcher.wait(timeout=30) == 0, text
