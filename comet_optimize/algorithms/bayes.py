@@ -68,6 +68,7 @@ class ParzenSettings:
     gp: bool = True  # False: the Parzen estimator alone, as before issue 12
     gp_max_trials: int = 200  # completed experiments past which the GP is not fitted
     gp_fit_size: int = 64  # at most this many rows fit its hyperparameters
+    gp_every: int = 1  # the GP makes every k-th suggestion, the Parzen model the others
     gp_gate: float | None = None  # Parzen decides when the GP's leave-one-out rank
     # correlation is below this (None: the GP always decides while it runs)
     gp_candidates: int = 256  # Parzen draws and as many uniform draws scored by the GP
@@ -125,8 +126,9 @@ class ParzenSearch(SamplingAlgorithm):
 
     def _use_gp(self, history: History) -> bool:
         finite = np.isfinite(history.scores)
-        return (self.settings.gp and len(history.scores) <= self.settings.gp_max_trials
-                and int(finite.sum()) >= 3)
+        n = len(history.scores)
+        return (self.settings.gp and n <= self.settings.gp_max_trials
+                and int(finite.sum()) >= 3 and n % self.settings.gp_every == 0)
 
     def _gp_proposals(self, history: History, good: _Parzen,
                       rng: np.random.Generator) -> np.ndarray | None:
