@@ -257,3 +257,15 @@ def test_a_resized_terminal_resizes_the_workers_terminals_and_tells_them(tmp_pat
     finally:
         os.close(master)
     assert launcher.wait(timeout=30) == 0, text
+
+
+def test_printing_the_id_to_a_full_stdout_is_one_line_that_still_names_it(tmp_path, file_store):
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([*COMET, "optimize", write_config(tmp_path)],
+                             env=environment(file_store), stdout=full, stderr=subprocess.PIPE,
+                             text=True, timeout=60)
+    (optimizer_id,) = FileStore(file_store).list_ids()
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1] == (
+        f"Error: cannot write the optimizer id to stdout (No space left on device); "
+        f"it is {optimizer_id}")
