@@ -445,3 +445,52 @@ def test_copy_moves_a_search_exactly_to_postgres_and_back(postgres_store, file_s
     assert (status["completed"], status["status"]) == (12, "completed")
     assert as_written(stored_events(back, opt.id)) == as_written(
         stored_events(postgres_store, opt.id))
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_exception_from_a_signal_handler_mid_commit_leaves_a_settled_store(postgres_store):
+    """Ctrl-C (or a script's own signal handler) can land anywhere inside the driver.
+
+    After it, a fresh reader must see the final truth at once: a COMMIT already
+    sent is applied before the interrupted call returns, never later.
+    """
+    import signal
+
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+
+    def interrupt(signum, frame):
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    journal = store.journal(optimizer_id)
+    seen_after: dict[int, set[int]] = {}
+    interrupted = 0
+    try:
+        for number in range(200):
+            signal.setitimer(signal.ITIMER_REAL, 0.0005 + (number % 7) * 0.0004)
+            try:
+                with journal.locked():
+                    journal.append([{"type": "n", "n": number}])
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            except Interrupted:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                interrupted += 1
+                journal.close()
+                journal = store.journal(optimizer_id)  # as the optimizer rebuilds
+                seen_after[number] = {e["n"] for e in journal.read_new()}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert interrupted > 10
+    final = [e["n"] for e in store.journal(optimizer_id, readonly=True).read_new()]
+    assert final == sorted(set(final))  # in order, none twice
+    for number, seen in seen_after.items():
+        assert seen == {n for n in final if n <= number}, number  # nothing showed up later
+    idle = sql(postgres_store, "SELECT count(*) FROM pg_stat_activity "
+                               "WHERE state = 'idle in transaction'")
+    assert idle == [(0,)]

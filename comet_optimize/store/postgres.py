@@ -221,6 +221,31 @@ class _Connection:
             with contextlib.suppress(Exception):
                 conn.close()
 
+    def abandon(self) -> None:
+        """Drop a connection interrupted mid-conversation, and let its server side settle.
+
+        An exception raised by a signal handler (Ctrl-C, or a script's own) can
+        stop us between sending a COMMIT and reading its answer. Closing the
+        connection ends the session; waiting until its server process is gone
+        means the COMMIT has been applied or not before anyone reads again.
+        """
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        backend = None
+        with contextlib.suppress(Exception):
+            backend = conn.info.backend_pid
+        with contextlib.suppress(Exception):
+            conn.close()
+        if not backend:
+            return
+        deadline = time.monotonic() + 10.0
+        with contextlib.suppress(Exception), psycopg.connect(
+                self._url, autocommit=True, connect_timeout=5) as probe:
+            while time.monotonic() < deadline and probe.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone():
+                time.sleep(0.005)
+
     def is_outage(self, error: BaseException) -> bool:
         if isinstance(error, _Outage):
             return True
@@ -264,6 +289,9 @@ class _Connection:
                 time.sleep(min(delay, max(0.0, deadline - now)))
                 delay = min(delay * 2, 2.0)
                 attempt = recover or work
+            except BaseException:  # interrupted mid-conversation: the session's state is unknown
+                self.abandon()
+                raise
 
 
 _orphans: list[Any] = []
@@ -422,6 +450,9 @@ class PostgresJournal:
                 conn.execute("ROLLBACK")
             except psycopg.Error:
                 self._db.drop()
+            except BaseException:
+                self._db.abandon()
+                raise
 
     def _commit(self, pending: tuple[uuid.UUID, list[str]] | None) -> None:
         seen = self._last
