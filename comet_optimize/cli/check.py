@@ -17,7 +17,7 @@ def check_search(opt: Any) -> tuple[str, int]:
     journal = opt.store.journal(opt.id, readonly=True)
     try:
         events = journal.read_new()
-        torn = journal._torn
+        torn = getattr(journal, "_torn", False)  # only a file can end in half a line
         problems: list[Damage] = list(journal.damage)
     finally:
         journal.close()

@@ -47,7 +47,8 @@ def finished_search(store: str) -> Optimizer:
     return opt
 
 
-def test_a_stopped_lock_holder_freezes_no_reader_and_a_waiting_writer_names_it(store):
+def test_a_stopped_lock_holder_freezes_no_reader_and_a_waiting_writer_names_it(file_store):
+    store = file_store  # naming the holder of a file lock
     opt = finished_search(store)
     holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, store, opt.id],
                               stdout=subprocess.PIPE, text=True)
@@ -82,7 +83,8 @@ def can_mount() -> bool:
 
 
 @pytest.mark.skipif(not can_mount(), reason="needs unshare -m (root) for a read-only mount")
-def test_every_reading_command_works_on_a_read_only_mount(store, tmp_path):
+def test_every_reading_command_works_on_a_read_only_mount(file_store, tmp_path):
+    store = file_store
     opt = finished_search(store)
     view = tmp_path / "read-only-view"
     view.mkdir()
