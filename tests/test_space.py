@@ -512,3 +512,15 @@ def test_samples_of_any_valid_numeric_parameter_stay_within_bounds(definition, s
     assert max(values) <= definition["max"]
     if definition["type"] == "integer":
         assert all(isinstance(v, int) for v in values)
+
+
+@settings(max_examples=80, deadline=None)
+@given(definition=bounded_numeric().filter(lambda d: d["type"] == "integer"),
+       size=st.integers(1, 60), seed=st.integers(0, 2**32 - 1))
+def test_integer_grids_of_any_valid_parameter_have_min_of_size_and_range_values(
+        definition, size, seed):
+    points = list(grid_of(definition, size, min_sample_size=50, seed=seed))
+    wanted = min(size, definition["max"] - definition["min"] + 1)
+    assert len(points) == wanted
+    assert points == sorted(set(points)) and all(type(p) is int for p in points)
+    assert definition["min"] <= points[0] and points[-1] <= definition["max"]
