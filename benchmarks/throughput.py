@@ -1,9 +1,10 @@
 """Throughput of several processes sharing one random search, against Optuna's journal.
 
 P worker processes share one search of E experiments with a trivial objective.
-Each worker times every "give me the next experiment" call (ours: ``next()``,
-which also records the previous result; Optuna: ``ask()`` + ``tell()`` on a
-``JournalFileBackend``), so the worst single wait shows lock starvation.
+Each worker times every "give me the next experiment" call (ours: one step of
+the ``get_experiments()`` loop, which also records the previous result; Optuna:
+``ask()`` + ``tell()`` on a ``JournalFileBackend``), so the worst single wait
+shows lock starvation.
 
     python benchmarks/throughput.py [--experiments 2000] [--processes 4] [--skip-optuna]
 """
@@ -28,11 +29,12 @@ def ours_worker(optimizer_id: str, store: str, barrier, queue) -> None:
     from comet_optimize import Optimizer
 
     opt = Optimizer(optimizer_id, verbose=0, store=store)
+    experiments = opt.get_experiments()  # each step ends the previous one and assigns the next
     waits = []
     barrier.wait()
     while True:
         start = time.perf_counter()
-        experiment = opt.next()
+        experiment = next(experiments, None)
         waits.append(time.perf_counter() - start)
         if experiment is None:
             break

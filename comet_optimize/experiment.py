@@ -28,6 +28,7 @@ JSON) and build ``Experiment(optimizer_data=data)`` there.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import sys
 import threading
@@ -129,7 +130,12 @@ class Experiment:
         if number is not None and math.isinf(number) and not isinstance(value, float):
             print(f"COMET WARNING: metric {name!r}: value {encoding.short(value)} is too large "
                   f"for a float; recorded as {number}", file=sys.stderr, flush=True)
-        last = value if number is None else encoding.plain(number, f"metric {name!r}")
+        if number is None:
+            last = value
+        elif isinstance(value, numbers.Integral) and math.isfinite(number):
+            last = int(value)  # an integer stays an integer (exports show 4, not 4.0)
+        else:
+            last = encoding.plain(number, f"metric {name!r}")
         with self._lock:
             summary = self.metrics.setdefault(name, {"count": 0})
             summary["count"] += 1
