@@ -325,7 +325,7 @@ def list_rows(store: str | None = None) -> tuple[str, list[dict[str, Any]]]:
                 rows.append(report.list_row(open_optimizer(optimizer_id, root, verbose=0,
                                                            readonly=True).status()))
         except (BadInput, OptimizerException) as error:
-            rows.append({"id": optimizer_id, "status": f"unreadable: {error}"})
+            rows.append({"id": optimizer_id, "status": f"damaged: {error}"})
     return where.location, rows
 
 

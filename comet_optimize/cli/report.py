@@ -121,7 +121,7 @@ def _budget_text(status: dict[str, Any]) -> str:
     if budget is None:
         return "unlimited"
     retries = status["spec"].get("retryAssignLimit", 0)
-    parts = f"maxCombo {status['maxCombo']} x trials {status['trials']}"
+    parts = f"maxCombo {status['max_combo']} x trials {status['trials']}"
     if retries:
         parts += f" x {retries + 1} attempts"
     return f"{budget} ({parts})"
@@ -154,7 +154,7 @@ def best_text(status: dict[str, Any]) -> str:
 def render_status(report: dict[str, Any]) -> str:
     """The human table of ``comet optimize status``."""
     spec = report["spec"]
-    name = f"  {report['name']!r}" if report.get("name") else ""
+    name = f"  {report['name']!r}" if report.get("name") not in (None, report["id"]) else ""
     space = report.get("configSpaceSize")
     lines = [
         f"Search {report['id']}{name}",
@@ -166,8 +166,8 @@ def render_status(report: dict[str, Any]) -> str:
             ("space", "infinite" if space is None else str(space)),
             ("experiments", counts_text(report)),
             ("best", best_text(report)),
-            ("started", format_time(report.get("startTime"))),
-            ("last update", format_time(report.get("lastUpdateTime"))),
+            ("started", format_time(report.get("started"))),
+            ("last update", format_time(report.get("updated"))),
             ("store", str(report.get("store", "-"))),
             *([("journal", damage_text(report))] if report.get("damage") else []),
         ]),
@@ -198,12 +198,19 @@ def list_row(status: dict[str, Any]) -> dict[str, Any]:
     """One line of ``comet optimize list``."""
     best = status.get("best")
     return {
-        "id": status["id"], "name": status.get("name"), "algorithm": status["algorithm"],
-        "status": status["status"], "completed": status["completed"],
+        "id": status["id"], "name": search_name(status), "algorithm": status["algorithm"],
+        "status": status["status"] + (" (damaged)" if status.get("damage") else ""),
+        "completed": status["completed"],
         "budget": status.get("budget"),
         "best": best.get("score") if best else None,
-        "started": status.get("startTime"),
+        "started": status.get("started"),
     }
+
+
+def search_name(status: dict[str, Any]) -> str | None:
+    """The name the user gave the search (status() shows the id when there is none)."""
+    name = status.get("name")
+    return None if name == status.get("id") else name
 
 
 def render_list(rows: list[dict[str, Any]], store: str) -> str:

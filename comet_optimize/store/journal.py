@@ -355,6 +355,10 @@ class FileStore:
             with open(path, encoding="utf-8") as handle:
                 config = json.load(handle)
         except FileNotFoundError:
+            if os.path.isdir(os.path.dirname(path)):
+                raise OptimizerException(
+                    f"{os.path.dirname(path)}: this search was never fully created "
+                    f"(it has no config.json)") from None
             raise OptimizerException(
                 f"unknown optimizer id {optimizer_id} (not found in the store {self.root})"
             ) from None
