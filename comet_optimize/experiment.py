@@ -71,6 +71,9 @@ class Experiment:
         self._lock = threading.RLock()
         self._optimizer: Search | None = None
         self._warned_late = False
+        self._revision = 0  # changes logged so far
+        self._recorded_revision = 0  # of them, in the journal
+        self._snapshot_revision = 0
         if optimizer_data is None:
             self.id = uuid.uuid4().hex
             self.params: dict[str, Any] = {}
@@ -140,6 +143,7 @@ class Experiment:
             summary = self.metrics.setdefault(name, {"count": 0})
             summary["count"] += 1
             summary["last"] = last
+            self._revision += 1
             if step is not None:
                 summary["step"] = step
             if epoch is not None:
@@ -164,6 +168,7 @@ class Experiment:
         with self._lock:
             self.logged_parameters[name] = value
             self._plain_parameters[name] = plain
+            self._revision += 1
         self._after_change()
 
     def log_parameters(self, parameters: dict[str, Any], prefix: str | None = None,
@@ -177,6 +182,7 @@ class Experiment:
         plain = encoding.plain(value, f"other {key!r}")
         with self._lock:
             self.others[key] = plain
+            self._revision += 1
         self._after_change()
 
     def log_others(self, others: dict[str, Any]) -> None:
@@ -187,12 +193,15 @@ class Experiment:
         """A change after the end is recorded at once, as an update of the result."""
         if not self.ended or self._optimizer is None:
             return
+        if self._revision == self._recorded_revision:
+            return  # already in the journal (the end took it)
         if not self._warned_late:
             self._warned_late = True
             print(f"COMET WARNING: experiment #{self.count} had already ended; what is logged "
                   f"to it now is recorded as an update of its result", file=sys.stderr,
                   flush=True)
         self._optimizer._experiment_updated(self)
+        self._recorded_revision = max(self._recorded_revision, self._snapshot_revision)
 
     # -- ending
 
@@ -231,6 +240,7 @@ class Experiment:
         if reason:
             event["reason"] = reason
         with self._lock:
+            self._snapshot_revision = self._revision
             if self.metrics:
                 event["metrics"] = {k: dict(v) for k, v in self.metrics.items()}
             if self._plain_parameters:
@@ -249,6 +259,7 @@ class Experiment:
 
     def _mark_ended(self, status: State | None) -> None:
         """Called by the search once the end is written (None: nothing needed writing)."""
+        self._recorded_revision = self._snapshot_revision
         self.ended = True
         if status is State.COMPLETED:
             self.others["optimizer_metric_value"] = self.score()
@@ -266,11 +277,20 @@ class Experiment:
             self.ended = True
             return
         self._optimizer._experiment_ended(self, None)
+        self._record_what_came_during_the_end()
+
+    def _record_what_came_during_the_end(self) -> None:
+        """Another thread may log while the end is being written: record that too."""
+        if self.ended and self._optimizer is not None and \
+                self._revision != self._recorded_revision:
+            self._optimizer._experiment_updated(self)
+            self._recorded_revision = self._snapshot_revision
 
     def _fail(self, reason: str) -> None:
         """End as failed (the script raised): partial metrics are kept for inspection."""
         if not self.ended and self._optimizer is not None:
             self._optimizer._experiment_ended(self, reason)
+            self._record_what_came_during_the_end()
 
     def __enter__(self) -> Experiment:
         return self

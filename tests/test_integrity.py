@@ -341,3 +341,27 @@ def test_events_with_a_bad_shape_are_reported_not_fatal(file_store):
     assert status["completed"] == 1
     assert [d["reason"] for d in status["damage"]] == [
         "end #1 has an unknown status 'exploded'", "an assign event without a valid count"]
+
+
+def test_metrics_logged_by_another_thread_while_the_end_is_written_are_kept(store):
+    opt = Optimizer(WIDE, verbose=0, store=store)
+    for _ in range(5):
+        experiment = opt.next()
+        stop = threading.Event()
+        logged = [0]
+
+        def log(experiment=experiment, logged=logged, stop=stop) -> None:
+            while not stop.is_set():
+                experiment.log_metric("acc", 1.0)
+                logged[0] += 1
+
+        thread = threading.Thread(target=log)
+        thread.start()
+        experiment.log_metric("loss", 2.0)
+        experiment.end()
+        stop.set()
+        thread.join()
+        record = {r["count"]: r for r in Optimizer(opt.id, verbose=0, store=store)
+                  .experiments()}[experiment.count]
+        assert record["metrics"]["acc"]["count"] == logged[0]
+        assert record["status"] == "completed" and record["score"] == 2.0
