@@ -148,10 +148,14 @@ def header(status: dict[str, Any]) -> dict[str, Any]:
     """The search's identity, counts and best result, as ``status()`` gives them."""
     spec = status.get("spec") or {}
     best = status.get("best")
-    keys = ("id", "name", "algorithm", "status", "budget", "maxCombo", "configSpaceSize",
-            "trials", "startTime", "lastUpdateTime", "endTime", "assigned", "running",
-            "completed", "aborted", "failed", "store")
+    keys = ("id", "algorithm", "status", "budget", "configSpaceSize",
+            "trials", "assigned", "running", "completed", "aborted", "failed", "store")
     out = {key: status.get(key) for key in keys}
+    name = status.get("name")  # status() shows the id when the search has no name
+    out["name"] = None if name == status.get("id") else name
+    # status() gives Comet's times in ms and the effective limit under keys of ours
+    out.update({"maxCombo": status.get("max_combo"), "startTime": status.get("started"),
+                "lastUpdateTime": status.get("updated"), "endTime": status.get("ended")})
     out["store"] = str(out["store"]) if out["store"] is not None else None
     out.update({"metric": spec.get("metric", "loss"),
                 "objective": spec.get("objective", "minimize"),
@@ -188,7 +192,7 @@ def assemble(header_data: dict[str, Any], tabulator: Tabulator, rows: list[list[
 def tabulator_for(status: dict[str, Any], experiments: list[dict[str, Any]]) -> Tabulator:
     """A tabulator whose times count from the search's start."""
     axes = parameter_axes(status.get("parameters") or {})
-    origin = status.get("startTime") or min(
+    origin = status.get("started") or min(
         (e["startTime"] for e in experiments if e.get("startTime")), default=time.time())
     return Tabulator(axes, origin)
 

@@ -8,7 +8,13 @@
   "use strict";
 
   var COLORS = {completed: "#2f9e44", aborted: "#f08c00", failed: "#e03131", running: "#7048e8"};
-  var GL_FROM = 2000;  // more points than this: WebGL traces (SVG gets slow)
+  // Past these sizes a plot shows counts per cell (a heatmap) instead of one SVG mark per
+  // experiment: tens of thousands of marks are slow to draw and unreadable anyway. WebGL is
+  // avoided on purpose: without a GPU (CI, remote desktops) it is the slowest part.
+  var DENSE_POINTS = 4000;  // history: points per plot
+  var DENSE_SLICES = 8000;  // slices: points over all parameters
+  var BARS_UP_TO = 1000;  // timeline: one bar per experiment up to this many
+  var PARCOORDS_LINES = 2000;  // parallel coordinates: lines drawn at most
   var CONFIG = {responsive: true, displaylogo: false};
   var LEGEND_TOP = {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"};
   var TIME_SHIFT = -new Date().getTimezoneOffset() * 60000;  // show local wall time
@@ -84,7 +90,45 @@
     return Plotly.react(div, traces, layout, CONFIG);
   }
 
-  function kind(n) { return n > GL_FROM ? "scattergl" : "scatter"; }
+  function quantile(sorted, q) {
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * (sorted.length - 1))))];
+  }
+
+  // Bins over [lo, hi]; values outside go to the edge bins (the hover says so).
+  function Bins(lo, hi, n) {
+    if (!(hi > lo)) { hi = lo + 1; }
+    this.lo = lo; this.hi = hi; this.n = n; this.width = (hi - lo) / n;
+  }
+  Bins.prototype.index = function (v) {
+    return Math.min(this.n - 1, Math.max(0, Math.floor((v - this.lo) / this.width)));
+  };
+  Bins.prototype.centers = function () {
+    var out = [];
+    for (var i = 0; i < this.n; i++) out.push(this.lo + (i + 0.5) * this.width);
+    return out;
+  };
+
+  function scoreBins(scores, n) {  // the middle 99% of the scores, so one outlier cannot
+    var sorted = scores.slice().sort(function (a, b) { return a - b; });  // squash the rest
+    return new Bins(quantile(sorted, 0.005), quantile(sorted, 0.995), n);
+  }
+
+  function counts(xIndex, yIndex, nx, ny) {  // z[y][x]: experiments per cell (null: none)
+    var z = [], i, j;
+    for (i = 0; i < ny; i++) { z.push([]); for (j = 0; j < nx; j++) z[i].push(null); }
+    for (i = 0; i < xIndex.length; i++) {
+      var row = z[yIndex[i]];
+      row[xIndex[i]] = (row[xIndex[i]] || 0) + 1;
+    }
+    return z;
+  }
+
+  function heatmap(x, y, z, metric, xaxis, yaxis) {
+    return {type: "heatmap", x: x, y: y, z: z, zmin: 1, colorscale: "Blues", showscale: false,
+            xaxis: xaxis, yaxis: yaxis, name: "experiments", hoverongaps: false,
+            hovertemplate: "%{z} experiment(s) here<br>" + metric + " \u2248 %{y:.4g}" +
+                           "<extra></extra>"};
+  }
 
   // -- sections
 
@@ -144,26 +188,40 @@
       return [plot("plot-history-count", null, null, none),
               plot("plot-history-time", null, null, none)];
     }
+    var dense = c.done.length > DENSE_POINTS;
+    var yBins = dense ? scoreBins(c.done.map(function (r) { return r[f.score]; }), 40) : null;
     function series(ordered, xOf) {
       var xs = [], ys = [], bx = [], by = [], text = [], best = null;
       ordered.forEach(function (r) {
         var x = xOf(r), y = r[f.score];
         xs.push(x); ys.push(y); text.push("#" + r[f.count]);
-        if (best === null || isBetter(y, best)) best = y;
-        bx.push(x); by.push(best);
+        if (best === null || isBetter(y, best)) {
+          best = y;
+          bx.push(x); by.push(best);
+        }
       });
-      var type = kind(xs.length);
-      return [
-        {type: type, mode: "markers", name: h.metric, x: xs, y: ys, text: text,
-         marker: {color: COLORS.completed, size: 5, opacity: 0.6},
-         hovertemplate: "%{text}<br>%{y}<extra></extra>"},
-        {type: type, mode: "lines", name: "best so far", x: bx, y: by,
-         line: {color: "#1c7ed6", width: 2, shape: "hv"}, hoverinfo: "skip"}
-      ];
+      bx.push(xs[xs.length - 1]); by.push(best);
+      var line = {type: "scatter", mode: "lines", name: "best so far", x: bx, y: by,
+                  line: {color: "#1c7ed6", width: 2, shape: "hv"},
+                  hovertemplate: "best so far %{y}<extra></extra>"};
+      if (!dense) {
+        return [{type: "scatter", mode: "markers", name: h.metric, x: xs, y: ys, text: text,
+                 marker: {color: COLORS.completed, size: 5, opacity: 0.6},
+                 hovertemplate: "%{text}<br>%{y}<extra></extra>"}, line];
+      }
+      var xBins = new Bins(xs[0], xs[xs.length - 1], 80);
+      var z = counts(xs.map(function (x) { return xBins.index(x); }),
+                     ys.map(function (y) { return yBins.index(y); }), xBins.n, yBins.n);
+      return [heatmap(xBins.centers(), yBins.centers(), z, h.metric), line];
     }
     var byCount = c.done.slice().sort(function (a, b) { return a[f.count] - b[f.count]; });
     var byTime = c.done.slice().sort(function (a, b) { return a[f.end] - b[f.end]; });
     var yTitle = h.metric + " (" + h.objective + ")";
+    document.getElementById("history-method").textContent = dense ?
+      "Every completed experiment's score (shaded: how many fall in each cell, " +
+      c.done.length + " in all) and the best so far, by order of assignment and by wall time." :
+      "Every completed experiment's score and the best so far, by order of assignment and by " +
+      "wall time.";
     return [
       plot("plot-history-count", series(byCount, function (r) { return r[f.count]; }),
            {xaxis: {title: {text: "experiment (order of assignment)"}},
@@ -190,9 +248,29 @@
     return {vals: vals, text: text};
   }
 
+  function sampleForLines(done, f, objective) {
+    // A big search shows its best quarter plus an even sample of the rest: plotly's
+    // parallel coordinates are drawn with WebGL, slow without a GPU, and 20,000 lines
+    // look the same as 2,000.
+    if (done.length <= PARCOORDS_LINES) return done;
+    var sign = objective === "maximize" ? -1 : 1;
+    var sorted = done.slice().sort(function (a, b) { return sign * (a[f.score] - b[f.score]); });
+    var best = Math.floor(PARCOORDS_LINES / 4), rest = sorted.slice(best);
+    var out = sorted.slice(0, best), step = rest.length / (PARCOORDS_LINES - best);
+    for (var i = 0; i < PARCOORDS_LINES - best; i++) out.push(rest[Math.floor(i * step)]);
+    return out;
+  }
+
   function drawParcoords(m, c) {
     var p = m.payload, h = p.header, f = c.f;
     if (!c.done.length) return plot("plot-parcoords", null, null, "No completed experiment yet.");
+    var all = c.done.length;
+    c = {f: c.f, first: c.first, done: sampleForLines(c.done, f, h.objective)};
+    document.getElementById("parcoords-method").textContent =
+      (c.done.length < all ? "Showing " + c.done.length + " of the " + all + " completed " +
+       "experiments: the best " + Math.floor(PARCOORDS_LINES / 4) + " and an even sample of " +
+       "the rest. " : "One line per completed experiment through its parameters and score. ") +
+      "Drag along an axis to select a range.";
     var dims = p.parameters.map(function (axis, j) {
       var col = c.done.map(function (r) { return r[c.first + j]; });
       if (axis.kind === "categorical") {
@@ -227,36 +305,78 @@
       return plot("plot-slices", null, null, "No completed experiment yet.");
     }
     var cols = Math.min(3, k), rowsN = Math.ceil(k / cols);
-    var type = kind(c.done.length * k);
+    var dense = c.done.length * k > DENSE_SLICES;
     var layout = {grid: {rows: rowsN, columns: cols, pattern: "independent"},
                   height: 300 * rowsN, showlegend: false,
                   margin: {l: 60, r: 20, t: 20, b: 50}};
-    var counts = c.done.map(function (r) { return r[f.count]; });
+    var countsOf = c.done.map(function (r) { return r[f.count]; });
     var scores = c.done.map(function (r) { return r[f.score]; });
-    var traces = p.parameters.map(function (axis, j) {
+    var yBins = dense ? scoreBins(scores, 30) : null;
+    var yIndex = dense ? scores.map(function (y) { return yBins.index(y); }) : null;
+    var isBetter = better(h.objective);
+    document.getElementById("slices-method").textContent = dense ?
+      "The score against each parameter, shaded by how many of the " + c.done.length +
+      " completed experiments fall in each cell; dots: the best score in each column." :
+      "The score against each parameter; darker points are later.";
+    var traces = [];
+    p.parameters.forEach(function (axis, j) {
       var suffix = j === 0 ? "" : String(j + 1);
-      var xs = c.done.map(function (r) {
-        var v = r[c.first + j];
-        if (axis.kind === "categorical") return v === null ? "?" : String(axis.values[v]);
-        return v;
-      });
+      var values = c.done.map(function (r) { return r[c.first + j]; });
       var xa = {title: {text: axis.name + (axis.log ? " (log)" : "")}};
+      layout["xaxis" + suffix] = xa;
+      layout["yaxis" + suffix] = {title: {text: j % cols === 0 ? h.metric : ""}};
       if (axis.kind === "categorical") {
         xa.type = "category";
         xa.categoryorder = "array";
         xa.categoryarray = axis.values.map(String);
-      } else if (axis.log) {
-        xa.type = "log";
       }
-      layout["xaxis" + suffix] = xa;
-      layout["yaxis" + suffix] = {title: {text: j % cols === 0 ? h.metric : ""}};
-      return {type: type, mode: "markers", x: xs, y: scores, text: counts,
-              xaxis: "x" + suffix, yaxis: "y" + suffix, name: axis.name,
-              hovertemplate: axis.name + "=%{x}<br>" + h.metric + "=%{y}<br>#%{text}" +
-                             "<extra></extra>",
-              marker: {size: 5, opacity: 0.7, color: counts, colorscale: "Blues", reversescale: true,
-                       showscale: j === 0,
-                       colorbar: j === 0 ? {title: {text: "experiment"}, len: 0.5} : undefined}};
+      if (!dense) {
+        if (axis.log) xa.type = "log";
+        var xs = values.map(function (v) {
+          if (axis.kind === "categorical") return v === null ? "?" : String(axis.values[v]);
+          return v;
+        });
+        traces.push({type: "scatter", mode: "markers", x: xs, y: scores, text: countsOf,
+                     xaxis: "x" + suffix, yaxis: "y" + suffix, name: axis.name,
+                     hovertemplate: axis.name + "=%{x}<br>" + h.metric + "=%{y}<br>#%{text}" +
+                                    "<extra></extra>",
+                     marker: {size: 5, opacity: 0.7, color: countsOf, colorscale: "Blues",
+                              reversescale: true, showscale: j === 0,
+                              colorbar: j === 0 ? {title: {text: "experiment"}, len: 0.5}
+                                                : undefined}});
+        return;
+      }
+      var xBins, centers, xIndex;
+      if (axis.kind === "categorical") {
+        centers = axis.values.map(String);
+        xIndex = values.map(function (v) { return v === null ? 0 : v; });
+        xBins = {n: centers.length};
+      } else {
+        var xv = values.map(function (v) { return axis.log ? Math.log10(v) : v; });
+        var lo = axis.log ? Math.log10(axis.min) : axis.min;
+        var hi = axis.log ? Math.log10(axis.max) : axis.max;
+        if (!isFinite(lo) || !isFinite(hi) || lo === null || hi === null) {
+          lo = Math.min.apply(null, xv); hi = Math.max.apply(null, xv);
+        }
+        xBins = new Bins(lo, hi, 30);
+        centers = xBins.centers();
+        xIndex = xv.map(function (v) { return xBins.index(v); });
+        if (axis.log) {
+          var t = logTicks(xBins.lo, xBins.hi);
+          xa.tickvals = t.vals; xa.ticktext = t.text;
+        }
+      }
+      traces.push(heatmap(centers, yBins.centers(),
+                          counts(xIndex, yIndex, xBins.n, yBins.n), h.metric,
+                          "x" + suffix, "y" + suffix));
+      var best = centers.map(function () { return null; });
+      xIndex.forEach(function (x, i) {
+        if (best[x] === null || isBetter(scores[i], best[x])) best[x] = scores[i];
+      });
+      traces.push({type: "scatter", mode: "markers", x: centers, y: best, name: "best",
+                   xaxis: "x" + suffix, yaxis: "y" + suffix,
+                   marker: {color: COLORS.completed, size: 6},
+                   hovertemplate: "best here: %{y}<extra></extra>"});
     });
     return plot("plot-slices", traces, layout);
   }
@@ -289,34 +409,53 @@
     if (!c.rows.length) return plot("plot-timeline", null, null, "No experiment assigned yet.");
     var now = (p.generated - p.origin);
     var labels = workers.map(function (w) { return w.label; });
-    var byState = {};
-    p.states.forEach(function (s) { byState[s] = {x: [], y: [], text: []}; });
-    c.rows.forEach(function (r) {
-      var state = p.states[r[f.state]], s = byState[state];
+    var bars = c.rows.length <= BARS_UP_TO;
+    var first = Infinity, last = -Infinity;
+    var spans = c.rows.map(function (r) {
       var start = r[f.start], end = r[f.end] === null ? Math.max(now, start) : r[f.end];
-      var label = labels[r[f.worker]];
-      var tip = "#" + r[f.count] + " " + state + (r[f.score] !== null ? " " + fmt(r[f.score]) : "") +
-                " (" + fmtDuration(Math.max(end - start, 0)) + ")";
-      s.x.push((p.origin + start) * 1000 + TIME_SHIFT, (p.origin + end) * 1000 + TIME_SHIFT, null);
-      s.y.push(label, label, null);
-      s.text.push(tip, tip, null);
+      first = Math.min(first, start); last = Math.max(last, end);
+      return {worker: r[f.worker], state: p.states[r[f.state]], start: start, end: end,
+              from: r[f.count], to: r[f.count], n: 1, score: r[f.score]};
+    });
+    if (!bars) {  // back-to-back experiments of one worker in one state: one bar
+      var gap = (last - first) / 1500, merged = [], open = {};
+      spans.sort(function (a, b) { return a.worker - b.worker || a.start - b.start; });
+      spans.forEach(function (s) {
+        var prev = open[s.worker];
+        if (prev && prev.state === s.state && s.start - prev.end <= gap) {
+          prev.end = Math.max(prev.end, s.end); prev.to = s.to; prev.n += 1;
+        } else {
+          open[s.worker] = s;
+          merged.push(s);
+        }
+      });
+      spans = merged;
+    }
+    var byState = {};
+    p.states.forEach(function (s) { byState[s] = {x: [], y: [], text: [], base: []}; });
+    spans.forEach(function (s) {
+      var d = byState[s.state], label = labels[s.worker];
+      var t0 = (p.origin + s.start) * 1000 + TIME_SHIFT, t1 = (p.origin + s.end) * 1000 + TIME_SHIFT;
+      var tip = s.n === 1 ?
+        "#" + s.from + " " + s.state + (s.score !== null ? " " + fmt(s.score) : "") +
+        " (" + fmtDuration(Math.max(s.end - s.start, 0)) + ")" :
+        s.n + " experiments " + s.state + " (#" + s.from + "\u2026#" + s.to + ")";
+      if (bars) {
+        d.base.push(t0); d.x.push(t1 - t0); d.y.push(label); d.text.push(tip);
+      } else {
+        d.x.push(t0, t1, null); d.y.push(label, label, null); d.text.push(tip, tip, null);
+      }
     });
     var rowPx = Math.max(14, Math.min(36, 500 / Math.max(workers.length, 1)));
-    var bars = c.rows.length <= GL_FROM;
     var traces = p.states.filter(function (s) { return byState[s].x.length; }).map(function (s) {
       var d = byState[s];
       if (bars) {  // real bars with a white edge, so back-to-back experiments stay apart
-        var base = [], length = [], y = [], text = [];
-        for (var i = 0; i < d.x.length; i += 3) {
-          base.push(d.x[i]); length.push(d.x[i + 1] - d.x[i]); y.push(d.y[i]);
-          text.push(d.text[i]);
-        }
-        return {type: "bar", orientation: "h", name: s, base: base, x: length, y: y,
-                text: text, textposition: "none", width: 0.6,
+        return {type: "bar", orientation: "h", name: s, base: d.base, x: d.x, y: d.y,
+                text: d.text, textposition: "none", width: 0.6,
                 hovertemplate: "%{text}<extra>%{y}</extra>",
                 marker: {color: COLORS[s], line: {color: "#fff", width: 1}}};
       }
-      return {type: kind(d.x.length / 3), mode: "lines", name: s, x: d.x, y: d.y, text: d.text,
+      return {type: "scatter", mode: "lines", name: s, x: d.x, y: d.y, text: d.text,
               connectgaps: false, hovertemplate: "%{text}<extra>%{y}</extra>",
               line: {color: COLORS[s], width: Math.max(4, rowPx * 0.6)}};
     });
@@ -433,14 +572,35 @@
     });
   }
 
+  var timings = global.cometTimings = {};
+
+  function timed(name, fn) {  // how long each view took (benchmarks/report_scale.py reads it)
+    var start = performance.now(), out = fn();
+    timings[name] = Math.round(performance.now() - start);
+    return out;
+  }
+
+  function nextFrame() {
+    return new Promise(function (resolve) { setTimeout(resolve, 0); });
+  }
+
+  // The parallel coordinates (WebGL) come last, after the page has painted the rest:
+  // without a GPU they take longer than everything else together.
   function draw() {
-    var c = model.columns();
-    drawHeader(model.payload);
-    drawFailures(model);
-    var pending = [].concat(drawHistory(model, c), [drawParcoords(model, c),
-                   drawSlices(model, c), drawImportance(model), drawTimeline(model, c),
-                   drawTrials(model, c)]);
-    return Promise.all(pending);
+    var c = timed("columns", function () { return model.columns(); });
+    timed("header", function () { drawHeader(model.payload); drawFailures(model); });
+    var pending = [].concat(
+      timed("history", function () { return drawHistory(model, c); }),
+      [timed("slices", function () { return drawSlices(model, c); }),
+       timed("importance", function () { return drawImportance(model); }),
+       timed("timeline", function () { return drawTimeline(model, c); }),
+       timed("trials", function () { return drawTrials(model, c); })]);
+    return Promise.all(pending).then(function () {
+      timings.firstViews = Math.round(performance.now());
+      return nextFrame();
+    }).then(function () {
+      return timed("parcoords", function () { return drawParcoords(model, c); });
+    });
   }
 
   function render(payload) {

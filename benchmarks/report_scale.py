@@ -1,0 +1,230 @@
+"""The report and the dashboard at scale: 20,000 experiments x 12 parameters.
+
+Targets (issue 11): the report renders in headless Chromium in under 2 s and
+stays under 10 MB; one live refresh of the dashboard costs the server under
+50 ms. The search is synthetic: created through the API, then its journal is
+written directly (what 20,000 experiments of 8 workers on 8 hosts would have
+appended), so the benchmark takes seconds to set up instead of hours.
+
+Measured:
+* ``render``: Python time of `comet_optimize.report.render` (reading the
+  search, fitting the importance forest, writing the HTML), and the file size;
+* ``browser``: from navigation start to every plot drawn, in headless
+  Chromium (median of --repeats loads), to every plot but the parallel
+  coordinates (drawn last: WebGL, which this GPU-less machine runs in
+  software), and the same for an empty page that only parses plotly.js (the
+  floor no report can beat);
+* ``refresh``: the dashboard's `SearchFeed.delta` on that search, when nothing
+  happened and after 10 new experiments were appended (median of --repeats).
+
+    nice -n 19 python benchmarks/report_scale.py [--experiments 20000] [--repeats 5]
+
+Writes benchmarks/results/report_scale.json and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+
+PARAMETERS = {
+    **{f"lr{i}": {"type": "double", "min": 1e-5, "max": 1.0, "scalingType": "loguniform"}
+       for i in range(4)},
+    **{f"w{i}": {"type": "double", "min": -1.0, "max": 1.0} for i in range(3)},
+    "layers": {"type": "integer", "min": 1, "max": 12},
+    "units": {"type": "integer", "min": 8, "max": 512},
+    "activation": ["relu", "tanh", "gelu", "silu"],
+    "optimizer": ["adam", "sgd", "rmsprop"],
+    "batch": [16, 32, 64, 128, 256],
+}
+WORKERS = 8
+
+
+def draw(rng: np.random.Generator) -> dict:
+    params = {}
+    for name, spec in PARAMETERS.items():
+        if isinstance(spec, list):
+            params[name] = spec[int(rng.integers(len(spec)))]
+        elif spec["type"] == "integer":
+            params[name] = int(rng.integers(spec["min"], spec["max"] + 1))
+        elif spec.get("scalingType") == "loguniform":
+            params[name] = float(np.exp(rng.uniform(np.log(spec["min"]), np.log(spec["max"]))))
+        else:
+            params[name] = float(rng.uniform(spec["min"], spec["max"]))
+    return params
+
+
+def events(first: int, n: int, start: float, rng: np.random.Generator) -> list[dict]:
+    """Assign and end events of experiments first..first+n-1, round-robin over the workers."""
+    from comet_optimize.space import parameter_set_id
+
+    out = []
+    clock = [start] * WORKERS
+    for count in range(first, first + n):
+        worker = count % WORKERS
+        params = draw(rng)
+        began = clock[worker]
+        took = float(rng.gamma(2.0, 1.5))
+        clock[worker] = began + took + 0.01
+        out.append({"type": "assign", "count": count, "experiment": uuid.uuid4().hex,
+                    "pid": parameter_set_id(params), "trial": 1, "retry": 0, "params": params,
+                    "host": f"node{worker}", "process": 4000 + worker, "process_start": 1,
+                    "boot": "", "pidns": 0, "time": began})
+        state = "failed" if count % 97 == 0 else "aborted" if count % 131 == 0 else "completed"
+        loss = (sum((np.log10(params[f"lr{i}"]) + 2.5) ** 2 for i in range(4))
+                + params["w0"] ** 2 + 0.05 * params["layers"] + float(rng.normal(0, 0.3)))
+        end = {"type": "end", "count": count, "status": state, "time": began + took,
+               "score": loss if state == "completed" else None,
+               "metrics": {"loss": {"count": 1, "last": loss}} if state == "completed" else {}}
+        if state == "failed":
+            end["reason"] = f"worker process {4000 + worker} on node{worker} died"
+        out.append(end)
+    return out
+
+
+def append(path: str, new: list[dict]) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("".join(json.dumps({"v": 1, **e}, separators=(",", ":")) + "\n"
+                             for e in new))
+
+
+def make_search(store: str, n: int) -> tuple[str, str, float]:
+    from comet_optimize import Optimizer
+
+    opt = Optimizer({"algorithm": "random", "parameters": PARAMETERS,
+                     "spec": {"maxCombo": 10 * n, "seed": 1}}, verbose=0, store=store)
+    journal = os.path.join(store, opt.id, "journal.jsonl")
+    start = time.time() - 3600
+    append(journal, events(1, n, start, np.random.default_rng(0)))
+    return opt.id, journal, start
+
+
+def median_ms(values: list[float]) -> float:
+    return round(statistics.median(values) * 1000, 1)
+
+
+def bench_render(optimizer_id: str, store: str, folder: str) -> tuple[dict, str]:
+    from comet_optimize import Optimizer
+    from comet_optimize.report import render
+
+    start = time.perf_counter()
+    html = render(Optimizer(optimizer_id, verbose=0, store=store))
+    seconds = time.perf_counter() - start
+    path = os.path.join(folder, "report.html")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(html)
+    return {"python_render_s": round(seconds, 2),
+            "file_mb": round(os.path.getsize(path) / 1e6, 2)}, path
+
+
+def bench_browser(report: str, folder: str, repeats: int) -> dict:
+    from browser import console_errors, start_browser, wait_for
+    from plotly.offline import get_plotlyjs
+
+    empty = os.path.join(folder, "plotly-only.html")
+    with open(empty, "w", encoding="utf-8") as handle:
+        handle.write(f"<!doctype html><html><head><script>{get_plotlyjs()}</script></head>"
+                     "<body><script>document.body.setAttribute('data-rendered',"
+                     "String(performance.now()));</script></body></html>")
+    browser = start_browser()
+    results: dict[str, list[float]] = {"report": [], "plotly_only": [], "first_views": [],
+                                       "parcoords": []}
+    try:
+        for _ in range(repeats):
+            for key, path in (("report", report), ("plotly_only", empty)):
+                browser.get("about:blank")
+                browser.get("file://" + path)
+                done = wait_for(lambda: browser.execute_script(
+                    "return document.body && document.body.getAttribute('data-rendered')"),
+                    600, "the page to render")
+                results[key].append(float(done) / 1000)
+                if key == "report":
+                    timings = browser.execute_script("return window.cometTimings")
+                    results["first_views"].append(timings["firstViews"] / 1000)
+                    results["parcoords"].append(timings["parcoords"] / 1000)
+        browser.get("file://" + report)  # last: the report, to check what it drew
+        wait_for(lambda: browser.execute_script(
+            "return document.body.getAttribute('data-rendered')"), 120, "the report")
+        errors = console_errors(browser)
+        drawn = browser.execute_script(
+            "return {axes: document.getElementById('plot-parcoords').data[0].dimensions.length,"
+            " lines: document.getElementById('plot-parcoords').data[0].dimensions[0]"
+            ".values.length, workers: document.getElementById('plot-timeline')"
+            "._fullLayout.yaxis._categories.length};")
+    finally:
+        browser.quit()
+    return {"browser_render_ms": median_ms(results["report"]),
+            "browser_render_all_ms": [round(v * 1000) for v in results["report"]],
+            "browser_first_views_ms": median_ms(results["first_views"]),
+            "browser_parcoords_ms": median_ms(results["parcoords"]),
+            "plotly_js_parse_only_ms": median_ms(results["plotly_only"]),
+            "console_errors": errors, "drawn": drawn}
+
+
+def bench_refresh(optimizer_id: str, store: str, journal: str, n: int, start: float,
+                  repeats: int) -> dict:
+    from comet_optimize import Optimizer
+    from comet_optimize.report.feed import SearchFeed
+
+    feed = SearchFeed(Optimizer(optimizer_id, verbose=0, store=store))
+    begin = time.perf_counter()
+    version = feed.delta(None)["version"]
+    first = time.perf_counter() - begin
+    idle, busy, sizes = [], [], []
+    rng = np.random.default_rng(1)
+    count = n + 1
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        delta = feed.delta(version)
+        idle.append(time.perf_counter() - begin)
+        assert delta["rows"] == []
+        append(journal, events(count, 10, start + 7200, rng))
+        count += 10
+        begin = time.perf_counter()
+        delta = feed.delta(version)
+        busy.append(time.perf_counter() - begin)
+        assert len(delta["rows"]) == 10, len(delta["rows"])
+        sizes.append(len(json.dumps(delta)))
+        version = delta["version"]
+    return {"first_load_ms": round(first * 1000, 1), "refresh_nothing_new_ms": median_ms(idle),
+            "refresh_10_new_ms": median_ms(busy),
+            "refresh_10_new_all_ms": [round(v * 1000, 1) for v in busy],
+            "delta_bytes": int(statistics.median(sizes))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--experiments", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="report-scale-")
+    store = os.path.join(folder, "store")
+    optimizer_id, journal, start = make_search(store, args.experiments)
+    result = {"experiments": args.experiments, "parameters": len(PARAMETERS),
+              "workers": WORKERS, "load_average": os.getloadavg()[0]}
+    rendered, report = bench_render(optimizer_id, store, folder)
+    result.update(rendered)
+    if not args.skip_browser:
+        result.update(bench_browser(report, folder, args.repeats))
+    result.update(bench_refresh(optimizer_id, store, journal, args.experiments, start,
+                                args.repeats * 4))
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "report_scale.json"), "w") as handle:
+        json.dump(result, handle, indent=2)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
