@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -457,8 +458,6 @@ def test_an_exception_from_a_signal_handler_mid_commit_leaves_a_settled_store(po
     After it, a fresh reader must see the final truth at once: a COMMIT already
     sent is applied before the interrupted call returns, never later.
     """
-    import signal
-
     store = open_store(postgres_store)
     optimizer_id = new_optimizer_id()
     store.create(optimizer_id, {})
@@ -494,3 +493,39 @@ def test_an_exception_from_a_signal_handler_mid_commit_leaves_a_settled_store(po
     idle = sql(postgres_store, "SELECT count(*) FROM pg_stat_activity "
                                "WHERE state = 'idle in transaction'")
     assert idle == [(0,)]
+
+
+def test_a_fork_while_another_thread_uses_the_store_does_not_deadlock_the_child(postgres_store):
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    stop = threading.Event()
+
+    def heartbeat() -> None:  # like liveness' thread: the store's connection, busy
+        while not stop.is_set():
+            store.beat(optimizer_id, "parent")
+
+    thread = threading.Thread(target=heartbeat, daemon=True)
+    thread.start()
+    codes = []
+    try:
+        for _ in range(20):
+            child = os.fork()
+            if child == 0:
+                code = 1
+                try:
+                    signal.alarm(20)  # a deadlocked child dies instead of hanging the test
+                    store.beat(optimizer_id, f"child-{os.getpid()}")
+                    journal = store.journal(optimizer_id)
+                    with journal.locked():
+                        journal.append([{"type": "child"}])
+                    code = 0
+                finally:
+                    os._exit(code)
+            codes.append(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
+    finally:
+        stop.set()
+        thread.join()
+    assert codes == [0] * 20
+    events = store.journal(optimizer_id, readonly=True).read_new()
+    assert len(events) == 20

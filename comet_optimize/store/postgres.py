@@ -175,6 +175,8 @@ class _Connection:
         self._pid = -1
         self._ever_connected = False
         self._warned = False
+        # Serialises this connection's users (the heartbeat thread shares the store's).
+        self.mutex = threading.RLock()
         _connections.add(self)
 
     def scrub(self, text: str) -> str:
@@ -184,6 +186,9 @@ class _Connection:
         return text
 
     def disown(self) -> None:
+        # A thread of the parent may have held the mutex at the fork: the child's copy
+        # would stay locked forever.
+        self.mutex = threading.RLock()
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -331,7 +336,6 @@ class PostgresJournal:
         self._ready: list[dict[str, Any]] = []  # read during a recovery, not yet returned
         self._pending: tuple[uuid.UUID, list[str]] | None = None
         self._in_transaction = False
-        self._mutex = threading.RLock()
 
     def __repr__(self) -> str:
         return f"PostgresJournal({self.location!r}, {self.optimizer_id!r})"
@@ -372,7 +376,7 @@ class PostgresJournal:
 
     def read_new(self) -> list[dict[str, Any]]:
         """Events appended since the last call, in order; takes no lock."""
-        with self._mutex:
+        with self._db.mutex:
             def work(conn):
                 return conn.execute(_SELECT_NEW, (self.optimizer_id, self._last)).fetchall()
 
@@ -393,7 +397,7 @@ class PostgresJournal:
         """BEGIN, lock the search, read what is new; at exit insert what was appended, COMMIT."""
         if self.readonly:
             raise OptimizerException(f"the journal of {self.optimizer_id} was opened read-only")
-        with self._mutex:
+        with self._db.mutex:
             if self._in_transaction:
                 raise OptimizerException("locked() is not reentrant")
 
@@ -538,12 +542,11 @@ class PostgresStore:
         self.location = printable_url(url)
         self._password = _password_of(url)
         self._db = _Connection(url, self.location, self._password)
-        self._mutex = threading.Lock()
         self._schema_ok = False
         self._beats: dict[str, tuple[float, float, dict[str, float]]] = {}
         # Connect now: a wrong password, a server that is down or a schema from the future
         # is an error at once, whatever the command.
-        with self._mutex:
+        with self._db.mutex:
             self._db.get()
         self._ensure_schema(create=False)
 
@@ -591,7 +594,7 @@ class PostgresStore:
         return True
 
     def _run(self, work: Callable[[Any], T], doing: str) -> T:
-        with self._mutex:
+        with self._db.mutex:
             try:
                 return self._db.retrying(work)
             except psycopg.Error as error:
