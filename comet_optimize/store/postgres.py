@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import threading
@@ -52,6 +53,10 @@ try:
     import psycopg
 except ImportError:  # pragma: no cover - exercised by a subprocess test
     psycopg = None
+else:
+    # psycopg logs what it ignores while a connection dies; our one line says it all. An
+    # application that configures logging still gets these records (they propagate).
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 SCHEMA_VERSION = 1  # of the tables; refuse a store whose version is newer
 EVENT_VERSION = 1  # the "v" of every event, as in the file store
@@ -260,14 +265,17 @@ class _Connection:
         return (self._conn is None or self._conn.closed or state is None
                 or state[:2] in ("08", "57"))
 
-    def retrying(self, work: Callable[[Any], T], recover: Callable[[Any], T] | None = None) -> T:
+    def retrying(self, work: Callable[[Any], T], recover: Callable[[Any], T] | None = None,
+                 eager: bool = False) -> T:
         """Run ``work(conn)``; through an outage, reconnect and run ``recover`` (or work) again.
 
         Backoff doubles from 50 ms to 2 s, for at most COMET_OPTIMIZE_PG_RETRY
-        seconds; one line on stderr says that we wait.
+        seconds; one line on stderr says that we wait. ``eager`` (a decision
+        waiting to be written) keeps retrying every 20 ms instead, so that it is
+        usually back before the others decide anew on a store without it.
         """
         deadline = None
-        delay = 0.05
+        delay = 0.02 if eager else 0.05
         attempt = work
         while True:
             try:
@@ -292,7 +300,7 @@ class _Connection:
                         f"{_retry_seconds():.0f} s: {self.scrub(_reason(error))}"
                     ) from None
                 time.sleep(min(delay, max(0.0, deadline - now)))
-                delay = min(delay * 2, 2.0)
+                delay = delay if eager else min(delay * 2, 2.0)
                 attempt = recover or work
             except BaseException:  # interrupted mid-conversation: the session's state is unknown
                 self.abandon()
@@ -496,7 +504,7 @@ class PostgresJournal:
             insert_and_commit(conn)
 
         try:
-            self._db.retrying(insert_and_commit, recover)
+            self._db.retrying(insert_and_commit, recover, eager=pending is not None)
             if pending is not None and not _SYNC_COMMIT:
                 self._db.retrying(_flush, recover_flush(self, pending[0], seen))
         except psycopg.Error as error:
