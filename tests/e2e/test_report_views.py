@@ -240,10 +240,11 @@ def test_launcher_wrote_the_report_and_names_the_command(search):
 
 
 @pytest.fixture
-def dashboard(tmp_path):
-    """`comet optimize dashboard --port 0` over a fresh store; yields (url, store)."""
-    store = str(tmp_path / "dash-store")
-    os.makedirs(store)
+def dashboard(store):
+    """`comet optimize dashboard --port 0` over a fresh store (a folder, then PostgreSQL);
+    yields (url, store)."""
+    if "://" not in store:
+        os.makedirs(store)
     process = subprocess.Popen([*COMET, "dashboard", "--port", "0", "--store", store],
                                env=environment(store), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
