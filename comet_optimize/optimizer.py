@@ -52,6 +52,11 @@ from comet_optimize.store.base import Damage
 _live_optimizers: weakref.WeakSet[Optimizer] = weakref.WeakSet()
 
 
+# Optimizers with experiments still open in this process, held strongly so that an
+# Optimizer the script no longer references still ends them at exit.
+_holding_open: set[Optimizer] = set()
+
+
 def live_optimizers() -> list[Optimizer]:
     return list(_live_optimizers)
 
@@ -388,6 +393,8 @@ class Optimizer:
         with self._lock:
             if self._open.get(experiment.count) is experiment:
                 del self._open[experiment.count]
+            if not self._open:
+                _holding_open.discard(self)
 
     # -- what Experiments call (see experiment.Search)
 
@@ -395,6 +402,7 @@ class Optimizer:
         with self._lock:
             self._own()
             self._open[experiment.count] = experiment  # the newest handle for it wins
+            _holding_open.add(self)
 
     def _experiment_ended(self, experiment: Experiment, failed: str | None) -> None:
         done: list[dict[str, Any] | None] = []
@@ -627,17 +635,24 @@ def _end_open_experiments() -> None:
             _warning(f"could not end the open experiments of {optimizer.id}: {error}")
 
 
+_locked_for_fork: list[threading.RLock] = []
+
+
 def _before_fork() -> None:
+    """No Optimizer is mid-decision when a fork copies it."""
     for optimizer in list(_live_optimizers):
         optimizer._lock.acquire()
+        _locked_for_fork.append(optimizer._lock)
 
 
 def _after_fork_in_parent() -> None:
-    for optimizer in list(_live_optimizers):
-        optimizer._lock.release()
+    while _locked_for_fork:
+        _locked_for_fork.pop().release()
 
 
 def _after_fork_in_child() -> None:
+    _locked_for_fork.clear()
+    _holding_open.clear()  # the parent's open experiments are the parent's to end
     for optimizer in list(_live_optimizers):
         optimizer._own()
     if "multiprocessing" in sys.modules:  # its children leave by os._exit: no atexit

@@ -1,7 +1,8 @@
 """One search as the dashboard serves it: kept open, refreshed, and sent as deltas.
 
-The dashboard keeps one `Optimizer` per search. A poll refreshes it (the
-optimizer reads only the journal's new events), compares each experiment's
+The dashboard keeps one `Optimizer` per search. A poll asks its ``status()``
+(the optimizer reads only the journal's new events, and writes nothing);
+when something moved it compares each experiment's
 ``(status, endTime, score)`` with what it last saw, and numbers the changes
 with a version. A page that says ``since=V`` gets only the rows that changed
 after V; one that is too far behind (or new) gets the whole payload.
@@ -53,7 +54,8 @@ class SearchFeed:
     def refresh(self) -> None:
         """Catch up with the store; cheap when nothing happened since the last call."""
         with self.lock:
-            self.optimizer.refresh()
+            # status() catches up with the journal by itself and writes nothing (refresh()
+            # would also record dead workers as failed: a reader must not write).
             status = self.optimizer.status()
             self.status = status
             self.header = data.header(status)

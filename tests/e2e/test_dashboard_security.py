@@ -10,6 +10,7 @@ and on its stderr (no traceback).
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import socket
@@ -22,6 +23,8 @@ from comet_optimize import Optimizer
 
 pytest.importorskip("plotly", reason="the dashboard needs the report extra")
 COMET = [sys.executable, "-m", "comet_optimize.cli", "optimize"]
+WORKER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workers",
+                      "worker.py")
 
 
 def snapshot(folder: str) -> dict[str, tuple[int, int, int]]:
@@ -143,6 +146,26 @@ def test_the_good_routes_answer_and_the_server_never_wrote(served):
         assert data
     status, data = request(served["port"], "HEAD", "/api/searches")
     assert status == 200 and data == b""
+    assert snapshot(served["root"]) == before
+
+
+def test_a_dead_worker_is_shown_failed_without_writing_it_down(served):
+    """Reading never writes: the worker that died is recorded by the next worker, not us."""
+    opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2]}}, verbose=0,
+                    store=served["store"])
+    env = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
+    worker = subprocess.Popen([sys.executable, WORKER, opt.id, "--hang"], env={
+        **env, "COMET_OPTIMIZE_STORE": served["store"]}, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True)
+    assert worker.stdout.readline().startswith("ready 1")
+    worker.kill()
+    worker.wait(timeout=10)
+    before = snapshot(served["root"])
+    status, data = request(served["port"], "GET", f"/api/search/{opt.id}")
+    assert status == 200
+    payload = json.loads(data)["payload"]
+    state = payload["rows"][0][payload["fields"].index("state")]
+    assert payload["states"][state] == "failed"
     assert snapshot(served["root"]) == before
 
 
