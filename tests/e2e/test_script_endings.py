@@ -111,3 +111,17 @@ def test_sys_exit_zero_is_a_normal_end(store):
         sys.exit(0)
         """, opt.id, store)
     assert Optimizer(opt.id, verbose=0, store=store).experiments()[0]["status"] == "completed"
+
+
+def test_an_optimizer_the_script_let_go_of_still_ends_its_experiments(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run = run_script("""
+        import gc
+        def train():
+            Optimizer(verbose=0).next().log_metric("loss", 0.5)
+        train()
+        gc.collect()
+        """, opt.id, store)
+    assert run.returncode == 0, run.stderr
+    record = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
+    assert (record["status"], record["score"]) == ("completed", 0.5)
