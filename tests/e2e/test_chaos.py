@@ -22,19 +22,19 @@ from comet_optimize import Optimizer
 from tests.conftest import stored_events
 
 WORKER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workers", "chaos_worker.py")
-CONFIG = {"algorithm": "bayes", "spec": {"maxCombo": 160, "retryAssignLimit": 1, "seed": 7},
+CONFIG = {"algorithm": "bayes", "spec": {"maxCombo": 120, "retryAssignLimit": 1, "seed": 7},
           "parameters": {"x": {"type": "double", "min": -1, "max": 1},
                          "y": {"type": "double", "min": -1, "max": 1},
                          "k": {"type": "integer", "min": 0, "max": 3}}}
 MODES = ["plain", "plain", "plain", "threads", "threads", "threads", "fork", "fork"]
-CHAOS_SECONDS = 8.0
+CHAOS_SECONDS = 6.0
 DEADLINE_SECONDS = 50.0
 
 
-def test_chaos_leaves_an_exact_journal(store, tmp_path):
+def test_chaos_leaves_an_exact_journal(file_store, tmp_path):
     groups: list[int] = []
     try:
-        run_chaos(store, tmp_path, groups)
+        run_chaos(file_store, tmp_path, groups)
     finally:
         for group in groups:  # orphans of killed forking workers included
             with contextlib.suppress(ProcessLookupError):
