@@ -88,7 +88,7 @@ class SamplingAlgorithm(Algorithm):
         if size > ENUMERATION_LIMIT:
             # Seen sets are a small share of so large a space: keep drawing uniformly.
             for _ in range(10_000):
-                params = self.space.enumerate(int(rng.integers(size)))
+                params = self.space.enumerate(_uniform_index(rng, size))
                 if parameter_set_id(params) not in seen:
                     return params
             return None
@@ -100,3 +100,11 @@ class SamplingAlgorithm(Algorithm):
         if order is None:
             return unseen[int(rng.integers(len(unseen)))]
         return unseen[int(order[0])]
+
+
+def _uniform_index(rng: np.random.Generator, size: int) -> int:
+    """A uniform index below ``size``, also past numpy's 64-bit integers."""
+    if size < 2 ** 63:
+        return int(rng.integers(size))
+    extra = 8  # bytes beyond the size's own: the modulo bias stays below 2**-64
+    return int.from_bytes(rng.bytes((size.bit_length() + 7) // 8 + extra), "little") % size
