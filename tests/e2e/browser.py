@@ -68,9 +68,14 @@ def console_errors(browser: Any) -> list[str]:
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     """Poll a condition of the page (the page changes on its own; there is no event to await)."""
+    from selenium.common.exceptions import TimeoutException
+
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except TimeoutException:  # the page's thread is busy drawing: not yet
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:

@@ -124,7 +124,8 @@
   }
 
   function heatmap(x, y, z, metric, xaxis, yaxis) {
-    return {type: "heatmap", x: x, y: y, z: z, zmin: 1, colorscale: "Blues", showscale: false,
+    return {type: "heatmap", x: x, y: y, z: z, zmin: 1, colorscale: "Blues", reversescale: true,
+            showscale: false,
             xaxis: xaxis, yaxis: yaxis, name: "experiments", hoverongaps: false,
             hovertemplate: "%{z} experiment(s) here<br>" + metric + " \u2248 %{y:.4g}" +
                            "<extra></extra>"};
@@ -358,7 +359,11 @@
         if (!isFinite(lo) || !isFinite(hi) || lo === null || hi === null) {
           lo = Math.min.apply(null, xv); hi = Math.max.apply(null, xv);
         }
-        xBins = new Bins(lo, hi, 30);
+        if (axis.type === "integer" && !axis.log && hi - lo < 30) {
+          xBins = new Bins(lo - 0.5, hi + 0.5, hi - lo + 1);  // a column per integer
+        } else {
+          xBins = new Bins(lo, hi, 30);
+        }
         centers = xBins.centers();
         xIndex = xv.map(function (v) { return xBins.index(v); });
         if (axis.log) {
