@@ -8,6 +8,7 @@ saved as a screenshot (see browser.py for where).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -297,4 +298,81 @@ def test_dashboard_shows_a_newly_finished_experiment_without_reload(
         "parameter importance")
     for section in SECTIONS[:-1]:
         shoot(browser, section, os.path.join(shots, f"dashboard-{section}.png"))
+    assert console_errors(browser) == []
+
+
+# -- a big search: densities instead of one mark per experiment
+
+
+def big_search(n: int = 5000, workers: int = 4) -> tuple[dict, list[dict]]:
+    """What `status()` and `experiments()` give for a finished search of ``n`` experiments
+    (plain data for the report's builder; the store is exercised by the tests above)."""
+    import random
+
+    rng = random.Random(5)
+    parameters = {
+        "lr": {"type": "double", "min": 1e-5, "max": 1.0, "scalingType": "loguniform"},
+        "l2": {"type": "double", "min": 1e-6, "max": 0.1, "scalingType": "loguniform"},
+        "depth": {"type": "integer", "min": 1, "max": 8, "scalingType": "uniform"},
+        "act": {"type": "categorical", "values": ["relu", "tanh", "gelu"]},
+        "batch": {"type": "discrete", "values": [16, 32, 64]},
+        "momentum": {"type": "double", "min": 0.0, "max": 0.99, "scalingType": "uniform"},
+    }
+    start, clock, experiments = 1_800_000_000.0, [0.0] * workers, []
+    for count in range(1, n + 1):
+        w = count % workers
+        p = {"lr": 10 ** rng.uniform(-5, 0), "l2": 10 ** rng.uniform(-6, -1),
+             "depth": rng.randint(1, 8), "act": rng.choice(["relu", "tanh", "gelu"]),
+             "batch": rng.choice([16, 32, 64]), "momentum": rng.uniform(0, 0.99)}
+        state = "failed" if count % 41 == 0 else "completed"
+        began, took = start + clock[w], rng.uniform(1, 5)
+        clock[w] += took
+        experiments.append({
+            "count": count, "id": f"{count:032x}", "pid": f"{count:032x}", "trial": 1,
+            "retry": 0, "parameters": p, "status": state,
+            "score": abs(math.log10(p["lr"]) + 2) + rng.random()
+            if state == "completed" else None,
+            "host": "node", "process": 100 + w, "startTime": began,
+            "endTime": began + took, "reason": "died" if state == "failed" else None,
+            "metrics": {}})
+    done = [e for e in experiments if e["status"] == "completed"]
+    best = min(done, key=lambda e: e["score"])
+    status = {"id": "f" * 32, "algorithm": "random", "status": "completed", "budget": n,
+              "trials": 1, "assigned": n, "running": 0, "completed": len(done),
+              "aborted": 0, "failed": n - len(done), "store": "synthetic",
+              "started": start, "spec": {"metric": "loss", "objective": "minimize"},
+              "parameters": parameters, "best": best}
+    return status, experiments
+
+
+def test_a_big_search_is_drawn_as_densities(browser, shots, tmp_path):
+    from comet_optimize.report import payload_of
+    from comet_optimize.report.page import report_html
+
+    status, experiments = big_search()
+    completed_n = status["completed"]
+    path = tmp_path / "big.html"
+    path.write_text(report_html(payload_of(status, experiments)), encoding="utf-8")
+    browser.get_log("browser")
+    browser.set_script_timeout(300)
+    browser.get(f"file://{path}")
+    wait_for(lambda: browser.execute_script(
+        "return document.body.getAttribute('data-rendered')"), 600, "the big report")
+    sums = browser.execute_script(
+        "function total(t) { var n = 0; t.z.forEach(function (row) { row.forEach("
+        "function (v) { n += v || 0; }); }); return n; }"
+        "return ['plot-history-count', 'plot-history-time', 'plot-slices'].map(function (id) {"
+        "  return document.getElementById(id).data.filter(function (t) {"
+        "    return t.type === 'heatmap'; }).map(total); });")
+    assert sums == [[completed_n], [completed_n], [completed_n] * 6]
+    lines = browser.execute_script(
+        "return document.getElementById('plot-parcoords').data[0].dimensions[0].values.length")
+    assert lines == 2000
+    from selenium.webdriver.common.by import By
+
+    assert browser.find_element(By.ID, "parcoords-method").text.startswith(
+        f"Showing 2000 of the {completed_n} completed experiments")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#plot-timeline .ytick")) == 4
+    for section in ("section-history", "section-slices", "section-timeline"):
+        shoot(browser, section, os.path.join(shots, f"big-report-{section}.png"))
     assert console_errors(browser) == []
