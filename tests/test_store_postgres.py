@@ -529,3 +529,31 @@ def test_a_fork_while_another_thread_uses_the_store_does_not_deadlock_the_child(
     assert codes == [0] * 20
     events = store.journal(optimizer_id, readonly=True).read_new()
     assert len(events) == 20
+
+
+def test_a_password_in_the_url_is_printed_nowhere(postgres_store, tmp_path, monkeypatch):
+    url = with_password(postgres_store)
+    password = split_password(url)[1]
+    monkeypatch.delenv("PGPASSWORD")  # the workers get it from the URL in their environment
+    script = tmp_path / "train.py"
+    script.write_text("import sys\nfrom comet_optimize import Optimizer\n"
+                      "opt = Optimizer(sys.argv[1])\n"
+                      "for e in opt.get_experiments():\n"
+                      "    e.log_metric('loss', e.params['x'])\n")
+    config = tmp_path / "opt.config"
+    config.write_text(json.dumps({"algorithm": "grid", "name": "secret-free",
+                                  "parameters": {"x": [1, 2, 3]}}))
+    run = comet("optimize", "-j", "2", str(script), str(config), "--store", url)
+    printed = run.stdout + run.stderr
+    assert "comet optimize: summary" in run.stderr, run.stderr
+    optimizer_id = open_store(url).list_ids()[0]
+    for args in (["status", optimizer_id], ["status", optimizer_id, "--json"], ["list"],
+                 ["export", optimizer_id], ["check", optimizer_id]):
+        shown = comet("optimize", *args, "--store", url)
+        printed += shown.stdout + shown.stderr
+    logs = open_store(url).log_folder(optimizer_id)
+    for name in os.listdir(logs):
+        with open(os.path.join(logs, name)) as handle:
+            printed += handle.read()
+    assert password not in printed
+    assert postgres_store in printed  # the location is shown, without the password

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from comet_optimize.cli.output import Lines, LiveArea, Sink
+from comet_optimize.store import printable_location
 
 DEFAULT_GRACE = 30.0
 MAX_GRACE = 86400.0  # a day: longer is a typo, and a NaN or an infinity would never end
@@ -207,7 +208,7 @@ class Plan:
         if self.comet_ml_shim is not None:
             words.append("--comet-ml-shim" if self.comet_ml_shim else "--no-comet-ml-shim")
         if self.store_given or os.environ.get("COMET_OPTIMIZE_STORE"):
-            words += ["--store", self.store]
+            words += ["--store", printable_location(self.store)]  # never a password
         words += [self.script, self.optimizer]
         if self.args:
             words += ["--", *self.args]
@@ -648,10 +649,10 @@ def summary(status: dict[str, Any], plan: Plan, result: RunResult) -> str:
         ("wall time", report.format_duration(result.wall_time)),
         ("logs", os.path.join(plan.log_folder, "worker-*.log")),
         ("details", f"comet optimize status {status['id']}"
-         + (f" --store {shlex.quote(plan.store)}" if plan.store_given
+         + (f" --store {shlex.quote(printable_location(plan.store))}" if plan.store_given
             or os.environ.get("COMET_OPTIMIZE_STORE") else "")),
         ("report", f"comet optimize report {status['id']}"
-         + (f" --store {shlex.quote(plan.store)}" if plan.store_given
+         + (f" --store {shlex.quote(printable_location(plan.store))}" if plan.store_given
             or os.environ.get("COMET_OPTIMIZE_STORE") else "") + "  (plots, as one HTML file)"),
     ]
     if status["status"] != "completed":

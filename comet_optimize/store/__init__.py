@@ -18,11 +18,20 @@ from comet_optimize.store.journal import (
 )
 
 __all__ = ["Damage", "FileStore", "Journal", "JournalConflict", "Store", "open_store",
-           "is_optimizer_id", "new_optimizer_id", "is_postgres_url"]
+           "is_optimizer_id", "new_optimizer_id", "is_postgres_url", "printable_location"]
 
 
 def is_postgres_url(location: str) -> bool:
     return location.startswith(("postgresql://", "postgres://"))
+
+
+def printable_location(location: str) -> str:
+    """A store location fit to print: a URL loses its password; a path is itself."""
+    if is_postgres_url(location):
+        from comet_optimize.store.postgres import printable_url
+
+        return printable_url(location)
+    return location
 
 
 def open_store(location: str | None = None) -> Store:
