@@ -72,16 +72,25 @@ def _warning(message: str) -> None:
 class Optimizer:
     """A hyperparameter search, created from a config or attached to by id.
 
-    ``config`` is a dict, a path to a config file, or an optimizer id; when
+    ``config`` is a dict, a path to a config file, or an optimizer id (bare, or
+    as `get_id` gives it: ``"COMET_OPTIMIZER_ID=<id>"``); when
     ``COMET_OPTIMIZER_ID`` is set, that search is attached to instead.
+
+    ``experiment_class`` (Comet's option) says what `next` and `get_experiments`
+    hand out: ``"Experiment"`` or ``"OfflineExperiment"`` (both our offline
+    `Experiment`), or a callable taking ``Experiment``'s arguments
+    (``optimizer_data=``, ``project_name=``, ...), typically a subclass.
     """
 
     def __init__(self, config: dict | str | os.PathLike | None = None,
                  trials: int | None = None, verbose: int = 1, store: str | None = None,
-                 readonly: bool = False, **experiment_kwargs: Any):
+                 readonly: bool = False, experiment_class: Any = "Experiment",
+                 **experiment_kwargs: Any):
         self.verbose = verbose
         self.readonly = readonly
         self.experiment_kwargs = experiment_kwargs
+        self.experiment_class = _experiment_factory(experiment_class)
+        self._said_complete = False
         self._lock = threading.RLock()
         self._pid = os.getpid()
         self._open: dict[int, Experiment] = {}  # this process's unended experiments
@@ -89,7 +98,9 @@ class Optimizer:
         self._store = open_store(store)
         if trials is not None:
             trials = config_module.validate_trials(trials, where="Optimizer(trials=...)")
-        env_id = os.environ.get("COMET_OPTIMIZER_ID")
+        env_id = _bare_id(os.environ.get("COMET_OPTIMIZER_ID", ""))
+        if isinstance(config, str):
+            config = _bare_id(config)
         if env_id:
             launched = "COMET_OPTIMIZER_PROCESS_ID" in os.environ  # by comet optimize: expected
             if config is not None and verbose and not launched:
@@ -259,7 +270,11 @@ class Optimizer:
     # -- identity and budget
 
     def get_id(self) -> str:
-        return self.id
+        """As Comet: ``"COMET_OPTIMIZER_ID=<id>"``, ready for a shell's ``export``.
+
+        The bare id is ``opt.id``; `Optimizer` accepts either.
+        """
+        return f"COMET_OPTIMIZER_ID={self.id}"
 
     @property
     def store(self):
@@ -274,12 +289,10 @@ class Optimizer:
         """Distinct parameter sets this search will hand out (None: until stopped)."""
         spec = self.parsed_config.spec
         size = self.config_space_size
-        if spec.max_combo == 0:
-            if self.parsed_config.algorithm == "grid":
-                return size
-            wanted = 10 * len(self.space.dimensions)
-            return wanted if size is None else min(wanted, size)
-        return spec.max_combo if size is None else min(spec.max_combo, size)
+        # The docs: 0 means 10 x the number of parameters, for every algorithm (grid
+        # included: a user who wants the whole grid sets maxCombo to its size).
+        wanted = spec.max_combo or 10 * len(self.space.dimensions)
+        return wanted if size is None else min(wanted, size)
 
     @property
     def budget(self) -> int | None:
@@ -380,6 +393,9 @@ class Optimizer:
 
         assign = self._transaction(decide, close_ended)
         if assign is None:
+            if self.verbose and not self._said_complete:
+                self._said_complete = True
+                _info(f"Optimizer search {self.id} has completed")
             return None
         return {
             "id": self.id, "parameters": assign["params"], "pid": assign["pid"],
@@ -397,6 +413,12 @@ class Optimizer:
                 _holding_open.discard(self)
 
     # -- what Experiments call (see experiment.Search)
+
+    def _experiment_folder(self, experiment_key: str) -> str:
+        """Where an experiment's files go (see `comet_optimize.assets`)."""
+        from comet_optimize.assets import folder_for
+
+        return folder_for(self._store, self.id, experiment_key)
 
     def _experiment_opened(self, experiment: Experiment) -> None:
         with self._lock:
@@ -449,7 +471,7 @@ class Optimizer:
         data = self._assign(_jsonable(kwargs), ending)
         if data is None:
             return None
-        return Experiment(optimizer_data=data, _optimizer=self, **kwargs)
+        return self.experiment_class(data, self, kwargs)
 
     def get_parameters(self) -> Iterator[dict[str, Any]]:
         """`next_data` until the budget is spent (ends nothing: see `next_data`)."""
@@ -515,7 +537,16 @@ class Optimizer:
             self.max_combo is not None and len(state.combos) >= self.max_combo)
 
     def status(self) -> dict[str, Any]:
-        """Comet's status keys, plus counts and the best result so far.
+        """Comet's status keys with Comet's meanings, plus ours under names of their own.
+
+        Comet's: ``algorithm``, ``comboCount`` (parameter sets handed out),
+        ``configSpaceSize``, ``endTime``, ``id``, ``lastUpdateTime``, ``maxCombo``
+        (as configured: 0 stays 0), ``name`` (the id when unnamed), ``parameters``,
+        ``retryCount`` (re-assignments made), ``spec``, ``startTime``, ``state``
+        (the algorithm's state), ``status``, ``suggestion_count``, ``trials``,
+        ``version``; times in milliseconds since the epoch. Ours: ``started``,
+        ``updated``, ``ended`` (the same times, in seconds), ``max_combo`` (the
+        effective limit), ``budget``, the counts, ``best``, ``store``, ``damage``.
 
         Reads without taking the search's lock (a stopped worker cannot freeze it)
         and writes nothing: a worker found dead is shown as failed here and
@@ -527,24 +558,34 @@ class Optimizer:
             complete = self.is_complete(dead)
             best = state.best
             ends = [a.end_time for a in state.assignments.values() if a.end_time]
+            ended = max(ends) if complete and ends else None
             parsed = self.parsed_config
             damage = self.damage
+            retries = sum(1 for a in state.assignments.values() if a.retry > 0)
             return {
                 "algorithm": parsed.algorithm,
+                "comboCount": len(state.combos),
                 "configSpaceSize": self.config_space_size,
-                "endTime": max(ends) if complete and ends else None,
+                "endTime": _milliseconds(ended),
                 "id": self.id,
-                "lastUpdateTime": state.last_update,
-                "maxCombo": self.max_combo,
-                "budget": self.budget,
-                "name": parsed.name,
+                "lastUpdateTime": _milliseconds(state.last_update),
+                "maxCombo": parsed.spec.max_combo,
+                "name": parsed.name or self.id,
                 "parameters": self.config["parameters"],
+                "retryCount": retries,
                 "spec": self.config["spec"],
-                "startTime": state.created,
+                "startTime": _milliseconds(state.created),
+                "state": {"seed": parsed.spec.seed, "exhausted": state.exhausted,
+                          "sequence_i": state.assigned},
                 "status": "completed" if complete else "running",
                 "suggestion_count": state.assigned,
                 "trials": parsed.trials,
                 "version": __version__,
+                "started": state.created,
+                "updated": state.last_update,
+                "ended": ended,
+                "max_combo": self.max_combo,
+                "budget": self.budget,
                 "store": self._store.location,
                 "assigned": state.assigned,
                 "running": state.counts[State.RUNNING] - len(dead),
@@ -569,6 +610,36 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"<Optimizer {self.id} {self.parsed_config.algorithm}>"
+
+
+def _milliseconds(seconds: float | None) -> int | None:
+    return None if seconds is None else int(round(seconds * 1000))
+
+
+_ID_PREFIX = "COMET_OPTIMIZER_ID="
+
+
+def _bare_id(text: str) -> str:
+    """An id as `get_id` gives it (``COMET_OPTIMIZER_ID=<id>``) or bare, bare."""
+    text = text.strip()
+    if text.startswith(_ID_PREFIX) and is_optimizer_id(text[len(_ID_PREFIX):].strip()):
+        return text[len(_ID_PREFIX):].strip()
+    return text
+
+
+def _experiment_factory(experiment_class: Any) -> Callable[..., Any]:
+    """``experiment_class`` as ``make(data, optimizer, kwargs)``, or a clear error."""
+    if experiment_class in ("Experiment", "OfflineExperiment", None, Experiment):
+        return lambda data, optimizer, kwargs: Experiment(
+            optimizer_data=data, _optimizer=optimizer, **kwargs)
+    if isinstance(experiment_class, type) and issubclass(experiment_class, Experiment):
+        return lambda data, optimizer, kwargs: experiment_class(
+            optimizer_data=data, _optimizer=optimizer, **kwargs)
+    if callable(experiment_class):
+        return lambda data, optimizer, kwargs: experiment_class(optimizer_data=data, **kwargs)
+    raise OptimizerException(
+        f"experiment_class must be \"Experiment\", \"OfflineExperiment\" or a callable, not "
+        f"{experiment_class!r}")
 
 
 def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def test_realistic_example_runs(store, name):
     result = run([os.path.join(name, "train.py"), os.path.join(name, "opt.config")], store)
     assert result.returncode == 0, result.stderr
     status = completed_search(result, store)
-    assert status["status"] == "completed" and status["completed"] == status["maxCombo"]
+    assert status["status"] == "completed" and status["completed"] == status["max_combo"]
     assert status["best"]["score"] < 0.5
 
 

@@ -29,7 +29,7 @@ def journal_events(store, optimizer_id):
 def test_creation_prints_the_id_line_comet_users_resume_with(store, capfd):
     opt = Optimizer(GRID_3X3, store=store)
     assert f"COMET INFO: COMET_OPTIMIZER_ID={opt.id}" in capfd.readouterr().err
-    assert opt.get_id() == opt.id and len(opt.id) == 32
+    assert opt.get_id() == f"COMET_OPTIMIZER_ID={opt.id}" and len(opt.id) == 32
 
 
 def test_environment_id_wins_over_the_config(store, monkeypatch, capfd):
@@ -56,7 +56,7 @@ def test_small_space_is_exhausted_without_repeats(store, algorithm):
     assert len(seen) == 9 and len(set(seen)) == 9
     status = opt.status()
     assert status["status"] == "completed"
-    assert status["configSpaceSize"] == 9 and status["maxCombo"] == 9
+    assert status["configSpaceSize"] == 9 and status["max_combo"] == 9
     assert opt.next() is None
 
 

@@ -639,7 +639,8 @@ def summary(status: dict[str, Any], plan: Plan, result: RunResult) -> str:
     else:
         workers += ", all exited with status 0"
     pairs = [
-        ("search", status["id"] + (f"  {status['name']!r}" if status.get("name") else "")),
+        ("search", status["id"] + (f"  {report.search_name(status)!r}"
+                                   if report.search_name(status) else "")),
         ("algorithm", status["algorithm"]),
         ("status", status["status"]),
         ("experiments", report.counts_text(status)

@@ -25,7 +25,8 @@ def frame(status: dict[str, Any], experiments: list[dict[str, Any]], now: float,
     """The lines of one redraw: counts, progress, best, and who runs what since when."""
     budget = status.get("budget")
     done = status["completed"] + status["aborted"] + status["failed"]
-    lines = [f"Search {status['id']}" + (f"  {status['name']!r}" if status.get("name") else ""),
+    name = report.search_name(status)
+    lines = [f"Search {status['id']}" + (f"  {name!r}" if name else ""),
              f"  {status['algorithm']}, {status['status']}; {report.counts_text(status)}"]
     if budget:
         bar_width = max(10, min(50, width - 30))
