@@ -20,6 +20,17 @@ Example:
     >>> opt.status()["completed"]
     1
 
+Comet's Experiment API works offline (docs/compatibility.md lists every
+method): name, tags, text, dataset hash and the metadata of files go into the
+journal's ``end``/``update`` event; the files themselves (assets, models,
+images, tables, curves, confusion matrices, html, code) are copied under the
+experiment's folder (`comet_optimize.assets`). Inside ``with
+experiment.train():`` (``validate()``, ``test()``) metric names get Comet's
+context prefix (``loss`` is recorded as ``train_loss``; include_context=False
+bypasses it). The score counts values recorded under exactly ``spec.metric``;
+when there are none but the bare name was logged in exactly one context
+(``spec.metric`` "loss", logged only inside ``train()``), those count.
+
 Threads: an Experiment may be logged to from several threads; each call is
 atomic. Processes: hand ``optimizer.next_data()`` to another process (even as
 JSON) and build ``Experiment(optimizer_data=data)`` there.
@@ -27,15 +38,22 @@ JSON) and build ``Experiment(optimizer_data=data)`` there.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
+import json
 import math
 import numbers
 import os
+import pathlib
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any, Protocol
 
-from comet_optimize import encoding
+from comet_optimize import encoding, media, unsupported
+from comet_optimize.assets import AssetFolder, folder_for
 from comet_optimize.errors import OptimizerException
 from comet_optimize.state import State, encode_score
 
@@ -46,6 +64,8 @@ class Search(Protocol):
     """What an Experiment needs from the search it reports to (an `Optimizer`)."""
 
     id: str
+
+    def _experiment_folder(self, experiment_key: str) -> str: ...
 
     def _experiment_opened(self, experiment: Experiment) -> None: ...
 
@@ -74,11 +94,24 @@ class Experiment:
         self._revision = 0  # changes logged so far
         self._recorded_revision = 0  # of them, in the journal
         self._snapshot_revision = 0
+        self._context_values: dict[str, list[float]] = {}  # bare objective name in a context
+        self.name: str | None = None
+        self.tags: list[str] = []
+        self.texts: list[dict[str, Any]] = []
+        self.assets: list[dict[str, Any]] = []
+        self.dataset_hash: str | None = None
+        self.context: str | None = None
+        self.curr_step: int | None = None
+        self.curr_epoch: int | None = None
+        self.auto_metric_logging = bool(kwargs.get("auto_metric_logging", True))
+        self._folder: AssetFolder | None = None
         if optimizer_data is None:
             self.id = uuid.uuid4().hex
             self.params: dict[str, Any] = {}
             self.count = None
             self.data: dict[str, Any] = {}
+            self.metric = None
+            self._start_autolog()
             return
         data = _checked_data(optimizer_data)
         self.data = data
@@ -102,6 +135,117 @@ class Experiment:
             "optimizer_parameters": dict(self.params),
         })
         self._optimizer._experiment_opened(self)
+        self._start_autolog()
+
+    def _start_autolog(self) -> None:
+        if self.auto_metric_logging:
+            from comet_optimize import autolog
+
+            autolog.track(self)
+
+    # -- identity (Comet's getters and setters)
+
+    def set_name(self, name: str) -> None:
+        """The experiment's display name (recorded; ``export`` shows it)."""
+        name = encoding.name(name, "experiment")
+        with self._lock:
+            self.name = name
+            self._revision += 1
+        self._after_change()
+
+    def get_name(self) -> str | None:
+        return self.name
+
+    def add_tag(self, tag: str) -> bool:
+        tag = encoding.name(tag, "tag")
+        with self._lock:
+            if tag not in self.tags:
+                self.tags.append(tag)
+                self._revision += 1
+        self._after_change()
+        return True
+
+    def add_tags(self, tags: list[str]) -> bool:
+        for tag in list(tags):
+            self.add_tag(tag)
+        return True
+
+    def get_tags(self) -> list[str]:
+        with self._lock:
+            return list(self.tags)
+
+    @property
+    def url(self) -> str:
+        """Comet's experiment page; offline, a file:// URL of the experiment's folder."""
+        return pathlib.Path(self._assets().ensure()).as_uri()
+
+    @property
+    def optimizer(self) -> dict[str, Any] | None:
+        """As Comet: the search this experiment belongs to and its place in it."""
+        if self._optimizer is None:
+            return None
+        return {"optimizer": self._optimizer, "id": self._optimizer.id,
+                "pid": self.data["pid"], "trial": self.data["trial"], "count": self.count}
+
+    @property
+    def alive(self) -> bool:
+        return not self.ended
+
+    def get_other(self, key: str) -> Any:
+        with self._lock:
+            if key not in self.others:
+                raise KeyError(f"no other {key!r} in this experiment")
+            return self.others[key]
+
+    def get_metric(self, name: str) -> Any:
+        """The last value logged under ``name`` (with its context prefix, if any)."""
+        with self._lock:
+            for candidate in (name, self._full_name(name, True)):
+                if candidate in self.metrics:
+                    return self.metrics[candidate]["last"]
+            known = ", ".join(sorted(self.metrics)) or "none"
+        raise KeyError(f"no metric {name!r} in this experiment (logged: {known})")
+
+    # -- steps, epochs and contexts
+
+    def set_step(self, step: int | None) -> None:
+        """The step later metrics are logged at when they give none."""
+        self.curr_step = encoding.whole_number(step, "set_step")
+
+    def set_epoch(self, epoch: int | None) -> None:
+        """The epoch later metrics are logged at when they give none."""
+        self.curr_epoch = encoding.whole_number(epoch, "set_epoch")
+
+    def log_epoch_end(self, epoch_cnt: int, step: int | None = None) -> None:
+        self.set_epoch(epoch_cnt)
+        if step is not None:
+            self.set_step(step)
+
+    log_current_epoch = set_epoch
+
+    @contextlib.contextmanager
+    def context_manager(self, context: str) -> Iterator[Experiment]:
+        """Metrics logged inside get the ``<context>_`` prefix, as in Comet."""
+        previous = self.context
+        self.context = encoding.name(context, "context")
+        try:
+            yield self
+        finally:
+            self.context = previous
+
+    def train(self) -> contextlib.AbstractContextManager[Experiment]:
+        return self.context_manager("train")
+
+    def validate(self) -> contextlib.AbstractContextManager[Experiment]:
+        return self.context_manager("validate")
+
+    def test(self) -> contextlib.AbstractContextManager[Experiment]:
+        return self.context_manager("test")
+
+    def _full_name(self, name: str, include_context: bool) -> str:
+        if include_context and self.context:
+            return f"{self.context}_{name}"
+        return name
 
     # -- reading parameters
 
@@ -123,9 +267,23 @@ class Experiment:
     def log_metric(self, name: str, value: Any, step: int | None = None,
                    epoch: int | None = None, include_context: bool = True,
                    timestamp: float | None = None) -> None:
-        name = encoding.name(name, "metric")
+        """Comet's log_metric: step/epoch default to `set_step`/`set_epoch`'s values,
+        and inside ``with experiment.train():`` the name gets the ``train_`` prefix
+        (include_context=False keeps it bare)."""
+        bare = encoding.name(name, "metric")
+        context = self.context if include_context else None
+        name = self._full_name(bare, include_context)
         step = encoding.whole_number(step, f"metric {name!r}: step")
         epoch = encoding.whole_number(epoch, f"metric {name!r}: epoch")
+        if step is None:
+            step = self.curr_step
+        else:
+            self.curr_step = step
+        if epoch is None:
+            epoch = self.curr_epoch
+        if timestamp is not None and encoding.to_float(timestamp) is None:
+            raise OptimizerException(f"metric {name!r}: timestamp {encoding.short(timestamp)} "
+                                     f"is not a number of seconds")
         number = encoding.to_float(value)
         if number is None and not isinstance(value, str):
             raise OptimizerException(
@@ -148,19 +306,26 @@ class Experiment:
                 summary["step"] = step
             if epoch is not None:
                 summary["epoch"] = epoch
-            if self._optimizer is not None and name == self.metric:
-                if number is None:
-                    print(f"COMET WARNING: metric {name!r} value {encoding.short(value)} is not "
-                          f"a number; it does not count towards the score", file=sys.stderr)
-                else:
-                    self._objective_values.append(number)
+            if timestamp is not None:
+                summary["timestamp"] = encoding.to_float(timestamp)
+            counts = self._optimizer is not None and (
+                name == self.metric or (context is not None and bare == self.metric))
+            if counts and number is None:
+                print(f"COMET WARNING: metric {name!r} value {encoding.short(value)} is not "
+                      f"a number; it does not count towards the score", file=sys.stderr)
+            elif counts and name == self.metric:
+                self._objective_values.append(number)
+            elif counts:
+                self._context_values.setdefault(context, []).append(number)
         self._after_change()
 
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None,
-                    epoch: int | None = None, prefix: str | None = None) -> None:
+                    epoch: int | None = None, prefix: str | None = None,
+                    include_context: bool = True) -> None:
         for name, value in dict(metrics).items():
             name = encoding.name(name, "metric")
-            self.log_metric(f"{prefix}_{name}" if prefix else name, value, step, epoch)
+            self.log_metric(f"{prefix}_{name}" if prefix else name, value, step, epoch,
+                            include_context=include_context)
 
     def log_parameter(self, name: str, value: Any, step: int | None = None) -> None:
         name = encoding.name(name, "parameter")
@@ -172,7 +337,7 @@ class Experiment:
         self._after_change()
 
     def log_parameters(self, parameters: dict[str, Any], prefix: str | None = None,
-                       step: int | None = None) -> None:
+                       step: int | None = None, nested_support: bool = True) -> None:
         for name, value in dict(parameters).items():
             name = encoding.name(name, "parameter")
             self.log_parameter(f"{prefix}_{name}" if prefix else name, value)
@@ -188,6 +353,342 @@ class Experiment:
     def log_others(self, others: dict[str, Any]) -> None:
         for key, value in dict(others).items():
             self.log_other(key, value)
+
+    def log_dataset_info(self, name: str | None = None, version: str | None = None,
+                         path: str | None = None) -> None:
+        self.log_other("dataset_info", {"name": name, "version": version, "path": path})
+
+    def log_system_info(self, key: str, value: Any) -> None:
+        self.log_other(f"system_info.{encoding.name(key, 'system info')}", value)
+
+    def log_optimization(self, optimization_id: str | None = None,
+                         metric_name: str | None = None, metric_value: Any = None,
+                         parameters: dict | None = None, objective: str | None = None) -> None:
+        self.log_other("optimization", {"id": optimization_id, "metric": metric_name,
+                                        "value": metric_value, "parameters": parameters,
+                                        "objective": objective})
+
+    def set_filename(self, fname: str) -> None:
+        self.log_other("file_name", os.fspath(fname))
+
+    def log_text(self, text: Any, step: int | None = None,
+                 metadata: dict[str, Any] | None = None) -> None:
+        """A short text, kept in the journal (up to 64 KiB; log_asset_data for more)."""
+        text = str(text)
+        if len(text.encode("utf-8")) > 65536:
+            raise OptimizerException(
+                f"log_text: the text is {len(text.encode('utf-8'))} bytes, over the 64 KiB "
+                f"kept in the journal; use log_asset_data(text, name=...) for long texts")
+        entry = {"text": text, "step": encoding.whole_number(step, "log_text: step")
+                 if step is not None else self.curr_step}
+        if metadata:
+            entry["metadata"] = encoding.plain(metadata, "log_text: metadata")
+        with self._lock:
+            self.texts.append(entry)
+            self._revision += 1
+        self._after_change()
+
+    def log_dataset_hash(self, data: Any) -> str:
+        """A fingerprint of the training data (Comet's: to compare runs), recorded."""
+        digest = hashlib.sha256()
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            digest.update(bytes(data))
+        elif hasattr(data, "tobytes"):
+            digest.update(data.tobytes())
+        else:
+            digest.update(json.dumps(encoding.plain(data, "log_dataset_hash"),
+                                     sort_keys=True).encode("utf-8"))
+        value = digest.hexdigest()[:16]
+        with self._lock:
+            self.dataset_hash = value
+            self._revision += 1
+        self._after_change()
+        return value
+
+    # -- files: copied under the experiment's folder, metadata in the journal
+
+    def _assets(self) -> AssetFolder:
+        with self._lock:
+            if self._folder is None:
+                if self._optimizer is not None:
+                    path = self._optimizer._experiment_folder(self.id)
+                else:
+                    path = folder_for(None, None, self.id, self.kwargs.get("offline_directory"))
+                self._folder = AssetFolder(path)
+            return self._folder
+
+    def _store_file(self, what: str, source: Any, name: str, kind: str,
+                    overwrite: bool = False, step: int | None = None,
+                    metadata: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        if metadata is not None:
+            fields["metadata"] = encoding.plain(metadata, f"{what}: metadata")
+        step = encoding.whole_number(step, f"{what}: step") if step is not None \
+            else self.curr_step
+        with self._lock:
+            entry = self._assets().add(what, source, name, kind, overwrite, step=step,
+                                       **fields)
+            if overwrite:
+                self.assets = [a for a in self.assets
+                               if (a["fileName"], a["type"]) != (name, kind)]
+            self.assets.append(entry)
+            self._revision += 1
+        self._after_change()
+        return dict(entry)
+
+    def log_asset(self, file_data: Any, file_name: str | None = None, overwrite: bool = False,
+                  copy_to_tmp: bool = True, step: int | None = None,
+                  metadata: dict[str, Any] | None = None, epoch: int | None = None,
+                  ) -> dict[str, Any]:
+        """A file (a path or a binary file object), copied under the experiment's folder."""
+        name = file_name or _source_name(file_data, "log_asset")
+        return self._store_file("log_asset", _as_source(file_data), name, "asset", overwrite,
+                                step, metadata)
+
+    def log_asset_data(self, data: Any, name: str | None = None, overwrite: bool = False,
+                       step: int | None = None, metadata: dict[str, Any] | None = None,
+                       file_name: str | None = None, epoch: int | None = None,
+                       ) -> dict[str, Any]:
+        """Data (str, bytes, or anything JSON-able) stored as a file."""
+        name = name or file_name or "data"
+        if isinstance(data, str):
+            content = data.encode("utf-8")
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            content = bytes(data)
+        else:
+            content = media.to_json_bytes(encoding.plain(data, "log_asset_data"))
+        return self._store_file("log_asset_data", content, name, "asset", overwrite, step,
+                                metadata)
+
+    def log_asset_folder(self, folder: str, step: int | None = None,
+                         log_file_name: bool | None = None, recursive: bool = False,
+                         ) -> list[dict[str, Any]]:
+        step = step if step is not None else self.curr_step
+        with self._lock:
+            entries = self._assets().add_folder("log_asset_folder", os.fspath(folder), "asset",
+                                                recursive, step=step)
+            self.assets.extend(entries)
+            self._revision += 1
+        self._after_change()
+        return [dict(e) for e in entries]
+
+    def log_model(self, name: str, file_or_folder: Any, file_name: str | None = None,
+                  overwrite: bool = False, metadata: dict[str, Any] | None = None,
+                  copy_to_tmp: bool = True, prepend_folder_name: bool = True,
+                  ) -> list[dict[str, Any]]:
+        """A saved model (a file or a folder), copied under models/<name>/."""
+        name = encoding.name(name, "model")
+        source = _as_source(file_or_folder)
+        if isinstance(source, str) and os.path.isdir(source):
+            prefix = os.path.join(name, os.path.basename(os.path.normpath(source))) \
+                if prepend_folder_name else name
+            fields = {"model": name}
+            if metadata is not None:
+                fields["metadata"] = encoding.plain(metadata, "log_model: metadata")
+            with self._lock:
+                entries = self._assets().add_folder("log_model", source, "model", True,
+                                                    prefix=prefix, **fields)
+                self.assets.extend(entries)
+                self._revision += 1
+            self._after_change()
+            return [dict(e) for e in entries]
+        leaf = file_name or _source_name(file_or_folder, "log_model")
+        return [self._store_file("log_model", source, os.path.join(name, leaf), "model",
+                                 overwrite, None, metadata, model=name)]
+
+    def log_code(self, file_name: str | None = None, folder: str | None = None,
+                 code: str | None = None, code_name: str | None = None) -> None:
+        """Source code: a file, a folder's .py files, a string, or (no argument) the
+        script that called it."""
+        if code is not None:
+            self._store_file("log_code", code.encode("utf-8"), code_name or "code.py",
+                             "source_code")
+        elif folder is not None:
+            with self._lock:
+                entries = self._assets().add_folder("log_code", os.fspath(folder),
+                                                    "source_code", True, suffix=".py")
+                self.assets.extend(entries)
+                self._revision += 1
+            self._after_change()
+        else:
+            path = file_name or _caller_file()
+            if path is None:
+                raise OptimizerException("log_code: no file to log (give file_name=, folder= "
+                                         "or code=)")
+            self._store_file("log_code", os.fspath(path), os.path.basename(path),
+                             "source_code")
+
+    def set_code(self, code: str | None = None, overwrite: bool = False,
+                 filename: str | None = None) -> None:
+        self.log_code(file_name=filename if code is None else None, code=code)
+
+    def log_html(self, html: str, clear: bool = False) -> None:
+        """Appends to the experiment's HTML page (html/experiment.html)."""
+        with self._lock:
+            folder = self._assets()
+            path = os.path.join(folder.ensure(), "html", "experiment.html")
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            with open(path, "w" if clear else "a", encoding="utf-8") as handle:
+                handle.write(str(html))
+            size = os.path.getsize(path)
+            self.assets = [a for a in self.assets if a["type"] != "html"]
+            self.assets.append({"fileName": "experiment.html", "type": "html",
+                                "path": os.path.join("html", "experiment.html"), "size": size})
+            self._revision += 1
+        self._after_change()
+
+    def log_html_url(self, url: str, text: str | None = None, label: str | None = None) -> None:
+        import html as html_module
+
+        link = html_module.escape(str(url), quote=True)
+        words = html_module.escape(str(text or url))
+        self.log_html(f"<div>{html_module.escape(label) + ': ' if label else ''}"
+                      f"<a href=\"{link}\">{words}</a></div>\n")
+
+    def log_confusion_matrix(self, y_true: Any = None, y_predicted: Any = None,
+                             matrix: Any = None, labels: list | None = None,
+                             title: str = "Confusion Matrix",
+                             row_label: str = "Actual Category",
+                             column_label: str = "Predicted Category",
+                             max_examples_per_cell: int = 25, max_categories: int = 25,
+                             winner_function: Any = None, index_to_example_function: Any = None,
+                             cache: bool = True, file_name: str = "confusion-matrix.json",
+                             overwrite: bool = False, step: int | None = None,
+                             epoch: int | None = None, images: Any = None,
+                             experiment_key: str | None = None, **kwargs: Any,
+                             ) -> dict[str, Any]:
+        """Stored as Comet's JSON document (labels, matrix) under confusion-matrix/."""
+        document = media.confusion_matrix(y_true, y_predicted, matrix, labels, title,
+                                          row_label, column_label)
+        return self._store_file("log_confusion_matrix", media.to_json_bytes(document),
+                                file_name, "confusion-matrix", overwrite, step)
+
+    def log_curve(self, name: str, x: Any, y: Any, overwrite: bool = False,
+                  step: int | None = None) -> dict[str, Any]:
+        name = encoding.name(name, "curve")
+        return self._store_file("log_curve", media.to_json_bytes(media.curve(name, x, y)),
+                                f"{name}.json", "curve", overwrite, step)
+
+    def log_image(self, image_data: Any, name: str | None = None, overwrite: bool = False,
+                  image_format: str = "png", image_scale: float = 1.0,
+                  image_shape: Any = None, image_colormap: str | None = None,
+                  image_minmax: Any = None, image_channels: str = "last",
+                  copy_to_tmp: bool = True, step: int | None = None,
+                  annotations: Any = None, metadata: dict[str, Any] | None = None,
+                  ) -> dict[str, Any]:
+        """An image file: a path, bytes, a numpy array (written as PNG) or a PIL image."""
+        if isinstance(image_data, (str, os.PathLike)):
+            source: Any = os.fspath(image_data)
+            name = name or os.path.basename(source)
+        else:
+            source, extension = media.image_bytes(image_data, image_format, image_channels,
+                                                  tuple(image_minmax) if image_minmax else None)
+            name = name or "image"
+            if not os.path.splitext(name)[1]:
+                name = f"{name}.{extension}"
+        return self._store_file("log_image", source, name, "image", overwrite, step, metadata)
+
+    def log_figure(self, figure_name: str | None = None, figure: Any = None,
+                   overwrite: bool = False, step: int | None = None) -> dict[str, Any]:
+        """A matplotlib figure (default: pyplot's current one), stored as SVG."""
+        import io
+
+        if figure is None:
+            if "matplotlib.pyplot" not in sys.modules:
+                raise OptimizerException("log_figure: give figure= (matplotlib is not in use)")
+            figure = sys.modules["matplotlib.pyplot"].gcf()
+        out = io.BytesIO()
+        figure.savefig(out, format="svg")
+        name = f"{figure_name or 'figure'}.svg"
+        return self._store_file("log_figure", out.getvalue(), name, "figure", overwrite, step)
+
+    def log_table(self, filename: str, tabular_data: Any = None, headers: Any = False,
+                  **format_kwargs: Any) -> dict[str, Any]:
+        """Rows, a numpy array or a pandas DataFrame as CSV/TSV/JSON (by the file name);
+        without data, ``filename`` is a file to copy."""
+        if tabular_data is None:
+            return self._store_file("log_table", os.fspath(filename),
+                                    os.path.basename(filename), "table")
+        data = media.table_bytes(filename, tabular_data, headers)
+        return self._store_file("log_table", data, os.path.basename(filename), "table")
+
+    def log_histogram_3d(self, values: Any, name: str | None = None, step: int | None = None,
+                         epoch: int | None = None, metadata: dict | None = None,
+                         **kwargs: Any) -> dict[str, Any]:
+        document = {"values": encoding.plain(values, "log_histogram_3d")}
+        return self._store_file("log_histogram_3d", media.to_json_bytes(document),
+                                f"{name or 'histogram'}.json", "histogram3d", False, step,
+                                metadata)
+
+    def log_points_3d(self, scene_name: str, points: Any = None, boxes: Any = None,
+                      step: int | None = None, metadata: dict | None = None
+                      ) -> dict[str, Any]:
+        document = {"points": encoding.plain(points, "log_points_3d"),
+                    "boxes": encoding.plain(boxes, "log_points_3d")}
+        return self._store_file("log_points_3d", media.to_json_bytes(document),
+                                f"{scene_name}.json", "3d-points", False, step, metadata)
+
+    def log_audio(self, audio_data: Any, sample_rate: int | None = None,
+                  file_name: str | None = None, metadata: dict | None = None,
+                  overwrite: bool = False, copy_to_tmp: bool = True, step: int | None = None
+                  ) -> dict[str, Any]:
+        """A sound file (a path or bytes), or a numpy array written as WAV."""
+        if isinstance(audio_data, (str, os.PathLike)) or isinstance(audio_data, bytes):
+            source = os.fspath(audio_data) if not isinstance(audio_data, bytes) else audio_data
+            name = file_name or _source_name(audio_data, "log_audio")
+        else:
+            if sample_rate is None:
+                raise OptimizerException("log_audio: an array needs sample_rate=")
+            source, name = media.wav_bytes(audio_data, sample_rate), file_name or "audio.wav"
+        return self._store_file("log_audio", source, name, "audio", overwrite, step, metadata)
+
+    def log_video(self, file: Any, name: str | None = None, overwrite: bool = False,
+                  format: str | None = None, step: int | None = None,  # noqa: A002 - Comet's
+                  epoch: int | None = None, metadata: dict | None = None) -> dict[str, Any]:
+        name = name or _source_name(file, "log_video")
+        return self._store_file("log_video", _as_source(file), name, "video", overwrite, step,
+                                metadata)
+
+    def log_notebook(self, filename: str, overwrite: bool = False) -> dict[str, Any]:
+        return self._store_file("log_notebook", os.fspath(filename),
+                                os.path.basename(filename), "notebook", overwrite)
+
+    def set_model_graph(self, graph: Any, overwrite: bool = False) -> dict[str, Any]:
+        return self._store_file("set_model_graph", str(graph).encode("utf-8"), "graph.txt",
+                                "model-graph", overwrite=True)
+
+    def log_remote_asset(self, uri: str, remote_file_name: str | None = None,
+                         overwrite: bool = False, asset_type: str = "asset",
+                         step: int | None = None, metadata: dict | None = None) -> None:
+        """Only recorded (nothing is fetched): a link to a file that lives elsewhere."""
+        entry = {"fileName": remote_file_name or str(uri).rstrip("/").rsplit("/", 1)[-1],
+                 "type": asset_type, "remote": str(uri), "step": step}
+        if metadata is not None:
+            entry["metadata"] = encoding.plain(metadata, "log_remote_asset: metadata")
+        with self._lock:
+            self.assets.append({k: v for k, v in entry.items() if v is not None})
+            self._revision += 1
+        self._after_change()
+
+    def log_remote_model(self, model_name: str, uri: str, metadata: dict | None = None,
+                         sync_mode: bool = True, max_synced_objects: int = 10000) -> None:
+        self.log_remote_asset(uri, asset_type="model", metadata=metadata,
+                              remote_file_name=model_name)
+
+    def get_keras_callback(self) -> Any:
+        """A Keras callback that logs epoch metrics here (what auto-logging adds)."""
+        from comet_optimize import autolog
+
+        return autolog.keras_callback(self)
+
+    def get_callback(self, framework: str, *args: Any, **kwargs: Any) -> Any:
+        if str(framework).lower() in ("keras", "tf-keras", "tensorflow-keras"):
+            return self.get_keras_callback()
+        raise OptimizerException(f"Experiment.get_callback({framework!r}): only 'keras' has "
+                                 f"a callback offline")
+
+    def flush(self) -> bool:
+        """Everything is written when it is logged (or at end): nothing waits."""
+        return True
 
     def _after_change(self) -> None:
         """A change after the end is recorded at once, as an update of the result."""
@@ -209,6 +710,8 @@ class Experiment:
         """The experiment's result under the spec's reduction; None when never logged."""
         with self._lock:
             values = list(self._objective_values)
+            if not values and len(self._context_values) == 1:
+                values = list(next(iter(self._context_values.values())))
         if not values:
             return None
         if self.reduction == "last":
@@ -247,6 +750,16 @@ class Experiment:
                 event["logged_parameters"] = dict(self._plain_parameters)
             user_others = {k: v for k, v in self.others.items()
                            if not k.startswith("optimizer_")}
+            if self.name is not None:
+                event["name"] = self.name
+            if self.tags:
+                event["tags"] = list(self.tags)
+            if self.assets:
+                event["assets"] = [dict(a) for a in self.assets]
+            if self.texts:
+                event["texts"] = [dict(t) for t in self.texts]
+            if self.dataset_hash is not None:
+                event["dataset_hash"] = self.dataset_hash
         if user_others:  # the optimizer_* ones are derived from the assignment itself
             event["others"] = user_others
         return event
@@ -255,7 +768,9 @@ class Experiment:
     def logged_anything(self) -> bool:
         with self._lock:
             return bool(self.metrics or self._plain_parameters or any(
-                not key.startswith("optimizer_") for key in self.others))
+                not key.startswith("optimizer_") for key in self.others)
+                or self.name is not None or self.tags or self.assets or self.texts
+                or self.dataset_hash is not None)
 
     def _mark_ended(self, status: State | None) -> None:
         """Called by the search once the end is written (None: nothing needed writing)."""
@@ -265,8 +780,14 @@ class Experiment:
             self.others["optimizer_metric_value"] = self.score()
         elif status is State.ABORTED:
             logged = ", ".join(sorted(self.metrics)) or "nothing"
+            hint = ""
+            if len(self._context_values) > 1:
+                hint = (f"; it was logged in several contexts ("
+                        f"{', '.join(sorted(self._context_values))}): set spec.metric to one "
+                        f"of their prefixed names, e.g. "
+                        f"'{sorted(self._context_values)[0]}_{self.metric}'")
             print(f"COMET WARNING: experiment #{self.count} ended without logging the metric "
-                  f"{self.metric!r} (it logged: {logged}); recorded as aborted",
+                  f"{self.metric!r} (it logged: {logged}){hint}; recorded as aborted",
                   file=sys.stderr, flush=True)
 
     def end(self) -> None:
@@ -303,6 +824,31 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"<Experiment #{self.count} {self.params}>"
+
+
+unsupported.install(Experiment)
+
+
+def _as_source(data: Any) -> Any:
+    """A path-like as a path string; anything else as given (bytes, file objects)."""
+    return os.fspath(data) if isinstance(data, (str, os.PathLike)) else data
+
+
+def _source_name(data: Any, what: str) -> str:
+    if isinstance(data, (str, os.PathLike)):
+        return os.path.basename(os.fspath(data))
+    name = getattr(data, "name", None)
+    if isinstance(name, str):
+        return os.path.basename(name)
+    raise OptimizerException(f"{what}: give file_name= for data that is not a file path")
+
+
+def _caller_file() -> str | None:
+    """The script that called log_code (the first frame outside this module)."""
+    for frame in inspect.stack()[2:]:
+        if frame.filename != __file__ and os.path.isfile(frame.filename):
+            return frame.filename
+    return None
 
 
 def failure_reason(error: BaseException) -> str:

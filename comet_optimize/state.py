@@ -11,7 +11,10 @@ Events (JSON objects, ``v`` = schema version):
   ``experiment``, ``pid``, ``trial``, ``retry``, ``params``, the worker's
   ``host``, ``process`` and ``process_start``, ``time``.
 * ``end``: ``count``, ``status`` (completed | aborted | failed), ``score``
-  (a number, or "nan"/"inf"/"-inf", or null), ``reason``, ``metrics``, ``time``.
+  (a number, or "nan"/"inf"/"-inf", or null), ``reason``, ``metrics``, ``time``;
+  and what the script logged besides metrics (`RESULT_FIELDS`): its
+  ``logged_parameters``, ``others``, ``name``, ``tags``, ``texts``,
+  ``dataset_hash`` and ``assets`` (metadata of the files under its folder).
 * ``update``: a result that arrived after its experiment had ended: a metric
   logged after ``end()``, or the late end of a worker that was presumed dead
   (its lease lapsed while it was stopped). Same fields as ``end``; it replaces
@@ -35,6 +38,11 @@ import numpy as np
 from comet_optimize.algorithms.base import History
 from comet_optimize.liveness import Worker
 from comet_optimize.space import Space
+
+#: What an ``end``/``update`` event may carry besides its outcome: kept on the
+#: assignment (``experiments()`` and ``export`` show them).
+RESULT_FIELDS = ("logged_parameters", "others", "name", "tags", "assets", "texts",
+                 "dataset_hash")
 
 
 class State(str, Enum):
@@ -221,7 +229,7 @@ class SearchState:
         assignment.score = decode_score(event.get("score"))
         assignment.reason = event.get("reason")
         assignment.metrics = event.get("metrics", {})
-        for key in ("logged_parameters", "others"):
+        for key in RESULT_FIELDS:
             if key in event:
                 assignment.extra[key] = event[key]
         self.counts[State.RUNNING] -= 1
@@ -248,7 +256,7 @@ class SearchState:
         assignment.reason = event.get("reason")
         assignment.end_time = event.get("time", assignment.end_time)
         assignment.metrics = event.get("metrics", assignment.metrics)
-        for key in ("logged_parameters", "others"):
+        for key in RESULT_FIELDS:
             if key in event:
                 assignment.extra[key] = event[key]
         self.counts[before] -= 1

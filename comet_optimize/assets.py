@@ -1,0 +1,138 @@
+"""Files an experiment logs (assets, models, images, tables...): copied under its folder.
+
+Where they go: for the file store, ``<store>/<optimizer id>/assets/<experiment
+key>/``, next to the journal; for the PostgreSQL store (whose rows live on a
+server) a folder on the machine that ran the experiment,
+``$COMET_OPTIMIZE_ASSETS/<optimizer id>/<experiment key>/`` (default
+``~/.comet_optimize/assets``). A standalone Experiment (no search) uses its
+``offline_directory`` or ``./.comet_optimize_assets``. The journal records
+only each file's metadata (`AssetFolder.add` returns it): name, type, path
+relative to the experiment's folder, size, step, the user's metadata.
+
+Each file is limited to `max_bytes` (100 MB by default, like Comet's upload
+limit; ``COMET_OPTIMIZE_MAX_ASSET_MB`` changes it): a larger one is refused at
+the call that logged it, with its size and the limit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from typing import Any
+
+from comet_optimize.errors import OptimizerException
+
+DEFAULT_MAX_MB = 100.0
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+=@-]+")
+
+
+def max_bytes() -> int:
+    text = os.environ.get("COMET_OPTIMIZE_MAX_ASSET_MB", "")
+    try:
+        megabytes = float(text) if text else DEFAULT_MAX_MB
+    except ValueError:
+        raise OptimizerException(
+            f"COMET_OPTIMIZE_MAX_ASSET_MB={text!r} is not a number of megabytes") from None
+    return int(megabytes * 1_000_000)
+
+
+def folder_for(store: Any, optimizer_id: str | None, experiment_key: str,
+               offline_directory: str | None = None) -> str:
+    """The experiment's folder (not created yet)."""
+    if optimizer_id is None:
+        root = offline_directory or os.path.join(os.getcwd(), ".comet_optimize_assets")
+        return os.path.join(os.path.abspath(root), experiment_key)
+    folder = getattr(store, "folder", None)
+    if callable(folder):  # the file store: next to the journal
+        return os.path.join(folder(optimizer_id), "assets", experiment_key)
+    root = os.environ.get("COMET_OPTIMIZE_ASSETS") or os.path.join(
+        os.path.expanduser("~"), ".comet_optimize", "assets")
+    return os.path.join(root, optimizer_id, experiment_key)
+
+
+def safe_name(name: str) -> str:
+    """A file name that stays inside its folder (no separators, no dot-dot)."""
+    parts = [_UNSAFE.sub("_", part) for part in str(name).replace("\\", "/").split("/")]
+    parts = [p for p in parts if p not in ("", ".", "..")]
+    return "/".join(parts) or "asset"
+
+
+def human(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size} bytes"
+
+
+class AssetFolder:
+    """One experiment's files; every method is called under the experiment's lock."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def ensure(self) -> str:
+        os.makedirs(self.path, mode=0o700, exist_ok=True)
+        return self.path
+
+    def _target(self, kind: str, name: str, overwrite: bool) -> tuple[str, str]:
+        relative = os.path.join(kind, safe_name(name))
+        target = os.path.join(self.ensure(), relative)
+        if not overwrite and os.path.exists(target):  # keep both, as Comet does
+            stem, ext = os.path.splitext(relative)
+            number = 2
+            while os.path.exists(os.path.join(self.path, f"{stem}-{number}{ext}")):
+                number += 1
+            relative = f"{stem}-{number}{ext}"
+            target = os.path.join(self.path, relative)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        return relative, target
+
+    def add(self, what: str, source: Any, name: str, kind: str, overwrite: bool = False,
+            **fields: Any) -> dict[str, Any]:
+        """Copy ``source`` in (a path, bytes, or a binary file object); its metadata."""
+        limit = max_bytes()
+        data: bytes | None = None
+        if isinstance(source, (str, os.PathLike)):
+            path = os.fspath(source)
+            if not os.path.isfile(path):
+                raise OptimizerException(f"{what}: {path!r} is not a file")
+            size = os.path.getsize(path)
+        else:
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                data = bytes(source)
+            elif hasattr(source, "read"):
+                data = source.read()
+                if isinstance(data, str):
+                    data = data.encode("utf-8")
+            else:
+                raise OptimizerException(f"{what}: cannot store a {type(source).__name__}; "
+                                         f"give a file path, bytes, or a file object")
+            size = len(data)
+        if size > limit:
+            raise OptimizerException(
+                f"{what}: {name!r} is {human(size)}, over the {human(limit)} limit per file "
+                f"(COMET_OPTIMIZE_MAX_ASSET_MB raises it)")
+        relative, target = self._target(kind, name, overwrite)
+        if data is None:
+            shutil.copyfile(path, target)
+        else:
+            with open(target, "wb") as handle:
+                handle.write(data)
+        return {"fileName": name, "type": kind, "path": relative, "size": size,
+                **{k: v for k, v in fields.items() if v is not None}}
+
+    def add_folder(self, what: str, folder: str, kind: str, recursive: bool,
+                   prefix: str | None = None, suffix: str = "",
+                   **fields: Any) -> list[dict[str, Any]]:
+        if not os.path.isdir(folder):
+            raise OptimizerException(f"{what}: {folder!r} is not a folder")
+        entries = []
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for file_name in sorted(f for f in files if f.endswith(suffix)):
+                source = os.path.join(root, file_name)
+                name = os.path.relpath(source, folder)
+                if prefix:
+                    name = os.path.join(prefix, name)
+                entries.append(self.add(what, source, name, kind, **fields))
+            if not recursive:
+                break
+        return entries
