@@ -557,3 +557,18 @@ def test_a_password_in_the_url_is_printed_nowhere(postgres_store, tmp_path, monk
             printed += handle.read()
     assert password not in printed
     assert postgres_store in printed  # the location is shown, without the password
+
+
+def test_check_reads_a_postgres_search_and_names_a_damaged_row(postgres_store):
+    from comet_optimize import Optimizer
+
+    opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2, 3]}}, verbose=0,
+                    store=postgres_store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+    run = comet("optimize", "check", opt.id, "--store", postgres_store)
+    assert run.returncode == 0 and "OK" in run.stdout, run.stderr
+    sql(postgres_store, "INSERT INTO comet_optimize_events (search, batch, body) "
+        "VALUES (%s, gen_random_uuid(), 'garbage')", (opt.id,))
+    run = comet("optimize", "check", opt.id, "--store", postgres_store)
+    assert run.returncode == 1 and "DAMAGED" in run.stdout, run.stdout + run.stderr
