@@ -227,25 +227,34 @@ _FIXED_COLUMNS = ["count", "trial", "status", "score", "retry", "pid", "id", "ho
                   "startTime", "endTime"]
 
 
+# What a script logged with Comet's set_name / add_tags / log_asset..., shown when any has it.
+_LOGGED_COLUMNS = ["name", "tags", "assets"]
+
+
 def export_rows(status: dict[str, Any], experiments: list[dict[str, Any]]
                 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and one flat row per experiment; parameters become columns (prefixed
     ``param_`` only when a name collides with a fixed column), and every logged metric
-    a ``metric_<name>`` column holding its last value."""
+    a ``metric_<name>`` column holding its last value; ``name``, ``tags`` (comma-separated)
+    and ``assets`` (how many files) when any experiment has them."""
     names = parameter_names(status, experiments)
-    column_of = {n: f"param_{n}" if n in _FIXED_COLUMNS else n for n in names}
+    logged = [key for key in _LOGGED_COLUMNS if any(e.get(key) for e in experiments)]
+    column_of = {n: f"param_{n}" if n in _FIXED_COLUMNS or n in logged else n for n in names}
     metrics = sorted({m for e in experiments for m in (e.get("metrics") or {})})
     metric_columns = [f"metric_{m}" for m in metrics]
-    columns = (_FIXED_COLUMNS[:4] + [column_of[n] for n in names] + metric_columns
+    columns = (_FIXED_COLUMNS[:4] + [column_of[n] for n in names] + metric_columns + logged
                + _FIXED_COLUMNS[4:])
     rows = []
     for experiment in experiments:
         row = {key: experiment.get(key) for key in _FIXED_COLUMNS}
+        row["name"] = experiment.get("name")
+        row["tags"] = ",".join(experiment.get("tags") or []) or None
+        row["assets"] = len(experiment.get("assets") or []) or None
         for name in names:
             row[column_of[name]] = experiment["parameters"].get(name)
-        logged = experiment.get("metrics") or {}
+        summaries = experiment.get("metrics") or {}
         for metric, column in zip(metrics, metric_columns):
-            row[column] = logged.get(metric, {}).get("last")
+            row[column] = summaries.get(metric, {}).get("last")
         rows.append({c: row[c] for c in columns})
     return columns, rows
 
