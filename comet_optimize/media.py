@@ -45,7 +45,8 @@ def array_to_png(array: Any, channels: str = "last", minmax: tuple | None = None
         if not minmax and low >= 0 and high <= 1:
             low, high = 0.0, 1.0
         span = high - low or 1.0
-        data = np.clip(np.nan_to_num((data - low) / span * 255), 0, 255).astype(np.uint8)
+        scaled = np.rint(np.nan_to_num((data - low) / span * 255))
+        data = np.clip(scaled, 0, 255).astype(np.uint8)
     height, width = data.shape[:2]
     color = {2: 0, 3: 2, 4: 6}[data.ndim if data.ndim == 2 else data.shape[-1]]
     rows = data.reshape(height, -1)

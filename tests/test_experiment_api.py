@@ -1,0 +1,324 @@
+"""Comet's Experiment API offline (issue 9): every call a training script makes works.
+
+Each test failed on main before issue 9 with AttributeError or TypeError.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from comet_optimize import Experiment, Optimizer, OptimizerException
+from comet_optimize.store import FileStore
+from tests.conftest import stored_events
+
+SPACE = {"x": [1, 2, 3, 4]}
+
+
+def search(store, metric="loss", **spec):
+    return Optimizer({"algorithm": "grid", "spec": {"metric": metric, **spec},
+                      "parameters": SPACE}, verbose=0, store=store)
+
+
+def recorded(opt, count=1):
+    return next(e for e in opt.experiments() if e["count"] == count)
+
+
+def end_events(store, opt):
+    return [e for e in stored_events(store, opt.id) if e["type"] in ("end", "update")]
+
+
+def test_name_tags_text_and_dataset_hash_reach_the_journal(store):
+    opt = search(store)
+    experiment = opt.next()
+    experiment.set_name("first run")
+    assert experiment.add_tag("baseline") is True
+    experiment.add_tags(["numpy", "baseline"])
+    experiment.log_text("a note", step=3, metadata={"who": "me"})
+    digest = experiment.log_dataset_hash(np.arange(10))
+    assert experiment.get_name() == "first run"
+    assert experiment.get_tags() == ["baseline", "numpy"]
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    [event] = end_events(store, opt)
+    assert event["name"] == "first run" and event["tags"] == ["baseline", "numpy"]
+    assert event["texts"] == [{"text": "a note", "step": 3, "metadata": {"who": "me"}}]
+    assert event["dataset_hash"] == digest
+    row = recorded(opt)
+    assert row["name"] == "first run" and row["tags"] == ["baseline", "numpy"]
+
+
+def test_tags_logged_after_the_end_are_an_update(store):
+    opt = search(store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    experiment.add_tag("late")
+    assert recorded(opt)["tags"] == ["late"]
+    assert [e["type"] for e in end_events(store, opt)] == ["end", "update"]
+
+
+def test_context_prefixes_as_comet_and_include_context_bypasses_them(store):
+    opt = search(store)
+    experiment = opt.next()
+    with experiment.train():
+        experiment.log_metric("loss", 0.5, step=1)
+        experiment.log_metric("raw", 1, include_context=False)
+        assert experiment.context == "train"
+    with experiment.validate():
+        experiment.log_metrics({"accuracy": 0.9})
+    with experiment.test():
+        experiment.log_metric("accuracy", 0.8)
+    assert experiment.context is None
+    experiment.end()
+    assert sorted(recorded(opt)["metrics"]) == ["raw", "test_accuracy", "train_loss",
+                                               "validate_accuracy"]
+    assert experiment.get_metric("train_loss") == 0.5
+
+
+def test_objective_logged_only_inside_one_context_still_counts(store):
+    opt = search(store)
+    experiment = opt.next()
+    with experiment.train():
+        experiment.log_metric("loss", 0.5)
+        experiment.log_metric("loss", 0.25)
+    experiment.end()
+    assert recorded(opt)["status"] == "completed" and recorded(opt)["score"] == 0.25
+
+
+def test_the_exact_name_wins_over_a_context(store):
+    opt = search(store)
+    experiment = opt.next()
+    with experiment.train():
+        experiment.log_metric("loss", 0.1)
+    experiment.log_metric("loss", 0.7)
+    experiment.end()
+    assert recorded(opt)["score"] == 0.7
+
+
+def test_objective_in_two_contexts_is_ambiguous_and_says_which_name_to_use(store, capfd):
+    opt = search(store)
+    experiment = opt.next()
+    with experiment.train():
+        experiment.log_metric("loss", 0.1)
+    with experiment.validate():
+        experiment.log_metric("loss", 0.2)
+    experiment.end()
+    assert recorded(opt)["status"] == "aborted"
+    assert "set spec.metric to one of their prefixed names" in capfd.readouterr().err
+
+
+def test_a_prefixed_spec_metric_counts_its_context(store):
+    opt = search(store, metric="validate_loss")
+    experiment = opt.next()
+    with experiment.train():
+        experiment.log_metric("loss", 0.1)
+    with experiment.validate():
+        experiment.log_metric("loss", 0.3)
+    experiment.end()
+    assert recorded(opt)["score"] == 0.3
+
+
+def test_set_step_and_set_epoch_are_defaults_and_timestamp_is_kept(store):
+    opt = search(store)
+    experiment = opt.next()
+    experiment.set_step(7)
+    experiment.set_epoch(2)
+    experiment.log_metric("loss", 1.0, timestamp=1700000000.5)
+    experiment.log_metric("acc", 0.5, step=9)
+    experiment.log_metric("other", 0.5)
+    experiment.end()
+    metrics = recorded(opt)["metrics"]
+    assert metrics["loss"] == {"count": 1, "last": 1.0, "step": 7, "epoch": 2,
+                               "timestamp": 1700000000.5}
+    assert metrics["acc"]["step"] == 9 and metrics["other"]["step"] == 9  # a step moves it
+
+
+def test_log_parameters_with_step_and_get_parameter(store):
+    opt = search(store)
+    experiment = opt.next()
+    experiment.log_parameters({"epochs": 3}, step=1)
+    assert experiment.get_parameter("epochs") == 3
+    assert experiment.get_parameter("x") == 1
+    with pytest.raises(KeyError):
+        experiment.get_metric("never")
+
+
+def test_key_url_and_optimizer(store):
+    opt = search(store)
+    experiment = opt.next()
+    assert experiment.get_key() == experiment.id
+    assert experiment.url.startswith("file://") and os.path.isdir(experiment.url[7:])
+    assert experiment.optimizer["optimizer"] is opt and experiment.optimizer["count"] == 1
+    assert experiment.optimizer["id"] == opt.id
+
+
+def asset_path(store, opt, experiment, asset):
+    return os.path.join(FileStore(store).folder(opt.id), "assets", experiment.id, asset["path"])
+
+
+def test_assets_are_copied_under_the_experiments_folder(file_store, tmp_path):
+    store = file_store
+    opt = search(store)
+    experiment = opt.next()
+    source = tmp_path / "weights.bin"
+    source.write_bytes(b"\x00\x01" * 50)
+    entry = experiment.log_asset(str(source), metadata={"epoch": 3})
+    again = experiment.log_asset(str(source))  # not overwritten: both kept
+    data = experiment.log_asset_data({"a": 1}, name="result.json")
+    with open(source, "rb") as handle:
+        from_object = experiment.log_asset(handle, file_name="copy.bin")
+    assert open(asset_path(store, opt, experiment, entry), "rb").read() == source.read_bytes()
+    assert entry["path"] != again["path"]
+    assert json.load(open(asset_path(store, opt, experiment, data))) == {"a": 1}
+    assert from_object["size"] == 100
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    assets = recorded(opt)["assets"]
+    assert [a["fileName"] for a in assets] == ["weights.bin", "weights.bin", "result.json",
+                                             "copy.bin"]
+    assert assets[0]["metadata"] == {"epoch": 3} and assets[0]["size"] == 100
+
+
+def test_log_model_copies_a_file_or_a_folder(file_store, tmp_path):
+    opt = search(file_store)
+    experiment = opt.next()
+    folder = tmp_path / "saved"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "model.json").write_text("{}")
+    (folder / "variables" / "v.bin").write_bytes(b"1234")
+    entries = experiment.log_model("net", str(folder))
+    assert sorted(e["fileName"] for e in entries) == ["net/saved/model.json",
+                                                     "net/saved/variables/v.bin"]
+    for entry in entries:
+        assert os.path.isfile(asset_path(file_store, opt, experiment, entry))
+        assert entry["type"] == "model" and entry["model"] == "net"
+
+
+def test_an_asset_over_the_size_limit_is_a_clear_error(file_store, monkeypatch):
+    monkeypatch.setenv("COMET_OPTIMIZE_MAX_ASSET_MB", "0.001")
+    experiment = search(file_store).next()
+    with pytest.raises(OptimizerException, match=r"'big.bin' is 2000 bytes, over the 1000 "
+                                                 r"bytes limit per file"):
+        experiment.log_asset_data(b"x" * 2000, name="big.bin")
+    assert experiment.assets == []
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_log_image_takes_paths_bytes_arrays_and_pil(file_store, tmp_path):
+    opt = search(file_store)
+    experiment = opt.next()
+    grey = experiment.log_image(np.linspace(0, 1, 12).reshape(3, 4), name="grey")
+    rgb = experiment.log_image(np.zeros((5, 6, 3), dtype=np.uint8), name="rgb")
+    first = open(asset_path(file_store, opt, experiment, grey), "rb").read()
+    assert png_size(first) == (4, 3)
+    # decode the pixels back: a filter byte then 4 grey values per row
+    body = first[first.index(b"IDAT") + 4:first.index(b"IEND") - 8]
+    raw = zlib.decompress(body)
+    assert list(raw[:5]) == [0, 0, 23, 46, 70]
+    assert png_size(open(asset_path(file_store, opt, experiment, rgb), "rb").read()) == (6, 5)
+    path = tmp_path / "picture.png"
+    path.write_bytes(first)
+    assert experiment.log_image(str(path))["fileName"] == "picture.png"
+    assert experiment.log_image(first, name="raw.png")["size"] == len(first)
+    from PIL import Image
+
+    entry = experiment.log_image(Image.new("RGB", (7, 2)), name="pil")
+    assert png_size(open(asset_path(file_store, opt, experiment, entry), "rb").read()) == (7, 2)
+    with pytest.raises(OptimizerException, match="not an image"):
+        experiment.log_image(np.zeros((2, 2, 2, 2)))
+
+
+def test_confusion_matrix_from_labels_one_hot_or_a_matrix(file_store):
+    opt = search(file_store)
+    experiment = opt.next()
+    entry = experiment.log_confusion_matrix([0, 1, 2, 2], [0, 2, 2, 2],
+                                            labels=["a", "b", "c"])
+    document = json.load(open(asset_path(file_store, opt, experiment, entry)))
+    assert document["matrix"] == [[1, 0, 0], [0, 0, 1], [0, 0, 2]]
+    assert document["labels"] == ["a", "b", "c"]
+    one_hot = np.eye(2)[[0, 1, 1]]
+    entry = experiment.log_confusion_matrix(one_hot, np.eye(2)[[0, 0, 1]])
+    document = json.load(open(asset_path(file_store, opt, experiment, entry)))
+    assert document["matrix"] == [[1, 0], [1, 1]]
+    entry = experiment.log_confusion_matrix(matrix=np.array([[3, 1], [0, 2]]))
+    assert json.load(open(asset_path(file_store, opt, experiment, entry)))["matrix"] == \
+        [[3, 1], [0, 2]]
+    with pytest.raises(OptimizerException, match="needs matrix="):
+        experiment.log_confusion_matrix()
+
+
+def test_curve_table_html_code_and_figure_are_files(file_store, tmp_path):
+    opt = search(file_store)
+    experiment = opt.next()
+    curve = experiment.log_curve("roc", [0, 0.5, 1], [0, 0.8, 1])
+    assert json.load(open(asset_path(file_store, opt, experiment, curve)))["y"] == [0, 0.8, 1]
+    table = experiment.log_table("scores.csv", [[1, 2], [3, 4]], headers=["a", "b"])
+    assert open(asset_path(file_store, opt, experiment, table)).read() == "a,b\n1,2\n3,4\n"
+    experiment.log_html("<p>one</p>")
+    experiment.log_html("<p>two</p>")
+    [html] = [a for a in experiment.assets if a["type"] == "html"]
+    assert open(asset_path(file_store, opt, experiment, html)).read() == "<p>one</p><p>two</p>"
+    experiment.log_code()  # no argument: this file
+    experiment.log_code(code="print(1)", code_name="snippet.py")
+    code = [a["fileName"] for a in experiment.assets if a["type"] == "source_code"]
+    assert code == [os.path.basename(__file__), "snippet.py"]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.plot([1, 2], [3, 4])
+    figure = experiment.log_figure("line")
+    assert open(asset_path(file_store, opt, experiment, figure)).read().lstrip().startswith("<")
+    plt.close("all")
+
+
+def test_no_ops_warn_once_and_server_only_methods_are_refused(store, capfd):
+    experiment = search(store).next()
+    experiment.display()
+    experiment.display(tab="charts")
+    experiment.set_pip_packages()
+    err = capfd.readouterr().err
+    assert err.count("Experiment.display() does nothing offline") == 1
+    assert "Experiment.set_pip_packages() does nothing offline" in err
+    with pytest.raises(OptimizerException, match="log_artifact.*not available offline"):
+        experiment.log_artifact(object())
+    assert experiment.flush() is True
+
+
+def test_a_misspelled_method_is_still_an_attribute_error(store):
+    experiment = search(store).next()
+    with pytest.raises(AttributeError):
+        experiment.log_metrc("loss", 1)
+    assert not hasattr(Experiment, "__getattr__")
+
+
+def test_a_standalone_experiment_keeps_its_files_in_its_offline_directory(tmp_path):
+    experiment = Experiment(offline_directory=str(tmp_path / "offline"))
+    experiment.set_name("alone")
+    entry = experiment.log_asset_data("text", name="note.txt")
+    assert os.path.isfile(tmp_path / "offline" / experiment.id / entry["path"])
+    experiment.end()
+
+
+def test_assets_survive_a_json_round_trip_into_another_handle(file_store):
+    opt = search(file_store)
+    data = json.loads(json.dumps(opt.next_data()))
+    experiment = Experiment(optimizer_data=data)
+    entry = experiment.log_asset_data(io.BytesIO(b"abc").read(), name="b.bin")
+    experiment.log_metric("loss", 1)
+    experiment.end()
+    row = recorded(opt, data["count"])
+    assert row["assets"] == [entry] and row["status"] == "completed"
