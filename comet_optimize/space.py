@@ -158,8 +158,12 @@ class _Prior:
             from scipy.special import ndtri
 
             p = self.p_low + np.clip(u, _EDGE, 1 - _EDGE) * (self.p_high - self.p_low)
-            x = self.mu + self.sigma * ndtri(p)
-            if self.low is not None or self.high is not None:
+            bounded = self.low is not None or self.high is not None
+            # Halved, so sigma * z cannot overflow when mu + sigma * z fits (a float
+            # halves and doubles exactly); what still overflows is cut to the bound.
+            with np.errstate(over="ignore" if bounded else "warn"):
+                x = 2.0 * (0.5 * self.mu + (0.5 * self.sigma) * ndtri(p))
+            if bounded:
                 x = np.clip(x, self.low if self.low is not None else -np.inf,
                             self.high if self.high is not None else np.inf)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -123,6 +124,17 @@ def test_truncated_normal_resamples_instead_of_clipping(scaling, mu):
     edge = 0.5 + 0.01 * 0.4
     share = np.mean(logged < edge)
     assert share == pytest.approx(truncated.cdf(edge), abs=0.02)
+
+
+def test_a_normal_as_wide_as_the_floats_decodes_its_extremes_without_overflow():
+    """sigma * z overflowed (a RuntimeWarning, then the bound) although mu + sigma * z fits."""
+    space = space_of({"type": "double", "scalingType": "normal", "mu": -1e308,
+                      "sigma": 1e308, "min": -1.7e308, "max": 1.7e308})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = [space.decode([u])["p"] for u in (1e-12, 0.5, 1 - 1e-12)]
+    assert values[0] == pytest.approx(-1.7e308) and values[2] == pytest.approx(1.7e308)
+    assert -1.7e308 <= values[0] < values[1] < values[2] <= 1.7e308
 
 
 # ---------------------------------------------------------------- integers and choices
