@@ -367,11 +367,11 @@ def test_a_big_search_is_drawn_as_densities(browser, shots, tmp_path):
     assert sums == [[completed_n], [completed_n], [completed_n] * 6]
     lines = browser.execute_script(
         "return document.getElementById('plot-parcoords').data[0].dimensions[0].values.length")
-    assert lines == 2000
+    assert lines == 1000
     from selenium.webdriver.common.by import By
 
     assert browser.find_element(By.ID, "parcoords-method").text.startswith(
-        f"Showing 2000 of the {completed_n} completed experiments")
+        f"Showing 1000 of the {completed_n} completed experiments")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#plot-timeline .ytick")) == 4
     for section in ("section-history", "section-slices", "section-timeline"):
         shoot(browser, section, os.path.join(shots, f"big-report-{section}.png"))

@@ -14,7 +14,7 @@
   var DENSE_POINTS = 4000;  // history: points per plot
   var DENSE_SLICES = 8000;  // slices: points over all parameters
   var BARS_UP_TO = 1000;  // timeline: one bar per experiment up to this many
-  var PARCOORDS_LINES = 2000;  // parallel coordinates: lines drawn at most
+  var PARCOORDS_LINES = 1000;  // parallel coordinates: lines drawn at most
   var CONFIG = {responsive: true, displaylogo: false};
   var LEGEND_TOP = {orientation: "h", x: 0, y: 1.02, yanchor: "bottom"};
   var TIME_SHIFT = -new Date().getTimezoneOffset() * 60000;  // show local wall time
@@ -252,7 +252,7 @@
   function sampleForLines(done, f, objective) {
     // A big search shows its best quarter plus an even sample of the rest: plotly's
     // parallel coordinates are drawn with WebGL, slow without a GPU, and 20,000 lines
-    // look the same as 2,000.
+    // look much the same as 1,000.
     if (done.length <= PARCOORDS_LINES) return done;
     var sign = objective === "maximize" ? -1 : 1;
     var sorted = done.slice().sort(function (a, b) { return sign * (a[f.score] - b[f.score]); });
