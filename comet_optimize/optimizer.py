@@ -642,9 +642,14 @@ def _experiment_factory(experiment_class: Any) -> Callable[..., Any]:
         f"{experiment_class!r}")
 
 
+_SECRET_KWARGS = {"api_key", "rest_api_key"}  # Comet scripts pass them; never recorded
+
+
 def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in kwargs.items():
+        if key in _SECRET_KWARGS:
+            continue
         if isinstance(value, (str, int, float, bool)) or value is None:
             out[key] = value
         else:

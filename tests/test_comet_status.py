@@ -130,3 +130,13 @@ def test_whole_grid_by_setting_max_combo_to_its_size(store):
                   "b": {"type": "double", "min": 0, "max": 1}}
     opt = make({"algorithm": "grid", "spec": {"maxCombo": 100}, "parameters": parameters}, store)
     assert opt.max_combo == 100 == opt.config_space_size
+
+
+def test_an_api_key_passed_as_comet_scripts_do_is_never_recorded(store):
+    opt = make(SMALL, store, api_key="SECRET-KEY")
+    experiment = opt.next(project_name="p")
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    [row] = opt.experiments()
+    assert row["project_name"] == "p" and "api_key" not in row
+    assert "SECRET-KEY" not in json.dumps(opt.experiments())
