@@ -38,10 +38,10 @@ needs_pidns = pytest.mark.skipif(not can_unshare_pid(),
 
 def start_in_other_pid_namespace(optimizer_id: str, store: str, *flags: str):
     worker = subprocess.Popen(
-        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, WORKER, optimizer_id,
-         *flags],
+        ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", sys.executable, WORKER,
+         optimizer_id, *flags],
         env={**os.environ, "COMET_OPTIMIZE_STORE": store}, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     line = worker.stdout.readline()
     assert line.startswith("ready"), worker.stderr.read()
     return worker
@@ -72,7 +72,7 @@ def test_a_worker_in_another_pid_namespace_is_judged_by_its_heartbeat(store):
     Optimizer(opt.id, verbose=0, store=store).refresh()
     assert Optimizer(opt.id, verbose=0, store=store).status()["running"] == 1
 
-    worker.kill()
+    os.killpg(worker.pid, signal.SIGKILL)  # unshare and the worker in its namespace
     worker.wait()
     close(worker)
     age_heartbeats(store, opt.id, event["pidns"])
@@ -86,7 +86,7 @@ def test_a_worker_stopped_past_its_lease_still_records_its_late_result(store):
     worker = start_in_other_pid_namespace(opt.id, store, "--hang-then-report")
     count = Optimizer(opt.id, verbose=0, store=store).experiments()[0]["count"]
     pidns = next(e for e in stored_events(store, opt.id) if e["type"] == "assign")["pidns"]
-    os.kill(worker.pid, signal.SIGSTOP)
+    os.killpg(worker.pid, signal.SIGSTOP)  # the worker itself, not only unshare
     try:
         age_heartbeats(store, opt.id, pidns)
         other = Optimizer(opt.id, verbose=0, store=store)
@@ -95,7 +95,7 @@ def test_a_worker_stopped_past_its_lease_still_records_its_late_result(store):
         retry = other.next()
         assert retry.data["retry"] == 1
     finally:
-        os.kill(worker.pid, signal.SIGCONT)
+        os.killpg(worker.pid, signal.SIGCONT)
     worker.stdin.write("go\n")
     worker.stdin.flush()
     assert worker.stdout.readline() == "done\n"
