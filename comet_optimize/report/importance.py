@@ -13,8 +13,8 @@ import math
 from typing import Any
 
 MIN_RESULTS = 8  # fewer completed results than this: no importance is shown
-MAX_ROWS = 1500  # a bigger search is subsampled (seeded) to keep the report fast
-TREES = 100
+MAX_ROWS = 1000  # a bigger search is subsampled (seeded) to keep the report fast
+TREES = 50
 REPEATS = 5
 
 
