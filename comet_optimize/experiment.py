@@ -319,9 +319,10 @@ class Experiment:
                 self._context_values.setdefault(context, []).append(number)
         self._after_change()
 
-    def log_metrics(self, metrics: dict[str, Any], step: int | None = None,
-                    epoch: int | None = None, prefix: str | None = None,
+    def log_metrics(self, metrics: dict[str, Any], prefix: str | None = None,
+                    step: int | None = None, epoch: int | None = None,
                     include_context: bool = True) -> None:
+        """Comet's order: ``log_metrics(dic, prefix=None, step=None, epoch=None)``."""
         for name, value in dict(metrics).items():
             name = encoding.name(name, "metric")
             self.log_metric(f"{prefix}_{name}" if prefix else name, value, step, epoch,

@@ -322,3 +322,10 @@ def test_assets_survive_a_json_round_trip_into_another_handle(file_store):
     experiment.end()
     row = recorded(opt, data["count"])
     assert row["assets"] == [entry] and row["status"] == "completed"
+
+
+def test_log_metrics_takes_comets_positional_order(store):
+    opt = search(store)
+    experiment = opt.next()
+    experiment.log_metrics({"loss": 0.5}, "val", 4, 2)  # dic, prefix, step, epoch
+    assert experiment.metrics["val_loss"] == {"count": 1, "last": 0.5, "step": 4, "epoch": 2}
