@@ -21,6 +21,14 @@ from tests.conftest import stored_events
 SPACE = {"x": [1, 2, 3, 4]}
 
 
+@pytest.fixture(autouse=True)
+def assets_folder(tmp_path, monkeypatch) -> str:
+    """Where a PostgreSQL search keeps its files on this machine (never the real home)."""
+    folder = str(tmp_path / "pg-assets")
+    monkeypatch.setenv("COMET_OPTIMIZE_ASSETS", folder)
+    return folder
+
+
 def search(store, metric="loss", **spec):
     return Optimizer({"algorithm": "grid", "spec": {"metric": metric, **spec},
                       "parameters": SPACE}, verbose=0, store=store)
@@ -150,11 +158,16 @@ def test_log_parameters_with_step_and_get_parameter(store):
         experiment.get_metric("never")
 
 
-def test_key_url_and_optimizer(store):
+def test_key_url_and_optimizer(store, assets_folder):
     opt = search(store)
     experiment = opt.next()
     assert experiment.get_key() == experiment.id
     assert experiment.url.startswith("file://") and os.path.isdir(experiment.url[7:])
+    if store.startswith("postgres"):  # rows on the server, files on the worker's machine
+        assert experiment.url[7:] == os.path.join(assets_folder, opt.id, experiment.id)
+    else:
+        assert experiment.url[7:] == os.path.join(FileStore(store).folder(opt.id), "assets",
+                                                  experiment.id)
     assert experiment.optimizer["optimizer"] is opt and experiment.optimizer["count"] == 1
     assert experiment.optimizer["id"] == opt.id
 
