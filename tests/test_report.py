@@ -114,6 +114,20 @@ def test_importance_needs_enough_results_and_a_spread(file_store):
     assert "same score" in importance.compute(payload)["note"]
 
 
+def test_no_importance_is_shown_when_the_forest_predicts_worse_than_the_mean(file_store):
+    pytest.importorskip("sklearn")
+    import random
+
+    from comet_optimize.report import importance
+
+    noise = random.Random(3)
+    opt = run_search(file_store, 12, score=lambda p: noise.random())
+    payload, _ = data.build(opt.status(), opt.experiments())
+    result = importance.compute(payload)
+    assert result["r2"] < 0 and result["items"] == []
+    assert result["note"].startswith("No parameter importance yet")
+
+
 def test_feed_sends_only_what_changed_since_a_version(file_store):
     from comet_optimize.report.feed import SearchFeed
 

@@ -10,12 +10,14 @@ scikit-learn's, not ours: we only encode the columns and word the result.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 MIN_RESULTS = 8  # fewer completed results than this: no importance is shown
 MAX_ROWS = 1000  # a bigger search is subsampled (seeded) to keep the report fast
 TREES = 50
 REPEATS = 5
+HOLD_OUT_FROM = 40  # fewer results: judged out of bag instead of on a held-out quarter
 
 
 def _columns(payload: dict[str, Any]) -> tuple[list[list[float]], list[float]]:
@@ -62,12 +64,28 @@ def compute(payload: dict[str, Any]) -> dict[str, Any]:
         return {"items": [{"name": n, "importance": 0.0, "spread": 0.0} for n in names],
                 "note": "Every completed experiment has the same score: no parameter "
                         "explains any difference."}
-    x_fit, x_test, y_fit, y_test = train_test_split(x_all, y_all, test_size=0.25,
-                                                    random_state=0)
     forest = RandomForestRegressor(n_estimators=TREES, min_samples_leaf=2, random_state=0,
-                                   n_jobs=1)
-    forest.fit(x_fit, y_fit)
-    fit_quality = float(forest.score(x_test, y_test))
+                                   n_jobs=1, oob_score=True)
+    if len(y_all) >= HOLD_OUT_FROM:
+        x_fit, x_test, y_fit, y_test = train_test_split(x_all, y_all, test_size=0.25,
+                                                        random_state=0)
+        forest.fit(x_fit, y_fit)
+        fit_quality = float(forest.score(x_test, y_test))
+        quality = f"on the {len(y_test)} held-out experiments"
+        among = f"among {len(y_test)} held-out experiments"
+    else:  # too few to hold some out: shuffle the fitted ones, judge the fit out of bag
+        x_fit, x_test, y_fit, y_test = x_all, x_all, y_all, y_all
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a few rows may have no out-of-bag prediction
+            forest.fit(x_fit, y_fit)
+        fit_quality = float(forest.oob_score_)
+        quality = "out of bag (on the experiments each tree did not see)"
+        among = f"among the {len(y_test)} experiments it was fitted to (too few to hold some out)"
+    if fit_quality < 0:  # worse than predicting the mean: its importances would mislead
+        return {"items": [], "r2": fit_quality, "results": len(y),
+                "note": f"No parameter importance yet: a random forest fitted to {len(y_fit)} "
+                        f"completed experiments predicts scores worse than their mean would "
+                        f"(R\u00b2 {quality}: {fit_quality:.2f}). More results will help."}
     result = permutation_importance(forest, x_test, y_test, n_repeats=REPEATS,
                                     random_state=0, n_jobs=1)
     items = [{"name": name, "importance": float(mean), "spread": float(std)}
@@ -78,10 +96,9 @@ def compute(payload: dict[str, Any]) -> dict[str, Any]:
     method = (
         f"Permutation importance of a random forest: scikit-learn's RandomForestRegressor "
         f"({TREES} trees) was fitted to the scores of {len(y_fit)} completed experiments"
-        f"{sampled}, then each parameter's values were shuffled {REPEATS} times among "
-        f"{len(y_test)} held-out experiments; a bar is the mean drop of the forest's R\u00b2 "
-        f"on them, its whisker the spread over the shuffles. The forest's R\u00b2 on the "
-        f"held-out experiments is {fit_quality:.2f}"
+        f"{sampled}, then each parameter's values were shuffled {REPEATS} times {among}; "
+        f"a bar is the mean drop of the forest's R\u00b2 on them, its whisker the spread "
+        f"over the shuffles. The forest's R\u00b2 {quality} is {fit_quality:.2f}"
         + ("; below about 0.3 it explains little, so read the bars with care."
            if fit_quality < 0.3 else ".")
     )

@@ -293,9 +293,8 @@ def test_dashboard_shows_a_newly_finished_experiment_without_reload(
     assert browser.execute_script("return window.__sameDocument === true") and marker
     assert browser.find_element(By.ID, "best-score").text == format_score(
         opt.status()["best"]["score"])
-    wait_for(lambda: browser.execute_script(
-        "var d = document.getElementById('plot-importance'); return d && d.data;"), 30,
-        "parameter importance")
+    wait_for(lambda: "computed" not in browser.find_element(By.ID, "importance-method").text,
+             60, "parameter importance (or why there is none yet)")
     for section in SECTIONS[:-1]:
         shoot(browser, section, os.path.join(shots, f"dashboard-{section}.png"))
     assert console_errors(browser) == []
