@@ -57,8 +57,8 @@ def measure(experiments: int, repeat: int) -> dict[str, float]:
             handle.write(WORKER)
         config = os.path.join(tmp, "opt.config")
         with open(config, "w") as handle:
-            json.dump({"algorithm": "grid", "parameters": {"x": list(range(experiments))}},
-                      handle)
+            json.dump({"algorithm": "grid", "spec": {"maxCombo": experiments},
+                       "parameters": {"x": list(range(experiments))}}, handle)
         for round_ in range(repeat):
             env = {**os.environ, "COMET_OPTIMIZE_STORE": os.path.join(tmp, f"store{round_}")}
             env.pop("COMET_OPTIMIZER_ID", None)

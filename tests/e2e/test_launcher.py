@@ -68,7 +68,7 @@ def only_search(store: str) -> Optimizer:
 
 
 def test_three_workers_share_the_budget_and_get_args_env_and_logs(tmp_path, store):
-    config = write_config(tmp_path, range(12))
+    config = write_config(tmp_path, range(12), maxCombo=12)  # the whole grid (0: 10 x 1)
     run = comet(store, "optimize", "-j", "3", WORKER, config, "--", "--flag", "v")
     assert run.returncode == 0, run.stderr
 
