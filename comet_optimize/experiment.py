@@ -16,9 +16,11 @@ Example:
     ...                                        "scalingType": "loguniform"}}},
     ...                 verbose=0, store=tmp_store)
     >>> with opt.next(project_name="demo") as experiment:
-    ...     experiment.log_metric("loss", experiment.params["lr"] * 10, step=1)
-    >>> opt.status()["completed"]
-    1
+    ...     experiment.set_name("first try")
+    ...     with experiment.train():  # recorded as "train_loss"; it still scores "loss"
+    ...         experiment.log_metric("loss", experiment.params["lr"] * 10, step=1)
+    >>> opt.status()["completed"], opt.experiments()[0]["name"]
+    (1, 'first try')
 
 Comet's Experiment API works offline (docs/compatibility.md lists every
 method): name, tags, text, dataset hash and the metadata of files go into the
