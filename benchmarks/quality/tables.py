@@ -84,6 +84,8 @@ def main() -> None:
                  for m in methods for i in range(len(BUDGETS))}
         print(f"| **mean ({len(common)} problems)** | " + " | ".join(
             f"**{means[m, i]:.1f}**" for i in range(len(BUDGETS)) for m in methods) + " |")
+        if not args.peers:
+            continue
         best = [np.mean([max(np.mean([table[q][p][s][i] for s in seeds]) for q in args.peers)
                          for p, seeds in common.items()]) for i in range(len(BUDGETS))]
         print("\nper-problem better peer, averaged: " + " / ".join(f"{b:.1f}" for b in best)
