@@ -96,6 +96,11 @@ _DDL = [
 
 # One statement: this transaction's commit does not wait for the disk; the lock.
 _LOCK = "SELECT set_config('synchronous_commit', %s, true), pg_advisory_xact_lock(%s, %s)"
+# A host that vanishes while it holds a search's lock would keep it until the server's
+# TCP gives up (hours, by default): the server probes an idle peer after 10 s instead,
+# so the session and its lock end about 25 s after the host went away.
+_KEEPALIVES = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
+               "SET tcp_keepalives_count = 3")
 _SELECT_NEW = ("SELECT seq, batch, body FROM comet_optimize_events "
                "WHERE search = %s AND seq > %s ORDER BY seq")
 _INSERT = ("INSERT INTO comet_optimize_events (search, batch, body) "
@@ -219,7 +224,10 @@ class _Connection:
             return self._conn
         try:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10,
-                                   application_name="comet_optimize")
+                                   application_name="comet_optimize", keepalives=1,
+                                   keepalives_idle=10, keepalives_interval=5,
+                                   keepalives_count=3)
+            conn.execute(_KEEPALIVES)
         except psycopg.Error as error:
             raise _Outage(error) if self._ever_connected else OptimizerException(
                 f"cannot connect to the store {self.location}: {self.scrub(error)}"
@@ -414,7 +422,8 @@ class PostgresJournal:
             def begin(conn):
                 with conn.pipeline():
                     conn.execute("BEGIN")
-                    conn.execute(_LOCK, ("on" if _SYNC_COMMIT else "off", _LOCK_SPACE, self._key))
+                    conn.execute(_LOCK, ("on" if _SYNC_COMMIT else "off", _LOCK_SPACE,
+                                         self._key))
                     cursor = conn.execute(_SELECT_NEW, (self.optimizer_id, self._last))
                 return cursor.fetchall()
 
@@ -487,7 +496,7 @@ class PostgresJournal:
                 return  # nothing was written; the lock went with the connection
             with conn.pipeline():
                 conn.execute("BEGIN")
-                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_SPACE, self._key))
+                conn.execute(_LOCK, ("on", _LOCK_SPACE, self._key))
                 cursor = conn.execute(_SELECT_NEW, (self.optimizer_id, seen))
             rows = cursor.fetchall()
             mine = [row for row in rows if row[1] == pending[0]]
