@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from comet_optimize import Optimizer
 from comet_optimize.algorithms import gp
 from comet_optimize.algorithms.base import History
-from comet_optimize.algorithms.bayes import ParzenSearch
+from comet_optimize.algorithms.bayes import ParzenSearch, ParzenSettings
 from comet_optimize.config import validate
 from comet_optimize.space import Space
 
@@ -92,7 +92,7 @@ def _space(parameters: dict) -> Space:
 def test_pending_points_push_the_next_proposal_away() -> None:
     space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0},
                     "y": {"type": "double", "min": 0.0, "max": 1.0}})
-    search = ParzenSearch(space)
+    search = ParzenSearch(space, gp=True)
     rng = np.random.default_rng(3)
     x = rng.uniform(size=(20, 2))
     history = History(x, (x[:, 0] - 0.3) ** 2 + (x[:, 1] - 0.6) ** 2, np.empty((0, 2)))
@@ -104,15 +104,22 @@ def test_pending_points_push_the_next_proposal_away() -> None:
 
 def test_the_gp_stops_past_its_size_limit() -> None:
     space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0}})
-    search = ParzenSearch(space, gp_max_trials=30)
+    search = ParzenSearch(space, gp=True, gp_max_trials=30)
     rng = np.random.default_rng(5)
     x = rng.uniform(size=(31, 1))
     assert search._use_gp(History(x[:30], x[:30, 0], np.empty((0, 1))))
     assert not search._use_gp(History(x, x[:, 0], np.empty((0, 1))))
+    assert not ParzenSearch(space)._use_gp(History(x[:30], x[:30, 0], np.empty((0, 1))))
+
+
+@pytest.fixture
+def gp_on(monkeypatch):
+    """bayes with its GP switched on (the way benchmarks/quality/tune.py sets variants)."""
+    monkeypatch.setattr(ParzenSearch, "settings", replace(ParzenSettings(), gp=True))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_bayes_with_the_gp_never_repeats_a_parameter_set(tmp_path, seed: int) -> None:
+def test_bayes_with_the_gp_never_repeats_a_parameter_set(tmp_path, seed: int, gp_on) -> None:
     parameters = {k: {"type": "integer", "min": 1, "max": 5} for k in "abc"}
     opt = Optimizer({"algorithm": "bayes", "spec": {"maxCombo": 60, "seed": seed},
                      "parameters": parameters}, verbose=0, store=str(tmp_path))
@@ -124,7 +131,7 @@ def test_bayes_with_the_gp_never_repeats_a_parameter_set(tmp_path, seed: int) ->
     assert len(seen) == 60 and len(set(seen)) == 60
 
 
-def test_bayes_with_the_gp_finds_a_smooth_optimum(tmp_path) -> None:
+def test_bayes_with_the_gp_finds_a_smooth_optimum(tmp_path, gp_on) -> None:
     parameters = {"x": {"type": "double", "min": -5.0, "max": 10.0},
                   "y": {"type": "double", "min": 0.0, "max": 15.0}}
     opt = Optimizer({"algorithm": "bayes", "spec": {"maxCombo": 40, "seed": 7},
