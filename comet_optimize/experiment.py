@@ -899,4 +899,23 @@ def _find_optimizer(data: dict[str, Any]) -> Search:
         if optimizer.id == data["optimizer_id"] and (
                 store is None or optimizer.store.location == store):
             return optimizer
-    return Optimizer(data["optimizer_id"], verbose=0, store=store)
+    return Optimizer(data["optimizer_id"], verbose=0, store=_with_credentials(store))
+
+
+def _with_credentials(location: str | None) -> str | None:
+    """The configured store when it is the one named (a printable URL has no password).
+
+    Data handed to another process names its store by its printable location; that
+    process's own ``COMET_OPTIMIZE_STORE`` (the launcher sets it) may carry the password.
+    """
+    configured = os.environ.get("COMET_OPTIMIZE_STORE")
+    if location is None or not configured or "://" not in location:
+        return location
+    from comet_optimize.store import open_store
+
+    try:
+        if open_store(configured).location == location:
+            return configured
+    except Exception:  # an unusable configured store: try the named one as it is
+        pass
+    return location

@@ -47,9 +47,10 @@ from comet_optimize.liveness import is_dead, start_heartbeat, this_process
 from comet_optimize.space import Space, parameter_set_id
 from comet_optimize.state import SearchState, State
 from comet_optimize.store import is_optimizer_id, new_optimizer_id, open_store
-from comet_optimize.store.base import Damage
+from comet_optimize.store.base import Damage, JournalConflict
 
 _live_optimizers: weakref.WeakSet[Optimizer] = weakref.WeakSet()
+CONFLICT_ATTEMPTS = 5  # decisions retried after the store lost its lock (JournalConflict)
 
 
 # Optimizers with experiments still open in this process, held strongly so that an
@@ -243,19 +244,27 @@ class Optimizer:
             raise OptimizerException(f"the search {self.id} was opened read-only")
         with self._lock:
             self._own()
-            try:
-                with self._journal.locked() as new_events:
-                    self._apply(new_events)
+            for attempt in range(CONFLICT_ATTEMPTS):
+                try:
+                    with self._journal.locked() as new_events:
+                        self._apply(new_events)
+                        self._pending_events = []
+                        result = decide(time.time())
+                        if isinstance(result, list):
+                            self._record(result)
+                        self._journal.append(self._pending_events)
+                    break
+                except JournalConflict:
+                    # The store lost our lock (a server restart) and others wrote: our
+                    # view was wrong and nothing of ours was written. Look again, decide again.
+                    self._rebuild()
+                    if attempt + 1 == CONFLICT_ATTEMPTS:
+                        raise
+                except BaseException:
+                    self._rebuild()
+                    raise
+                finally:
                     self._pending_events = []
-                    result = decide(time.time())
-                    if isinstance(result, list):
-                        self._record(result)
-                    self._journal.append(self._pending_events)
-            except BaseException:
-                self._rebuild()
-                raise
-            finally:
-                self._pending_events = []
             if written is not None:
                 written()
             return result
@@ -367,6 +376,7 @@ class Optimizer:
         ended: list[tuple[Experiment, State | None]] = []
 
         def decide(now: float):
+            ended.clear()  # decided afresh if the store made us decide again
             if ending is not None and not ending.ended:
                 event = self._result_event(ending, now, None)
                 if event is not None:
@@ -430,6 +440,7 @@ class Optimizer:
         done: list[dict[str, Any] | None] = []
 
         def decide(now: float):
+            done.clear()  # decided afresh if the store made us decide again
             if experiment.ended:
                 return None
             event = self._result_event(experiment, now, failed)
