@@ -224,23 +224,30 @@ class SearchState:
         assignment = self.running.pop(event["count"], None)
         if assignment is None:
             return  # ended twice (e.g. marked failed, then the worker reported): first wins
-        assignment.state = State(event["status"])
-        assignment.end_time = event.get("time")
-        assignment.score = decode_score(event.get("score"))
-        assignment.reason = event.get("reason")
-        assignment.metrics = event.get("metrics", {})
-        for key in RESULT_FIELDS:
-            if key in event:
-                assignment.extra[key] = event[key]
-        self.counts[State.RUNNING] -= 1
-        self.counts[assignment.state] += 1
+        self._set_outcome(assignment, event)
         key = (assignment.pid, assignment.trial)
         if assignment.state is State.COMPLETED:
-            self.done_keys.add(key)
-            self.retryable.pop(key, None)
             self._observe(assignment)
         elif key not in self.done_keys:
             self.retryable[key] = None
+
+    def _set_outcome(self, assignment: Assignment, event: dict[str, Any]) -> None:
+        """Copy an end or update event's outcome onto the assignment, counts included."""
+        before = assignment.state
+        assignment.state = State(event["status"])
+        assignment.end_time = event.get("time", assignment.end_time)
+        assignment.score = decode_score(event.get("score"))
+        assignment.reason = event.get("reason")
+        assignment.metrics = event.get("metrics", assignment.metrics)
+        for key in RESULT_FIELDS:
+            if key in event:
+                assignment.extra[key] = event[key]
+        self.counts[before] -= 1
+        self.counts[assignment.state] += 1
+        if assignment.state is State.COMPLETED:
+            key = (assignment.pid, assignment.trial)
+            self.done_keys.add(key)
+            self.retryable.pop(key, None)
 
     def _apply_update(self, event: dict[str, Any]) -> str | None:
         """A late result replaces the recorded outcome of an experiment that had ended."""
@@ -250,21 +257,7 @@ class SearchState:
         if assignment.state is State.RUNNING:
             self._apply_end(event)
             return None
-        before = assignment.state
-        assignment.state = State(event["status"])
-        assignment.score = decode_score(event.get("score"))
-        assignment.reason = event.get("reason")
-        assignment.end_time = event.get("time", assignment.end_time)
-        assignment.metrics = event.get("metrics", assignment.metrics)
-        for key in RESULT_FIELDS:
-            if key in event:
-                assignment.extra[key] = event[key]
-        self.counts[before] -= 1
-        self.counts[assignment.state] += 1
-        key = (assignment.pid, assignment.trial)
-        if assignment.state is State.COMPLETED:
-            self.done_keys.add(key)
-            self.retryable.pop(key, None)
+        self._set_outcome(assignment, event)
         self._observe(assignment)
         return None
 
