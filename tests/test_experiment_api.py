@@ -298,7 +298,10 @@ def test_curve_table_html_code_and_figure_are_files(file_store, tmp_path):
     plt.close("all")
 
 
-def test_no_ops_warn_once_and_server_only_methods_are_refused(store, capfd):
+def test_no_ops_warn_once_and_server_only_methods_are_refused(store, capfd, monkeypatch):
+    from comet_optimize import unsupported
+
+    monkeypatch.setattr(unsupported, "_warned", set())  # once per process: start afresh
     experiment = search(store).next()
     experiment.display()
     experiment.display(tab="charts")
