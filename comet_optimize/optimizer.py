@@ -43,7 +43,7 @@ from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
 from comet_optimize.experiment import Experiment, failure_reason
-from comet_optimize.liveness import is_dead, start_heartbeat, this_process
+from comet_optimize.liveness import is_dead, lease_seconds, start_heartbeat, this_process
 from comet_optimize.space import Space, parameter_set_id
 from comet_optimize.state import SearchState, State
 from comet_optimize.store import is_optimizer_id, new_optimizer_id, open_store
@@ -606,6 +606,7 @@ class Optimizer:
                 "best": best.to_dict() if best is not None else None,
                 "damage": [{"offset": d.offset, "length": d.length, "reason": d.reason}
                            for d in damage],
+                "lease": lease_seconds(),
             }
 
     def experiments(self) -> list[dict[str, Any]]:

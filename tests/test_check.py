@@ -42,3 +42,12 @@ def test_check_says_ok_then_names_the_damage_and_what_it_loses(file_store):
     status = subprocess.run([sys.executable, "-m", "comet_optimize.cli", "optimize", "status",
                              opt.id, "--store", store], capture_output=True, text=True)
     assert "DAMAGED" in status.stdout and f"comet optimize check {opt.id}" in status.stdout
+
+
+def test_status_shows_the_heartbeat_lease(store, monkeypatch):
+    monkeypatch.setenv("COMET_OPTIMIZE_LEASE", "42")
+    opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2]}}, verbose=0, store=store)
+    assert opt.status()["lease"] == 42.0
+    run = subprocess.run([sys.executable, "-m", "comet_optimize.cli", "optimize", "status",
+                          opt.id, "--store", store], capture_output=True, text=True, timeout=60)
+    assert "lease        42 s" in run.stdout, run.stdout

@@ -169,6 +169,8 @@ def render_status(report: dict[str, Any]) -> str:
             ("started", format_time(report.get("started"))),
             ("last update", format_time(report.get("updated"))),
             ("store", str(report.get("store", "-"))),
+            *([("lease", f"{report['lease']:g} s (workers on other hosts or namespaces)")]
+              if report.get("lease") else []),
             *([("journal", damage_text(report))] if report.get("damage") else []),
         ]),
     ]
