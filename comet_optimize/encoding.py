@@ -24,7 +24,7 @@ MAX_DEPTH = 20
 
 def short(value: Any, limit: int = 40) -> str:
     """A value's repr cut to ``limit`` characters, for error messages."""
-    text = repr(value) if not isinstance(value, str) else repr(value)
+    text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
