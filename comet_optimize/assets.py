@@ -16,15 +16,21 @@ the call that logged it, with its size and the limit.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 from typing import Any
 
+from comet_optimize import encoding
 from comet_optimize.errors import OptimizerException
 
 DEFAULT_MAX_MB = 100.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=@-]+")
+# File systems refuse components over 255 bytes and paths over 4,096: a name
+# longer than these is shortened (a prefix and a digest, so names stay apart).
+MAX_COMPONENT = 120
+MAX_DEPTH = 16
 
 
 def max_bytes() -> int:
@@ -52,10 +58,22 @@ def folder_for(store: Any, optimizer_id: str | None, experiment_key: str,
 
 
 def safe_name(name: str) -> str:
-    """A file name that stays inside its folder (no separators, no dot-dot)."""
+    """A file name that stays inside its folder (no separators, no dot-dot) and that
+    every file system accepts, however long or deep the name the script gave."""
     parts = [_UNSAFE.sub("_", part) for part in str(name).replace("\\", "/").split("/")]
-    parts = [p for p in parts if p not in ("", ".", "..")]
+    parts = [_shortened(p) for p in parts if p not in ("", ".", "..")]
+    if len(parts) > MAX_DEPTH:
+        parts = parts[:MAX_DEPTH - 1] + [_shortened("_".join(parts[MAX_DEPTH - 1:]))]
     return "/".join(parts) or "asset"
+
+
+def _shortened(part: str) -> str:
+    if len(part) <= MAX_COMPONENT:
+        return part
+    digest = hashlib.sha256(part.encode("utf-8")).hexdigest()[:12]
+    stem, ext = os.path.splitext(part)
+    ext = ext if len(ext) <= 16 else ""
+    return f"{stem[:MAX_COMPONENT - len(ext) - 13]}-{digest}{ext}"
 
 
 def human(size: int) -> str:
@@ -110,12 +128,17 @@ class AssetFolder:
             raise OptimizerException(
                 f"{what}: {name!r} is {human(size)}, over the {human(limit)} limit per file "
                 f"(COMET_OPTIMIZE_MAX_ASSET_MB raises it)")
-        relative, target = self._target(kind, name, overwrite)
-        if data is None:
-            shutil.copyfile(path, target)
-        else:
-            with open(target, "wb") as handle:
-                handle.write(data)
+        try:
+            relative, target = self._target(kind, name, overwrite)
+            if data is None:
+                shutil.copyfile(path, target)
+            else:
+                with open(target, "wb") as handle:
+                    handle.write(data)
+        except OSError as error:
+            raise OptimizerException(
+                f"{what}: could not store {encoding.short(name)} in {self.path}: "
+                f"{error.strerror or error}") from None
         return {"fileName": name, "type": kind, "path": relative, "size": size,
                 **{k: v for k, v in fields.items() if v is not None}}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import math
 import numbers
 import os
@@ -20,6 +21,10 @@ from typing import Any
 from comet_optimize.errors import OptimizerException
 
 MAX_DEPTH = 20
+# Every process reads every journal line, so one logged value is kept small
+# (the 64 KiB log_text keeps too); bigger data belongs in an asset.
+MAX_VALUE_BYTES = 65536
+MAX_NAME_CHARACTERS = 1000
 
 
 def short(value: Any, limit: int = 40) -> str:
@@ -89,6 +94,30 @@ def plain(value: Any, what: str, depth: int = 0) -> Any:
         f"log a number, a string, or a list or dict of them")
 
 
+def bounded(value: Any, what: str) -> Any:
+    """`plain(value)`, refused when its JSON is over `MAX_VALUE_BYTES`: a huge string or
+    array logged as a parameter would otherwise be re-read by every worker."""
+    if isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_BYTES:
+        _too_big(what, len(value))
+    if getattr(value, "size", 0) > MAX_VALUE_BYTES // 2 and hasattr(value, "tolist"):
+        _too_big(what, None)  # an array: at least two bytes per number in JSON
+    converted = plain(value, what)
+    if not isinstance(converted, (str, float, int, bool, type(None))):
+        size = len(json.dumps(converted, ensure_ascii=False, separators=(",", ":")))
+        if size > MAX_VALUE_BYTES:
+            _too_big(what, size)
+    elif isinstance(converted, str) and len(converted.encode("utf-8")) > MAX_VALUE_BYTES:
+        _too_big(what, len(converted.encode("utf-8")))
+    return converted
+
+
+def _too_big(what: str, size: int | None) -> None:
+    how_big = f"{size} bytes" if size is not None else "too large"
+    raise OptimizerException(
+        f"{what}: the value is {how_big}, over the {MAX_VALUE_BYTES // 1024} KiB kept per "
+        f"value in the journal; use log_asset_data(value, name=...) for large data")
+
+
 def _finite_or_text(number: float) -> float | str:
     return number if math.isfinite(number) else repr(number)
 
@@ -105,6 +134,9 @@ def _key(key: Any, what: str) -> str:
 def name(value: Any, what: str) -> str:
     """A metric, parameter or other name: a string (numpy strings included)."""
     if isinstance(value, str):
+        if len(value) > MAX_NAME_CHARACTERS:
+            raise OptimizerException(f"{what} name {short(value)} is {len(value)} characters "
+                                     f"long, over the {MAX_NAME_CHARACTERS} allowed")
         return str(value)
     raise OptimizerException(f"{what} name must be a string, not {type(value).__name__} "
                              f"({short(value)})")

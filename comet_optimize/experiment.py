@@ -294,7 +294,7 @@ class Experiment:
             print(f"COMET WARNING: metric {name!r}: value {encoding.short(value)} is too large "
                   f"for a float; recorded as {number}", file=sys.stderr, flush=True)
         if number is None:
-            last = value
+            last = encoding.bounded(value, f"metric {name!r}")
         elif isinstance(value, numbers.Integral) and math.isfinite(number):
             last = int(value)  # an integer stays an integer (exports show 4, not 4.0)
         else:
@@ -332,7 +332,7 @@ class Experiment:
 
     def log_parameter(self, name: str, value: Any, step: int | None = None) -> None:
         name = encoding.name(name, "parameter")
-        plain = encoding.plain(value, f"parameter {name!r}")
+        plain = encoding.bounded(value, f"parameter {name!r}")
         with self._lock:
             self.logged_parameters[name] = value
             self._plain_parameters[name] = plain
@@ -347,7 +347,7 @@ class Experiment:
 
     def log_other(self, key: str, value: Any) -> None:
         key = encoding.name(key, "other")
-        plain = encoding.plain(value, f"other {key!r}")
+        plain = encoding.bounded(value, f"other {key!r}")
         with self._lock:
             self.others[key] = plain
             self._revision += 1
@@ -385,7 +385,7 @@ class Experiment:
         entry = {"text": text, "step": encoding.whole_number(step, "log_text: step")
                  if step is not None else self.curr_step}
         if metadata:
-            entry["metadata"] = encoding.plain(metadata, "log_text: metadata")
+            entry["metadata"] = encoding.bounded(metadata, "log_text: metadata")
         with self._lock:
             self.texts.append(entry)
             self._revision += 1
@@ -424,7 +424,7 @@ class Experiment:
                     overwrite: bool = False, step: int | None = None,
                     metadata: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
         if metadata is not None:
-            fields["metadata"] = encoding.plain(metadata, f"{what}: metadata")
+            fields["metadata"] = encoding.bounded(metadata, f"{what}: metadata")
         step = encoding.whole_number(step, f"{what}: step") if step is not None \
             else self.curr_step
         with self._lock:
@@ -486,7 +486,7 @@ class Experiment:
                 if prepend_folder_name else name
             fields = {"model": name}
             if metadata is not None:
-                fields["metadata"] = encoding.plain(metadata, "log_model: metadata")
+                fields["metadata"] = encoding.bounded(metadata, "log_model: metadata")
             with self._lock:
                 entries = self._assets().add_folder("log_model", source, "model", True,
                                                     prefix=prefix, **fields)
@@ -666,7 +666,7 @@ class Experiment:
         entry = {"fileName": remote_file_name or str(uri).rstrip("/").rsplit("/", 1)[-1],
                  "type": asset_type, "remote": str(uri), "step": step}
         if metadata is not None:
-            entry["metadata"] = encoding.plain(metadata, "log_remote_asset: metadata")
+            entry["metadata"] = encoding.bounded(metadata, "log_remote_asset: metadata")
         with self._lock:
             self.assets.append({k: v for k, v in entry.items() if v is not None})
             self._revision += 1

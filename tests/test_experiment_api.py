@@ -223,6 +223,43 @@ def test_an_asset_over_the_size_limit_is_a_clear_error(file_store, monkeypatch):
     assert experiment.assets == []
 
 
+def test_long_deep_or_escaping_asset_names_stay_inside_the_experiments_folder(file_store,
+                                                                            tmp_path):
+    opt = search(file_store)
+    experiment = opt.next()
+    names = ["x" * 5000, "y" * 5000, "a/" * 300 + "f.bin", "../../../../" + str(tmp_path / "out"),
+             "z" * 300 + ".tar.gz"]
+    entries = [experiment.log_asset_data(b"data", name=name) for name in names]
+    folder = os.path.realpath(os.path.join(FileStore(file_store).folder(opt.id), "assets",
+                                           experiment.id))
+    paths = [os.path.realpath(asset_path(file_store, opt, experiment, e)) for e in entries]
+    assert all(p.startswith(folder + os.sep) and os.path.isfile(p) for p in paths)
+    assert len(set(paths)) == len(names)  # shortened names stay apart
+    assert entries[4]["path"].endswith(".gz")  # the extension survives the shortening
+    assert not (tmp_path / "out").exists()
+    assert [e["fileName"] for e in entries] == names  # the name the script gave is kept
+
+
+def test_a_huge_value_or_name_is_refused_at_the_call_and_the_experiment_goes_on(store):
+    opt = search(store)
+    experiment = opt.next()
+    for call in (lambda: experiment.log_other("big", "x" * 100_000),
+                 lambda: experiment.log_parameter("weights", np.zeros(1_000_000)),
+                 lambda: experiment.log_parameter("nested", {"a": ["y" * 1000] * 100}),
+                 lambda: experiment.log_metric("note", "z" * 100_000)):
+        with pytest.raises(OptimizerException, match=r"over the 64 KiB kept per value"):
+            call()
+    with pytest.raises(OptimizerException, match=r"is 2000 characters long"):
+        experiment.log_metric("n" * 2000, 1.0)
+    experiment.log_other("small", "x" * 1000)
+    experiment.log_metric("loss", 0.25)
+    experiment.end()
+    done = recorded(opt)
+    assert done["status"] == "completed" and done["score"] == 0.25
+    assert "big" not in done.get("others", {})
+    assert max(len(json.dumps(e)) for e in stored_events(store, opt.id)) < 20_000
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
