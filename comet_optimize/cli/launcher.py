@@ -431,23 +431,24 @@ class _Supervisor:
             if self.direct:
                 log.write(b"=== (one worker on a terminal: its output went to the terminal, "
                           b"not to this log)\n")
-            outputs = {}  # name -> (the fd we read, the fd the child writes, or PIPE)
-            for name, sink in (("stdout", self.stdout), ("stderr", self.stderr)):
-                terminal = self._terminal_for(sink)
-                outputs[name] = terminal if terminal else (None, subprocess.PIPE)
+            # name -> (the fd we read, the fd the child writes, a terminal?). Our own
+            # pipes, not Popen's: a Popen's file objects close their fd when it is
+            # collected, while a grandchild may still hold the other end open.
+            outputs: dict[str, tuple[int, int, bool]] = {}
             try:
+                for name, sink in (("stdout", self.stdout), ("stderr", self.stderr)):
+                    if not self.direct:
+                        terminal = self._terminal_for(sink)
+                        outputs[name] = (*terminal, True) if terminal else (*os.pipe(), False)
                 process = subprocess.Popen(
                     command, env=self.plan.environment(index),
                     stdin=None if self.direct else subprocess.DEVNULL,
-                    stdout=None if self.direct else outputs["stdout"][1],
-                    stderr=None if self.direct else outputs["stderr"][1],
+                    stdout=outputs["stdout"][1] if outputs else None,
+                    stderr=outputs["stderr"][1] if outputs else None,
                     start_new_session=True, preexec_fn=_terminate_with(os.getpid()),
                 )
             except OSError as error:  # e.g. out of file descriptors or processes
-                for master, slave in outputs.values():
-                    for fd in (master, slave):
-                        if isinstance(fd, int) and fd >= 0:
-                            os.close(fd)
+                self._close_outputs(outputs)
                 self.say(f"cannot start worker {index} ({error.strerror or error}): "
                          f"going on with {index} worker(s)")
                 return
@@ -455,17 +456,19 @@ class _Supervisor:
             if self.direct:
                 continue
             for name, sink in (("stdout", self.stdout), ("stderr", self.stderr)):
-                master, slave = outputs[name]
-                if master is None:
-                    fd = getattr(process, name).fileno()
-                else:
-                    os.close(slave)
-                    fd = master
+                fd, child_end, terminal = outputs[name]
+                os.close(child_end)
                 os.set_blocking(fd, False)
                 stream = _Stream(index, name, fd, sink, log)
-                stream.pty = master is not None
+                stream.pty = terminal
                 self.streams.append(stream)
                 self.selector.register(fd, selectors.EVENT_READ, stream)
+
+    @staticmethod
+    def _close_outputs(outputs: dict[str, tuple[int, int, bool]]) -> None:
+        for ours, child_end, _ in outputs.values():
+            os.close(ours)
+            os.close(child_end)
 
     def _read(self, stream: _Stream, now: float, drain: bool = False) -> None:
         while True:

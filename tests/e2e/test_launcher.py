@@ -331,6 +331,40 @@ def test_a_closed_stdout_or_stderr_is_not_an_error(tmp_path, store, closed):
     assert only_search(store).status()["completed"] == 3
 
 
+LEAVES_A_CHILD = """
+import subprocess, sys
+from comet_optimize import Optimizer
+
+for experiment in Optimizer().get_experiments():
+    experiment.log_metric("loss", experiment.params["x"])
+# A daemon left behind (as a data loader or a tensorboard might be): it holds
+# this worker's stdout and stderr open long after the worker has exited.
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+open(sys.argv[-1], "a").write(f"{child.pid}\\n")
+print("worker done", flush=True)
+"""
+
+
+def test_a_grandchild_holding_the_output_open_does_not_break_or_hold_the_launcher(tmp_path,
+                                                                                    store):
+    script = tmp_path / "leaves_a_child.py"
+    script.write_text(LEAVES_A_CHILD)
+    pids = tmp_path / "children"
+    config = write_config(tmp_path, range(4))
+    try:
+        run = comet(store, "optimize", "-j", "2", str(script), config, "--", str(pids))
+    finally:
+        for pid in pids.read_text().split() if pids.exists() else []:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert run.returncode == 0, run.stderr
+    assert len(pids.read_text().split()) == 2  # both children were alive past their worker
+    assert sorted(worker_lines(run.stdout, "worker done")) == [0, 1]
+    assert_summary_and_no_traceback(run.stderr, 4, store)
+
+
 def fill_the_log_folder(store: str, optimizer_id: str, how: str) -> str:
     """Make worker 0's log unwritable for lack of space; return the log folder."""
     logs = log_folder(store, optimizer_id)
