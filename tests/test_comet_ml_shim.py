@@ -172,3 +172,35 @@ def test_a_misspelled_name_is_still_an_attribute_error(tmp_path):
                          text=True, env=environment(str(tmp_path)))
     assert run.returncode == 1
     assert "AttributeError: module 'comet_ml'" in run.stderr and "'Optimiser'" in run.stderr
+
+
+NEWER_SDK = """\
+import comet_ml
+from comet_ml import ExistingExperiment, ExperimentConfig
+
+comet_ml.login()
+assert comet_ml.get_running_experiment() is None
+experiment = comet_ml.start(project_name="p", experiment_config=ExperimentConfig(
+    name="baseline", tags=["a", "b"], auto_metric_logging=False))
+assert comet_ml.get_running_experiment() is experiment is comet_ml.get_global_experiment()
+assert experiment.get_name() == "baseline" and experiment.get_tags() == ["a", "b"]
+experiment.log_metric("loss", 0.5)
+experiment.end()
+assert comet_ml.get_running_experiment() is None
+for call in (lambda: ExistingExperiment(previous_experiment="abc"),
+             lambda: comet_ml.start(experiment_key="abc")):
+    try:
+        call()
+    except comet_ml.OptimizerException as error:
+        print("refused:", error)
+print("newer sdk done")
+"""
+
+
+def test_the_newer_sdk_entry_points_start_and_refuse_clearly(tmp_path, store):
+    run = subprocess.run([*RUN, write(tmp_path, "newer.py", NEWER_SDK)], capture_output=True,
+                         text=True, env=environment(store), timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "newer sdk done" in run.stdout
+    refusals = [line for line in run.stdout.splitlines() if line.startswith("refused:")]
+    assert len(refusals) == 2 and all("offline there is none" in r for r in refusals)
