@@ -33,7 +33,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -568,11 +568,10 @@ class Optimizer:
             state = self.state
             complete = self.is_complete(dead)
             best = state.best
-            ends = [a.end_time for a in state.assignments.values() if a.end_time]
-            ended = max(ends) if complete and ends else None
+            ended = state.latest_end() if complete else None
             parsed = self.parsed_config
             damage = self.damage
-            retries = sum(1 for a in state.assignments.values() if a.retry > 0)
+            retries = state.retries
             return {
                 "algorithm": parsed.algorithm,
                 "comboCount": len(state.combos),
@@ -611,17 +610,57 @@ class Optimizer:
 
     def experiments(self) -> list[dict[str, Any]]:
         """Every assignment of this search, in order, as plain dicts."""
-        dead = self._catch_up()
+        return self.experiments_since(None).experiments
+
+    def experiments_since(self, cursor: ExperimentsCursor | None) -> ExperimentChanges:
+        """The experiments that changed after ``cursor``, as `experiments` shows them.
+
+        ``cursor`` is the one the previous call returned (None: every experiment).
+        Reads only what is new, like `status`, and costs in proportion to what
+        changed: a live view of a big search asks this on every refresh. An
+        experiment whose worker was found dead (or alive again) since the cursor
+        counts as changed. When the state was rebuilt from the journal since the
+        cursor, every experiment is returned with ``full`` set.
+        """
         with self._lock:
-            rows = [a.to_dict() for a in sorted(self.state.assignments.values(),
-                                                key=lambda a: a.count)]
+            dead = self._catch_up()
+            state = self.state
+            full = cursor is None or cursor.generation != state.generation
+            if full:
+                counts = sorted(state.assignments)
+            else:
+                changed = set(state.changed_since(cursor.position))
+                changed.update(cursor.dead.symmetric_difference(dead))
+                counts = sorted(c for c in changed if c in state.assignments)
+            rows = [state.assignments[count].to_dict() for count in counts]
+            after = ExperimentsCursor(state.generation, state.changes, frozenset(dead))
         for row in rows:
             if row["count"] in dead:
                 row["status"], row["reason"] = State.FAILED.value, dead[row["count"]]
-        return rows
+        return ExperimentChanges(rows, after, full)
 
     def __repr__(self) -> str:
         return f"<Optimizer {self.id} {self.parsed_config.algorithm}>"
+
+
+@dataclass(frozen=True)
+class ExperimentsCursor:
+    """Where a reader of `Optimizer.experiments_since` stopped: the state it read (its
+    generation), the change number reached, and the experiments then presumed dead."""
+
+    generation: int
+    position: int
+    dead: frozenset[int]
+
+
+@dataclass(frozen=True)
+class ExperimentChanges:
+    """What `Optimizer.experiments_since` found: the changed experiments (in order of
+    count), the cursor for the next call, and whether this is every experiment."""
+
+    experiments: list[dict[str, Any]]
+    cursor: ExperimentsCursor
+    full: bool
 
 
 def _milliseconds(seconds: float | None) -> int | None:

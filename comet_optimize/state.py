@@ -28,6 +28,7 @@ reports it with the journal's damage.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from enum import Enum
@@ -92,6 +93,7 @@ def decode_score(value: Any) -> float | None:
 
 
 _STATUSES = {state.value for state in State if state is not State.RUNNING}
+_GENERATIONS = itertools.count(1)  # tells apart two states of one search (see `generation`)
 
 
 def event_problem(event: dict[str, Any]) -> str | None:
@@ -166,6 +168,16 @@ class SearchState:
         self._scores = _Rows(None)
         self._observed_at: dict[int, int] = {}  # count -> its row in _rows/_scores
         self._row_cache: dict[str, np.ndarray] = {}
+        self.retries = 0  # assignments that were re-assignments (retry > 0)
+        # A change log, so that a reader can ask what changed since it last looked and do
+        # work in proportion to that (the dashboard): `changes` numbers every change to an
+        # experiment; `_changed` maps each experiment to the number of its latest change,
+        # oldest first. A state rebuilt from the journal gets a new `generation`, and a
+        # position taken in another generation means nothing here.
+        self.generation = next(_GENERATIONS)
+        self.changes = 0
+        self._changed: dict[int, int] = {}
+        self._latest_end: tuple[int, float | None] = (-1, None)
 
     # -- folding events
 
@@ -206,6 +218,9 @@ class SearchState:
         )
         self.max_count = max(self.max_count, assignment.count)
         self.assignments[assignment.count] = assignment
+        self._touch(assignment.count)
+        if assignment.retry > 0:
+            self.retries += 1
         self.running[assignment.count] = assignment
         self.counts[State.RUNNING] += 1
         key = (assignment.pid, assignment.trial)
@@ -234,6 +249,7 @@ class SearchState:
     def _set_outcome(self, assignment: Assignment, event: dict[str, Any]) -> None:
         """Copy an end or update event's outcome onto the assignment, counts included."""
         before = assignment.state
+        self._touch(assignment.count)
         assignment.state = State(event["status"])
         assignment.end_time = event.get("time", assignment.end_time)
         assignment.score = decode_score(event.get("score"))
@@ -306,6 +322,33 @@ class SearchState:
 
     def row(self, assignment: Assignment) -> np.ndarray:
         return self.row_of(assignment.pid, assignment.parameters)
+
+    # -- what readers need
+
+    def _touch(self, count: int) -> None:
+        self.changes += 1
+        self._changed.pop(count, None)  # re-inserted last: the log stays in change order
+        self._changed[count] = self.changes
+
+    def changed_since(self, position: int) -> list[int]:
+        """The experiments changed after change number ``position``, newest change first.
+
+        Costs in proportion to what changed, not to the size of the search.
+        """
+        changed = []
+        for count in reversed(self._changed):
+            if self._changed[count] <= position:
+                break
+            changed.append(count)
+        return changed
+
+    def latest_end(self) -> float | None:
+        """When the last experiment ended (None before any did); recomputed only after a
+        change."""
+        if self._latest_end[0] != self.changes:
+            ends = [a.end_time for a in self.assignments.values() if a.end_time]
+            self._latest_end = (self.changes, max(ends) if ends else None)
+        return self._latest_end[1]
 
     # -- what the algorithms and the budget need
 
