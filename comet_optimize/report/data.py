@@ -20,6 +20,7 @@ from comet_optimize.cli.report import format_score
 
 SCHEMA = 1
 STATES = ("completed", "aborted", "failed", "running")
+BAD_STATES = ("failed", "aborted")
 ROW_FIELDS = ("count", "trial", "set", "state", "score", "start", "end", "worker")
 LOG_SCALINGS = ("loguniform", "lognormal")
 MAX_FAILURES = 200
@@ -124,13 +125,17 @@ def _category_key(value: Any) -> Any:
     return value
 
 
-def failures(experiments: list[dict[str, Any]], metric: str = "loss") -> dict[str, Any]:
-    """The failed and aborted experiments with their reasons, newest first (at most 200)."""
-    bad = [e for e in experiments if e.get("status") in ("failed", "aborted")]
+def failures(experiments: list[dict[str, Any]], metric: str = "loss",
+             total: int | None = None) -> dict[str, Any]:
+    """The failed and aborted experiments with their reasons, newest first (at most 200).
+
+    ``total`` is how many there are in all, when ``experiments`` holds only the latest.
+    """
+    bad = [e for e in experiments if e.get("status") in BAD_STATES]
     listed = [{"count": e["count"], "state": e["status"], "reason": _reason(e, metric),
                "worker": worker_label(e.get("host", ""), e.get("process", 0))}
               for e in reversed(bad[-MAX_FAILURES:])]
-    return {"total": len(bad), "items": listed}
+    return {"total": len(bad) if total is None else total, "items": listed}
 
 
 def _reason(experiment: dict[str, Any], metric: str) -> str:

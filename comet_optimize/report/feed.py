@@ -1,11 +1,12 @@
 """One search as the dashboard serves it: kept open, refreshed, and sent as deltas.
 
 The dashboard keeps one `Optimizer` per search. A poll asks its ``status()``
-(the optimizer reads only the journal's new events, and writes nothing);
-when something moved it compares each experiment's
-``(status, endTime, score)`` with what it last saw, and numbers the changes
-with a version. A page that says ``since=V`` gets only the rows that changed
-after V; one that is too far behind (or new) gets the whole payload.
+and ``experiments_since(cursor)``: the optimizer reads only the journal's new
+events (and writes nothing), and returns only the experiments that changed
+since the previous poll, so a refresh costs in proportion to what happened,
+not to the size of the search. The changed rows are numbered with a version;
+a page that says ``since=V`` gets only the rows that changed after V; one that
+is too far behind (or new) gets the whole payload.
 
 Parameter importance (a random forest, ~1 s on a big search) is never
 computed inside a poll: a single background thread recomputes it when enough
@@ -14,6 +15,7 @@ new results arrived, and the next poll carries it.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from concurrent.futures import Executor
@@ -37,12 +39,13 @@ class SearchFeed:
         self.log: list[tuple[int, list[int]]] = []  # (version, counts changed then)
         self.rows: list[list[Any]] = []
         self.index: dict[int, int] = {}  # count -> position in rows
-        self.signatures: list[tuple[Any, ...]] = []
+        self.cursor: Any = None  # where the optimizer's experiments_since stopped
+        self.reset_version = 0  # a page behind this version gets everything
+        self.bad: dict[int, dict[str, Any]] = {}  # failed and aborted experiments by count
         self.tabulator: data.Tabulator | None = None
         self.header: dict[str, Any] = {}
         self.failures: dict[str, Any] = {"total": 0, "items": []}
         self.status: dict[str, Any] = {}
-        self._last_update: Any = object()
         self.importance: dict[str, Any] | None = None
         self.importance_version = 0
         self._importance_results = -1
@@ -52,43 +55,61 @@ class SearchFeed:
     # -- catching up
 
     def refresh(self) -> None:
-        """Catch up with the store; cheap when nothing happened since the last call."""
+        """Catch up with the store, reading and converting only what changed."""
         with self.lock:
-            # status() catches up with the journal by itself and writes nothing (refresh()
-            # would also record dead workers as failed: a reader must not write).
+            # Neither call takes the search's lock or writes (refresh() would also record
+            # dead workers as failed: a reader must not write).
+            changes = self.optimizer.experiments_since(self.cursor)
             status = self.optimizer.status()
+            self.cursor = changes.cursor
             self.status = status
             self.header = data.header(status)
-            mark = (status.get("lastUpdateTime"), status.get("assigned"),
-                    status.get("completed"), status.get("failed"), status.get("aborted"))
-            if mark == self._last_update:
-                return
-            self._last_update = mark
-            experiments = self.optimizer.experiments()
-            if self.tabulator is None:
-                self.tabulator = data.tabulator_for(status, experiments)
-            changed = []
-            for index, experiment in enumerate(experiments):
-                signature = (experiment.get("status"), experiment.get("endTime"),
-                             experiment.get("score"))
-                if index < len(self.signatures):
-                    if self.signatures[index] == signature:
-                        continue
-                    self.signatures[index] = signature
-                    self.rows[index] = self.tabulator.row(experiment)
-                else:
-                    self.signatures.append(signature)
-                    self.index[experiment["count"]] = len(self.rows)
-                    self.rows.append(self.tabulator.row(experiment))
-                changed.append(experiment["count"])
-            if changed or not self.log:
-                self.version += 1
-                self.log.append((self.version, changed))
-                del self.log[:-MAX_LOG]
-                self.failures = data.failures(
-                    [e for e in experiments if e.get("status") in ("failed", "aborted")],
-                    self.header["metric"])
+            experiments = changes.experiments
+            if changes.full:
+                self._reset(status, experiments)
+            elif experiments:
+                self._merge(experiments)
             self._maybe_refit(status)
+
+    def _reset(self, status: dict[str, Any], experiments: list[dict[str, Any]]) -> None:
+        """Everything anew (the first read, or the optimizer rebuilt its state)."""
+        self.tabulator = data.tabulator_for(status, experiments)
+        self.rows = [self.tabulator.row(e) for e in experiments]
+        self.index = {e["count"]: i for i, e in enumerate(experiments)}
+        self.bad = {e["count"]: e for e in experiments
+                    if e.get("status") in data.BAD_STATES}
+        self.version += 1
+        self.reset_version = self.version
+        self.log = [(self.version, [e["count"] for e in experiments])]
+        self._list_failures()
+
+    def _merge(self, experiments: list[dict[str, Any]]) -> None:
+        assert self.tabulator is not None
+        failures_moved = False
+        for experiment in experiments:
+            count = experiment["count"]
+            row = self.tabulator.row(experiment)
+            position = self.index.get(count)
+            if position is None:
+                self.index[count] = len(self.rows)
+                self.rows.append(row)
+            else:
+                self.rows[position] = row
+            if experiment.get("status") in data.BAD_STATES:
+                self.bad[count] = experiment
+                failures_moved = True
+            elif self.bad.pop(count, None) is not None:
+                failures_moved = True
+        self.version += 1
+        self.log.append((self.version, [e["count"] for e in experiments]))
+        del self.log[:-MAX_LOG]
+        if failures_moved:
+            self._list_failures()
+
+    def _list_failures(self) -> None:
+        latest = sorted(heapq.nlargest(data.MAX_FAILURES, self.bad))
+        self.failures = data.failures([self.bad[c] for c in latest], self.header["metric"],
+                                      total=len(self.bad))
 
     def _maybe_refit(self, status: dict[str, Any]) -> None:
         results = status.get("completed") or 0
@@ -134,7 +155,8 @@ class SearchFeed:
         self.refresh()
         with self.lock:
             oldest = self.log[0][0] if self.log else self.version + 1
-            if since is None or since > self.version or since < oldest - 1:
+            if since is None or since > self.version or since < oldest - 1 \
+                    or since < self.reset_version:
                 full = data.assemble(self.header, self.tabulator, list(self.rows),
                                      self.failures, self.importance)
                 return {"version": self.version, "full": True, "payload": full}
