@@ -430,6 +430,21 @@ def _fail(message: str) -> InvalidOptimizerParameters:
     return InvalidOptimizerParameters(message)
 
 
+def _plain_config(value: Any, depth: int = 0) -> Any:
+    """A config built in Python as a config file would have it: numpy numbers and
+    arrays (bounds computed with numpy) become numbers and lists, tuples lists."""
+    if depth > MAX_DEPTH:
+        raise _fail(f"the config is nested more than {MAX_DEPTH} levels deep (a config needs "
+                    f"about 5)")
+    if isinstance(value, dict):
+        return {key: _plain_config(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_config(item, depth + 1) for item in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return _plain_config(value.tolist(), depth + 1)
+    return value
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -518,7 +533,12 @@ def validate(raw: Any, source: str | None = None) -> OptimizerConfig:
     file to open.
     """
     try:
-        return _validate(raw)
+        config = _validate(raw)
+        size = len(json.dumps(config.to_dict()))
+        if size > MAX_FILE_BYTES:  # a dict built in Python: it is stored and read as a file
+            raise _fail(f"the config is {size // 1024} KiB, too large (the limit is "
+                        f"{MAX_FILE_BYTES // 1024} KiB, as for a config file)")
+        return config
     except InvalidOptimizerParameters as error:
         if source:
             raise InvalidOptimizerParameters(f"{source}: {error}") from None
@@ -528,6 +548,7 @@ def validate(raw: Any, source: str | None = None) -> OptimizerConfig:
 def _validate(raw: Any) -> OptimizerConfig:
     if not isinstance(raw, dict):
         raise _fail(f"the config must be a dict (got {type(raw).__name__})")
+    raw = _plain_config(raw)
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             raise _fail(

@@ -901,3 +901,28 @@ def test_comet_optimize_with_a_hostile_config_is_one_line_and_exit_2(tmp_path, n
     assert len(lines) == 1 and len(lines[0]) < 300 + len(str(path)), run.stderr
     assert str(path) in lines[0] and "Traceback" not in run.stderr
     assert not store.exists() or not os.listdir(store)
+
+
+def test_a_config_dict_with_numpy_numbers_and_arrays_validates_like_its_file():
+    raw = {"algorithm": "bayes", "parameters": {
+        "layers": {"type": "integer", "min": np.int64(1), "max": np.int32(8)},
+        "rate": {"type": "double", "min": np.float32(0.5), "max": np.float64(2.0)},
+        "batch": {"type": "discrete", "values": np.array([16, 32, 64])},
+        "act": ("relu", "tanh")}}
+    config = validate(raw)
+    plain = validate({"algorithm": "bayes", "parameters": {
+        "layers": {"type": "integer", "min": 1, "max": 8},
+        "rate": {"type": "double", "min": 0.5, "max": 2.0},
+        "batch": {"type": "discrete", "values": [16, 32, 64]},
+        "act": ["relu", "tanh"]}})
+    assert config.to_dict() == plain.to_dict()
+
+
+def test_a_config_dict_too_large_or_too_deep_is_refused_like_a_file():
+    with pytest.raises(InvalidOptimizerParameters, match=r"too large \(the limit is 256 KiB"):
+        validate({"algorithm": "random",
+                  "parameters": {f"p{i}": [1, 2] for i in range(50_000)}})
+    looped: dict = {}
+    looped["again"] = looped
+    with pytest.raises(InvalidOptimizerParameters, match=r"nested more than 32 levels deep"):
+        validate({"algorithm": "random", "parameters": {"x": [1]}, "name": looped})
