@@ -26,6 +26,7 @@ copy of a store can be inspected.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -46,11 +47,20 @@ _ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 LOCK_WAIT_WARNING_SECONDS = 5.0  # COMET_OPTIMIZE_LOCK_WARNING overrides it
 
 
+DISK_FULL_WAIT_SECONDS = 120.0  # COMET_OPTIMIZE_DISK_WAIT overrides it
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 def _lock_warning_seconds() -> float:
+    return _seconds("COMET_OPTIMIZE_LOCK_WARNING", LOCK_WAIT_WARNING_SECONDS)
+
+
+def _seconds(variable: str, default: float) -> float:
     try:
-        return float(os.environ.get("COMET_OPTIMIZE_LOCK_WARNING", LOCK_WAIT_WARNING_SECONDS))
+        value = float(os.environ.get(variable, default))
     except ValueError:
-        return LOCK_WAIT_WARNING_SECONDS
+        return default
+    return value if value >= 0 else default
 
 
 def new_optimizer_id() -> str:
@@ -269,16 +279,43 @@ class Journal:
         if self._torn:
             payload = b"\n" + payload
         fd = self._own_descriptor()
-        try:
-            written = os.write(fd, payload)
-            while written < len(payload):  # a short write: finish it, still under the lock
-                written += os.write(fd, payload[written:])
-            os.fdatasync(fd)
-        except OSError as error:
-            raise OptimizerException(
-                f"{self.path}: cannot append to the journal ({error.strerror})") from None
+        start = os.fstat(fd).st_size  # the end: nobody else writes while we hold the lock
+        deadline = None
+        while True:
+            try:
+                _write_all(fd, payload)
+                os.fdatasync(fd)
+                break
+            except OSError as error:
+                # Nothing half-written stays behind: the journal ends where it ended.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                if error.errno not in _DISK_FULL:
+                    raise OptimizerException(
+                        f"{self.path}: cannot append to the journal ({error.strerror})"
+                    ) from None
+                # A full disk is often freed soon (a checkpoint deleted, a quota
+                # raised): wait for it rather than lose the result in hand.
+                now = time.monotonic()
+                if deadline is None:
+                    wait = _seconds("COMET_OPTIMIZE_DISK_WAIT", DISK_FULL_WAIT_SECONDS)
+                    deadline = now + wait
+                    _warn(f"{self.path}: cannot append to the journal ({error.strerror}); "
+                          f"retrying for up to {wait:.0f} s (COMET_OPTIMIZE_DISK_WAIT) so that "
+                          f"nothing is lost: free some space")
+                if now >= deadline:
+                    raise OptimizerException(
+                        f"{self.path}: cannot append to the journal ({error.strerror}), "
+                        f"still after waiting for space") from None
+                time.sleep(min(1.0, deadline - now))
         self._torn = False
         self._offset = os.fstat(fd).st_size
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    written = os.write(fd, payload)
+    while written < len(payload):  # a short write: finish it, still under the lock
+        written += os.write(fd, payload[written:])
 
 
 def encode_events(events: list[dict[str, Any]]) -> bytes:
