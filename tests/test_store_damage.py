@@ -12,7 +12,9 @@ import os
 import subprocess
 import sys
 
-from comet_optimize import Optimizer
+import pytest
+
+from comet_optimize import Optimizer, OptimizerException
 
 CONFIG = {"algorithm": "grid", "parameters": {"x": [1, 2]}}
 
@@ -52,3 +54,24 @@ def test_list_shows_every_damaged_search_and_goes_on(file_store):
         assert status.returncode == 2 and len(status.stderr.strip().splitlines()) == 1
     status = comet("status", odd_events.id, store=store)
     assert status.returncode == 0 and "DAMAGED" in status.stdout
+
+
+def test_an_event_from_a_newer_schema_is_refused_not_misread(file_store):
+    store = file_store
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    journal = os.path.join(store, opt.id, "journal.jsonl")
+    with open(journal, "a") as handle:  # what a future version might append
+        handle.write('{"v":2,"type":"assign","count":2,"shape":"unknown to us"}\n')
+    before = open(journal, "rb").read()
+
+    for args in (("status", opt.id), ("check", opt.id), ("export", opt.id)):
+        run = comet(*args, store=store)
+        assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+        assert "written by a newer comet_optimize" in run.stderr
+        assert "journal schema 2" in run.stderr and "Traceback" not in run.stderr
+    with pytest.raises(OptimizerException, match="written by a newer comet_optimize"):
+        opt.next()  # a worker already attached stops too, at its next read
+    assert open(journal, "rb").read() == before  # nothing appended after it

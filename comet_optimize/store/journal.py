@@ -223,13 +223,14 @@ class Journal:
         end = data.rfind(b"\n") + 1
         self._torn = end < len(data)
         events = []
+        damage = []
         position = self._offset
         for line in data[:end].split(b"\n")[:-1]:
             at = position
             position += len(line) + 1
             body = line.lstrip(b"\0")
             if len(body) < len(line):
-                self.damage.append(Damage(at, len(line) - len(body), "NUL bytes"))
+                damage.append(Damage(at, len(line) - len(body), "NUL bytes"))
                 at += len(line) - len(body)
             if not body.strip():
                 continue
@@ -238,12 +239,24 @@ class Journal:
             except ValueError:
                 event = None
             if not isinstance(event, dict):
-                self.damage.append(Damage(at, len(body), "not a JSON event"))
+                damage.append(Damage(at, len(body), "not a JSON event"))
                 continue
+            self._refuse_a_newer_schema(event.get("v"), at)
             event["_at"] = at
             events.append(event)
+        self.damage.extend(damage)
         self._offset += end
         return events
+
+    def _refuse_a_newer_schema(self, version: Any, at: int) -> None:
+        """An event a newer comet_optimize wrote may mean something this one cannot
+        know: stop rather than misread it (every call, until upgraded)."""
+        if isinstance(version, int) and not isinstance(version, bool) \
+                and version > SCHEMA_VERSION:
+            raise OptimizerException(
+                f"{self.path}: written by a newer comet_optimize (an event of journal schema "
+                f"{version} at byte {at}; this version reads schema {SCHEMA_VERSION}): "
+                f"upgrade comet_optimize wherever this store is used")
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[list[dict[str, Any]]]:
