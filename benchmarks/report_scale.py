@@ -10,10 +10,13 @@ Measured:
 * ``render``: Python time of `comet_optimize.report.render` (reading the
   search, fitting the importance forest, writing the HTML), and the file size;
 * ``browser``: from navigation start to every plot drawn, in headless
-  Chromium (median of --repeats loads), to every plot but the parallel
-  coordinates (drawn last: WebGL, which this GPU-less machine runs in
-  software), and the same for an empty page that only parses plotly.js (the
-  floor no report can beat);
+  Chromium (median of --repeats loads); how long each view took to draw
+  (``window.cometTimings``); the same for an empty page that only parses
+  plotly.js (the floor no report can beat); and CPU time of the page's main
+  thread and of every Chromium process;
+* ``webgl_parcoords`` (with --compare-webgl): Plotly's own WebGL ``parcoords``
+  trace over the same 1,000 lines, alone on a page, for comparison with the
+  SVG parallel coordinates the report draws (docs/report.md says why);
 * ``refresh``: the dashboard's `SearchFeed.delta` on that search, when nothing
   happened and after 10 new experiments were appended (median of --repeats).
 
@@ -161,8 +164,8 @@ def bench_browser(report: str, folder: str, repeats: int) -> dict:
                      "<body><script>document.body.setAttribute('data-rendered',"
                      "String(performance.now()));</script></body></html>")
     browser = start_browser()
-    results: dict[str, list[float]] = {"report": [], "plotly_only": [], "first_views": [],
-                                       "parcoords": []}
+    results: dict[str, list[float]] = {"report": [], "plotly_only": []}
+    views: dict[str, list[float]] = {}
     try:
         for _ in range(repeats):
             for key, path in (("report", report), ("plotly_only", empty)):
@@ -178,28 +181,66 @@ def bench_browser(report: str, folder: str, repeats: int) -> dict:
                     browser_cpu_seconds(browser) - before_all)
                 if key == "report":
                     timings = browser.execute_script("return window.cometTimings")
-                    results["first_views"].append(timings["firstViews"] / 1000)
-                    results["parcoords"].append(timings["parcoords"] / 1000)
+                    for view, ms in timings.items():
+                        views.setdefault(view, []).append(ms / 1000)
         browser.get("file://" + report)  # last: the report, to check what it drew
         wait_for(lambda: browser.execute_script(
             "return document.body.getAttribute('data-rendered')"), 120, "the report")
         errors = console_errors(browser)
         drawn = browser.execute_script(
-            "return {axes: document.getElementById('plot-parcoords').data[0].dimensions.length,"
-            " lines: document.getElementById('plot-parcoords').data[0].dimensions[0]"
-            ".values.length, workers: document.getElementById('plot-timeline')"
+            "var pc = document.getElementById('plot-parcoords').cometParcoords;"
+            "return {axes: pc.axes.length, lines: pc.lines, results: pc.total,"
+            " webgl_canvases: document.querySelectorAll('canvas').length,"
+            " plots: document.querySelectorAll('.js-plotly-plot').length,"
+            " workers: document.getElementById('plot-timeline')"
             "._fullLayout.yaxis._categories.length};")
     finally:
         browser.quit()
     return {"browser_render_ms": median_ms(results["report"]),
             "browser_render_all_ms": [round(v * 1000) for v in results["report"]],
-            "browser_first_views_ms": median_ms(results["first_views"]),
-            "browser_parcoords_ms": median_ms(results["parcoords"]),
+            "browser_views_ms": {view: median_ms(v) for view, v in views.items()},
             "plotly_js_parse_only_ms": median_ms(results["plotly_only"]),
             "renderer_main_thread_cpu_ms": median_ms(results["report_cpu"]),
             "renderer_main_thread_cpu_plotly_only_ms": median_ms(results["plotly_only_cpu"]),
             "all_chromium_processes_cpu_ms": median_ms(results["report_all_cpu"]),
             "console_errors": errors, "drawn": drawn}
+
+
+def bench_webgl_parcoords(report: str, folder: str, repeats: int) -> dict:
+    """Plotly's WebGL parcoords trace over the report's own 1,000 lines, alone on a page."""
+    from browser import start_browser, wait_for
+    from plotly.offline import get_plotlyjs
+
+    from comet_optimize.report.page import views_js
+
+    page = os.path.join(folder, "webgl-parcoords.html")
+    with open(report, encoding="utf-8") as handle:
+        text = handle.read()
+    start = text.index('<script type="application/json" id="comet-data">')
+    data = text[start:text.index("</script>", start) + len("</script>")]
+    with open(page, "w", encoding="utf-8") as handle:
+        handle.write(
+            f"<!doctype html><html><head><script>{get_plotlyjs()}</script>"
+            f"<script>{views_js()}</script></head><body><div id='pc'></div>{data}<script>"
+            "var p = JSON.parse(document.getElementById('comet-data').textContent);"
+            "var dims = CometReport.parcoordsDimensions(p);"
+            "var t0 = performance.now();"
+            "Plotly.newPlot('pc', [{type: 'parcoords', dimensions: dims.dimensions,"
+            " line: {color: dims.scores, colorscale: 'Viridis'}}], {height: 460})"
+            ".then(function () { document.body.setAttribute('data-rendered',"
+            " String(performance.now() - t0)); });</script></body></html>")
+    browser = start_browser()
+    times = []
+    try:
+        for _ in range(repeats):
+            browser.get("about:blank")
+            browser.get("file://" + page)
+            times.append(float(wait_for(lambda: browser.execute_script(
+                "return document.body && document.body.getAttribute('data-rendered')"),
+                600, "the WebGL parcoords")) / 1000)
+    finally:
+        browser.quit()
+    return {"webgl_parcoords_alone_ms": median_ms(times)}
 
 
 def bench_refresh(optimizer_id: str, store: str, journal: str, n: int, start: float,
@@ -240,6 +281,8 @@ def main() -> None:
     parser.add_argument("--experiments", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--compare-webgl", action="store_true",
+                        help="also time Plotly's WebGL parcoords over the same lines")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="report-scale-")
     store = os.path.join(folder, "store")
@@ -250,6 +293,8 @@ def main() -> None:
     result.update(rendered)
     if not args.skip_browser:
         result.update(bench_browser(report, folder, args.repeats))
+        if args.compare_webgl:
+            result.update(bench_webgl_parcoords(report, folder, args.repeats))
     result.update(bench_refresh(optimizer_id, store, journal, args.experiments, start,
                                 args.repeats * 4))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)

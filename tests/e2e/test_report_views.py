@@ -156,20 +156,63 @@ def test_history_has_a_point_per_completed_experiment(browser, search, report_pa
 
 def test_parallel_coordinates_has_an_axis_per_parameter_and_a_line_per_result(
         browser, search, report_page):
-    dims = browser.execute_script(
-        "return document.getElementById('plot-parcoords').data[0].dimensions.map("
-        "function (d) { return [d.label, d.values.length]; });")
+    drawn = browser.execute_script(
+        "return document.getElementById('plot-parcoords').cometParcoords")
     names = list(search["status"]["parameters"])
-    assert [label for label, _ in dims] == ["lr (log)", "layers", "activation", "dropout",
-                                            "loss"]
-    assert len(dims) == len(names) + 1
-    assert {length for _, length in dims} == {len(completed(search))}
+    assert drawn["axes"] == ["lr (log)", "layers", "activation", "dropout", "loss"]
+    assert len(drawn["axes"]) == len(names) + 1
+    assert drawn["lines"] == drawn["selected"] == drawn["total"] == len(completed(search))
+    lines = browser.execute_script(  # each line: a point on every axis, then a gap
+        "return document.getElementById('plot-parcoords').data.filter(function (t) {"
+        "  return t.mode === 'lines'; }).map(function (t) { return t.x.length; });")
+    assert sum(lines) == len(completed(search)) * (len(names) + 2)
     axis_text = browser.execute_script(
-        "return Array.from(document.querySelectorAll('#plot-parcoords .tick text'))"
+        "return Array.from(document.querySelectorAll('#plot-parcoords g[class$=tick] text'))"
         ".map(function (t) { return t.textContent; });")
     for category in ("relu", "tanh", "gelu"):
         assert category in axis_text, f"categorical axis lacks {category}: {axis_text}"
     assert "1e-4" in axis_text and "1e0" in axis_text, "log axis ticks in decades"
+    labels = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#plot-parcoords .annotation-text'))"
+        ".map(function (t) { return t.textContent; });")
+    assert labels == drawn["axes"]
+
+
+def test_parallel_coordinates_brush_filters_every_result(browser, search, report_page):
+    """A drag along the score axis keeps the experiments inside the range; a click clears."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    strips = browser.find_elements(By.CSS_SELECTOR, "#section-parcoords .brush")
+    assert len(strips) == len(search["status"]["parameters"]) + 1
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", strips[-1])
+    height = strips[-1].size["height"]
+    ActionChains(browser).move_to_element_with_offset(strips[-1], 0, int(height * 0.1)) \
+        .click_and_hold().move_by_offset(0, int(height * 0.2)) \
+        .move_by_offset(0, int(height * 0.2)).release().perform()
+    drawn = wait_for(lambda: browser.execute_script(
+        "var d = document.getElementById('plot-parcoords').cometParcoords;"
+        "return d.selected < d.total && d;"), 10, "the brush to filter the lines")
+    low, high = drawn["brushes"]["4"]
+    scores = browser.execute_script(  # as the page has them (seven significant digits)
+        "var p = JSON.parse(document.getElementById('comet-data').textContent);"
+        "var at = p.fields.indexOf('score');"
+        "return p.rows.map(function (r) { return r[at]; })"
+        ".filter(function (s) { return s !== null; });")
+    assert len(scores) == len(completed(search))
+    lo, hi = min(scores), max(scores)
+    inside = [s for s in scores if low <= (s - lo) / (hi - lo) <= high]
+    assert 0 < drawn["selected"] == len(inside) < len(scores)
+    assert drawn["lines"] == drawn["selected"]
+    assert "inside the selected ranges" in browser.find_element(By.ID, "parcoords-method").text
+    assert len(browser.execute_script(
+        "return document.getElementById('plot-parcoords').layout.shapes")) == 1
+    strips = browser.find_elements(By.CSS_SELECTOR, "#section-parcoords .brush")  # redrawn
+    ActionChains(browser).move_to_element(strips[-1]).click().perform()
+    wait_for(lambda: browser.execute_script(
+        "var d = document.getElementById('plot-parcoords').cometParcoords;"
+        "return d.selected === d.total;"), 10, "a click to clear the brush")
+    assert console_errors(browser) == []
 
 
 def test_slices_use_category_and_log_axes(browser, search, report_page):
@@ -364,9 +407,9 @@ def test_a_big_search_is_drawn_as_densities(browser, shots, tmp_path):
         "  return document.getElementById(id).data.filter(function (t) {"
         "    return t.type === 'heatmap'; }).map(total); });")
     assert sums == [[completed_n], [completed_n], [completed_n] * 6]
-    lines = browser.execute_script(
-        "return document.getElementById('plot-parcoords').data[0].dimensions[0].values.length")
-    assert lines == 1000
+    drawn = browser.execute_script(
+        "return document.getElementById('plot-parcoords').cometParcoords")
+    assert drawn["lines"] == 1000 and drawn["total"] == completed_n
     from selenium.webdriver.common.by import By
 
     assert browser.find_element(By.ID, "parcoords-method").text.startswith(

@@ -249,55 +249,243 @@
     return {vals: vals, text: text};
   }
 
-  function sampleForLines(done, f, objective) {
-    // A big search shows its best quarter plus an even sample of the rest: plotly's
-    // parallel coordinates are drawn with WebGL, slow without a GPU, and 20,000 lines
-    // look much the same as 1,000.
-    if (done.length <= PARCOORDS_LINES) return done;
+  // -- parallel coordinates
+  //
+  // Drawn as Plotly SVG lines over one free y axis per parameter (and one for the score),
+  // not with Plotly's parcoords trace: that one is WebGL, and without a GPU (CI, remote
+  // desktops, the benchmark machine) Chromium compiles its large vertex shader once for
+  // each of its three canvases, which alone took longer than the rest of the report
+  // (docs/report.md has the measurements). Every line lives in one unit square: axis j is
+  // at x = j, and a value sits at its axis' fraction of [lo, hi]; each axis' own range is
+  // that same [lo, hi], so its ticks line up with the lines. Brushing is ours: drag along
+  // an axis to keep a range; it filters every completed experiment, not only those drawn.
+
+  var PAD = 0.04;  // room above and below the lines, as a fraction of an axis
+  var VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89",
+                 "#35b779", "#6ece58", "#b5de2b", "#fde725"];
+  var brushes = {};  // axis index -> [lo, hi] in the unit square (kept across redraws)
+
+  function sampleForLines(rows, f, objective, limit) {
+    // The best quarter plus an even sample of the rest: 20,000 lines look much the same
+    // as 1,000, and draw twenty times slower.
+    if (rows.length <= limit) return rows;
     var sign = objective === "maximize" ? -1 : 1;
-    var sorted = done.slice().sort(function (a, b) { return sign * (a[f.score] - b[f.score]); });
-    var best = Math.floor(PARCOORDS_LINES / 4), rest = sorted.slice(best);
-    var out = sorted.slice(0, best), step = rest.length / (PARCOORDS_LINES - best);
-    for (var i = 0; i < PARCOORDS_LINES - best; i++) out.push(rest[Math.floor(i * step)]);
+    var sorted = rows.slice().sort(function (a, b) { return sign * (a[f.score] - b[f.score]); });
+    var best = Math.floor(limit / 4), rest = sorted.slice(best);
+    var out = sorted.slice(0, best), step = rest.length / (limit - best);
+    for (var i = 0; i < limit - best; i++) out.push(rest[Math.floor(i * step)]);
     return out;
   }
 
-  function drawParcoords(m, c) {
-    var p = m.payload, h = p.header, f = c.f;
-    if (!c.done.length) return plot("plot-parcoords", null, null, "No completed experiment yet.");
-    var all = c.done.length;
-    c = {f: c.f, first: c.first, done: sampleForLines(c.done, f, h.objective)};
-    document.getElementById("parcoords-method").textContent =
-      (c.done.length < all ? "Showing " + c.done.length + " of the " + all + " completed " +
-       "experiments: the best " + Math.floor(PARCOORDS_LINES / 4) + " and an even sample of " +
-       "the rest. " : "One line per completed experiment through its parameters and score. ") +
-      "Drag along an axis to select a range.";
-    var dims = p.parameters.map(function (axis, j) {
+  function finite(values) { return values.filter(function (v) { return isFinite(v) && v !== null; }); }
+
+  function extent(values, lo, hi) {  // declared bounds, widened to what the data holds
+    var seen = finite(values);
+    var min = seen.reduce(function (a, b) { return a < b ? a : b; }, Infinity);
+    var max = seen.reduce(function (a, b) { return a > b ? a : b; }, -Infinity);
+    if (isFinite(lo) && lo !== null) min = Math.min(min, lo);
+    if (isFinite(hi) && hi !== null) max = Math.max(max, hi);
+    if (!isFinite(min)) { min = 0; max = 1; }
+    if (!(max > min)) { min -= 0.5; max += 0.5; }
+    return [min, max];
+  }
+
+  // One description per axis: its label, how a row maps into [0, 1], and its Plotly axis.
+  function parcoordsAxes(p, c) {
+    var h = p.header, f = c.f, k = p.parameters.length;
+    var axes = p.parameters.map(function (axis, j) {
       var col = c.done.map(function (r) { return r[c.first + j]; });
+      var t, span, spec = {};
       if (axis.kind === "categorical") {
         var n = axis.values.length;
-        return {label: axis.name, values: col.map(function (v) { return v === null ? -1 : v; }),
-                range: [0, Math.max(n - 1, 1)],
-                tickvals: axis.values.map(function (_, i) { return i; }),
+        t = function (v) { return v === null || v === undefined ? null : v; };
+        span = n > 1 ? [0, n - 1] : [-0.5, 0.5];
+        spec = {tickmode: "array", tickvals: axis.values.map(function (_, i) { return i; }),
                 ticktext: axis.values.map(String)};
+      } else if (axis.log) {
+        t = function (v) { return v > 0 ? Math.log10(v) : null; };
+        span = extent(col.map(t), axis.min > 0 ? Math.log10(axis.min) : null,
+                      axis.max > 0 ? Math.log10(axis.max) : null);
+        var ticks = logTicks(span[0], span[1]);
+        spec = {tickmode: "array", tickvals: ticks.vals, ticktext: ticks.text};
+      } else {
+        t = function (v) { return v === null || v === undefined ? null : v; };
+        span = extent(col, axis.min, axis.max);
+        spec = {tickmode: "auto", nticks: 7};  // not "sync" (an overlaying axis' default)
       }
-      if (axis.log) {
-        var logs = col.map(function (v) { return v > 0 ? Math.log10(v) : null; });
-        var lo = axis.min > 0 ? Math.log10(axis.min) : Math.min.apply(null, logs);
-        var hi = axis.max > 0 ? Math.log10(axis.max) : Math.max.apply(null, logs);
-        var t = logTicks(lo, hi);
-        return {label: axis.name + " (log)", values: logs, range: [lo, hi],
-                tickvals: t.vals, ticktext: t.text};
-      }
-      return {label: axis.name, values: col};
+      return {label: axis.name + (axis.log ? " (log)" : ""), column: c.first + j,
+              t: t, span: span, spec: spec};
     });
-    var scores = c.done.map(function (r) { return r[f.score]; });
-    dims.push({label: h.metric, values: scores});
-    return plot("plot-parcoords", [{
-      type: "parcoords", dimensions: dims,
-      line: {color: scores, colorscale: "Viridis", reversescale: h.objective !== "maximize",
-             showscale: true, colorbar: {title: {text: h.metric}}}
-    }], {height: 460, margin: {l: 80, r: 80, t: 60, b: 30}});
+    axes.push({label: h.metric, column: f.score, t: function (v) { return v; },
+               span: extent(c.done.map(function (r) { return r[f.score]; })),
+               spec: {tickmode: "auto", nticks: 7}});
+    axes.forEach(function (a) {
+      var lo = a.span[0], width = a.span[1] - a.span[0];
+      a.unit = function (row) {
+        var v = a.t(row[a.column]);
+        return v === null || !isFinite(v) ? null : (v - lo) / width;
+      };
+    });
+    return axes;
+  }
+
+  function lineTraces(rows, axes, h, f, lo, hi, color) {
+    // One trace per band of the score (one colour each; SVG lines have one colour), worst
+    // band first so the best lines are drawn on top.
+    var bands = VIRIDIS.map(function () { return {x: [], y: [], text: []}; });
+    var flip = h.objective !== "maximize";  // the best score is the bright end
+    rows.forEach(function (r) {
+      var frac = hi > lo ? (r[f.score] - lo) / (hi - lo) : 0.5;
+      var band = Math.max(0, Math.min(VIRIDIS.length - 1, Math.floor(frac * VIRIDIS.length)));
+      var b = bands[flip ? VIRIDIS.length - 1 - band : band];
+      var label = "#" + r[f.count];
+      axes.forEach(function (a, j) { b.x.push(j); b.y.push(a.unit(r)); b.text.push(label); });
+      b.x.push(null); b.y.push(null); b.text.push(null);
+    });
+    return bands.map(function (b, i) {
+      return {type: "scatter", mode: "lines", x: b.x, y: b.y, text: b.text,
+              name: color ? "score band " + (i + 1) : "outside the selection",
+              line: {color: color || VIRIDIS[i], width: 1}, opacity: color ? 0.35 : 0.6,
+              hovertemplate: "%{text}<extra></extra>", showlegend: false};
+    }).filter(function (t) { return t.x.length; });
+  }
+
+  function inBrushes(axes) {
+    var keys = Object.keys(brushes);
+    return function (row) {
+      for (var i = 0; i < keys.length; i++) {
+        var range = brushes[keys[i]], u = axes[keys[i]].unit(row);
+        if (u === null || u < range[0] || u > range[1]) return false;
+      }
+      return true;
+    };
+  }
+
+  function brushShapes(axes) {
+    return Object.keys(brushes).map(function (j) {
+      return {type: "rect", xref: "x", yref: "y", x0: +j - 0.06, x1: +j + 0.06,
+              y0: brushes[j][0], y1: brushes[j][1], line: {color: "#1c7ed6", width: 1},
+              fillcolor: "rgba(28,126,214,0.18)", layer: "above"};
+    });
+  }
+
+  function drawParcoords(m, c) {
+    var p = m.payload, h = p.header, f = c.f, gd = document.getElementById("plot-parcoords");
+    if (!c.done.length) {
+      gd.cometParcoords = null;
+      return plot("plot-parcoords", null, null, "No completed experiment yet.");
+    }
+    var axes = parcoordsAxes(p, c), k = axes.length - 1, score = axes[k];
+    Object.keys(brushes).forEach(function (j) { if (!axes[j]) delete brushes[j]; });
+    var keep = inBrushes(axes);
+    var selected = Object.keys(brushes).length ? c.done.filter(keep) : c.done;
+    var shown = sampleForLines(selected, f, h.objective, PARCOORDS_LINES);
+    var context = [];
+    if (selected.length < c.done.length) {  // the rest, greyed, for comparison
+      context = sampleForLines(c.done, f, h.objective, PARCOORDS_LINES / 4)
+        .filter(function (r) { return !keep(r); });
+    }
+    var traces = lineTraces(context, axes, h, f, score.span[0], score.span[1], "#ced4da")
+      .concat(lineTraces(shown, axes, h, f, score.span[0], score.span[1]));
+    traces.push({type: "scatter", mode: "markers", x: [0, 0], y: [-10, -10],  // the colour bar
+                 hoverinfo: "skip", showlegend: false, name: h.metric,
+                 marker: {color: score.span, cmin: score.span[0], cmax: score.span[1],
+                          colorscale: "Viridis", reversescale: h.objective !== "maximize",
+                          showscale: true, opacity: 0,
+                          colorbar: {title: {text: h.metric}, len: 0.9, thickness: 14}}});
+    var layout = {height: 460, margin: {l: 70, r: 90, t: 40, b: 20}, showlegend: false,
+                  dragmode: false, hovermode: "closest",
+                  xaxis: {range: [0, k], visible: false, fixedrange: true},
+                  yaxis: {range: [-PAD, 1 + PAD], visible: false, fixedrange: true},
+                  shapes: brushShapes(axes),
+                  annotations: axes.map(function (a, j) {
+                    return {x: j, xref: "x", y: 1, yref: "paper", yanchor: "bottom",
+                            text: a.label, showarrow: false, font: {size: 11}};
+                  })};
+    axes.forEach(function (a, j) {
+      var width = a.span[1] - a.span[0], spec = {
+        overlaying: "y", anchor: "free", position: j / k, side: "left",
+        range: [a.span[0] - PAD * width, a.span[1] + PAD * width],
+        showgrid: false, zeroline: false, showline: true, linecolor: "#495057",
+        ticks: "outside", ticklen: 3, tickfont: {size: 10}, fixedrange: true};
+      Object.keys(a.spec).forEach(function (key) { spec[key] = a.spec[key]; });
+      layout["yaxis" + (j + 2)] = spec;
+      traces.push({type: "scatter", mode: "markers", x: [j], y: [a.span[0]],  // Plotly
+                   yaxis: "y" + (j + 2), hoverinfo: "skip", showlegend: false,  // draws an
+                   marker: {opacity: 0}, name: a.label});  // axis only when a trace uses it
+    });
+    var all = c.done.length, brushed = Object.keys(brushes).length;
+    document.getElementById("parcoords-method").textContent =
+      (brushed ? selected.length + " of the " + all + " completed experiments are inside " +
+                 "the selected ranges" + (shown.length < selected.length ?
+                 " (" + shown.length + " of them drawn: the best " +
+                 Math.floor(PARCOORDS_LINES / 4) + " and an even sample)" : "") +
+                 "; grey: a sample of the others. " :
+       shown.length < all ? "Showing " + shown.length + " of the " + all + " completed " +
+         "experiments: the best " + Math.floor(PARCOORDS_LINES / 4) + " and an even sample " +
+         "of the rest. " :
+       "One line per completed experiment through its parameters and score. ") +
+      "Drag along an axis to select a range (it filters every completed experiment); click " +
+      "an axis to clear its range.";
+    gd.cometParcoords = {axes: axes.map(function (a) { return a.label; }), lines: shown.length,
+                         selected: selected.length, total: all, brushes: brushes};
+    return plot("plot-parcoords", traces, layout).then(function () {
+      brushHandles(gd, axes, function () { return drawParcoords(model, model.columns()); });
+    });
+  }
+
+  // The same lines as Plotly's WebGL parcoords trace wants them (benchmarks/report_scale.py
+  // times that trace against ours with --compare-webgl).
+  function parcoordsDimensions(payload) {
+    var c = new Model(payload).columns(), axes = parcoordsAxes(payload, c);
+    var shown = sampleForLines(c.done, c.f, payload.header.objective, PARCOORDS_LINES);
+    return {dimensions: axes.map(function (a) {
+              return {label: a.label, range: [0, 1], values: shown.map(a.unit)}; }),
+            scores: shown.map(function (r) { return r[c.f.score]; })};
+  }
+
+  // A strip over each axis takes the drags (the rest of the plot keeps Plotly's hover).
+  function brushHandles(gd, axes, redraw) {
+    var parent = gd.parentNode, size = gd._fullLayout._size, k = axes.length - 1;
+    var layer = parent.querySelector(".brush-layer");
+    if (!layer) {
+      parent.style.position = "relative";
+      layer = el("div", {class: "brush-layer"});
+      parent.appendChild(layer);
+    }
+    layer.textContent = "";
+    function unitAt(clientY) {
+      var box = gd.getBoundingClientRect();
+      var frac = 1 - (clientY - box.top - size.t) / size.h;
+      return Math.max(0, Math.min(1, -PAD + frac * (1 + 2 * PAD)));
+    }
+    axes.forEach(function (a, j) {
+      var strip = el("div", {class: "brush", "data-axis": String(j),
+                             title: "drag to select a range of " + a.label});
+      strip.style.cssText = "position:absolute;cursor:ns-resize;width:24px;" +
+        "left:" + (gd.offsetLeft + size.l + size.w * j / k - 12) + "px;" +
+        "top:" + (gd.offsetTop + size.t) + "px;height:" + size.h + "px";
+      strip.addEventListener("mousedown", function (down) {
+        down.preventDefault();
+        var start = unitAt(down.clientY), moved = false;
+        function move(e) {
+          var now = unitAt(e.clientY);
+          if (Math.abs(now - start) < 0.01) return;
+          moved = true;
+          brushes[j] = [Math.min(start, now), Math.max(start, now)];
+          Plotly.relayout(gd, {shapes: brushShapes(axes)});
+        }
+        function up() {
+          document.removeEventListener("mousemove", move);
+          document.removeEventListener("mouseup", up);
+          if (!moved) delete brushes[j];  // a click clears this axis
+          redraw();
+        }
+        document.addEventListener("mousemove", move);
+        document.addEventListener("mouseup", up);
+      });
+      layer.appendChild(strip);
+    });
   }
 
   function drawSlices(m, c) {
@@ -585,27 +773,17 @@
     return out;
   }
 
-  function nextFrame() {
-    return new Promise(function (resolve) { setTimeout(resolve, 0); });
-  }
-
-  // The parallel coordinates (WebGL) come last, after the page has painted the rest:
-  // without a GPU they take longer than everything else together.
   function draw() {
     var c = timed("columns", function () { return model.columns(); });
     timed("header", function () { drawHeader(model.payload); drawFailures(model); });
     var pending = [].concat(
       timed("history", function () { return drawHistory(model, c); }),
-      [timed("slices", function () { return drawSlices(model, c); }),
+      [timed("parcoords", function () { return drawParcoords(model, c); }),
+       timed("slices", function () { return drawSlices(model, c); }),
        timed("importance", function () { return drawImportance(model); }),
        timed("timeline", function () { return drawTimeline(model, c); }),
        timed("trials", function () { return drawTrials(model, c); })]);
-    return Promise.all(pending).then(function () {
-      timings.firstViews = Math.round(performance.now());
-      return nextFrame();
-    }).then(function () {
-      return timed("parcoords", function () { return drawParcoords(model, c); });
-    });
+    return Promise.all(pending);
   }
 
   function render(payload) {
@@ -663,5 +841,6 @@
     tick();
   }
 
-  global.CometReport = {render: render, live: live, fmt: fmt};
+  global.CometReport = {render: render, live: live, fmt: fmt,
+                        parcoordsDimensions: parcoordsDimensions};
 })(window);
