@@ -277,48 +277,50 @@
     return out;
   }
 
-  function finite(values) { return values.filter(function (v) { return isFinite(v) && v !== null; }); }
-
-  function extent(values, lo, hi) {  // declared bounds, widened to what the data holds
-    var seen = finite(values);
-    var min = seen.reduce(function (a, b) { return a < b ? a : b; }, Infinity);
-    var max = seen.reduce(function (a, b) { return a > b ? a : b; }, -Infinity);
-    if (isFinite(lo) && lo !== null) min = Math.min(min, lo);
-    if (isFinite(hi) && hi !== null) max = Math.max(max, hi);
+  function extent(rows, at, t, lo, hi) {  // declared bounds, widened to what the data holds
+    var min = Infinity, max = -Infinity;
+    for (var i = 0; i < rows.length; i++) {
+      var v = rows[i][at];
+      if (v === null || v === undefined) continue;
+      v = t(v);
+      if (v === null || !isFinite(v)) continue;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    if (lo !== null && lo !== undefined && isFinite(lo)) min = Math.min(min, lo);
+    if (hi !== null && hi !== undefined && isFinite(hi)) max = Math.max(max, hi);
     if (!isFinite(min)) { min = 0; max = 1; }
     if (!(max > min)) { min -= 0.5; max += 0.5; }
     return [min, max];
   }
 
+  function same(v) { return v === undefined ? null : v; }
+
   // One description per axis: its label, how a row maps into [0, 1], and its Plotly axis.
   function parcoordsAxes(p, c) {
-    var h = p.header, f = c.f, k = p.parameters.length;
+    var h = p.header, f = c.f;
     var axes = p.parameters.map(function (axis, j) {
-      var col = c.done.map(function (r) { return r[c.first + j]; });
-      var t, span, spec = {};
+      var t = same, span, spec, at = c.first + j;
       if (axis.kind === "categorical") {
         var n = axis.values.length;
-        t = function (v) { return v === null || v === undefined ? null : v; };
         span = n > 1 ? [0, n - 1] : [-0.5, 0.5];
         spec = {tickmode: "array", tickvals: axis.values.map(function (_, i) { return i; }),
                 ticktext: axis.values.map(String)};
       } else if (axis.log) {
         t = function (v) { return v > 0 ? Math.log10(v) : null; };
-        span = extent(col.map(t), axis.min > 0 ? Math.log10(axis.min) : null,
+        span = extent(c.done, at, t, axis.min > 0 ? Math.log10(axis.min) : null,
                       axis.max > 0 ? Math.log10(axis.max) : null);
         var ticks = logTicks(span[0], span[1]);
         spec = {tickmode: "array", tickvals: ticks.vals, ticktext: ticks.text};
       } else {
-        t = function (v) { return v === null || v === undefined ? null : v; };
-        span = extent(col, axis.min, axis.max);
+        span = extent(c.done, at, same, axis.min, axis.max);
         spec = {tickmode: "auto", nticks: 7};  // not "sync" (an overlaying axis' default)
       }
-      return {label: axis.name + (axis.log ? " (log)" : ""), column: c.first + j,
-              t: t, span: span, spec: spec};
+      return {label: axis.name + (axis.log ? " (log)" : ""), column: at, t: t, span: span,
+              spec: spec};
     });
-    axes.push({label: h.metric, column: f.score, t: function (v) { return v; },
-               span: extent(c.done.map(function (r) { return r[f.score]; })),
-               spec: {tickmode: "auto", nticks: 7}});
+    axes.push({label: h.metric, column: f.score, t: same,
+               span: extent(c.done, f.score, same), spec: {tickmode: "auto", nticks: 7}});
     axes.forEach(function (a) {
       var lo = a.span[0], width = a.span[1] - a.span[0];
       a.unit = function (row) {
