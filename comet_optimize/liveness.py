@@ -171,36 +171,67 @@ def process_is_gone(worker: Worker) -> bool:
 
 # -- heartbeats
 
-_heartbeats: dict[tuple[int, str], threading.Thread] = {}
-_heartbeat_lock = threading.Lock()
 
+class _Heartbeats:
+    """One thread per process keeps every search this process works on alive.
 
-def start_heartbeat(store, optimizer_id: str) -> None:
-    """Keep this process's heartbeat for one search fresh until the process ends.
-
-    Keyed by process id too: a forked child has no threads of its parent's, so it
-    starts its own heartbeat under its own name.
+    One thread, not one per search: with the PostgreSQL store, each store object
+    of a URL shares one connection per process (see `store.postgres`), so the
+    beats of all of a process's searches go through one connection.
     """
-    key = (os.getpid(), f"{store.location}/{optimizer_id}")
-    with _heartbeat_lock:
-        thread = _heartbeats.get(key)
-        if thread is not None and thread.is_alive():
-            return
-        name = this_process().name
-        interval = heartbeat_seconds()
-        store.beat(optimizer_id, name)  # the first beat, before any assignment is recorded
 
-        def beat() -> None:
-            while True:
-                time.sleep(interval)
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.pid = 0
+        self.searches: dict[str, tuple[object, str]] = {}
+        self.thread: threading.Thread | None = None
+
+    def forget_parent(self) -> None:
+        """In a forked child: no thread of the parent's survives, and its guard may be held."""
+        self.guard = threading.Lock()
+        self.pid, self.searches, self.thread = 0, {}, None
+
+    def start(self, store, optimizer_id: str) -> None:
+        key = f"{store.location}/{optimizer_id}"
+        with self.guard:
+            if self.pid != os.getpid():
+                self.pid, self.searches, self.thread = os.getpid(), {}, None
+            if key in self.searches:
+                return
+            store.beat(optimizer_id, this_process().name)  # before any assignment is recorded
+            self.searches[key] = (store, optimizer_id)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, args=(heartbeat_seconds(),),
+                                               name="comet-optimize-heartbeat", daemon=True)
+                self.thread.start()
+
+    def _run(self, interval: float) -> None:
+        pid = os.getpid()
+        while True:
+            time.sleep(interval)
+            with self.guard:
+                if self.pid != pid:
+                    return
+                searches = list(self.searches.values())
+            name = this_process().name
+            for store, optimizer_id in searches:
                 try:
                     store.beat(optimizer_id, name)
                 except Exception:  # a store that went away: the lease lapses, as it should
                     pass
 
-        thread = threading.Thread(target=beat, name="comet-optimize-heartbeat", daemon=True)
-        thread.start()
-        _heartbeats[key] = thread
+
+_heartbeats = _Heartbeats()
+os.register_at_fork(after_in_child=_heartbeats.forget_parent)
+
+
+def start_heartbeat(store, optimizer_id: str) -> None:
+    """Keep this process's heartbeat for one search fresh until the process ends.
+
+    Per process: a forked child has no threads of its parent's, so it starts its
+    own heartbeat under its own name.
+    """
+    _heartbeats.start(store, optimizer_id)
 
 
 def is_dead(worker: Worker, store, optimizer_id: str, assigned_at: float) -> bool:

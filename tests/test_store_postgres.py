@@ -270,7 +270,8 @@ def test_a_forked_child_reconnects_and_the_parent_keeps_its_connection(postgres_
 
 def _terminate_backends(url: str) -> int:
     return len(sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE application_name = 'comet_optimize' AND pid <> pg_backend_pid()"))
+                        "WHERE starts_with(application_name, 'comet_optimize') "
+                        "AND pid <> pg_backend_pid()"))
 
 
 def test_a_dropped_connection_is_retried_with_one_line(postgres_store, capfd):
@@ -571,3 +572,52 @@ def test_check_reads_a_postgres_search_and_names_a_damaged_row(postgres_store):
         "VALUES (%s, gen_random_uuid(), 'garbage')", (opt.id,))
     run = comet("optimize", "check", opt.id, "--store", postgres_store)
     assert run.returncode == 1 and "DAMAGED" in run.stdout, run.stdout + run.stderr
+
+
+# -- one process, several searches
+
+SEARCHES_IN_ONE_PROCESS = """
+import json, os, sys, threading
+from comet_optimize import Optimizer
+
+config = {"algorithm": "random", "parameters": {"x": {"type": "double", "min": 0, "max": 1}}}
+searches = [Optimizer(config, verbose=0) for _ in range(3)]
+for opt in searches:
+    opt.next()
+beating = [t for t in threading.enumerate() if t.name == "comet-optimize-heartbeat"]
+print(json.dumps({"pid": os.getpid(), "ids": [opt.id for opt in searches],
+                  "heartbeat_threads": len(beating)}), flush=True)
+sys.stdin.readline()  # stay alive (and connected) until the test has looked
+"""
+
+
+def test_one_process_beats_for_all_its_searches_through_one_connection(postgres_store):
+    from tests.conftest import age_heartbeat, heartbeat_names
+
+    env = {**os.environ, "COMET_OPTIMIZE_STORE": postgres_store, "COMET_OPTIMIZE_LEASE": "0.4"}
+    child = subprocess.Popen([sys.executable, "-c", SEARCHES_IN_ONE_PROCESS], env=env,
+                             text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        shown = json.loads(child.stdout.readline())
+        assert shown["heartbeat_threads"] == 1
+        sessions = sql(postgres_store, "SELECT count(*) FROM pg_stat_activity "
+                       "WHERE application_name LIKE %s", (f"comet_optimize {shown['pid']} %",))
+        assert sessions[0][0] == 3 + 1  # a journal per search, one for everything else
+        names = {optimizer_id: heartbeat_names(postgres_store, optimizer_id)
+                 for optimizer_id in shown["ids"]}
+        assert all(len(beats) == 1 for beats in names.values()), names
+        for optimizer_id, (worker,) in names.items():
+            age_heartbeat(postgres_store, optimizer_id, worker)
+        # The one thread (every 0.1 s here) freshens all three again.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sql(
+                postgres_store, "SELECT count(*) FROM comet_optimize_heartbeats "
+                "WHERE beat < now() - interval '1 hour'")[0][0]:
+            time.sleep(0.05)
+        stale = sql(postgres_store, "SELECT search FROM comet_optimize_heartbeats "
+                    "WHERE beat < now() - interval '1 hour'")
+        assert stale == []
+    finally:
+        child.communicate("\n", timeout=60)
+    assert child.returncode == 0
+

@@ -50,6 +50,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from comet_optimize.errors import OptimizerException
 from comet_optimize.store.base import Damage, JournalConflict
+from comet_optimize.store.journal import _lock_warning_seconds
 
 try:
     import psycopg
@@ -65,6 +66,7 @@ EVENT_VERSION = 1  # the "v" of every event, as in the file store
 _LOCK_SPACE = 0x636F6D65  # advisory-lock class id of this program ("come")
 _DDL_LOCK = 0
 RETRY_SECONDS = 300.0  # how long an outage is waited out; COMET_OPTIMIZE_PG_RETRY overrides
+HOLD_SECONDS = 60.0  # the longest a stopped process can hold a search; COMET_OPTIMIZE_PG_HOLD
 # Commit under the lock with a synchronous flush instead (the slower design, kept for
 # benchmarks/pg_throughput.py to measure the difference).
 _SYNC_COMMIT = os.environ.get("COMET_OPTIMIZE_PG_SYNC_COMMIT") == "1"
@@ -94,11 +96,23 @@ _DDL = [
         PRIMARY KEY (search, worker))""",
 ]
 
-# One statement: this transaction's commit does not wait for the disk; the lock.
-_LOCK = "SELECT set_config('synchronous_commit', %s, true), pg_advisory_xact_lock(%s, %s)"
+# One statement: this transaction's commit does not wait for the disk; the lock, waited
+# for at most the given time (0: for ever), after which the caller says who holds it.
+_LOCK = ("SELECT set_config('synchronous_commit', %s, true), "
+         "set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s, %s), "
+         "set_config('lock_timeout', '0', true)")
+# Who holds a search's lock (the application name says which process on which host).
+_HOLDER = ("SELECT a.pid, a.application_name, host(a.client_addr), a.state, "
+           "extract(epoch FROM now() - a.state_change)::float8 "
+           "FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+           "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+           "AND l.classid::bigint = %s AND l.objid::bigint = %s "
+           "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 # A host that vanishes while it holds a search's lock would keep it until the server's
 # TCP gives up (hours, by default): the server probes an idle peer after 10 s instead,
-# so the session and its lock end about 25 s after the host went away.
+# so the session and its lock end about 25 s after the host went away. A process that
+# is alive but stopped (SIGSTOP, a debugger, a suspended VM) keeps its connection up:
+# see `PostgresJournal._deal_with_the_holder`.
 _KEEPALIVES = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
                "SET tcp_keepalives_count = 3")
 _SELECT_NEW = ("SELECT seq, batch, body FROM comet_optimize_events "
@@ -141,6 +155,29 @@ def _password_of(url: str) -> str | None:
             if key.lower() == "password":
                 return value or None
     return None
+
+
+def _seconds(variable: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(variable, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def hold_seconds() -> float:
+    """How long a session may sit idle inside its transaction, holding a search's lock,
+    before a worker waiting for the lock ends it: COMET_OPTIMIZE_PG_HOLD, default
+    `HOLD_SECONDS`."""
+    return _seconds("COMET_OPTIMIZE_PG_HOLD", HOLD_SECONDS)
+
+
+def _application_name() -> str:
+    """Names this process to the server, so a worker waiting for the lock can say who holds it."""
+    from comet_optimize.liveness import this_process
+
+    me = this_process()
+    return f"comet_optimize {me.pid} {me.host}"[:63]
 
 
 def _retry_seconds() -> float:
@@ -224,7 +261,7 @@ class _Connection:
             return self._conn
         try:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10,
-                                   application_name="comet_optimize", keepalives=1,
+                                   application_name=_application_name(), keepalives=1,
                                    keepalives_idle=10, keepalives_interval=5,
                                    keepalives_count=3)
             conn.execute(_KEEPALIVES)
@@ -269,11 +306,13 @@ class _Connection:
     def is_outage(self, error: BaseException) -> bool:
         if isinstance(error, _Outage):
             return True
-        if not isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+        if not isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError,
+                                  psycopg.errors.IdleInTransactionSessionTimeout)):
             return False
         state = getattr(error, "sqlstate", None)
+        # 25P03: a server-wide idle_in_transaction_session_timeout ended the session.
         return (self._conn is None or self._conn.closed or state is None
-                or state[:2] in ("08", "57"))
+                or state[:2] in ("08", "57") or state == "25P03")
 
     def retrying(self, work: Callable[[Any], T], recover: Callable[[Any], T] | None = None,
                  eager: bool = False) -> T:
@@ -318,6 +357,29 @@ class _Connection:
 
 
 _orphans: list[Any] = []
+# The connection every store object of one URL shares in this process (configs, lists,
+# heartbeats, leases: short statements, never a transaction left open), for as long as
+# one of them lives; journals have their own, since a decision holds its connection for
+# a whole transaction.
+_store_connections: weakref.WeakValueDictionary[str, _Connection] = \
+    weakref.WeakValueDictionary()
+_store_connections_guard = threading.Lock()
+
+
+def _store_connection(url: str, location: str, password: str | None) -> _Connection:
+    with _store_connections_guard:
+        connection = _store_connections.get(url)
+        if connection is None:
+            connection = _store_connections[url] = _Connection(url, location, password)
+        return connection
+
+
+def _forget_store_connections_guard() -> None:
+    global _store_connections_guard
+    _store_connections_guard = threading.Lock()  # a parent's thread may have held it
+
+
+os.register_at_fork(after_in_child=_forget_store_connections_guard)
 
 
 class _Outage(Exception):
@@ -325,6 +387,10 @@ class _Outage(Exception):
 
     def __init__(self, error: BaseException):
         super().__init__(str(error))
+
+
+def _warn(message: str) -> None:
+    print(f"COMET WARNING: {message}", file=sys.stderr, flush=True)
 
 
 def _reason(error: BaseException) -> str:
@@ -419,11 +485,17 @@ class PostgresJournal:
             if self._in_transaction:
                 raise OptimizerException("locked() is not reentrant")
 
+            # Wait quietly for the lock up to COMET_OPTIMIZE_LOCK_WARNING seconds; then
+            # say who holds it, once, and wait on (see `_deal_with_the_holder`).
+            patience = [_lock_warning_seconds()]
+            since, warned = time.monotonic(), None
+
             def begin(conn):
                 with conn.pipeline():
                     conn.execute("BEGIN")
-                    conn.execute(_LOCK, ("on" if _SYNC_COMMIT else "off", _LOCK_SPACE,
-                                         self._key))
+                    conn.execute(_LOCK, ("on" if _SYNC_COMMIT else "off",
+                                         f"{max(patience[0], 0.001) * 1000:.0f}",
+                                         _LOCK_SPACE, self._key))
                     cursor = conn.execute(_SELECT_NEW, (self.optimizer_id, self._last))
                 return cursor.fetchall()
 
@@ -431,11 +503,18 @@ class PostgresJournal:
                 self._check_not_behind(conn)
                 return begin(conn)
 
-            try:
-                rows = self._db.retrying(begin, begin_again)
-            except psycopg.Error as error:
-                self._rollback()
-                raise _sql_error(self._db, error, "lock the search") from None
+            while True:
+                try:
+                    rows = self._db.retrying(begin, begin_again)
+                    break
+                except psycopg.errors.LockNotAvailable:
+                    self._rollback()
+                    patience[0] = self._deal_with_the_holder(time.monotonic() - since,
+                                                             first=warned is None)
+                    warned = True
+                except psycopg.Error as error:
+                    self._rollback()
+                    raise _sql_error(self._db, error, "lock the search") from None
             self._in_transaction = True
             self._pending = None
             try:
@@ -448,6 +527,63 @@ class PostgresJournal:
             self._in_transaction = False
             pending, self._pending = self._pending, None
             self._commit(pending)
+
+    def _deal_with_the_holder(self, waited: float, first: bool) -> float:
+        """After a long wait for the lock: say who holds it (once); end a stopped holder.
+
+        A holder whose session has sat idle inside its transaction for
+        `hold_seconds` (a process stopped with SIGSTOP, a debugger, a suspended
+        VM: its connection stays up, so keepalives never end it) has its session
+        ended with ``pg_terminate_backend``, which releases the lock. When it
+        resumes, its commit finds the connection gone, and `_commit` records its
+        decision once or has it decided again, so nothing it was writing is lost
+        or written twice. Returns how long to wait for the lock next.
+        (The server's idle_in_transaction_session_timeout would be simpler, but
+        it never fires after psycopg's pipelines, which end with a flush request.)
+        """
+        def holder(conn):
+            return conn.execute(_HOLDER, (_LOCK_SPACE, self._key & 0xFFFFFFFF)).fetchone()
+
+        try:
+            row = self._db.retrying(holder)
+        except psycopg.Error:
+            row = None
+        hold = hold_seconds()
+        if row is None:
+            return 1.0  # released meanwhile
+        session, name, address, state, idle = row
+        parts = (name or "").split(" ", 2)
+        ours = len(parts) == 3 and parts[0] == "comet_optimize"
+        who = (f"process {parts[1]} on {parts[2]}" if ours
+               else f"server session {session} ({name or 'no application name'})")
+        if address:
+            who += f" (connected from {address})"
+        stalled = state in ("idle in transaction", "idle in transaction (aborted)")
+        if first:
+            doing = f", idle in its transaction for {idle:.0f} s" if stalled else ""
+            _warn(f"waited {waited:.0f} s for the lock of the search {self.optimizer_id} in "
+                  f"{self.location}, held by {who}{doing}; still waiting (is that process "
+                  f"stopped? after {hold:.0f} s idle its session is ended: "
+                  f"COMET_OPTIMIZE_PG_HOLD)")
+        if not stalled:
+            return min(hold, 5.0)
+        if idle < hold or not ours:
+            return max(0.05, min(hold - idle, 5.0)) if idle < hold else hold
+
+        def terminate(conn):
+            return conn.execute("SELECT pg_terminate_backend(%s)", (session,)).fetchone()
+
+        try:
+            ended = self._db.retrying(terminate)
+        except psycopg.Error as error:
+            _warn(f"could not end the session of {who} ({self._db.scrub(_reason(error))}); "
+                  f"still waiting for the lock of the search {self.optimizer_id}")
+            return hold
+        if ended and ended[0]:
+            _warn(f"ended the session of {who}: it had held the lock of the search "
+                  f"{self.optimizer_id} idle for {idle:.0f} s (COMET_OPTIMIZE_PG_HOLD); "
+                  f"when it resumes it records its decision again")
+        return 0.5
 
     def append(self, events: list[dict[str, Any]]) -> None:
         """Queue events for the commit at the end of `locked` (durable when that returns)."""
@@ -496,7 +632,7 @@ class PostgresJournal:
                 return  # nothing was written; the lock went with the connection
             with conn.pipeline():
                 conn.execute("BEGIN")
-                conn.execute(_LOCK, ("on", _LOCK_SPACE, self._key))
+                conn.execute(_LOCK, ("on", "0", _LOCK_SPACE, self._key))
                 cursor = conn.execute(_SELECT_NEW, (self.optimizer_id, seen))
             rows = cursor.fetchall()
             mine = [row for row in rows if row[1] == pending[0]]
@@ -556,13 +692,17 @@ class PostgresStore:
         self._url = url
         self.location = printable_url(url)
         self._password = _password_of(url)
-        self._db = _Connection(url, self.location, self._password)
+        self._db = _store_connection(url, self.location, self._password)
         self._schema_ok = False
         self._beats: dict[str, tuple[float, float, dict[str, float]]] = {}
         # Connect now: a wrong password, a server that is down or a schema from the future
         # is an error at once, whatever the command.
         with self._db.mutex:
-            self._db.get()
+            try:
+                self._db.get()
+            except _Outage as error:  # this process was connected before (another store)
+                raise OptimizerException(f"cannot connect to the store {self.location}: "
+                                         f"{self._db.scrub(error)}") from None
         self._ensure_schema(create=False)
 
     def __repr__(self) -> str:
