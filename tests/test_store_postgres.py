@@ -621,3 +621,58 @@ def test_one_process_beats_for_all_its_searches_through_one_connection(postgres_
         child.communicate("\n", timeout=60)
     assert child.returncode == 0
 
+
+# -- moving a search with its files
+
+LOG_FILES = """
+import sys
+from comet_optimize import Optimizer
+
+opt = Optimizer(sys.argv[1], verbose=0)
+for experiment in opt.get_experiments():
+    experiment.log_metric("loss", experiment.params["x"])
+    experiment.log_asset_data("model of " + experiment.id, name="model.txt")
+print(opt.id)
+"""
+
+
+def asset_files(root: str) -> dict[str, str]:
+    """Every file under ``root``: path relative to it -> content."""
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name)) as handle:
+                found[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
+    return found
+
+
+def test_copy_carries_the_experiments_files_both_ways(postgres_store, file_store, tmp_path):
+    from comet_optimize import Optimizer
+
+    opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2]}}, verbose=0,
+                    store=file_store)
+    run = subprocess.run([sys.executable, "-c", LOG_FILES, opt.id], capture_output=True,
+                         text=True, env={**os.environ, "COMET_OPTIMIZE_STORE": file_store},
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    original = asset_files(os.path.join(file_store, opt.id, "assets"))
+    assert len(original) == 2 and all("model of" in text for text in original.values())
+
+    here = str(tmp_path / "assets-here")  # this machine's files of PostgreSQL searches
+    run = comet("optimize", "copy", opt.id, "--to", postgres_store, "--store", file_store,
+                env={"COMET_OPTIMIZE_ASSETS": here})
+    assert run.returncode == 0, run.stderr
+    assert "2 asset file(s)" in run.stdout and os.path.join(here, opt.id) in run.stdout
+    assert asset_files(os.path.join(here, opt.id)) == original
+
+    back = str(tmp_path / "back")
+    run = comet("optimize", "copy", opt.id, "--to", back, "--store", postgres_store,
+                env={"COMET_OPTIMIZE_ASSETS": here})
+    assert run.returncode == 0, run.stderr
+    assert asset_files(os.path.join(back, opt.id, "assets")) == original
+
+    # On a machine that ran none of the workers, the copy says whose files stay behind.
+    run = comet("optimize", "copy", opt.id, "--to", str(tmp_path / "third"), "--store",
+                postgres_store, env={"COMET_OPTIMIZE_ASSETS": str(tmp_path / "no-files")})
+    assert run.returncode == 0, run.stderr
+    assert "the files of 2 experiment(s) are not on this machine" in run.stdout

@@ -359,7 +359,11 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
     For moving a stopped search between a folder and PostgreSQL, so a search
     begun on a laptop continues on a cluster. Heartbeats and logs stay behind:
     they belong to the machines that ran the workers. The copy is read back and
-    compared before this reports success.
+    compared before this reports success. The experiments' files (assets) go
+    where the target keeps them (`comet_optimize.assets`): from a folder store
+    into this machine's asset folder for a PostgreSQL store, and back; files that
+    workers on other machines logged to a PostgreSQL search stay on those
+    machines, and the summary counts them.
     """
     from comet_optimize.store import default_root, is_optimizer_id, open_store
 
@@ -397,10 +401,52 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
     if target.read_config(optimizer_id) != config or not same_events:
         raise BadInput(f"the copy of {optimizer_id} in {target.location} differs from the "
                        f"original: remove it and try again")
+    try:
+        files, size, elsewhere, where = _copy_assets(source, target, optimizer_id, events)
+    except OSError as error:
+        raise BadInput(f"copied the events of {optimizer_id}, but not its files: "
+                       f"{error.strerror or error} ({error.filename})") from None
     damaged = f"; {len(reader.damage)} unreadable stretch(es) left behind" \
         if reader.damage else ""
-    return (f"copied {optimizer_id} ({len(events)} events) from {source.location} "
-            f"to {target.location}{damaged}")
+    assets = f", {files} asset file(s), {size:,} bytes, into {where}" if files else ""
+    away = (f"; the files of {elsewhere} experiment(s) are not on this machine (they stay "
+            f"where their workers ran)") if elsewhere else ""
+    return (f"copied {optimizer_id} ({len(events)} events{assets}) from {source.location} "
+            f"to {target.location}{damaged}{away}")
+
+
+def _copy_assets(source: Any, target: Any, optimizer_id: str,
+                 events: list[dict[str, Any]]) -> tuple[int, int, int, str]:
+    """Copy each experiment's folder of files to where ``target`` keeps them.
+
+    Returns (files copied, bytes, experiments that list files not found here,
+    the target's folder for this search).
+    """
+    import shutil
+
+    from comet_optimize.assets import folder_for
+
+    keys = {event.get("count"): event.get("experiment") for event in events
+            if event.get("type") == "assign" and isinstance(event.get("experiment"), str)}
+    listed = {keys.get(event.get("count")) for event in events
+              if event.get("type") in ("end", "update") and event.get("assets")}
+    files = size = elsewhere = 0
+    for key in sorted(keys.values()):
+        origin = folder_for(source, optimizer_id, key)
+        destination = folder_for(target, optimizer_id, key)
+        if os.path.realpath(origin) == os.path.realpath(destination):
+            continue  # two databases seen from one machine: one asset folder
+        if not os.path.isdir(origin):
+            elsewhere += key in listed
+            continue
+        for folder, _, names in os.walk(origin):
+            into = os.path.join(destination, os.path.relpath(folder, origin))
+            os.makedirs(into, mode=0o700, exist_ok=True)
+            for name in names:
+                shutil.copy2(os.path.join(folder, name), os.path.join(into, name))
+                files += 1
+                size += os.path.getsize(os.path.join(into, name))
+    return files, size, elsewhere, os.path.dirname(folder_for(target, optimizer_id, "-"))
 
 
 def _without_positions(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
