@@ -249,6 +249,18 @@
     return {vals: vals, text: text};
   }
 
+  function roundTicks(lo, hi) {  // about six round values (1, 2 or 5 times a power of ten)
+    var raw = (hi - lo) / 6, power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 5, 10].map(function (m) { return m * power; })
+      .filter(function (s) { return s >= raw; })[0];
+    var vals = [], text = [];
+    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      var clean = Number(v.toPrecision(12));
+      vals.push(clean); text.push(fmt(clean));
+    }
+    return {vals: vals, text: text};
+  }
+
   // -- parallel coordinates
   //
   // Drawn as Plotly SVG lines over one free y axis per parameter (and one for the score),
@@ -264,6 +276,9 @@
   var VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89",
                  "#35b779", "#6ece58", "#b5de2b", "#fde725"];
   var brushes = {};  // axis index -> [lo, hi] in the unit square (kept across redraws)
+  // Room left of the first axis for its tick labels (Plotly leaves out text outside the
+  // x range), and right of the last for its lines' ends.
+  function xRange(k) { return [-0.04 * k - 0.3, k + 0.02]; }
 
   function sampleForLines(rows, f, objective, limit) {
     // The best quarter plus an even sample of the rest: 20,000 lines look much the same
@@ -304,23 +319,23 @@
       if (axis.kind === "categorical") {
         var n = axis.values.length;
         span = n > 1 ? [0, n - 1] : [-0.5, 0.5];
-        spec = {tickmode: "array", tickvals: axis.values.map(function (_, i) { return i; }),
-                ticktext: axis.values.map(String)};
+        spec = {vals: axis.values.map(function (_, i) { return i; }),
+                text: axis.values.map(String)};
       } else if (axis.log) {
         t = function (v) { return v > 0 ? Math.log10(v) : null; };
         span = extent(c.done, at, t, axis.min > 0 ? Math.log10(axis.min) : null,
                       axis.max > 0 ? Math.log10(axis.max) : null);
-        var ticks = logTicks(span[0], span[1]);
-        spec = {tickmode: "array", tickvals: ticks.vals, ticktext: ticks.text};
+        spec = logTicks(span[0], span[1]);
       } else {
         span = extent(c.done, at, same, axis.min, axis.max);
-        spec = {tickmode: "auto", nticks: 7};  // not "sync" (an overlaying axis' default)
+        spec = roundTicks(span[0], span[1]);
       }
       return {label: axis.name + (axis.log ? " (log)" : ""), column: at, t: t, span: span,
-              spec: spec};
+              ticks: spec};
     });
-    axes.push({label: h.metric, column: f.score, t: same,
-               span: extent(c.done, f.score, same), spec: {tickmode: "auto", nticks: 7}});
+    var scores = extent(c.done, f.score, same);
+    axes.push({label: h.metric, column: f.score, t: same, span: scores,
+               ticks: roundTicks(scores[0], scores[1])});
     axes.forEach(function (a) {
       var lo = a.span[0], width = a.span[1] - a.span[0];
       a.unit = function (row) {
@@ -346,7 +361,7 @@
     });
     return bands.map(function (b, i) {
       return {type: "scatter", mode: "lines", x: b.x, y: b.y, text: b.text,
-              name: color ? "score band " + (i + 1) : "outside the selection",
+              name: color ? "outside the selection" : "score band " + (i + 1),
               line: {color: color || VIRIDIS[i], width: 1}, opacity: color ? 0.35 : 0.6,
               hovertemplate: "%{text}<extra></extra>", showlegend: false};
     }).filter(function (t) { return t.x.length; });
@@ -369,6 +384,40 @@
               y0: brushes[j][0], y1: brushes[j][1], line: {color: "#1c7ed6", width: 1},
               fillcolor: "rgba(28,126,214,0.18)", layer: "above"};
     });
+  }
+
+  // The axes as three traces of the one subplot (a line each, tick marks, the labels):
+  // thirteen Plotly axes would be thirteen overlaid subplots, and cost more than the lines.
+  function axisTraces(axes) {
+    var lines = {x: [], y: []}, marks = {x: [], y: []}, labels = {x: [], y: [], text: []};
+    var titles = {x: [], y: [], text: []};
+    axes.forEach(function (a, j) {
+      lines.x.push(j, j, null); lines.y.push(-PAD, 1 + PAD, null);
+      var lo = a.span[0], width = a.span[1] - a.span[0];
+      a.ticks.vals.forEach(function (v, i) {
+        var u = (v - lo) / width;
+        if (u < -PAD - 1e-9 || u > 1 + PAD + 1e-9) return;
+        marks.x.push(j - 0.02, j, null); marks.y.push(u, u, null);
+        labels.x.push(j - 0.03); labels.y.push(u); labels.text.push(a.ticks.text[i]);
+      });
+      titles.x.push(j); titles.y.push(1 + PAD); titles.text.push(a.label);
+    });
+    var ink = "#495057", common = {type: "scatter", hoverinfo: "skip", showlegend: false,
+                                   cliponaxis: false};
+    function trace(extra) {
+      Object.keys(common).forEach(function (key) { extra[key] = common[key]; });
+      return extra;
+    }
+    return [
+      trace({mode: "lines", x: lines.x, y: lines.y, line: {color: ink, width: 1},
+             name: "axes"}),
+      trace({mode: "lines", x: marks.x, y: marks.y, line: {color: ink, width: 1},
+             name: "ticks"}),
+      trace({mode: "text", x: labels.x, y: labels.y, text: labels.text, name: "tick labels",
+             textposition: "middle left", textfont: {size: 10, color: ink}}),
+      trace({mode: "text", x: titles.x, y: titles.y, text: titles.text, name: "axis titles",
+             textposition: "top center", textfont: {size: 11, color: "#212529"}})
+    ];
   }
 
   function drawParcoords(m, c) {
@@ -395,27 +444,12 @@
                           colorscale: "Viridis", reversescale: h.objective !== "maximize",
                           showscale: true, opacity: 0,
                           colorbar: {title: {text: h.metric}, len: 0.9, thickness: 14}}});
-    var layout = {height: 460, margin: {l: 70, r: 90, t: 40, b: 20}, showlegend: false,
+    traces = traces.concat(axisTraces(axes));
+    var layout = {height: 460, margin: {l: 10, r: 90, t: 40, b: 20}, showlegend: false,
                   dragmode: false, hovermode: "closest",
-                  xaxis: {range: [0, k], visible: false, fixedrange: true},
+                  xaxis: {range: xRange(k), visible: false, fixedrange: true},
                   yaxis: {range: [-PAD, 1 + PAD], visible: false, fixedrange: true},
-                  shapes: brushShapes(axes),
-                  annotations: axes.map(function (a, j) {
-                    return {x: j, xref: "x", y: 1, yref: "paper", yanchor: "bottom",
-                            text: a.label, showarrow: false, font: {size: 11}};
-                  })};
-    axes.forEach(function (a, j) {
-      var width = a.span[1] - a.span[0], spec = {
-        overlaying: "y", anchor: "free", position: j / k, side: "left",
-        range: [a.span[0] - PAD * width, a.span[1] + PAD * width],
-        showgrid: false, zeroline: false, showline: true, linecolor: "#495057",
-        ticks: "outside", ticklen: 3, tickfont: {size: 10}, fixedrange: true};
-      Object.keys(a.spec).forEach(function (key) { spec[key] = a.spec[key]; });
-      layout["yaxis" + (j + 2)] = spec;
-      traces.push({type: "scatter", mode: "markers", x: [j], y: [a.span[0]],  // Plotly
-                   yaxis: "y" + (j + 2), hoverinfo: "skip", showlegend: false,  // draws an
-                   marker: {opacity: 0}, name: a.label});  // axis only when a trace uses it
-    });
+                  shapes: brushShapes(axes)};
     var all = c.done.length, brushed = Object.keys(brushes).length;
     document.getElementById("parcoords-method").textContent =
       (brushed ? selected.length + " of the " + all + " completed experiments are inside " +
@@ -464,8 +498,9 @@
     axes.forEach(function (a, j) {
       var strip = el("div", {class: "brush", "data-axis": String(j),
                              title: "drag to select a range of " + a.label});
+      var range = xRange(k), x = size.l + size.w * (j - range[0]) / (range[1] - range[0]);
       strip.style.cssText = "position:absolute;cursor:ns-resize;width:24px;" +
-        "left:" + (gd.offsetLeft + size.l + size.w * j / k - 12) + "px;" +
+        "left:" + (gd.offsetLeft + x - 12) + "px;" +
         "top:" + (gd.offsetTop + size.t) + "px;height:" + size.h + "px";
       strip.addEventListener("mousedown", function (down) {
         down.preventDefault();
