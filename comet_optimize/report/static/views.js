@@ -263,14 +263,14 @@
 
   // -- parallel coordinates
   //
-  // Drawn as Plotly SVG lines over one free y axis per parameter (and one for the score),
-  // not with Plotly's parcoords trace: that one is WebGL, and without a GPU (CI, remote
-  // desktops, the benchmark machine) Chromium compiles its large vertex shader once for
-  // each of its three canvases, which alone took longer than the rest of the report
-  // (docs/report.md has the measurements). Every line lives in one unit square: axis j is
-  // at x = j, and a value sits at its axis' fraction of [lo, hi]; each axis' own range is
-  // that same [lo, hi], so its ticks line up with the lines. Brushing is ours: drag along
-  // an axis to keep a range; it filters every completed experiment, not only those drawn.
+  // Drawn as Plotly SVG lines in one subplot, not with Plotly's parcoords trace: that one
+  // is WebGL, and without a GPU (CI, remote desktops, the benchmark machine) Chromium
+  // compiles its large vertex shader once for each of its three canvases, which alone took
+  // longer than the rest of the report (docs/report.md has the measurements). Every line
+  // lives in one unit square: axis j is at x = j, and a value sits at its axis' fraction of
+  // [lo, hi] (of the logarithm for a log-scaled parameter, of the index for a categorical
+  // one). Brushing is ours: drag along an axis to keep a range; it filters every completed
+  // experiment, not only those drawn.
 
   var PAD = 0.04;  // room above and below the lines, as a fraction of an axis
   var VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89",
