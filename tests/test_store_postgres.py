@@ -99,6 +99,28 @@ def test_an_exception_inside_locked_writes_nothing(postgres_store):
     assert [e["type"] for e in events] == ["kept"]
 
 
+def test_append_returns_only_once_its_events_are_on_disk(postgres_store):
+    """The commit inside the lock does not wait for the disk; the flush after it must.
+
+    A flush that writes nothing to the log commits without waiting: the server's
+    write-ahead log would then be flushed only up to some earlier point.
+    """
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    journal = store.journal(optimizer_id)
+    behind = []
+    with psycopg.connect(postgres_server_url(), autocommit=True) as probe:
+        for number in range(30):
+            with journal.locked():
+                journal.append([{"type": "n", "n": number}])
+            flushed, inserted = probe.execute(
+                "SELECT pg_current_wal_flush_lsn(), pg_current_wal_insert_lsn()").fetchone()
+            if flushed < inserted:
+                behind.append((number, flushed, inserted))
+    assert behind == []
+
+
 def test_a_row_that_is_not_an_event_is_reported_as_damage(postgres_store):
     store = open_store(postgres_store)
     optimizer_id = new_optimizer_id()

@@ -16,10 +16,12 @@ order and a reader that asks for ``seq > last`` never skips one.
 The commit runs with ``synchronous_commit = off`` (for that transaction
 only) so the lock is released before the write-ahead log reaches the disk;
 `append`'s promise of durability is then kept *outside* the lock by a tiny
-synchronous commit, which flushes the log up to (and past) ours. Concurrent
-workers share those flushes, so the lock is held for two round trips instead
-of two round trips and a disk flush. Event bodies go as one binary text array
-(a text-format array costs a regex pass over every quote of every event).
+synchronous commit sent right behind the ``COMMIT``, in the same round trip,
+which flushes the log up to (and past) ours. Concurrent workers share those
+flushes, so the lock is held for two round trips instead of two round trips
+and a disk flush, and a decision costs two round trips in all. Event bodies
+go as one binary text array (a text-format array costs a regex pass over
+every quote of every event).
 
 Outages: once connected, a dropped connection or a restarted server is
 retried with bounded backoff. Each appended batch carries a uuid; after an
@@ -115,6 +117,12 @@ _HOLDER = ("SELECT a.pid, a.application_name, host(a.client_addr), a.state, "
 # see `PostgresJournal._deal_with_the_holder`.
 _KEEPALIVES = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
                "SET tcp_keepalives_count = 3")
+# A synchronous commit of its own, sent right after a decision's COMMIT in the same
+# round trip: it waits for the write-ahead log to reach the disk up to (and past) that
+# commit, which is thus durable without the lock being held meanwhile. It must write to
+# the log, or its commit does not wait at all (a transaction that only takes an id,
+# pg_current_xact_id(), commits without a flush): a tiny transactional log message does.
+_FLUSH = "SELECT pg_logical_emit_message(true, 'comet_optimize', '')"
 _SELECT_NEW = ("SELECT seq, batch, body FROM comet_optimize_events "
                "WHERE search = %s AND seq > %s ORDER BY seq")
 _INSERT = ("INSERT INTO comet_optimize_events (search, batch, body) "
@@ -620,7 +628,9 @@ class PostgresJournal:
                 cursor = None
                 if pending is not None:
                     cursor = conn.execute(_INSERT, (self.optimizer_id, pending[0], pending[1]))
-                conn.execute("COMMIT")
+                conn.execute("COMMIT")  # releases the lock
+                if pending is not None and not _SYNC_COMMIT:
+                    conn.execute(_FLUSH)  # durability, outside the lock, same round trip
             if cursor is not None:
                 self._last = max(self._last, max(row[0] for row in cursor.fetchall()))
 
@@ -638,6 +648,8 @@ class PostgresJournal:
             mine = [row for row in rows if row[1] == pending[0]]
             if mine:  # it had committed; keep what others wrote after it for read_new
                 conn.execute("COMMIT")
+                if not _SYNC_COMMIT:
+                    conn.execute(_FLUSH)  # it may not have reached the disk yet
                 self._ready = self._fold(rows, skip_batch=pending[0])
                 return
             if rows:  # the lock was lost and others decided meanwhile
@@ -651,37 +663,9 @@ class PostgresJournal:
 
         try:
             self._db.retrying(insert_and_commit, recover, eager=pending is not None)
-            if pending is not None and not _SYNC_COMMIT:
-                self._db.retrying(_flush, recover_flush(self, pending[0], seen))
         except psycopg.Error as error:
             self._rollback()
             raise _sql_error(self._db, error, "record the events") from None
-
-
-def _flush(conn) -> None:
-    """A synchronous commit (it takes a transaction id, so its commit is flushed): the
-    log is on disk up to here, so our earlier commit is too."""
-    conn.execute("SELECT pg_current_xact_id()")
-
-
-def recover_flush(journal: PostgresJournal, batch: uuid.UUID, seen: int
-                  ) -> Callable[[Any], None]:
-    """After an outage while waiting for the flush: is our committed batch still there?"""
-
-    def recover(conn) -> None:
-        present = conn.execute(
-            "SELECT 1 FROM comet_optimize_events WHERE search = %s AND seq > %s AND batch = %s "
-            "LIMIT 1", (journal.optimizer_id, seen, batch)).fetchone()
-        if present is None:
-            # The server crashed before our commit reached the disk: write it again,
-            # unless others already wrote on top of what we read.
-            raise JournalConflict(
-                f"the store {journal.location} lost the last events of this process "
-                f"(a server crash?): reload the search {journal.optimizer_id}"
-            )
-        _flush(conn)
-
-    return recover
 
 
 class PostgresStore:
