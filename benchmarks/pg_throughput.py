@@ -3,17 +3,22 @@
 For each worker count, W processes share one search of E experiments with a
 trivial objective, through (1) our PostgreSQL store, (2) Optuna 5's RDB
 storage (SQLAlchemy + psycopg 3) on the same server, and (3) our file store.
-Each worker times every "give me the next experiment" call (ours: ``next()``,
-which also records the previous result; Optuna: ``ask()`` + ``tell()``), so
-the worst single wait shows lock starvation. Then the cost of one bayes
-suggestion with 1,000 finished trials, PostgreSQL against the file store.
+Each worker times every "give me the next experiment" call (ours: one step of
+``get_experiments()``, which records the previous result in the same write;
+Optuna: ``ask()`` + ``tell()``), so the worst single wait shows lock
+starvation. Workers report the CPU they used, and the server's CPU is read from
+/proc (the data folder .ci/with-postgres names), so each row also says what an
+experiment costs in CPU: on a machine whose cores are all busy, that, not the
+lock, sets the pace. Then the cost of one bayes suggestion with 1,000 finished
+trials, PostgreSQL against the file store.
 
-    .ci/with-postgres nice -n 19 python benchmarks/pg_throughput.py \
-        [--experiments 5000] [--workers 4,16,64] [--skip-optuna] [--url URL]
+    flock /tmp/timing.lock .ci/with-postgres python benchmarks/pg_throughput.py \
+        [--experiments 5000] [--workers 4,16,64] [--optuna-experiments 1000] \
+        [--stores postgres,file,optuna_rdb] [--skip-bayes] [--url URL]
 
 The server URL comes from --url or COMET_OPTIMIZE_TEST_PG (what
 .ci/with-postgres sets). Each of our runs gets a fresh schema, each Optuna
-run a fresh database. COMET_OPTIMIZE_PG_SYNC_COMMIT=1 measures the older
+run a fresh database. COMET_OPTIMIZE_PG_SYNC_COMMIT=1 measures the slower
 design (the commit's disk flush inside the lock).
 """
 
@@ -40,14 +45,16 @@ def ours_worker(optimizer_id: str, store: str, barrier, queue) -> None:
     opt = Optimizer(optimizer_id, verbose=0, store=store)
     waits = []
     barrier.wait()
+    cpu = time.process_time()
+    experiments = opt.get_experiments()
     while True:
         start = time.perf_counter()
-        experiment = opt.next()
+        experiment = next(experiments, None)
         waits.append(time.perf_counter() - start)
         if experiment is None:
             break
         experiment.log_metric("loss", experiment.params["x"] ** 2 + experiment.params["y"] ** 2)
-    queue.put((time.perf_counter(), waits))
+    queue.put((time.perf_counter(), waits, time.process_time() - cpu))
 
 
 def optuna_worker(url: str, trials: int, barrier, queue) -> None:
@@ -59,13 +66,45 @@ def optuna_worker(url: str, trials: int, barrier, queue) -> None:
                               sampler=optuna.samplers.RandomSampler())
     waits = []
     barrier.wait()
+    cpu = time.process_time()
     for _ in range(trials):
         start = time.perf_counter()
         trial = study.ask()
         x, y = trial.suggest_float("x", -5, 5), trial.suggest_float("y", -5, 5)
         study.tell(trial, x * x + y * y)
         waits.append(time.perf_counter() - start)
-    queue.put((time.perf_counter(), waits))
+    queue.put((time.perf_counter(), waits, time.process_time() - cpu))
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU the server's processes used so far (ended sessions included), or None.
+
+    Read from /proc: the postmaster's own and reaped children's time, plus its
+    living children's (needs the data folder .ci/with-postgres names).
+    """
+    data = os.environ.get("COMET_OPTIMIZE_TEST_PG_DATA")
+    try:
+        with open(os.path.join(data or "", "postmaster.pid")) as handle:
+            postmaster = int(handle.readline())
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def fields(pid: int) -> list[str]:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()
+
+        own = fields(postmaster)
+        total = sum(int(value) for value in own[11:15])  # utime stime cutime cstime
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    child = fields(int(pid))
+                except OSError:
+                    continue
+                if int(child[1]) == postmaster:
+                    total += int(child[11]) + int(child[12])
+        return total / ticks
+    except (OSError, ValueError):
+        return None
 
 
 def run(target, args_for, processes: int) -> dict:
@@ -76,14 +115,18 @@ def run(target, args_for, processes: int) -> dict:
     for worker in workers:
         worker.start()
     barrier.wait(timeout=600)
+    server = server_cpu_seconds()
     start = time.perf_counter()
     results = [queue.get() for _ in workers]
     for worker in workers:
         worker.join()
-    end = max(finished for finished, _ in results)
-    waits = np.concatenate([w for _, w in results]) * 1000
+    end = max(finished for finished, _, _ in results)
+    waits = np.concatenate([w for _, w, _ in results]) * 1000
+    after = server_cpu_seconds()
     return {"seconds": end - start, "median_wait_ms": float(np.median(waits)),
-            "p99_wait_ms": float(np.percentile(waits, 99)), "worst_wait_ms": float(waits.max())}
+            "p99_wait_ms": float(np.percentile(waits, 99)), "worst_wait_ms": float(waits.max()),
+            "client_cpu_seconds": sum(cpu for _, _, cpu in results),
+            "server_cpu_seconds": None if server is None or after is None else after - server}
 
 
 def fresh_schema(url: str) -> str:
@@ -132,17 +175,22 @@ def bayes_cost(store: str, trials: int, samples: int) -> float:
 
     opt = Optimizer({**CONFIG, "algorithm": "bayes",
                      "spec": {"maxCombo": trials + samples + 10}}, verbose=0, store=store)
+    experiments = opt.get_experiments()
     for _ in range(trials):
-        experiment = opt.next()
+        experiment = next(experiments)
         experiment.log_metric("loss", experiment.params["x"] ** 2 + experiment.params["y"] ** 2)
-    opt.next().end()
     waits = []
     for _ in range(samples):
         start = time.perf_counter()
-        experiment = opt.next()
+        experiment = next(experiments)
         waits.append(time.perf_counter() - start)
         experiment.log_metric("loss", experiment.params["x"] ** 2)
     return float(np.median(waits) * 1000)
+
+
+def server_ms(result: dict, count: int) -> str:
+    seconds = result.get("server_cpu_seconds")
+    return "-" if seconds is None else f"{seconds * 1000 / count:.2f}"
 
 
 def main() -> None:
@@ -152,6 +200,8 @@ def main() -> None:
     parser.add_argument("--optuna-experiments", type=int, default=None,
                         help="experiments for Optuna (default: the same)")
     parser.add_argument("--skip-optuna", action="store_true")
+    parser.add_argument("--stores", default="postgres,file,optuna_rdb",
+                        help="which of postgres, file, optuna_rdb to run")
     parser.add_argument("--skip-bayes", action="store_true")
     parser.add_argument("--url", default=os.environ.get("COMET_OPTIMIZE_TEST_PG"))
     parser.add_argument("--out", default="benchmarks/results/pg_throughput.json")
@@ -160,9 +210,11 @@ def main() -> None:
         parser.error("no server: give --url or run under .ci/with-postgres")
 
     rows = []
-    print(f"{args.experiments} experiments, random search, trivial objective")
-    print("| workers | store | experiments/s | median wait ms | p99 wait ms | worst wait ms |")
-    print("|---|---|---|---|---|---|")
+    print(f"{args.experiments} experiments, random search, trivial objective; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("| workers | store | experiments/s | median wait ms | p99 wait ms | worst wait ms "
+          "| client CPU ms/exp | server CPU ms/exp | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for workers in [int(w) for w in args.workers.split(",")]:
         runs = {"postgres": lambda w=workers: ours(fresh_schema(args.url), args.experiments, w),
                 "file": lambda w=workers: ours(tempfile.mkdtemp(prefix="comet-bench-"),
@@ -172,14 +224,18 @@ def main() -> None:
             runs["optuna_rdb"] = lambda w=workers, n=count: {
                 **optuna_rdb(args.url, n, w), "experiments": n}
         for name, function in runs.items():
+            if name not in args.stores.split(","):
+                continue
             result = function()
             count = result.get("experiments", args.experiments)
-            result.update(workers=workers, store=name,
+            result.update(workers=workers, store=name, load=os.getloadavg()[0],
                           experiments_per_second=count / result["seconds"])
             rows.append(result)
             print(f"| {workers} | {name} | {result['experiments_per_second']:.0f} | "
                   f"{result['median_wait_ms']:.2f} | {result['p99_wait_ms']:.2f} | "
-                  f"{result['worst_wait_ms']:.1f} |", flush=True)
+                  f"{result['worst_wait_ms']:.1f} | "
+                  f"{result['client_cpu_seconds'] * 1000 / count:.2f} | "
+                  f"{server_ms(result, count)} | {result['load']:.1f} |", flush=True)
     bayes = {}
     if not args.skip_bayes:
         bayes = {"postgres_ms": bayes_cost(fresh_schema(args.url), 1000, 30),
