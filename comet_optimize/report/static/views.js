@@ -548,9 +548,13 @@
     p.parameters.forEach(function (axis, j) {
       var suffix = j === 0 ? "" : String(j + 1);
       var values = c.done.map(function (r) { return r[c.first + j]; });
-      var xa = {title: {text: axis.name + (axis.log ? " (log)" : "")}};
+      // Fewer, unrotated ticks, and the score's labels only on the first column (every row
+      // shares its bins): Plotly measures each tick label, and twelve subplots have many.
+      var xa = {title: {text: axis.name + (axis.log ? " (log)" : "")}, nticks: 6,
+                tickangle: 0};
       layout["xaxis" + suffix] = xa;
-      layout["yaxis" + suffix] = {title: {text: j % cols === 0 ? h.metric : ""}};
+      layout["yaxis" + suffix] = {title: {text: j % cols === 0 ? h.metric : ""}, nticks: 6,
+                                  showticklabels: !dense || j % cols === 0};
       if (axis.kind === "categorical") {
         xa.type = "category";
         xa.categoryorder = "array";
