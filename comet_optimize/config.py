@@ -1,25 +1,25 @@
 """Load and validate an optimizer configuration.
 
-A configuration arrives as a dict, a file (JSON, Python-literal or YAML) or is
-read back from the store. Whatever its origin it goes through `validate`, which
-either returns a frozen `OptimizerConfig` with every default filled in, or
-raises `InvalidOptimizerParameters` with one sentence naming the key and the
-value at fault. Validation is identical for every algorithm and happens before
+A configuration arrives as a dict, a file (JSON, Python-literal or YAML, read by
+`config_file`) or is read back from the store. Whatever its origin it goes through
+`validate`, which either returns a frozen `OptimizerConfig` with every default
+filled in, or raises `InvalidOptimizerParameters` with one sentence naming the key
+and the value at fault. Validation is identical for every algorithm and happens before
 anything is written anywhere.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import os
-import reprlib
 import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from comet_optimize.config_file import MAX_DEPTH, MAX_FILE_BYTES, read_config_file
+from comet_optimize.echo import ECHO, show
 from comet_optimize.errors import InvalidOptimizerParameters
 
 ALGORITHMS = ("grid", "random", "bayes")
@@ -122,295 +122,6 @@ class OptimizerConfig:
         }
 
 
-# ---------------------------------------------------------------- reading files
-
-# A config is a few hundred bytes to a few kilobytes. The limits keep a hostile
-# or mistaken file (a log, a binary, an alias bomb) within about a second and a
-# hundred megabytes: a Python literal of this size parses to ~100 MB of AST.
-MAX_FILE_BYTES = 256 * 1024
-# No config needs more than five levels (spec, parameters, a parameter, values).
-MAX_DEPTH = 32
-# Values in a YAML document, its aliases expanded. (Reading YAML takes ~20 us
-# a value, against ~2 us for JSON.)
-MAX_YAML_VALUES = 20_000
-
-_BOMS = (  # longest first: a UTF-32 LE mark starts with the UTF-16 LE one
-    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
-)
-
-
-def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a config file written as JSON, a Python literal or YAML (by extension).
-
-    The docs' own examples are Python literals with comments, trailing commas
-    and True/False; Comet itself rejected JSON's true/false/null. We accept
-    both, and never evaluate code. Whatever the file holds, the outcome is a
-    mapping or one `InvalidOptimizerParameters` line, in bounded time and
-    memory: size, nesting, YAML aliases and encodings are checked here.
-    """
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise InvalidOptimizerParameters(
-            f"{path}: cannot read the config file ({error.strerror or error})"
-        ) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidOptimizerParameters(
-            f"{path}: too large for a config file (the limit is {MAX_FILE_BYTES // 1024} KiB)"
-        )
-    text = _decode(path, data)
-    if path.endswith((".yml", ".yaml")):
-        parsed = _parse_yaml(path, text)
-    else:
-        parsed = _parse_json_or_literal(path, text)
-    _check_depth(path, parsed)
-    if not isinstance(parsed, dict):
-        raise InvalidOptimizerParameters(
-            f"{path}: the config must be a mapping with 'algorithm', 'spec' and "
-            f"'parameters' (got a {type(parsed).__name__})"
-        )
-    return parsed
-
-
-def _decode(path: str, data: bytes) -> str:
-    """UTF-8, or UTF-8/16/32 with a byte-order mark; anything else is refused, not guessed."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data[len(bom):].decode(encoding)
-            except UnicodeDecodeError as error:
-                raise InvalidOptimizerParameters(
-                    f"{path}: not valid {encoding.upper()} text (bad bytes at offset "
-                    f"{error.start + len(bom)})"
-                ) from None
-    if b"\x00" in data:
-        raise InvalidOptimizerParameters(
-            f"{path}: contains NUL bytes: a binary file, or UTF-16/32 without a byte-order "
-            f"mark (save the config as UTF-8)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidOptimizerParameters(
-            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); "
-            f"save the config as UTF-8"
-        ) from None
-
-
-def _too_deep(path: str) -> InvalidOptimizerParameters:
-    return InvalidOptimizerParameters(
-        f"{path}: nested more than {MAX_DEPTH} levels deep (a config needs about 5)")
-
-
-def _check_depth(path: str, value: Any) -> None:
-    """Refuse deep nesting without recursing, so later code may recurse freely."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = list(item.keys()) + list(item.values())
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
-            continue
-        if depth > MAX_DEPTH:
-            raise _too_deep(path)
-        stack.extend((child, depth + 1) for child in children)
-
-
-def _parse_yaml(path: str, text: str) -> Any:
-    import yaml
-
-    loader = _yaml_loader()
-    try:
-        _check_yaml_events(path, yaml.parse(text, Loader=loader))
-        return yaml.load(text, Loader=loader)
-    except _DuplicateKey as error:
-        raise InvalidOptimizerParameters(
-            f"{path}: line {error.line}: duplicate key {_show(error.key)}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None)
-        detail = f" ({_clip(problem)})" if problem else ""
-        raise InvalidOptimizerParameters(f"{path}: not valid YAML{where}{detail}") from None
-    except (ValueError, OverflowError, RecursionError) as error:
-        # e.g. an integer of more than 4300 digits, which Python refuses to convert
-        raise InvalidOptimizerParameters(
-            f"{path}: not a usable YAML value ({_clip(str(error))})") from None
-
-
-def _check_yaml_events(path: str, events: Any) -> None:
-    """Measure the document as its aliases would expand it, before anything is built.
-
-    One pass over the parser's events (no recursion, nothing constructed): an
-    alias counts the values and depth of the node it repeats, so a "billion
-    laughs" document is refused after a few lines, and an alias to a node that
-    contains it (a cycle) is refused outright.
-    """
-    import yaml
-
-    done: dict[str, tuple[int, int]] = {}  # anchor -> (values, depth) of its node
-    open_nodes: list[list] = [[None, 0, 0]]  # [anchor, values before it, deepest child]
-    total = 0  # values so far, aliases expanded
-
-    for event in events:
-        line = event.start_mark.line + 1 if event.start_mark is not None else 0
-        if isinstance(event, yaml.ScalarEvent):
-            anchor, size, depth = event.anchor, 1, 1
-        elif isinstance(event, yaml.AliasEvent):
-            if any(node[0] == event.anchor for node in open_nodes):
-                raise InvalidOptimizerParameters(
-                    f"{path}: line {line}: the alias *{_clip(event.anchor)} refers to a "
-                    f"node that contains it")
-            anchor, (size, depth) = None, done.get(event.anchor, (1, 1))
-        elif isinstance(event, yaml.CollectionStartEvent):
-            open_nodes.append([event.anchor, total, 0])
-            if len(open_nodes) - 1 > MAX_DEPTH:
-                raise _too_deep(path)
-            continue
-        elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, before, deepest = open_nodes.pop()
-            size, depth = total + 1 - before, deepest + 1
-            total -= size - 1  # re-added below, with the node itself
-        else:
-            continue
-        total += size
-        if total > MAX_YAML_VALUES:
-            raise InvalidOptimizerParameters(
-                f"{path}: line {line}: more than {MAX_YAML_VALUES} values in a YAML config "
-                f"(aliases expanded)")
-        if len(open_nodes) - 1 + depth > MAX_DEPTH:
-            raise _too_deep(path)
-        parent = open_nodes[-1]
-        parent[2] = max(parent[2], depth)
-        if anchor is not None:
-            done[anchor] = (size, depth)
-
-
-_YAML_LOADER = None
-
-
-def _yaml_loader() -> type:
-    """A safe loader (libyaml's when present) that refuses duplicate keys."""
-    global _YAML_LOADER
-    if _YAML_LOADER is not None:
-        return _YAML_LOADER
-    import yaml
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):
-        def construct_mapping(self, node: Any, deep: bool = False) -> dict:
-            seen = set()
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue  # merged keys may be overridden: that is what '<<' is for
-                key = self.construct_object(key_node, deep=False)
-                try:
-                    if key in seen:
-                        raise _DuplicateKey(key, key_node.start_mark.line + 1)
-                    seen.add(key)
-                except TypeError:
-                    pass  # unhashable: construct_mapping below says so
-            return super().construct_mapping(node, deep=deep)
-
-    _YAML_LOADER = Loader
-    return Loader
-
-
-def _parse_json_or_literal(path: str, text: str) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=_json_object)
-    except _DuplicateKey as error:
-        raise InvalidOptimizerParameters(f"{path}: duplicate key {_show(error.key)}") from None
-    except RecursionError:
-        raise _too_deep(path) from None
-    except ValueError:
-        pass
-    try:
-        tree = ast.parse(text.strip() or "None", mode="eval")
-    except SyntaxError as error:
-        raise InvalidOptimizerParameters(
-            f"{path}: not valid JSON or a Python literal (syntax error at line "
-            f"{error.lineno}: {_clip(error.msg)})"
-        ) from None
-    except (RecursionError, MemoryError):
-        raise _too_deep(path) from None
-    except ValueError as error:
-        raise InvalidOptimizerParameters(
-            f"{path}: not valid JSON or a Python literal ({_clip(str(error))})") from None
-    return _literal(path, text, tree.body)
-
-
-class _DuplicateKey(Exception):
-    """Raised from inside a parser's callback; the caller turns it into one line."""
-
-    def __init__(self, key: Any, line: int | None = None):
-        super().__init__(key)
-        self.key, self.line = key, line
-
-
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
-_NAMED_CONSTANTS = {"True": True, "False": False, "None": None,
-                    "true": True, "false": False, "null": None}
-
-
-def _literal(path: str, text: str, node: ast.AST) -> Any:
-    """A literal_eval that also knows JSON's true/false/null and refuses duplicate keys."""
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Name) and node.id in _NAMED_CONSTANTS:
-        return _NAMED_CONSTANTS[node.id]
-    if isinstance(node, ast.Dict):
-        if any(key is None for key in node.keys):
-            raise InvalidOptimizerParameters(f"{path}: '**' is not allowed in a config")
-        out = {}
-        for key_node, value_node in zip(node.keys, node.values):
-            key = _literal(path, text, key_node)
-            if isinstance(key, (list, dict)):
-                raise InvalidOptimizerParameters(
-                    f"{path}: line {key_node.lineno}: a key must be a string or a number "
-                    f"(found {_snippet(text, key_node)})"
-                )
-            if key in out:
-                raise InvalidOptimizerParameters(
-                    f"{path}: line {key_node.lineno}: duplicate key {_show(key)}")
-            out[key] = _literal(path, text, value_node)
-        return out
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(path, text, item) for item in node.elts]
-    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
-            and isinstance(node.operand, ast.Constant) and _is_number(node.operand.value)):
-        value = node.operand.value
-        return -value if isinstance(node.op, ast.USub) else value
-    raise InvalidOptimizerParameters(
-        f"{path}: line {getattr(node, 'lineno', '?')}: only literals are allowed in a config "
-        f"(found {_snippet(text, node)})"
-    )
-
-
-def _snippet(text: str, node: ast.AST) -> str:
-    """The offending source on one line, cut short (never re-rendered from a deep tree)."""
-    segment = ast.get_source_segment(text, node) or type(node).__name__
-    return repr(_clip(segment))
-
-
-# ---------------------------------------------------------------- validation
-
-# Sizes have limits, named in the messages. A grid axis, and the samples it is
-# estimated from, are computed in every process of a search; a suggestion may
-# try `retryLimit` draws one after another.
 MAX_GRID_SIZE = 10_000  # np.quantile at n points grows as n**2: 0.3 s at 10k, 8 s at 100k
 MAX_MIN_SAMPLE_SIZE = 1_000_000  # 0.1-0.2 s an axis
 MAX_GRID_SAMPLES = 10_000_000  # over all of a grid's numeric axes: a second or two
@@ -423,7 +134,6 @@ MIN_INTEGER, MAX_INTEGER = -2**63, 2**63 - 1
 # draws 1e-12 away from 0 and 1, and the normal quantile of 1e-12 is -7.03.
 NORMAL_TAIL = 7.1
 _LIMIT_NAMES = {MAX_COUNT: "2**63 - 1"}
-_ECHO = 40  # characters of a value that a message repeats
 
 
 def _fail(message: str) -> InvalidOptimizerParameters:
@@ -449,80 +159,21 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _show(value: Any) -> str:
-    """A value as a message repeats it: short and on one line, however large it is."""
-    if isinstance(value, str):
-        return _show_text(value)
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return repr(value)
-    if isinstance(value, int):
-        return _show_int(value)
-    try:
-        text = _SHORT_REPR.repr(value)
-    except Exception:  # an object whose repr fails: the message must not
-        text = f"a {type(value).__name__}"
-    return _clip(text)
-
-
-def _show_text(value: str) -> str:
-    """JSON-quoted, escapes included in the length, cut with '...' past `_ECHO`."""
-    pieces, length = [], 0
-    for char in value[:_ECHO + 1]:
-        piece = json.dumps(char)[1:-1]
-        if length + len(piece) > _ECHO:
-            return '"' + "".join(pieces) + '..."'
-        pieces.append(piece)
-        length += len(piece)
-    return '"' + "".join(pieces) + '"'
-
-
-def _show_int(value: int) -> str:
-    if -10**20 < value < 10**20:
-        return str(value)
-    digits = int(math.log10(abs(value))) + 1  # str() of a huge int is slow, or refused
-    return f"a {'negative ' if value < 0 else ''}{digits}-digit integer"
-
-
-def _clip(text: str, limit: int = _ECHO) -> str:
-    """One printable line of at most ``limit`` characters."""
-    text = "".join(c if c.isprintable() else " " for c in str(text)[:4 * limit])
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
 def _label(name: Any) -> str:
     """A key as part of a dotted path: bare when short and plain, else quoted and cut."""
-    if isinstance(name, str) and 0 < len(name) <= _ECHO and name.isprintable():
+    if isinstance(name, str) and 0 < len(name) <= ECHO and name.isprintable():
         return name
-    return _show(name)
+    return show(name)
 
 
-class _ShortRepr(reprlib.Repr):
-    """reprlib, with our string and integer forms (a huge int's repr is refused)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxlevel = 3
-        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 4
-        self.maxfrozenset = self.maxdeque = self.maxarray = 4
-        self.maxstring = self.maxlong = self.maxother = 30
-
-    def repr_str(self, value: str, level: int) -> str:
-        return _show_text(value)
-
-    def repr_int(self, value: int, level: int) -> str:
-        return _show_int(value)
-
-
-_SHORT_REPR = _ShortRepr()
 
 
 def _int_field(where: str, value: Any, minimum: int, maximum: int = MAX_COUNT) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(f"{where}: must be an integer >= {minimum} (got {_show(value)})")
+        raise _fail(f"{where}: must be an integer >= {minimum} (got {show(value)})")
     if value > maximum:
         raise _fail(f"{where}: must be at most {_LIMIT_NAMES.get(maximum, maximum)} "
-                    f"(got {_show(value)})")
+                    f"(got {show(value)})")
     return value
 
 
@@ -552,24 +203,24 @@ def _validate(raw: Any) -> OptimizerConfig:
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             raise _fail(
-                f"unknown top-level key {_show(key)} (allowed: {', '.join(TOP_LEVEL_KEYS)})"
+                f"unknown top-level key {show(key)} (allowed: {', '.join(TOP_LEVEL_KEYS)})"
             )
     algorithm = raw.get("algorithm")
     if algorithm is None:
         raise _fail('algorithm: missing (choose grid, random or bayes)')
     if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
-        raise _fail(f"unknown algorithm {_show(algorithm)} (choose grid, random or bayes)")
+        raise _fail(f"unknown algorithm {show(algorithm)} (choose grid, random or bayes)")
     spec = _validate_spec(raw.get("spec", {}))
     parameters = _validate_parameters(raw.get("parameters"))
     if algorithm == "grid":
         _check_grid_points(spec, parameters)
     name = raw.get("name")
     if name is not None and not isinstance(name, str):
-        raise _fail(f"name: must be a string (got {_show(name)})")
+        raise _fail(f"name: must be a string (got {show(name)})")
     trials = validate_trials(raw.get("trials", 1))
     verbose = raw.get("verbose", 1)
     if not _is_number(verbose) and not isinstance(verbose, bool):
-        raise _fail(f"verbose: must be a number (got {_show(verbose)})")
+        raise _fail(f"verbose: must be a number (got {show(verbose)})")
     return OptimizerConfig(algorithm, spec, parameters, name, trials)
 
 
@@ -582,7 +233,7 @@ def _one_of(where: str, value: Any, allowed: tuple[str, ...]) -> str:
         choices = " or ".join(f'"{choice}"' for choice in allowed)
         if len(allowed) > 2:
             choices = ", ".join(f'"{choice}"' for choice in allowed[:-1]) + f' or "{allowed[-1]}"'
-        raise _fail(f"{where}: must be {choices} (got {_show(value)})")
+        raise _fail(f"{where}: must be {choices} (got {show(value)})")
     return value
 
 
@@ -590,7 +241,7 @@ def _validate_spec(spec: Any) -> SpecConfig:
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
-        raise _fail(f"spec: must be a dict (got {_show(spec)})")
+        raise _fail(f"spec: must be a dict (got {show(spec)})")
     values = dict(SPEC_DEFAULTS)
     for key, value in spec.items():
         if key in SPEC_DEFAULTS:
@@ -600,10 +251,10 @@ def _validate_spec(spec: Any) -> SpecConfig:
     objective = _one_of("spec.objective", values["objective"], OBJECTIVES)
     metric = values["metric"]
     if not isinstance(metric, str) or not metric:
-        raise _fail(f"spec.metric: must be a non-empty string (got {_show(metric)})")
+        raise _fail(f"spec.metric: must be a non-empty string (got {show(metric)})")
     reduction = _one_of("spec.metricReduction", values["metricReduction"], METRIC_REDUCTIONS)
     if not isinstance(values["randomize"], bool):
-        raise _fail(f"spec.randomize: must be true or false (got {_show(values['randomize'])})")
+        raise _fail(f"spec.randomize: must be true or false (got {show(values['randomize'])})")
     seed = values["seed"]
     if seed is not None:
         _int_field("spec.seed", seed, 0)
@@ -652,13 +303,13 @@ def _validate_parameters(parameters: Any) -> tuple[ParameterConfig, ...]:
     if parameters is None:
         raise _fail("parameters: missing (declare at least one parameter)")
     if not isinstance(parameters, dict):
-        raise _fail(f"parameters: must be a dict of name -> definition (got {_show(parameters)})")
+        raise _fail(f"parameters: must be a dict of name -> definition (got {show(parameters)})")
     if not parameters:
         raise _fail("parameters: empty (declare at least one parameter)")
     out = []
     for name, definition in parameters.items():
         if not isinstance(name, str) or not name:
-            raise _fail(f"parameters: names must be non-empty strings (got {_show(name)})")
+            raise _fail(f"parameters: names must be non-empty strings (got {show(name)})")
         out.append(_validate_parameter(name, definition))
     return tuple(out)
 
@@ -671,17 +322,17 @@ def _validate_parameter(name: str, definition: Any) -> ParameterConfig:
         return _shorthand(where, name, [definition])
     if not isinstance(definition, dict):
         raise _fail(f"{where}: must be a dict with a 'type', a list of values or a value "
-                    f"(got {_show(definition)})")
+                    f"(got {show(definition)})")
     if "type" not in definition:
         raise _fail(f"{where}: missing 'type' (integer, double, float, discrete or categorical)")
     kind = TYPE_ALIASES.get(definition["type"]) if isinstance(definition["type"], str) else None
     if kind is None:
-        raise _fail(f"{where}.type: unknown type {_show(definition['type'])} "
+        raise _fail(f"{where}.type: unknown type {show(definition['type'])} "
                     f"(choose integer, double, float, discrete or categorical)")
     allowed = VALUES_KEYS if kind in ("discrete", "categorical") else NUMERIC_KEYS
     for key in definition:
         if key not in allowed:
-            raise _fail(f"{where}: unknown key {_show(key)} for a {kind} parameter "
+            raise _fail(f"{where}: unknown key {show(key)} for a {kind} parameter "
                         f"(allowed: {', '.join(allowed)})")
     grid_size = definition.get("gridSize")
     if grid_size is not None:
@@ -703,32 +354,32 @@ def _validate_values(where: str, kind: str, values: Any) -> tuple:
     if values is None:
         raise _fail(f"{where}.values: missing (a {kind} parameter needs a list of values)")
     if not isinstance(values, (list, tuple)):
-        raise _fail(f"{where}.values: must be a list (got {_show(values)})")
+        raise _fail(f"{where}.values: must be a list (got {show(values)})")
     if not values:
         raise _fail(f"{where}.values: empty list")
     strings = [isinstance(v, str) for v in values]
     numbers = [_is_number(v) for v in values]
     if any(strings) and any(numbers):
-        raise _fail(f"{where}.values: mixed types (numbers and strings) in {_show(values)}")
+        raise _fail(f"{where}.values: mixed types (numbers and strings) in {show(values)}")
     for value in values:
         if kind == "categorical" and not isinstance(value, str):
             raise _fail(f"{where}.values: categorical values must be strings "
-                        f"(got {_show(value)}); use discrete for numbers")
+                        f"(got {show(value)}); use discrete for numbers")
         if kind == "discrete":
             if isinstance(value, str):
                 raise _fail(f"{where}.values: discrete values must be numbers "
-                            f"(got {_show(value)}); use categorical for strings")
+                            f"(got {show(value)}); use categorical for strings")
             if not _is_number(value):
-                raise _fail(f"{where}.values: discrete values must be numbers (got {_show(value)})")
+                raise _fail(f"{where}.values: discrete values must be numbers (got {show(value)})")
             if isinstance(value, float) and not math.isfinite(value):
                 raise _fail(f"{where}.values: values must be finite (got {value})")
             if isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER:
                 raise _fail(f"{where}.values: integers must be between -2**63 and 2**63 - 1 "
-                            f"(got {_show(value)})")
+                            f"(got {show(value)})")
     seen = set()
     for value in values:
         if value in seen:
-            raise _fail(f"{where}.values: duplicate value {_show(value)}")
+            raise _fail(f"{where}.values: duplicate value {show(value)}")
         seen.add(value)
     return tuple(values)
 
@@ -736,12 +387,12 @@ def _validate_values(where: str, kind: str, values: Any) -> tuple:
 def _number(where: str, value: Any) -> int | float:
     """A number that is also a finite float (an int of 400 digits is not)."""
     if not _is_number(value):
-        raise _fail(f"{where}: must be a number (got {_show(value)})")
+        raise _fail(f"{where}: must be a number (got {show(value)})")
     try:
         finite = math.isfinite(float(value))
     except OverflowError:
         raise _fail(f"{where}: beyond the range of a float, about 1.8e308 "
-                    f"(got {_show(value)})") from None
+                    f"(got {show(value)})") from None
     if not finite:
         raise _fail(f"{where}: must be finite (got {value})")
     return value
@@ -749,13 +400,13 @@ def _number(where: str, value: Any) -> int | float:
 
 def _integer_bound(where: str, value: Any) -> int:
     if not _is_number(value):
-        raise _fail(f"{where}: must be a number (got {_show(value)})")
+        raise _fail(f"{where}: must be a number (got {show(value)})")
     if isinstance(value, float) and not math.isfinite(value):
         raise _fail(f"{where}: must be finite (got {value})")
     if not MIN_INTEGER <= value <= MAX_INTEGER:
         raise _fail(f"{where}: an integer parameter's bounds must be between -2**63 and "
                     f"2**63 - 1 "
-                    f"(got {_show(value)})")
+                    f"(got {show(value)})")
     if value != int(value):
         raise _fail(f"{where}: an integer parameter needs integer bounds (got {value})")
     return int(value)
@@ -765,7 +416,7 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
                       grid_size: int | None) -> ParameterConfig:
     scaling = definition.get("scalingType", "uniform")
     if not isinstance(scaling, str) or scaling not in SCALING_TYPES:
-        raise _fail(f"{where}.scalingType: unknown scaling {_show(scaling)} "
+        raise _fail(f"{where}.scalingType: unknown scaling {show(scaling)} "
                     f"(choose {', '.join(SCALING_TYPES)})")
     bounds = {}
     for key in ("min", "max"):
@@ -781,7 +432,7 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
         mu = _number(f"{where}.mu", definition["mu"])
         sigma = _number(f"{where}.sigma", definition["sigma"])
         if sigma <= 0:
-            raise _fail(f"{where}.sigma: must be > 0 (got {_show(sigma)})")
+            raise _fail(f"{where}.sigma: must be > 0 (got {show(sigma)})")
     else:
         for key in ("min", "max"):
             if key not in bounds:
@@ -790,7 +441,7 @@ def _validate_numeric(where: str, name: str, kind: str, definition: dict,
             if definition.get(key) is not None:
                 _number(f"{where}.{key}", definition[key])
     if low is not None and high is not None and low > high:
-        raise _fail(f"{where}: min > max ({_show(low)} > {_show(high)})")
+        raise _fail(f"{where}: min > max ({show(low)} > {show(high)})")
     if scaling in ("linear", "uniform") and not math.isfinite(float(high) - float(low)):
         raise _fail(f"{where}: max - min overflows a float ({low} to {high})")
     if scaling == "loguniform" and low <= 0:
