@@ -20,7 +20,7 @@ Measured:
 * ``refresh``: the dashboard's `SearchFeed.delta` on that search, when nothing
   happened and after 10 new experiments were appended (median of --repeats).
 
-    nice -n 19 python benchmarks/report_scale.py [--experiments 20000] [--repeats 5]
+    flock /tmp/timing.lock python benchmarks/report_scale.py [--repeats 5] [--compare-webgl]
 
 Writes benchmarks/results/report_scale.json and prints a summary.
 """
