@@ -481,7 +481,14 @@
   }
 
   // A strip over each axis takes the drags (the rest of the plot keeps Plotly's hover).
+  // Plotly resizes the plot with the window: the strips follow once it has redrawn.
+  var placeBrushes = null;
+  global.addEventListener("resize", function () {
+    setTimeout(function () { if (placeBrushes) placeBrushes(); }, 300);
+  });
+
   function brushHandles(gd, axes, redraw) {
+    placeBrushes = function () { brushHandles(gd, axes, redraw); };
     var parent = gd.parentNode, size = gd._fullLayout._size, k = axes.length - 1;
     var layer = parent.querySelector(".brush-layer");
     if (!layer) {
