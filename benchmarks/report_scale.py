@@ -18,7 +18,8 @@ Measured:
   trace over the same 1,000 lines, alone on a page, for comparison with the
   SVG parallel coordinates the report draws (docs/report.md says why);
 * ``refresh``: the dashboard's `SearchFeed.delta` on that search, when nothing
-  happened and after 10 new experiments were appended (median of --repeats).
+  happened and after 10 new experiments were appended (median of 4 x --repeats);
+  ``--store URL`` measures it on a PostgreSQL store instead of a folder.
 
     flock /tmp/timing.lock python benchmarks/report_scale.py [--repeats 5] [--compare-webgl]
 
@@ -96,8 +97,22 @@ def events(first: int, n: int, start: float, rng: np.random.Generator) -> list[d
     return out
 
 
-def append(path: str, new: list[dict]) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
+def append(journal: str, new: list[dict]) -> None:
+    """Events written as workers would have (a file's lines, or the PostgreSQL store's
+    own append: ``journal`` is then "store URL|optimizer id")."""
+    if "|" in journal:
+        from comet_optimize.store import open_store
+
+        url, optimizer_id = journal.split("|")
+        handle = open_store(url).journal(optimizer_id)
+        try:
+            for first in range(0, len(new), 2000):
+                with handle.locked():
+                    handle.append(new[first:first + 2000])
+        finally:
+            handle.close()
+        return
+    with open(journal, "a", encoding="utf-8") as handle:
         handle.write("".join(json.dumps({"v": 1, **e}, separators=(",", ":")) + "\n"
                              for e in new))
 
@@ -107,7 +122,8 @@ def make_search(store: str, n: int) -> tuple[str, str, float]:
 
     opt = Optimizer({"algorithm": "random", "parameters": PARAMETERS,
                      "spec": {"maxCombo": 10 * n, "seed": 1}}, verbose=0, store=store)
-    journal = os.path.join(store, opt.id, "journal.jsonl")
+    journal = (f"{store}|{opt.id}" if "://" in store
+               else os.path.join(store, opt.id, "journal.jsonl"))
     start = time.time() - 3600
     append(journal, events(1, n, start, np.random.default_rng(0)))
     return opt.id, journal, start
@@ -281,14 +297,17 @@ def main() -> None:
     parser.add_argument("--experiments", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--store", help="a PostgreSQL URL to measure that store (default: a "
+                                        "new folder)")
     parser.add_argument("--compare-webgl", action="store_true",
                         help="also time Plotly's WebGL parcoords over the same lines")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="report-scale-")
-    store = os.path.join(folder, "store")
+    store = args.store or os.path.join(folder, "store")
     optimizer_id, journal, start = make_search(store, args.experiments)
     result = {"experiments": args.experiments, "parameters": len(PARAMETERS),
-              "workers": WORKERS, "load_average": os.getloadavg()[0]}
+              "workers": WORKERS, "load_average": os.getloadavg()[0],
+              "store": "postgresql" if "://" in store else "file"}
     rendered, report = bench_render(optimizer_id, store, folder)
     result.update(rendered)
     if not args.skip_browser:
@@ -298,7 +317,8 @@ def main() -> None:
     result.update(bench_refresh(optimizer_id, store, journal, args.experiments, start,
                                 args.repeats * 4))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "report_scale.json"), "w") as handle:
+    name = "report_scale.json" if "://" not in store else "report_scale_postgres.json"
+    with open(os.path.join(HERE, "results", name), "w") as handle:
         json.dump(result, handle, indent=2)
     print(json.dumps(result, indent=2))
 
