@@ -502,13 +502,15 @@
       var frac = 1 - (clientY - box.top - size.t) / size.h;
       return Math.max(0, Math.min(1, -PAD + frac * (1 + 2 * PAD)));
     }
+    var left = gd.offsetLeft, top = gd.offsetTop;  // read once: each read after a style
+    var range = xRange(k);                          // change would lay the page out again
     axes.forEach(function (a, j) {
       var strip = el("div", {class: "brush", "data-axis": String(j),
                              title: "drag to select a range of " + a.label});
-      var range = xRange(k), x = size.l + size.w * (j - range[0]) / (range[1] - range[0]);
+      var x = size.l + size.w * (j - range[0]) / (range[1] - range[0]);
       strip.style.cssText = "position:absolute;cursor:ns-resize;width:24px;" +
-        "left:" + (gd.offsetLeft + x - 12) + "px;" +
-        "top:" + (gd.offsetTop + size.t) + "px;height:" + size.h + "px";
+        "left:" + (left + x - 12) + "px;" +
+        "top:" + (top + size.t) + "px;height:" + size.h + "px";
       strip.addEventListener("mousedown", function (down) {
         down.preventDefault();
         var start = unitAt(down.clientY), moved = false;
