@@ -20,16 +20,21 @@ REPEATS = 5
 HOLD_OUT_FROM = 40  # fewer results: judged out of bag instead of on a held-out quarter
 
 
-def _columns(payload: dict[str, Any]) -> tuple[list[list[float]], list[float]]:
-    """Encoded parameter rows and scores of the completed experiments with a finite score."""
+def _scored(payload: dict[str, Any]) -> list[list[Any]]:
+    """The rows of the completed experiments with a finite score."""
+    score_at = payload["fields"].index("score")
+    return [row for row in payload["rows"] if row[score_at] is not None]
+
+
+def _columns(payload: dict[str, Any],
+             rows: list[list[Any]]) -> tuple[list[list[float]], list[float]]:
+    """Encoded parameter rows and scores of ``rows`` (scored rows of the payload)."""
     axes = payload["parameters"]
     first = len(payload["fields"])
     score_at = payload["fields"].index("score")
     x, y = [], []
-    for row in payload["rows"]:
+    for row in rows:
         score = row[score_at]
-        if score is None:
-            continue
         values = []
         for axis, value in zip(axes, row[first:]):
             if value is None:
@@ -50,16 +55,18 @@ def compute(payload: dict[str, Any]) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
 
     names = [axis["name"] for axis in payload["parameters"]]
-    x, y = _columns(payload)
-    if len(y) < MIN_RESULTS or not names:
+    scored = _scored(payload)
+    results = len(scored)
+    if results < MIN_RESULTS or not names:
         return {"items": [], "note": f"Parameter importance needs at least {MIN_RESULTS} "
                                      f"completed experiments with a score (this search has "
-                                     f"{len(y)})."}
-    x_all, y_all = np.asarray(x), np.asarray(y)
+                                     f"{results})."}
     rng = np.random.default_rng(0)
-    if len(y_all) > MAX_ROWS:
-        keep = rng.choice(len(y_all), MAX_ROWS, replace=False)
-        x_all, y_all = x_all[keep], y_all[keep]
+    if results > MAX_ROWS:  # the sample first: only its rows are encoded
+        keep = rng.choice(results, MAX_ROWS, replace=False)
+        scored = [scored[i] for i in keep]
+    x, y = _columns(payload, scored)
+    x_all, y_all = np.asarray(x), np.asarray(y)
     if float(np.ptp(y_all)) == 0.0:
         return {"items": [{"name": n, "importance": 0.0, "spread": 0.0} for n in names],
                 "note": "Every completed experiment has the same score: no parameter "
@@ -82,7 +89,7 @@ def compute(payload: dict[str, Any]) -> dict[str, Any]:
         quality = "out of bag (on the experiments each tree did not see)"
         among = f"among the {len(y_test)} experiments it was fitted to (too few to hold some out)"
     if fit_quality < 0:  # worse than predicting the mean: its importances would mislead
-        return {"items": [], "r2": fit_quality, "results": len(y),
+        return {"items": [], "r2": fit_quality, "results": results,
                 "note": f"No parameter importance yet: a random forest fitted to {len(y_fit)} "
                         f"completed experiments predicts scores worse than their mean would "
                         f"(R\u00b2 {quality}: {fit_quality:.2f}). More results will help."}
@@ -92,7 +99,7 @@ def compute(payload: dict[str, Any]) -> dict[str, Any]:
              for name, mean, std in zip(names, result.importances_mean,
                                         result.importances_std)]
     items.sort(key=lambda item: -item["importance"])
-    sampled = f" (a seeded sample of {len(y_all)} of {len(y)})" if len(y) > len(y_all) else ""
+    sampled = f" (a seeded sample of {len(y_all)} of {results})" if results > len(y_all) else ""
     method = (
         f"Permutation importance of a random forest: scikit-learn's RandomForestRegressor "
         f"({TREES} trees) was fitted to the scores of {len(y_fit)} completed experiments"
@@ -102,4 +109,4 @@ def compute(payload: dict[str, Any]) -> dict[str, Any]:
         + ("; below about 0.3 it explains little, so read the bars with care."
            if fit_quality < 0.3 else ".")
     )
-    return {"items": items, "method": method, "r2": fit_quality, "results": len(y)}
+    return {"items": items, "method": method, "r2": fit_quality, "results": results}
