@@ -105,7 +105,8 @@ _LOCK = ("SELECT set_config('synchronous_commit', %s, true), "
          "set_config('lock_timeout', '0', true)")
 # Who holds a search's lock (the application name says which process on which host).
 _HOLDER = ("SELECT a.pid, a.application_name, host(a.client_addr), a.state, "
-           "extract(epoch FROM now() - a.state_change)::float8 "
+           "extract(epoch FROM now() - a.state_change)::float8, "
+           "extract(epoch FROM now() - a.xact_start)::float8 "
            "FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
            "AND l.classid::bigint = %s AND l.objid::bigint = %s "
@@ -496,7 +497,7 @@ class PostgresJournal:
             # Wait quietly for the lock up to COMET_OPTIMIZE_LOCK_WARNING seconds; then
             # say who holds it, once, and wait on (see `_deal_with_the_holder`).
             patience = [_lock_warning_seconds()]
-            since, warned = time.monotonic(), None
+            since, said = time.monotonic(), [False]
 
             def begin(conn):
                 with conn.pipeline():
@@ -517,9 +518,7 @@ class PostgresJournal:
                     break
                 except psycopg.errors.LockNotAvailable:
                     self._rollback()
-                    patience[0] = self._deal_with_the_holder(time.monotonic() - since,
-                                                             first=warned is None)
-                    warned = True
+                    patience[0] = self._deal_with_the_holder(time.monotonic() - since, said)
                 except psycopg.Error as error:
                     self._rollback()
                     raise _sql_error(self._db, error, "lock the search") from None
@@ -536,18 +535,21 @@ class PostgresJournal:
             pending, self._pending = self._pending, None
             self._commit(pending)
 
-    def _deal_with_the_holder(self, waited: float, first: bool) -> float:
+    def _deal_with_the_holder(self, waited: float, said: list[bool]) -> float:
         """After a long wait for the lock: say who holds it (once); end a stopped holder.
 
-        A holder whose session has sat idle inside its transaction for
-        `hold_seconds` (a process stopped with SIGSTOP, a debugger, a suspended
-        VM: its connection stays up, so keepalives never end it) has its session
-        ended with ``pg_terminate_backend``, which releases the lock. When it
-        resumes, its commit finds the connection gone, and `_commit` records its
-        decision once or has it decided again, so nothing it was writing is lost
-        or written twice. Returns how long to wait for the lock next.
-        (The server's idle_in_transaction_session_timeout would be simpler, but
-        it never fires after psycopg's pipelines, which end with a flush request.)
+        A long queue of busy workers is not worth a word: only a holder that has
+        held the lock for `_lock_warning_seconds` itself is named (``said``
+        records that it was). A holder whose session has sat idle inside its
+        transaction for `hold_seconds` (a process stopped with SIGSTOP, a
+        debugger, a suspended VM: its connection stays up, so keepalives never
+        end it) has its session ended with ``pg_terminate_backend``, which
+        releases the lock. When it resumes, its commit finds the connection
+        gone, and `_commit` records its decision once or has it decided again,
+        so nothing it was writing is lost or written twice. Returns how long to
+        wait for the lock next. (The server's idle_in_transaction_session_timeout
+        would be simpler, but it never fires after psycopg's pipelines, which
+        end with a flush request after their Sync.)
         """
         def holder(conn):
             return conn.execute(_HOLDER, (_LOCK_SPACE, self._key & 0xFFFFFFFF)).fetchone()
@@ -556,10 +558,11 @@ class PostgresJournal:
             row = self._db.retrying(holder)
         except psycopg.Error:
             row = None
-        hold = hold_seconds()
+        hold, patience = hold_seconds(), _lock_warning_seconds()
         if row is None:
-            return 1.0  # released meanwhile
-        session, name, address, state, idle = row
+            return patience  # released meanwhile
+        session, name, address, state, idle, held = row
+        idle, held = idle or 0.0, held or 0.0
         parts = (name or "").split(" ", 2)
         ours = len(parts) == 3 and parts[0] == "comet_optimize"
         who = (f"process {parts[1]} on {parts[2]}" if ours
@@ -567,16 +570,17 @@ class PostgresJournal:
         if address:
             who += f" (connected from {address})"
         stalled = state in ("idle in transaction", "idle in transaction (aborted)")
-        if first:
+        if held >= patience and not said[0]:
+            said[0] = True
             doing = f", idle in its transaction for {idle:.0f} s" if stalled else ""
             _warn(f"waited {waited:.0f} s for the lock of the search {self.optimizer_id} in "
-                  f"{self.location}, held by {who}{doing}; still waiting (is that process "
-                  f"stopped? after {hold:.0f} s idle its session is ended: "
-                  f"COMET_OPTIMIZE_PG_HOLD)")
-        if not stalled:
-            return min(hold, 5.0)
-        if idle < hold or not ours:
-            return max(0.05, min(hold - idle, 5.0)) if idle < hold else hold
+                  f"{self.location}, held by {who} for {held:.0f} s{doing}; still waiting "
+                  f"(is that process stopped? after {hold:.0f} s idle its session is "
+                  f"ended: COMET_OPTIMIZE_PG_HOLD)")
+        if not stalled or not ours:
+            return patience
+        if idle < hold:
+            return max(0.05, min(hold - idle, patience))
 
         def terminate(conn):
             return conn.execute("SELECT pg_terminate_backend(%s)", (session,)).fetchone()
