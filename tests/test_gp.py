@@ -109,7 +109,24 @@ def test_the_gp_stops_past_its_size_limit() -> None:
     x = rng.uniform(size=(31, 1))
     assert search._use_gp(History(x[:30], x[:30, 0], np.empty((0, 1))))
     assert not search._use_gp(History(x, x[:, 0], np.empty((0, 1))))
-    assert not ParzenSearch(space)._use_gp(History(x[:30], x[:30, 0], np.empty((0, 1))))
+    assert not ParzenSearch(space, gp=False)._use_gp(History(x[:30], x[:30, 0],
+                                                            np.empty((0, 1))))
+
+
+def test_the_default_gp_is_not_fitted_past_its_cap(monkeypatch) -> None:
+    """The GP fits up to its default gp_max_trials results, never beyond
+    (its cost is cubic in the history; the Parzen model's is bounded)."""
+    space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0},
+                    "y": {"type": "double", "min": 0.0, "max": 1.0}})
+    cap = ParzenSettings().gp_max_trials
+    fits = []
+    real = gp.fit
+    monkeypatch.setattr(gp, "fit", lambda *a, **k: fits.append(len(a[0])) or real(*a, **k))
+    rng = np.random.default_rng(9)
+    for n in (cap, cap + 1, 5 * cap):
+        x = rng.uniform(size=(n, 2))
+        ParzenSearch(space, gp=True).propose(History(x, x.sum(axis=1), np.empty((0, 2))), rng)
+    assert fits == [cap]
 
 
 @pytest.fixture
@@ -156,3 +173,61 @@ def test_the_bad_mixture_is_capped_so_cost_stops_growing() -> None:
     assert len(bad.centres) == 50 + 2  # the cap, plus every pending row
     # Evenly spread over the ranks: from near the good set to the very worst.
     assert bad.centres[:50].sum(axis=1).max() == scores.max()
+
+
+def test_the_sharing_rule_keeps_parzen_on_categorical_heavy_spaces() -> None:
+    """Decided from the space alone: half or more of the parameters unordered -> Parzen."""
+    mixed = {"a": ["x", "y", "z"], "b": ["u", "v"], "c": {"type": "double", "min": 0, "max": 1}}
+    smooth = {"c": {"type": "double", "min": 0, "max": 1}, "d": ["x", "y"],
+              "e": {"type": "integer", "min": 1, "max": 9}}
+    history_rows = np.zeros((20, 3))
+    for parameters, expected in ((mixed, False), (smooth, True)):
+        search = ParzenSearch(_space(parameters), gp=True, gp_unordered_limit=0.5)
+        assert search.gp_suits_space is expected
+        assert search._use_gp(History(history_rows, np.arange(20.0), np.empty((0, 3)))) \
+            is expected
+
+
+def test_the_length_scale_prior_shift_leaves_unordered_dimensions_alone() -> None:
+    """A shifted prior shortens the ordered length scales only (short unordered scales
+    would make every category an unrelated function)."""
+    rng = np.random.default_rng(8)
+    x = np.column_stack([rng.uniform(size=30), rng.integers(0, 3, size=30).astype(float)])
+    y = gp.log_transform(np.abs(x[:, 0] - 0.5) + 0.01 * x[:, 1])
+    categorical = np.array([False, True])
+    plain = gp.fit(x, y, categorical, np.random.default_rng(0))
+    shifted = gp.fit(x, y, categorical, np.random.default_rng(0), prior_shift=-3.0)
+    # 1 / l^2: larger means a shorter length scale.
+    assert shifted.inverse_scale2[0] > plain.inverse_scale2[0]
+    assert shifted.inverse_scale2[1] == pytest.approx(plain.inverse_scale2[1], rel=0.5)
+
+
+def test_a_spread_startup_keeps_its_distance_from_earlier_points() -> None:
+    space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0},
+                    "y": {"type": "double", "min": 0.0, "max": 1.0}})
+    rows = np.array([[0.5, 0.5], [0.1, 0.9]])
+    hist = History(rows, np.array([1.0, 2.0]), np.array([[0.9, 0.1]]))
+
+    def nearest(search: ParzenSearch) -> float:
+        found = [search.propose(hist, np.random.default_rng(s))[0] for s in range(200)]
+        seen = np.concatenate([hist.completed, hist.pending])
+        return float(np.mean([np.min(np.linalg.norm(seen - f, axis=1)) for f in found]))
+
+    assert nearest(ParzenSearch(space, startup_spread=10)) > 1.5 * nearest(ParzenSearch(space))
+
+
+def test_bayes_with_the_gp_repeats_itself_with_the_same_seed(tmp_path, gp_on) -> None:
+    parameters = {"x": {"type": "double", "min": -5.0, "max": 10.0},
+                  "k": {"type": "integer", "min": 1, "max": 20}, "c": ["a", "b", "c"]}
+
+    def run(store: str) -> list[dict]:
+        opt = Optimizer({"algorithm": "bayes", "spec": {"maxCombo": 25, "seed": 11},
+                         "parameters": parameters}, verbose=0, store=store)
+        seen = []
+        for experiment in opt.get_experiments():
+            p = experiment.params
+            seen.append(p)
+            experiment.log_metric("loss", (p["x"] - 2) ** 2 + abs(p["k"] - 7) + (p["c"] == "b"))
+        return seen
+
+    assert run(str(tmp_path / "a")) == run(str(tmp_path / "b"))

@@ -57,8 +57,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000, 10000])
     parser.add_argument("--dimensions", type=int, default=5)
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--variant", default=None,
+                        help='ParzenSettings fields as JSON (default: the shipped settings), '
+                             'e.g. \'{"gp": false}\'')
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/cost.json"))
     args = parser.parse_args()
+    if args.variant:  # before any worker is forked, so that every process uses it
+        from dataclasses import replace
+
+        from comet_optimize.algorithms.bayes import ParzenSearch, ParzenSettings
+
+        ParzenSearch.settings = replace(ParzenSettings(), **json.loads(args.variant))
     rows = [measure(n, args.dimensions, args.samples) for n in args.sizes]
     print("| completed | median ms | mean ms | CPU ms | first 100: mean ms |")
     print("|---|---|---|---|---|")

@@ -97,10 +97,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--variant", default=None,
+                        help='ParzenSettings fields as JSON (default: the shipped settings), '
+                             'e.g. \'{"gp": false}\'')
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/parallel.json"))
     args = parser.parse_args()
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
+    if args.variant:  # before any worker is forked, so that every process uses it
+        from dataclasses import replace
+
+        from comet_optimize.algorithms.bayes import ParzenSearch, ParzenSettings
+
+        ParzenSearch.settings = replace(ParzenSettings(), **json.loads(args.variant))
     os.environ.pop("COMET_OPTIMIZER_ID", None)
     budgets = [n for n in BUDGETS if n <= args.trials]
     start = time.perf_counter()

@@ -55,6 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["{}"])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run from here: add seeds to an earlier --out file")
     parser.add_argument("--problems", nargs="+", default=None)
     parser.add_argument("--half", choices=["tuning", "confirming", "both"],
                         help="the problems of one half of the suite (problems.HALVES)")
@@ -112,7 +114,8 @@ def main() -> None:
 
 def _run_all(args: argparse.Namespace, problems: list[str]) -> list[tuple]:
     # Seed-major, variants side by side: an interrupted run still compares them fairly.
-    tasks = [(v, p, s) for s in range(args.seeds) for p in problems for v in args.variants]
+    tasks = [(v, p, s) for s in range(args.first_seed, args.first_seed + args.seeds)
+             for p in problems for v in args.variants]
     results = []
     with mp.get_context("fork").Pool(args.jobs) as pool:
         for result in pool.imap_unordered(_run, tasks, chunksize=1):

@@ -79,6 +79,18 @@ class ParzenSettings:
     gp_polish_iterations: int = 15  # ... by this many L-BFGS-B steps
     gp_starts: tuple[float, ...] = (math.log(0.3), 1.0)  # log length scales to fit from
     gp_transform: str = "log"  # how scores are warped before the fit: "log" or "rank"
+    gp_prior_shift: float = 0.0  # added to the centre of the ordered dimensions' log
+    # length-scale prior (-3: pulled to 0.3-0.65 on the unit cube, see gp.fit)
+    gp_polish_incumbent: bool = False  # the best observed point is also polished
+    gp_startup: int | None = None  # completed experiments before the GP runs (None:
+    # n_startup, like the Parzen model)
+    gp_pending_penalty: bool = True  # pending rows also rule out their neighbourhood
+    # by log(1 - correlation), beyond the kriging believer
+    gp_unordered_limit: float = 1.0  # the GP runs only on spaces where fewer than this
+    # share of the parameters is unordered (categorical, integer linear): Parzen decides
+    # on categorical-heavy spaces
+    startup_spread: int = 1  # a start-up suggestion is the one of this many uniform draws
+    # farthest from every experiment so far (1: a plain random draw)
 
 
 class ParzenSearch(SamplingAlgorithm):
@@ -93,6 +105,9 @@ class ParzenSearch(SamplingAlgorithm):
         self.resolution = np.array([
             1.0 / dimension.cardinality if dimension.cardinality else 0.0
             for dimension in space.dimensions if not dimension.categorical])
+        # The sharing rule by problem shape, fixed by the space alone (deterministic).
+        self.gp_suits_space = (len(self.categorical)
+                               < self.settings.gp_unordered_limit * len(space.dimensions))
         self.n_candidates = (self.settings.candidates
                              + self.settings.candidates_per_dimension * len(space.dimensions))
 
@@ -114,9 +129,12 @@ class ParzenSearch(SamplingAlgorithm):
         return next(self.proposals(history, rng))
 
     def proposals(self, history: History, rng: np.random.Generator) -> Iterator[np.ndarray]:
-        if len(history.scores) < self.settings.n_startup:
+        settings = self.settings
+        n = len(history.scores)
+        gp_startup = settings.n_startup if settings.gp_startup is None else settings.gp_startup
+        if n < settings.n_startup and not (self._use_gp(history) and n >= gp_startup):
             while True:
-                yield self.space.sample_internal(rng, 1)
+                yield self._startup(history, rng)
         good, bad = self._estimators(history)
         if self._use_gp(history):
             rows = self._gp_proposals(history, good, rng)
@@ -127,10 +145,25 @@ class ParzenSearch(SamplingAlgorithm):
             score = good.log_pdf(candidates) - bad.log_pdf(candidates)
             yield candidates[np.argsort(-score, kind="stable")]
 
+    def _startup(self, history: History, rng: np.random.Generator) -> np.ndarray:
+        """Uniform draws, the one farthest from every completed and pending experiment
+        first: with ``startup_spread`` > 1, a space-filling start that needs no state
+        between suggestions (each is decided from the history alone), also in parallel."""
+        k = self.settings.startup_spread
+        draws = self.space.sample_internal(rng, k)
+        seen = np.concatenate([history.completed, history.pending])
+        if k == 1 or not len(seen):
+            return draws
+        ordered = ~self.space.categorical_mask
+        diff = draws[:, None, :] - seen[None, :, :]
+        r2 = np.where(ordered, diff * diff, (diff != 0) * 0.25).sum(axis=2)
+        return draws[np.argsort(-r2.min(axis=1), kind="stable")]
+
     def _use_gp(self, history: History) -> bool:
         finite = np.isfinite(history.scores)
         n = len(history.scores)
         return (self.settings.gp and n <= self.settings.gp_max_trials
+                and self.gp_suits_space
                 and int(finite.sum()) >= 3 and n % self.settings.gp_every == 0)
 
     def _gp_proposals(self, history: History, good: _Parzen,
@@ -141,7 +174,8 @@ class ParzenSearch(SamplingAlgorithm):
         settings = self.settings
         y = gp.transform(history.scores, settings.gp_transform)
         model = gp.fit(history.completed, y, self.space.categorical_mask, rng,
-                       settings.gp_fit_size, starts=settings.gp_starts)
+                       settings.gp_fit_size, starts=settings.gp_starts,
+                       prior_shift=settings.gp_prior_shift)
         if settings.gp_gate is not None and model.loo_rank_correlation() < settings.gp_gate:
             return None
         best = float(y.min())
@@ -157,7 +191,7 @@ class ParzenSearch(SamplingAlgorithm):
                                      self._moves(top[rng.integers(len(top), size=m)], 0.05, rng)])
         def acquisition(rows: np.ndarray) -> np.ndarray:
             value = gp.log_expected_improvement(*model.predict(rows), best)
-            if len(pending):
+            if len(pending) and settings.gp_pending_penalty:
                 # ... and a pending row also rules out its close neighbourhood (local
                 # penalisation by the kernel's correlation), even where it was observed.
                 value += np.log1p(-np.minimum(model.correlation(rows, pending),
@@ -167,6 +201,8 @@ class ParzenSearch(SamplingAlgorithm):
         score = acquisition(candidates)
         if len(self.numeric) and settings.gp_polish:
             leaders = candidates[np.argsort(-score, kind="stable")[:settings.gp_polish]]
+            if settings.gp_polish_incumbent:
+                leaders = np.concatenate([top[:1], leaders])
             polished = self._polish(acquisition, leaders)
             candidates = np.concatenate([candidates, polished])
             score = np.concatenate([score, acquisition(polished)])
