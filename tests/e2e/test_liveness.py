@@ -128,3 +128,29 @@ def test_the_identity_of_a_process_uses_no_wall_clock(store, monkeypatch):
         child.stdin.close()
         child.wait()
     assert liveness.is_dead(worker, None, "0" * 32, 0.0)
+
+
+def test_a_same_host_worker_is_alive_until_it_exits_even_unreaped_or_stopped():
+    """The exact check (a pidfd where there is one): alive, stopped, killed, reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    try:
+        start = liveness._start_of(child.pid)
+        worker = liveness.Worker(liveness.this_process().host, child.pid, start,
+                                 liveness.this_process().boot, liveness.this_process().pidns)
+        assert liveness.same_machine_view(worker)
+        assert not liveness.process_is_gone(worker)
+        os.kill(child.pid, signal.SIGSTOP)  # stopped is alive
+        assert not liveness.process_is_gone(worker)
+        assert not liveness.process_is_gone(worker)  # asked again: the same answer
+        os.kill(child.pid, signal.SIGKILL)
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # dead, not reaped: a zombie
+        assert liveness.process_is_gone(worker)
+        assert liveness.process_is_gone(worker)
+        # Another process, even one that gets the same id, is never taken for it.
+        later = liveness.Worker(worker.host, child.pid, start + 1, worker.boot, worker.pidns)
+        assert liveness.process_is_gone(later)
+    finally:
+        child.kill()
+        child.wait()
+    assert liveness.process_is_gone(worker)
