@@ -17,10 +17,10 @@ generous prior share over the others, so that a choice tried once and
 unlucky is not abandoned. `benchmarks/quality/README.md` records what each
 of these choices did to the score.
 
-With ``gp`` on (off by default: see `benchmarks/quality/README.md`, it wins on
-smooth problems and loses on multimodal and model-tuning ones), a Gaussian
-process (`gp.py`) then picks among candidates while the history is small (up
-to ``gp_max_trials`` completed experiments): draws from l(x), uniform
+A Gaussian process (`gp.py`, setting ``gp``, on by default: it gains on both
+halves of the benchmark in `benchmarks/quality/README.md`) then picks among
+candidates while the history is small (up to ``gp_max_trials`` completed
+experiments): draws from l(x), uniform
 draws and small moves around the best points are ranked by the GP's expected
 improvement and the best few polished by L-BFGS-B. The Parzen model thus
 supplies where to look (and the categorical choices worth trying); the GP,
@@ -67,8 +67,7 @@ class ParzenSettings:
     candidates: int = 24  # draws from l(x) per suggestion ...
     candidates_per_dimension: int = 4  # ... plus this many per parameter
     # The Gaussian process (`gp.py`) that picks among candidates while it is cheap enough.
-    gp: bool = False  # True: the GP decides while it runs. Off by default: on the benchmark
-    # it gained on the tuning half but lost on the confirming half (benchmarks/quality)
+    gp: bool = True  # the GP decides while it runs (False: the Parzen model alone)
     gp_max_trials: int = 200  # completed experiments past which the GP is not fitted
     gp_fit_size: int = 64  # at most this many rows fit its hyperparameters
     gp_every: int = 1  # the GP makes every k-th suggestion, the Parzen model the others
@@ -79,7 +78,7 @@ class ParzenSettings:
     gp_polish_iterations: int = 15  # ... by this many L-BFGS-B steps
     gp_starts: tuple[float, ...] = (math.log(0.3), 1.0)  # log length scales to fit from
     gp_transform: str = "log"  # how scores are warped before the fit: "log" or "rank"
-    gp_prior_shift: float = 0.0  # added to the centre of the ordered dimensions' log
+    gp_prior_shift: float = -3.0  # added to the centre of the ordered dimensions' log
     # length-scale prior (-3: pulled to 0.3-0.65 on the unit cube, see gp.fit)
     gp_polish_incumbent: bool = False  # the best observed point is also polished
     gp_startup: int | None = None  # completed experiments before the GP runs (None:
