@@ -33,7 +33,7 @@ into two matrix products, so the cost per suggestion grows with the history
 only through those products, and the bad mixture keeps at most ``max_bad``
 observations (evenly spaced by rank), so it stops growing at all. The GP costs
 O(n^3) in the history; past ``gp_max_trials`` it is not fitted, which keeps a
-suggestion under 50 ms at 200 trials and the Parzen path's cost beyond.
+suggestion under 50 ms while it runs and the Parzen path's cost beyond.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class ParzenSettings:
     candidates_per_dimension: int = 4  # ... plus this many per parameter
     # The Gaussian process (`gp.py`) that picks among candidates while it is cheap enough.
     gp: bool = True  # the GP decides while it runs (False: the Parzen model alone)
-    gp_max_trials: int = 200  # completed experiments past which the GP is not fitted
+    gp_max_trials: int = 150  # completed experiments past which the GP is not fitted
+    # (at 150 in 5-D a suggestion costs about 44 ms through the file store, under load)
     gp_fit_size: int = 64  # at most this many rows fit its hyperparameters
     gp_every: int = 1  # the GP makes every k-th suggestion, the Parzen model the others
     gp_gate: float | None = None  # Parzen decides when the GP's leave-one-out rank
