@@ -848,8 +848,9 @@
 
   function live(url, interval) {
     var version = null, importanceVersion = null, root = document.getElementById("comet-root");
-    var badge = document.getElementById("live-state");
+    var badge = document.getElementById("live-state"), started = 0;
     function tick() {
+      started = performance.now();
       var query = version === null ? "" : "?since=" + version;
       fetch(url + query, {cache: "no-store"}).then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -885,7 +886,9 @@
         badge.className = "live lost";
       }).then(function () {
         document.body.setAttribute("data-version", String(version));
-        setTimeout(tick, interval);
+        // A big search takes a second or more to redraw: poll no sooner than twice that
+        // after, so the page stays usable between redraws.
+        setTimeout(tick, Math.max(interval, 2 * (performance.now() - started)));
       });
     }
     tick();
