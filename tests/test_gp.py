@@ -231,3 +231,14 @@ def test_bayes_with_the_gp_repeats_itself_with_the_same_seed(tmp_path, gp_on) ->
         return seen
 
     assert run(str(tmp_path / "a")) == run(str(tmp_path / "b"))
+
+
+def test_a_stalled_gp_hands_over_to_parzen_only_with_patience_set() -> None:
+    space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0}})
+    x = np.linspace(0.0, 1.0, 40)[:, None]
+    scores = np.ones(40)
+    scores[12] = 0.0  # the best result, 27 results ago
+    stalled = History(x, scores, np.empty((0, 1)))
+    assert ParzenSearch(space, gp=True)._use_gp(stalled)
+    assert not ParzenSearch(space, gp=True, gp_patience=10)._use_gp(stalled)
+    assert ParzenSearch(space, gp=True, gp_patience=30)._use_gp(stalled)

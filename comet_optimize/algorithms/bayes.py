@@ -90,6 +90,8 @@ class ParzenSettings:
     gp_unordered_limit: float = 1.0  # the GP runs only on spaces where fewer than this
     # share of the parameters is unordered (categorical, integer linear): Parzen decides
     # on categorical-heavy spaces
+    gp_patience: int | None = None  # the Parzen model decides while the best result is
+    # older than this many results (None: the GP decides however long it stalls)
     startup_spread: int = 1  # a start-up suggestion is the one of this many uniform draws
     # farthest from every experiment so far (1: a plain random draw)
 
@@ -163,6 +165,11 @@ class ParzenSearch(SamplingAlgorithm):
     def _use_gp(self, history: History) -> bool:
         finite = np.isfinite(history.scores)
         n = len(history.scores)
+        patience = self.settings.gp_patience
+        if patience is not None and n and (n - 1 - max(int(np.argmin(history.scores)),
+                                                       self.settings.n_startup - 1)
+                                           >= patience):
+            return False  # stalled: the Parzen model's wider search decides until a new best
         return (self.settings.gp and n <= self.settings.gp_max_trials
                 and self.gp_suits_space
                 and int(finite.sum()) >= 3 and n % self.settings.gp_every == 0)
