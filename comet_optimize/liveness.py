@@ -8,8 +8,9 @@ ways of telling, and we only ever declare a worker dead when we are sure:
   inode): its process id is looked up in ``/proc`` and its start time, in
   clock ticks since boot, must match. Ticks since boot never move when the
   wall clock is stepped (NTP), and the boot id tells a reboot apart. This runs
-  for every running assignment on every suggestion, so it is one ``/proc``
-  read (about ten microseconds).
+  for every running assignment on every suggestion, so after the first
+  look (``/proc``) it is one ``select`` on a pidfd held open for that process
+  (a microsecond or two; `_ProcessWatch`).
 * **By lease**, for everything else (another host, another PID namespace such
   as a container, a rebooted kernel): the worker's process keeps a heartbeat
   in the store fresh every `heartbeat_seconds`, and its assignments are

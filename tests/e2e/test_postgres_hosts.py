@@ -62,12 +62,14 @@ def namespace_init(host: subprocess.Popen) -> int:
     return int(children[0])
 
 
-def ended_on(url: str, optimizer_id: str) -> int:
+def count_events(url: str, optimizer_id: str, *fragments: str) -> int:
+    """Events of the search whose JSON contains every fragment."""
     import psycopg
 
+    where = "".join(" AND strpos(body, %s) > 0" for _ in fragments)
     with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM comet_optimize_events WHERE search = %s "
-                            "AND body LIKE '%%\"type\":\"end\"%%'", (optimizer_id,)).fetchone()[0]
+        return conn.execute(f"SELECT count(*) FROM comet_optimize_events WHERE search = %s"
+                            f"{where}", (optimizer_id, *fragments)).fetchone()[0]
 
 
 def test_a_host_that_dies_has_its_experiments_failed_then_reassigned(postgres_store, tmp_path):
@@ -81,7 +83,10 @@ def test_a_host_that_dies_has_its_experiments_failed_then_reassigned(postgres_st
              for name in ("host-a", "host-b", "host-c")}
     try:
         deadline = time.monotonic() + 120
-        while ended_on(postgres_store, opt.id) < 12:
+        # Until the run is well under way and both of host-a's workers hold an experiment
+        # (on a loaded machine its workers may start after the others have done 12).
+        while (count_events(postgres_store, opt.id, '"type":"end"') < 12
+               or count_events(postgres_store, opt.id, '"type":"assign"', '"host":"host-a"') < 2):
             assert all(h.poll() is None for h in hosts.values()), \
                 {n: h.communicate() for n, h in hosts.items() if h.poll() is not None}
             assert time.monotonic() < deadline
