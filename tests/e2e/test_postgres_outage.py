@@ -52,6 +52,16 @@ def ended(url: str, optimizer_id: str) -> int:
                             "AND body LIKE '%%\"type\":\"end\"%%'", (optimizer_id,)).fetchone()[0]
 
 
+def workers_in(url: str, optimizer_id: str) -> int:
+    """Processes that have been assigned an experiment."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT count(DISTINCT body::json ->> 'process') "
+                            "FROM comet_optimize_events WHERE search = %s "
+                            "AND body::json ->> 'type' = 'assign'", (optimizer_id,)).fetchone()[0]
+
+
 def test_a_server_restart_during_a_run_loses_no_result(postgres_store, tmp_path):
     pg_ctl, data = server_control()
     script = tmp_path / "train.py"
@@ -66,7 +76,9 @@ def test_a_server_restart_during_a_run_loses_no_result(postgres_store, tmp_path)
         env={**os.environ, "COMET_OPTIMIZE_PG_RETRY": "120"})
     try:
         deadline = time.monotonic() + 120
-        while ended(postgres_store, opt.id) < 20:  # well under way
+        # Well under way, with all four workers in (on a loaded machine one may still be
+        # starting, and a process whose first connection fails stops at once, by design).
+        while ended(postgres_store, opt.id) < 20 or workers_in(postgres_store, opt.id) < 4:
             assert run.poll() is None and time.monotonic() < deadline, run.communicate()
             time.sleep(0.05)
         restart = subprocess.run([*pg_ctl, "-D", data, "restart", "-m", "fast", "-w", "-t", "60",
