@@ -180,52 +180,92 @@ class _ProcessWatch:
     (never a later one with the same id); asking whether it has ended is one
     ``select`` with no wait. Where pidfds are missing (before Linux 5.3, other
     systems), /proc (or psutil) is read each time, as before.
+
+    The handle is only a number, and the script may close it (``os.closerange``
+    in a daemonising library) and open something else at that number; a file
+    is always "readable", which would make a live worker look dead. So each
+    check first makes sure the number still holds the handle that was opened
+    (its inode, which names the process on kernels with a pid file system, and
+    its kind elsewhere), and otherwise forgets it and asks /proc.
     """
 
     LIMIT = 128  # handles kept open at most; beyond, the oldest half is closed
 
     def __init__(self) -> None:
-        self.handles: dict[tuple[int, int], int] = {}
+        self.handles: dict[tuple[int, int], tuple[int, tuple[int, int]]] = {}
         self.usable = hasattr(os, "pidfd_open") and _HAS_PROC
+        self.inode_names_process: bool | None = None  # a pid file system (Linux 6.9+)?
 
     def gone(self, pid: int, start: int) -> bool:
         key = (pid, start)
-        fd = self.handles.get(key)
-        if fd is None:
-            fd = self._open(pid, start)
-            if fd is None:
+        entry = self.handles.get(key)
+        if entry is None:
+            entry = self._open(pid, start)
+            if entry is None:
                 return _start_of(pid) != start
-            if fd < 0:
+            if entry[0] < 0:
                 return True
-        try:
-            ended, _, _ = select.select([fd], [], [], 0)
-        except (OSError, ValueError):  # closed behind our back (a fork's cleanup): ask /proc
-            self.handles.pop(key, None)
+        fd, identity = entry
+        if not self._still_the_handle(fd, identity):
+            del self.handles[key]  # not closed: that number belongs to someone else now
             return _start_of(pid) != start
+        ended, _, _ = select.select([fd], [], [], 0)
         if ended:
             del self.handles[key]
             os.close(fd)
         return bool(ended)
 
-    def _open(self, pid: int, start: int) -> int | None:
-        """A pidfd for exactly that process; -1 if it is gone; None to ask /proc instead."""
+    def _still_the_handle(self, fd: int, identity: tuple[int, int]) -> bool:
+        try:
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) != identity:
+                return False
+            return bool(self.inode_names_process) or \
+                os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:[pidfd]"
+        except OSError:
+            return False
+
+    def _open(self, pid: int, start: int) -> tuple[int, tuple[int, int]] | None:
+        """A pidfd for exactly that process, with its identity; fd -1 if the process is
+        gone; None to ask /proc instead."""
         if not self.usable:
             return None
         try:
             fd = os.pidfd_open(pid)
         except ProcessLookupError:
-            return -1
+            return -1, (0, 0)
         except OSError:
             self.usable = False
             return None
         if _start_of(pid) != start:  # the id now names another process (or a zombie)
             os.close(fd)
-            return -1
+            return -1, (0, 0)
+        # The kernel gave us this number fresh: a handle still filed under it was
+        # closed behind our back.
+        for stale in [k for k, (number, _) in self.handles.items() if number == fd]:
+            del self.handles[stale]
         if len(self.handles) >= self.LIMIT:
             for old in list(self.handles)[: self.LIMIT // 2]:
-                os.close(self.handles.pop(old))
-        self.handles[(pid, start)] = fd
-        return fd
+                number, identity = self.handles.pop(old)
+                if self._still_the_handle(number, identity):
+                    os.close(number)
+        info = os.fstat(fd)
+        if self.inode_names_process is None:
+            self.inode_names_process = _pidfd_inodes_differ(info.st_ino)
+        self.handles[(pid, start)] = entry = (fd, (info.st_dev, info.st_ino))
+        return entry
+
+
+def _pidfd_inodes_differ(inode: int) -> bool:
+    """Whether two processes' pidfds have different inodes (a pid file system)."""
+    try:
+        own = os.pidfd_open(os.getpid())
+    except OSError:
+        return False
+    try:
+        return os.fstat(own).st_ino != inode
+    finally:
+        os.close(own)
 
 
 _watch = _ProcessWatch()

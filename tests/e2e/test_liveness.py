@@ -154,3 +154,36 @@ def test_a_same_host_worker_is_alive_until_it_exits_even_unreaped_or_stopped():
         child.kill()
         child.wait()
     assert liveness.process_is_gone(worker)
+
+
+def test_a_closed_and_reused_process_handle_never_makes_a_live_worker_look_dead(tmp_path):
+    """A script may close every descriptor (a daemonising library does) and open files:
+    the number of a cached pidfd then names a file, which select() calls readable."""
+    if not liveness._watch.usable:
+        pytest.skip("no pidfd here: liveness reads /proc each time")
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    opened = []
+    try:
+        me = liveness.this_process()
+        worker = liveness.Worker(me.host, child.pid, liveness._start_of(child.pid), me.boot,
+                                 me.pidns)
+        assert not liveness.process_is_gone(worker)  # the handle is opened and kept
+        for number, _ in list(liveness._watch.handles.values()):
+            os.close(number)  # behind the watch's back...
+            path = tmp_path / f"file-{number}"
+            path.write_text("x")
+            opened.append(os.open(path, os.O_RDONLY))  # ...and the number is a file now
+        assert opened, "no handle was cached"
+        assert not liveness.process_is_gone(worker)
+        assert not liveness.process_is_gone(worker)
+        for fd in opened:
+            os.fstat(fd)  # the watch closed none of the script's files
+        child.kill()
+        child.wait()
+        assert liveness.process_is_gone(worker)
+    finally:
+        for fd in opened:
+            os.close(fd)
+        child.kill()
+        child.wait()
