@@ -242,3 +242,13 @@ def test_a_stalled_gp_hands_over_to_parzen_only_with_patience_set() -> None:
     assert ParzenSearch(space, gp=True)._use_gp(stalled)
     assert not ParzenSearch(space, gp=True, gp_patience=10)._use_gp(stalled)
     assert ParzenSearch(space, gp=True, gp_patience=30)._use_gp(stalled)
+
+
+def test_a_larger_noise_prior_lets_the_fit_smooth_more() -> None:
+    rng = np.random.default_rng(12)
+    x = rng.uniform(size=(40, 2))
+    y = gp.log_transform(_smooth(x) + 0.3 * np.sin(40 * x[:, 0]))
+    categorical = np.zeros(2, bool)
+    tight = gp.fit(x, y, categorical, np.random.default_rng(0))
+    loose = gp.fit(x, y, categorical, np.random.default_rng(0), noise_centre=0.3)
+    assert loose.noise > tight.noise

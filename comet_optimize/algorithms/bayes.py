@@ -82,6 +82,7 @@ class ParzenSettings:
     gp_transform: str = "log"  # how scores are warped before the fit: "log" or "rank"
     gp_prior_shift: float = -3.0  # added to the centre of the ordered dimensions' log
     # length-scale prior (-3: pulled to 0.3-0.65 on the unit cube, see gp.fit)
+    gp_noise: float = 1e-3  # centre of the prior on the GP's noise variance
     gp_polish_incumbent: bool = False  # the best observed point is also polished
     gp_startup: int | None = None  # completed experiments before the GP runs (None:
     # n_startup, like the Parzen model)
@@ -184,7 +185,7 @@ class ParzenSearch(SamplingAlgorithm):
         y = gp.transform(history.scores, settings.gp_transform)
         model = gp.fit(history.completed, y, self.space.categorical_mask, rng,
                        settings.gp_fit_size, starts=settings.gp_starts,
-                       prior_shift=settings.gp_prior_shift)
+                       prior_shift=settings.gp_prior_shift, noise_centre=settings.gp_noise)
         if settings.gp_gate is not None and model.loo_rank_correlation() < settings.gp_gate:
             return None
         best = float(y.min())

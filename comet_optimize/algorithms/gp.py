@@ -186,7 +186,7 @@ def _cholesky(k: np.ndarray) -> tuple[np.ndarray, bool]:
 def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Generator,
         fit_size: int = 100, max_iterations: int = 40,
         starts: tuple[float, ...] = (math.log(0.3), 1.0),
-        prior_shift: float = 0.0) -> GaussianProcess:
+        prior_shift: float = 0.0, noise_centre: float = 1e-3) -> GaussianProcess:
     """MAP hyperparameters on at most ``fit_size`` rows, then the posterior on all rows.
 
     ``starts``: log length scales to start from (the one with the best objective is used).
@@ -197,6 +197,9 @@ def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Ge
     pulled: 0.3-0.65 on the unit cube for 2-10 dimensions rather than 6-13. Unordered
     dimensions keep the centre: a mismatch costs ``1 / l^2``, and short scales there
     would make every category its own, unrelated function.
+
+    ``noise_centre``: the centre of the log-normal prior on the noise variance (of the
+    standardised scores); larger values let the fit smooth over a rugged landscape.
 
     ``y`` should already be transformed (e.g. `rank_transform`), mean 0 and scale 1.
     """
@@ -241,8 +244,8 @@ def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Ge
         # Log-normal prior on length scales, weak prior keeping the noise small.
         nll += 0.5 * np.sum((log_l - prior_mean) ** 2) / prior_var
         grad[:d] += (log_l - prior_mean) / prior_var
-        nll += 0.5 * (log_noise - math.log(1e-3)) ** 2 / 4.0
-        grad[d + 1] += (log_noise - math.log(1e-3)) / 4.0
+        nll += 0.5 * (log_noise - math.log(noise_centre)) ** 2 / 4.0
+        grad[d + 1] += (log_noise - math.log(noise_centre)) / 4.0
         return float(nll), grad
 
     bounds = [_LOG_SCALE_BOUNDS] * d + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
