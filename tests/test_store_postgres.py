@@ -698,3 +698,21 @@ def test_copy_carries_the_experiments_files_both_ways(postgres_store, file_store
                 postgres_store, env={"COMET_OPTIMIZE_ASSETS": str(tmp_path / "no-files")})
     assert run.returncode == 0, run.stderr
     assert "the files of 2 experiment(s) are not on this machine" in run.stdout
+
+
+def test_a_refused_login_after_a_dropped_connection_fails_at_once(postgres_store, monkeypatch):
+    """Waiting out an outage helps; waiting for a password that is gone does not (and at
+    a process's exit it held the process for COMET_OPTIMIZE_PG_RETRY seconds)."""
+    from comet_optimize import Optimizer
+
+    monkeypatch.setenv("COMET_OPTIMIZE_PG_RETRY", "60")
+    opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2]}}, verbose=0,
+                    store=postgres_store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 1.0)
+    monkeypatch.delenv("PGPASSWORD")  # the credentials went away (a rotated password)
+    assert _terminate_backends(with_password(postgres_store)) >= 1
+    started = time.monotonic()
+    with pytest.raises(OptimizerException, match="no password supplied"):
+        experiment.end()
+    assert time.monotonic() - started < 10

@@ -41,6 +41,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -275,7 +276,10 @@ class _Connection:
                                    keepalives_count=3)
             conn.execute(_KEEPALIVES)
         except psycopg.Error as error:
-            raise _Outage(error) if self._ever_connected else OptimizerException(
+            # A refused login is no outage: waiting will not bring the password back.
+            if self._ever_connected and not _refused_login(error):
+                raise _Outage(error) from None
+            raise OptimizerException(
                 f"cannot connect to the store {self.location}: {self.scrub(error)}"
             ) from None
         self._conn, self._pid, self._ever_connected = conn, os.getpid(), True
@@ -400,6 +404,15 @@ class _Outage(Exception):
 
 def _warn(message: str) -> None:
     print(f"COMET WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def _refused_login(error: BaseException) -> bool:
+    """The server (class 28) or libpq itself ("no password supplied") refused the login."""
+    state = getattr(error, "sqlstate", None)
+    text = str(error)
+    return (state is not None and state.startswith("28")) or "fe_sendauth" in text \
+        or "password authentication failed" in text \
+        or re.search(r'(role|database) ".*" does not exist', text) is not None
 
 
 def _reason(error: BaseException) -> str:
