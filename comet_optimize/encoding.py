@@ -99,7 +99,8 @@ def bounded(value: Any, what: str) -> Any:
     array logged as a parameter would otherwise be re-read by every worker."""
     if isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_BYTES:
         _too_big(what, len(value))
-    if getattr(value, "size", 0) > MAX_VALUE_BYTES // 2 and hasattr(value, "tolist"):
+    size = getattr(value, "size", 0)  # an image's size is a tuple: only arrays count here
+    if isinstance(size, int) and size > MAX_VALUE_BYTES // 2 and hasattr(value, "tolist"):
         _too_big(what, None)  # an array: at least two bytes per number in JSON
     converted = plain(value, what)
     if not isinstance(converted, (str, float, int, bool, type(None))):

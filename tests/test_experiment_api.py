@@ -251,6 +251,10 @@ def test_a_huge_value_or_name_is_refused_at_the_call_and_the_experiment_goes_on(
             call()
     with pytest.raises(OptimizerException, match=r"is 2000 characters long"):
         experiment.log_metric("n" * 2000, 1.0)
+    from PIL import Image  # a .size that is a tuple, not an array's element count
+
+    with pytest.raises(OptimizerException, match=r"cannot record a value of type Image"):
+        experiment.log_parameter("picture", Image.new("RGB", (2, 2)))
     experiment.log_other("small", "x" * 1000)
     experiment.log_metric("loss", 0.25)
     experiment.end()
