@@ -22,7 +22,7 @@ import re
 import shutil
 from typing import Any
 
-from comet_optimize import encoding
+from comet_optimize import encoding, safe_files
 from comet_optimize.errors import OptimizerException
 
 DEFAULT_MAX_MB = 100.0
@@ -87,21 +87,36 @@ class AssetFolder:
         self.path = path
 
     def ensure(self) -> str:
-        os.makedirs(self.path, mode=0o700, exist_ok=True)
+        """Create the folder; its last two levels (``assets/<key>``) may not be links,
+        so a planted link cannot lead the experiment's files out of the search."""
+        above = os.path.dirname(os.path.dirname(self.path))
+        os.makedirs(above, mode=0o700, exist_ok=True)
+        safe_files.make_folders(above, os.path.relpath(self.path, above))
         return self.path
+
+    def make_parent(self, relative: str) -> str:
+        """``relative``'s folder, created inside this one without following links."""
+        safe_files.make_folders(self.ensure(), os.path.dirname(relative))
+        return os.path.join(self.path, relative)
+
+    def write(self, relative: str, data: bytes | str, append: bool = False) -> int:
+        """Write one file of the experiment (never through a link); its new size."""
+        target = self.make_parent(relative)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        with open(safe_files.open_plain(target, flags), "ab" if append else "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            return handle.tell()
 
     def _target(self, kind: str, name: str, overwrite: bool) -> tuple[str, str]:
         relative = os.path.join(kind, safe_name(name))
         target = os.path.join(self.ensure(), relative)
-        if not overwrite and os.path.exists(target):  # keep both, as Comet does
+        if not overwrite and os.path.lexists(target):  # keep both, as Comet does
             stem, ext = os.path.splitext(relative)
             number = 2
-            while os.path.exists(os.path.join(self.path, f"{stem}-{number}{ext}")):
+            while os.path.lexists(os.path.join(self.path, f"{stem}-{number}{ext}")):
                 number += 1
             relative = f"{stem}-{number}{ext}"
-            target = os.path.join(self.path, relative)
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        return relative, target
+        return relative, self.make_parent(relative)
 
     def add(self, what: str, source: Any, name: str, kind: str, overwrite: bool = False,
             **fields: Any) -> dict[str, Any]:
@@ -130,15 +145,17 @@ class AssetFolder:
                 f"(COMET_OPTIMIZE_MAX_ASSET_MB raises it)")
         try:
             relative, target = self._target(kind, name, overwrite)
-            if data is None:
-                shutil.copyfile(path, target)
-            else:
-                with open(target, "wb") as handle:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            with open(safe_files.open_plain(target, flags), "wb") as handle:
+                if data is None:
+                    with open(path, "rb") as original:
+                        shutil.copyfileobj(original, handle)
+                else:
                     handle.write(data)
         except OSError as error:
             raise OptimizerException(
                 f"{what}: could not store {encoding.short(name)} in {self.path}: "
-                f"{error.strerror or error}") from None
+                f"{safe_files.describe(error)}") from None
         return {"fileName": name, "type": kind, "path": relative, "size": size,
                 **{k: v for k, v in fields.items() if v is not None}}
 

@@ -54,7 +54,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from comet_optimize import encoding, media, unsupported
+from comet_optimize import encoding, media, safe_files, unsupported
 from comet_optimize.assets import AssetFolder, folder_for
 from comet_optimize.errors import OptimizerException
 from comet_optimize.state import State, encode_score
@@ -527,12 +527,13 @@ class Experiment:
     def log_html(self, html: str, clear: bool = False) -> None:
         """Appends to the experiment's HTML page (html/experiment.html)."""
         with self._lock:
-            folder = self._assets()
-            path = os.path.join(folder.ensure(), "html", "experiment.html")
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            with open(path, "w" if clear else "a", encoding="utf-8") as handle:
-                handle.write(str(html))
-            size = os.path.getsize(path)
+            try:
+                size = self._assets().write(os.path.join("html", "experiment.html"), str(html),
+                                            append=not clear)
+            except OSError as error:
+                raise OptimizerException(
+                    f"log_html: could not store the page: {safe_files.describe(error)}"
+                ) from None
             self.assets = [a for a in self.assets if a["type"] != "html"]
             self.assets.append({"fileName": "experiment.html", "type": "html",
                                 "path": os.path.join("html", "experiment.html"), "size": size})

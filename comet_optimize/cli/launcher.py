@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from comet_optimize import safe_files
 from comet_optimize.cli.output import Lines, LiveArea, Sink
 from comet_optimize.store import printable_location
 
@@ -395,7 +396,8 @@ class _Supervisor:
         path = self.plan.log_path(index)
         log = Sink(None, os.path.basename(path), self._lost, own=True)
         try:
-            log.handle = open(path, "ab")
+            log.handle = open(safe_files.open_plain(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT),
+                              "ab")
         except OSError as error:
             log.failed = True
             self._lost(log, error)

@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from comet_optimize import safe_files
 from comet_optimize.errors import OptimizerException
 from comet_optimize.store.base import Damage
 
@@ -89,11 +90,18 @@ def expand_root(location: str) -> str:
     return os.path.abspath(location)
 
 
-def _make_private_dir(path: str) -> None:
-    """Create ``path`` (0700) if missing; never change the mode of one that exists."""
+def _make_private_dir(path: str, link_allowed: bool = False) -> None:
+    """Create ``path`` (0700) if missing; never change the mode of one that exists.
+
+    Only the store's root may be a symbolic link (to a bigger disk, say): a link
+    inside a search would lead its writes out of it.
+    """
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
+        if not link_allowed and os.path.islink(path):
+            raise safe_files.NotAPlainFile(errno.EPERM, "it is a symbolic link, not a folder",
+                                           path) from None
         if not os.path.isdir(path):
             raise
         return
@@ -189,7 +197,7 @@ class Journal:
     def _open(self) -> None:
         flags = os.O_RDONLY if self.readonly else os.O_RDWR | os.O_APPEND | os.O_CREAT
         try:
-            self._fd = os.open(self.path, flags | os.O_CLOEXEC, 0o600)
+            self._fd = safe_files.open_plain(self.path, flags)
         except OSError as error:
             raise OptimizerException(
                 f"{self.path}: cannot open the journal ({error.strerror})") from None
@@ -366,7 +374,7 @@ class FileStore:
     def _prepare_root(self) -> None:
         existed = os.path.isdir(self.root)
         os.makedirs(os.path.dirname(self.root), exist_ok=True)
-        _make_private_dir(self.root)
+        _make_private_dir(self.root, link_allowed=True)
         if existed:
             mode = os.stat(self.root).st_mode
             if mode & (stat.S_IWGRP | stat.S_IWOTH):
@@ -380,14 +388,16 @@ class FileStore:
             self._prepare_root()
             _make_private_dir(folder)
             tmp = os.path.join(folder, "config.json.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            if os.path.lexists(tmp):
+                os.unlink(tmp)  # left by a crash, or planted: never written through
+            fd = safe_files.open_plain(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             with open(fd, "w", encoding="utf-8") as handle:
                 json.dump(config, handle, indent=2)
                 handle.write("\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.close(os.open(os.path.join(folder, "journal.jsonl"),
-                             os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            os.close(safe_files.open_plain(os.path.join(folder, "journal.jsonl"),
+                                           os.O_WRONLY | os.O_CREAT))
             os.replace(tmp, os.path.join(folder, "config.json"))
             dir_fd = os.open(folder, os.O_RDONLY)
             try:
@@ -396,14 +406,13 @@ class FileStore:
                 os.close(dir_fd)
         except OSError as error:
             raise OptimizerException(
-                f"cannot write to the store {self.root} ({error.strerror})"
-            ) from None
+                f"cannot write to the store {self.root} "
+                f"({safe_files.describe(error)})") from None
 
     def read_config(self, optimizer_id: str) -> dict[str, Any]:
         path = os.path.join(self.folder(optimizer_id), "config.json")
         try:
-            with open(path, encoding="utf-8") as handle:
-                config = json.load(handle)
+            config = json.loads(safe_files.read_plain(path).decode("utf-8"))
         except FileNotFoundError:
             if os.path.isdir(os.path.dirname(path)):
                 raise OptimizerException(
@@ -412,7 +421,10 @@ class FileStore:
             raise OptimizerException(
                 f"unknown optimizer id {optimizer_id} (not found in the store {self.root})"
             ) from None
-        except (OSError, ValueError) as error:
+        except OSError as error:
+            raise OptimizerException(
+                f"{path}: cannot read the stored config ({error.strerror})") from None
+        except ValueError as error:
             raise OptimizerException(
                 f"{path}: cannot read the stored config ({str(error)[:80]})") from None
         if not isinstance(config, dict):
@@ -431,10 +443,17 @@ class FileStore:
         folder = self._heartbeat_folder(optimizer_id)
         path = os.path.join(folder, worker)
         try:
-            os.utime(path)
-        except FileNotFoundError:
-            _make_private_dir(folder)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            try:
+                os.utime(path, follow_symlinks=False)
+            except FileNotFoundError:
+                _make_private_dir(folder)
+                os.close(safe_files.open_plain(path, os.O_WRONLY | os.O_CREAT))
+            if not safe_files.is_plain(path):  # a planted link: beat on a file of our own
+                os.unlink(path)
+                os.close(safe_files.open_plain(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        except OSError as error:
+            raise OptimizerException(
+                f"cannot write the heartbeat {path} ({safe_files.describe(error)})") from None
 
     def lease_lapsed(self, optimizer_id: str, worker: str, lease: float,
                      assigned_at: float) -> bool:
@@ -445,20 +464,25 @@ class FileStore:
         """
         folder = self._heartbeat_folder(optimizer_id)
         try:
-            last = os.stat(os.path.join(folder, worker)).st_mtime
+            last = os.lstat(os.path.join(folder, worker)).st_mtime
         except OSError:
             return time.time() - assigned_at > lease  # never beat: from the assignment
         clock = os.path.join(folder, ".clock")
         try:
             self.beat(optimizer_id, ".clock")
-            now = os.stat(clock).st_mtime
-        except OSError:
+            now = os.lstat(clock).st_mtime
+        except (OSError, OptimizerException):
             now = time.time()
         return now - last > lease
 
     def log_folder(self, optimizer_id: str) -> str:
         path = os.path.join(self.folder(optimizer_id), "logs")
-        _make_private_dir(path)
+        try:
+            _make_private_dir(path)
+        except OSError as error:
+            raise OptimizerException(
+                f"cannot make the folder for the workers' logs ({safe_files.describe(error)})"
+            ) from None
         return path
 
     def list_ids(self) -> list[str]:

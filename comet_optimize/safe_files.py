@@ -1,0 +1,103 @@
+"""Opening the files of a search without being led outside it.
+
+A search folder may come from somewhere else (a tarball from a colleague, a
+shared disk), and a symbolic link planted at ``journal.jsonl`` or at a worker's
+log would make an append land in ``~/.bashrc``; a FIFO planted there would make
+a read wait forever. So every file a search owns is opened without following a
+final symbolic link, without blocking, and refused unless it is a regular file;
+the folders under an experiment are created the same way, one level at a time.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+
+
+class NotAPlainFile(OSError):
+    """A path inside a search that is a link, a FIFO, a device or a folder."""
+
+
+def _refusal(path: str, what: str) -> NotAPlainFile:
+    return NotAPlainFile(errno.EPERM, f"it is {what}, not a regular file", path)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return "an unknown kind of file"
+
+
+def describe(error: OSError) -> str:
+    """The reason, naming the file when it is one of ours that was refused."""
+    if isinstance(error, NotAPlainFile):
+        return f"{error.filename}: {error.strerror}"
+    return error.strerror or str(error)
+
+
+def open_plain(path: str, flags: int, mode: int = 0o600) -> int:
+    """``os.open`` that refuses a symbolic link or anything but a regular file.
+
+    The open itself never blocks (a FIFO would otherwise wait for a writer), and
+    the descriptor is handed back in blocking mode.
+    """
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _refusal(path, "a symbolic link") from None
+        if error.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
+            raise _refusal(path, "a FIFO") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _refusal(path, _kind(info.st_mode))
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_plain(path: str) -> bytes:
+    """The whole content of a regular file (never a link, a FIFO or a device)."""
+    fd = open_plain(path, os.O_RDONLY)
+    with open(fd, "rb") as handle:
+        return handle.read()
+
+
+def is_plain(path: str) -> bool:
+    """True for a regular file that is not a symbolic link."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def make_folders(base: str, relative: str) -> str:
+    """Create ``base/relative`` (0700) one level at a time, refusing any level that
+    is a symbolic link or not a folder, so nothing is created outside ``base``."""
+    path = base
+    for part in [p for p in relative.split("/") if p]:
+        path = os.path.join(path, part)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                raise _refusal(path, "a symbolic link") from None
+            if not stat.S_ISDIR(info.st_mode):
+                raise NotAPlainFile(errno.ENOTDIR, f"it is {_kind(info.st_mode)}, not a folder",
+                                    path) from None
+    return path
