@@ -424,10 +424,14 @@ def _copy_assets(source: Any, target: Any, optimizer_id: str,
     """
     import shutil
 
+    from comet_optimize import safe_files
     from comet_optimize.assets import folder_for
+    from comet_optimize.store.journal import is_optimizer_id
 
+    # An experiment key becomes a folder name: only the keys we make (32 hex digits).
     keys = {event.get("count"): event.get("experiment") for event in events
-            if event.get("type") == "assign" and isinstance(event.get("experiment"), str)}
+            if event.get("type") == "assign" and isinstance(event.get("experiment"), str)
+            and is_optimizer_id(event["experiment"])}
     listed = {keys.get(event.get("count")) for event in events
               if event.get("type") in ("end", "update") and event.get("assets")}
     files = size = elsewhere = 0
@@ -439,11 +443,20 @@ def _copy_assets(source: Any, target: Any, optimizer_id: str,
         if not os.path.isdir(origin):
             elsewhere += key in listed
             continue
-        for folder, _, names in os.walk(origin):
-            into = os.path.join(destination, os.path.relpath(folder, origin))
-            os.makedirs(into, mode=0o700, exist_ok=True)
+        above = os.path.dirname(os.path.dirname(destination))  # as AssetFolder.ensure
+        os.makedirs(above, mode=0o700, exist_ok=True)
+        for folder, _, names in os.walk(origin):  # links to folders are not entered
+            into = safe_files.make_folders(above, os.path.relpath(
+                os.path.join(destination, os.path.relpath(folder, origin)), above))
             for name in names:
-                shutil.copy2(os.path.join(folder, name), os.path.join(into, name))
+                if not safe_files.is_plain(os.path.join(folder, name)):
+                    continue  # a link or a FIFO is not the experiment's file
+                with open(os.path.join(folder, name), "rb") as original, open(
+                        safe_files.open_plain(os.path.join(into, name),
+                                              os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                        "wb") as copy:
+                    shutil.copyfileobj(original, copy)
+                shutil.copystat(os.path.join(folder, name), os.path.join(into, name))
                 files += 1
                 size += os.path.getsize(os.path.join(into, name))
     return files, size, elsewhere, os.path.dirname(folder_for(target, optimizer_id, "-"))

@@ -189,3 +189,31 @@ def test_a_planted_config_temporary_is_not_truncated_through(tmp_path, file_stor
 
     assert outside.unchanged()
     assert store.read_config(optimizer_id)["algorithm"] == "random"
+
+
+def test_a_copy_leaves_planted_links_behind_and_never_follows_them(tmp_path, file_store):
+    optimizer_id = new_search(tmp_path, file_store)
+    body = 'experiment.log_asset_data("mine", name="mine.txt")'
+    run = comet(file_store, "optimize", script(tmp_path, body), optimizer_id, timeout=NO_HANG)
+    assert run.returncode == 0, run.stderr
+    assets = os.path.join(file_store, optimizer_id, "assets")
+    experiment = sorted(os.listdir(assets))[0]
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE KEY")
+    secrets = tmp_path / "dot-ssh"
+    secrets.mkdir()
+    (secrets / "id_ed25519").write_text("PRIVATE KEY")
+    os.symlink(secret, os.path.join(assets, experiment, "stolen"))
+    os.symlink(secrets, os.path.join(assets, experiment, "stolen-folder"))
+
+    target = str(tmp_path / "copy")
+    run = comet(file_store, "optimize", "copy", optimizer_id, "--to", target,
+                timeout=NO_HANG)
+
+    assert run.returncode == 0, run.stderr
+    copied = {}
+    for folder, _, names in os.walk(os.path.join(target, optimizer_id, "assets")):
+        for name in names:
+            with open(os.path.join(folder, name)) as handle:
+                copied[os.path.join(folder, name)] = handle.read()
+    assert len(copied) == 4 and all("PRIVATE" not in text for text in copied.values()), copied
