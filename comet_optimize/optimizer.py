@@ -213,12 +213,15 @@ class Optimizer:
         self._report_damage()
 
     def _report_damage(self) -> None:
+        """One warning per read that found damage, however many places it found:
+        a journal damaged throughout would otherwise print a line per event."""
         damage = self.damage
         if len(damage) > self._damage_reported:
-            for region in damage[self._damage_reported:]:
-                _warning(f"the journal of {self.id} is damaged at byte {region.offset} "
-                         f"({region.reason}); that part is skipped "
-                         f"(see 'comet optimize check {self.id}')")
+            first, *more = damage[self._damage_reported:]
+            others = f" and {len(more)} more place(s)" if more else ""
+            _warning(f"the journal of {self.id} is damaged at byte {first.offset} "
+                     f"({first.reason}){others}; that part is skipped "
+                     f"(see 'comet optimize check {self.id}')")
             self._damage_reported = len(damage)
 
     @property

@@ -290,6 +290,25 @@ def test_a_failed_append_leaves_the_state_as_the_journal_says(file_store):
 
 # -- 9. damage
 
+def test_a_journal_damaged_in_many_places_is_one_warning_not_one_per_place(file_store, capfd):
+    opt = Optimizer(WIDE, verbose=0, store=file_store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.count)
+        if experiment.count == 6:
+            break
+    experiment.end()
+    path = os.path.join(file_store, opt.id, "journal.jsonl")
+    lines = open(path, "rb").read().splitlines(keepends=True)
+    open(path, "wb").write(lines[0] + b"".join(b"#" + line for line in lines[1:]))
+    capfd.readouterr()
+
+    Optimizer(opt.id, verbose=0, store=file_store)
+
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "damaged" in line]
+    assert len(warnings) == 1, warnings
+    assert f"and {len(lines) - 2} more place(s)" in warnings[0]
+
+
 def test_a_damaged_line_in_the_middle_never_reuses_a_number(file_store, capfd):
     store = file_store
     opt = Optimizer(WIDE, verbose=0, store=store)
