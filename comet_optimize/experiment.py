@@ -83,6 +83,7 @@ class Experiment:
                  project_name: str | None = None, _optimizer: Search | None = None,
                  **kwargs: Any):
         self.project_name = project_name
+        self.workspace: str | None = kwargs.get("workspace")
         self.kwargs = kwargs
         self.ended = False
         self.metrics: dict[str, dict[str, Any]] = {}

@@ -30,6 +30,7 @@ NO_OPS: dict[str, str] = {
     "display": "there is no Comet page to display (see experiment.url for its folder)",
     "display_project": "there is no Comet project page to display",
     "log_dataframe_profile": "dataframe profiles are rendered by Comet's server",
+    "log_dependency": "dependencies are not recorded (log_other keeps a value)",
     "log_embedding": "embeddings are a Comet UI feature",
     "register_model": "the model registry is on Comet's server (log_model keeps the files)",
     "send_notification": "notifications are sent by Comet's server",
