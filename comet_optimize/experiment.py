@@ -58,6 +58,7 @@ from comet_optimize import encoding, media, safe_files, unsupported
 from comet_optimize.assets import AssetFolder, folder_for
 from comet_optimize.errors import OptimizerException
 from comet_optimize.state import State, encode_score
+from comet_optimize.store.base import MAX_EVENT_BYTES
 
 _MISSING = object()
 
@@ -767,6 +768,39 @@ class Experiment:
                 event["dataset_hash"] = self.dataset_hash
         if user_others:  # the optimizer_* ones are derived from the assignment itself
             event["others"] = user_others
+        return self._within_bound(event)
+
+    def _within_bound(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event, shed of its bulkiest parts if it would pass MAX_EVENT_BYTES.
+
+        Each value is bounded when logged, but not how many: an experiment that
+        logged thousands of texts would make a journal line every reader refuses.
+        The status and score are never shed; what is, is named (``dropped``).
+        """
+        parts = sum(len(event.get(key, ())) for key in
+                    ("metrics", "logged_parameters", "others", "assets", "texts", "tags"))
+        # A part is a name (<= 1,000 characters) and a value (<= 64 KiB), which JSON's
+        # escapes can grow up to 6 times: so few parts cannot be too big, unmeasured.
+        if parts * 8 * encoding.MAX_VALUE_BYTES < MAX_EVENT_BYTES:
+            return event
+        dropped = []
+        for key in ("texts", "others", "assets", "logged_parameters", "tags", "metrics"):
+            if len(json.dumps(event, default=str)) <= MAX_EVENT_BYTES:
+                break
+            if key == "metrics":  # keep the objective's own summary
+                kept = {k: v for k, v in event.get(key, {}).items() if k == self.metric}
+                if len(kept) == len(event.get(key, {})):
+                    continue
+                event[key] = kept
+            elif event.pop(key, None) is None:
+                continue
+            dropped.append(key)
+        if dropped:
+            event["dropped"] = dropped
+            print(f"COMET WARNING: experiment #{self.count} logged more than "
+                  f"{MAX_EVENT_BYTES >> 20} MiB for the journal; its {', '.join(dropped)} "
+                  f"were left out of the record (its status and score are kept): keep large "
+                  f"data in files (log_asset)", file=sys.stderr, flush=True)
         return event
 
     @property

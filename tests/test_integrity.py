@@ -309,6 +309,59 @@ def test_a_journal_damaged_in_many_places_is_one_warning_not_one_per_place(file_
     assert f"and {len(lines) - 2} more place(s)" in warnings[0]
 
 
+def test_gigabytes_of_garbage_at_the_end_are_never_held_in_memory(file_store):
+    """A torn or hostile tail with no newline: read in bounded pieces, once, as damage."""
+    import tracemalloc
+
+    from comet_optimize.store.journal import MAX_LINE_BYTES, Journal
+
+    opt = Optimizer(WIDE, verbose=0, store=file_store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    path = os.path.join(file_store, opt.id, "journal.jsonl")
+    garbage = 3 * MAX_LINE_BYTES
+    with open(path, "ab") as handle:
+        for _ in range(garbage >> 20):
+            handle.write(b"x" * (1 << 20))
+
+    tracemalloc.start()
+    try:
+        journal = Journal(path, readonly=True)
+        events = journal.read_new()
+        again = journal.read_new()  # the tail is not read a second time
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert [e["type"] for e in events] == ["created", "assign", "end"] and again == []
+    assert peak < 1.5 * MAX_LINE_BYTES, f"held {peak >> 20} MiB for a {garbage >> 20} MiB tail"
+    assert len(journal.damage) == 1 and "not an event" in journal.damage[0].reason
+
+    resumed = Optimizer(opt.id, verbose=0, store=file_store)  # a writer ends the bad line
+    resumed.next().end()
+    assert [e["type"] for e in journal.read_new()] == ["assign", "end"]
+
+
+def test_an_experiment_that_logged_too_much_keeps_its_score_in_one_readable_line(
+        file_store, capfd):
+    from comet_optimize.store.base import MAX_EVENT_BYTES
+
+    opt = Optimizer(WIDE, verbose=0, store=file_store)
+    experiment = opt.next()
+    text = "t" * 60_000
+    for _ in range(MAX_EVENT_BYTES // len(text) + 10):
+        experiment.log_text(text)
+    experiment.log_metric("loss", 0.25)
+    experiment.end()
+
+    assert "texts were left out" in capfd.readouterr().err
+    lines = Path(file_store, opt.id, "journal.jsonl").read_bytes().splitlines()
+    assert max(map(len, lines)) <= MAX_EVENT_BYTES
+    ended = Optimizer(opt.id, verbose=0, store=file_store).experiments()[0]
+    assert (ended["status"], ended["score"]) == ("completed", 0.25)
+
+
 def test_a_damaged_line_in_the_middle_never_reuses_a_number(file_store, capfd):
     store = file_store
     opt = Optimizer(WIDE, verbose=0, store=store)

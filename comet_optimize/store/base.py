@@ -25,6 +25,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from comet_optimize.errors import OptimizerException
 
+# The most one event may take when written (an experiment's end with everything it
+# logged); readers refuse lines over twice this, so no journal makes them hold more.
+MAX_EVENT_BYTES = 16 << 20
+
 
 @dataclass(frozen=True)
 class Damage:

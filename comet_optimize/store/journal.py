@@ -41,7 +41,7 @@ from typing import Any
 
 from comet_optimize import safe_files
 from comet_optimize.errors import OptimizerException
-from comet_optimize.store.base import Damage
+from comet_optimize.store.base import MAX_EVENT_BYTES, Damage
 
 SCHEMA_VERSION = 1
 _ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -49,6 +49,10 @@ LOCK_WAIT_WARNING_SECONDS = 5.0  # COMET_OPTIMIZE_LOCK_WARNING overrides it
 
 
 DISK_FULL_WAIT_SECONDS = 120.0  # COMET_OPTIMIZE_DISK_WAIT overrides it
+# Reads go in bounded pieces: a journal ending in gigabytes of garbage without a
+# newline must not be held in memory (nor re-read on every call).
+READ_CHUNK_BYTES = 4 << 20
+MAX_LINE_BYTES = 2 * MAX_EVENT_BYTES
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -190,8 +194,9 @@ class Journal:
         self._fd = -1
         self._pid = 0
         self._open()
-        self._offset = 0  # bytes consumed: always just after a newline
+        self._offset = 0  # bytes consumed: just after a newline, unless _skipping
         self._torn = False  # the bytes after _offset are an incomplete line
+        self._skipping = False  # _offset is inside a line too long to be an event
         self.damage: list[Damage] = []
 
     def _open(self) -> None:
@@ -225,15 +230,44 @@ class Journal:
         fd = self._own_descriptor()
         size = os.fstat(fd).st_size
         if size <= self._offset:
-            self._torn = False
+            self._torn = self._skipping
             return []
-        data = os.pread(fd, size - self._offset, self._offset)
-        end = data.rfind(b"\n") + 1
-        self._torn = end < len(data)
-        events = []
-        damage = []
+        events: list[dict[str, Any]] = []
+        damage: list[Damage] = []
+        data = b""
+        while self._offset < size:
+            del data  # free the previous piece before reading the next
+            data = os.pread(fd, min(size - self._offset, READ_CHUNK_BYTES + MAX_LINE_BYTES),
+                            self._offset)
+            if not data:
+                break
+            if self._skipping:  # inside a line too long to be an event: drop up to its end
+                newline = data.find(b"\n")
+                if newline < 0:
+                    self._offset += len(data)
+                    continue
+                self._skipping = False
+                self._offset += newline + 1
+                continue
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                if len(data) > MAX_LINE_BYTES:  # no event is this long: damage, skipped
+                    damage.append(Damage(self._offset, len(data), "a line over "
+                                         f"{MAX_LINE_BYTES >> 20} MiB, not an event"))
+                    self._skipping = True
+                    self._offset += len(data)
+                    continue
+                break  # an incomplete last line: read again once it is whole
+            self._parse_lines(data[:end], events, damage)
+            self._offset += end
+        self._torn = self._skipping or self._offset < size
+        self.damage.extend(damage)
+        return events
+
+    def _parse_lines(self, data: bytes, events: list[dict[str, Any]],
+                     damage: list[Damage]) -> None:
         position = self._offset
-        for line in data[:end].split(b"\n")[:-1]:
+        for line in data.split(b"\n")[:-1]:
             at = position
             position += len(line) + 1
             body = line.lstrip(b"\0")
@@ -241,6 +275,10 @@ class Journal:
                 damage.append(Damage(at, len(line) - len(body), "NUL bytes"))
                 at += len(line) - len(body)
             if not body.strip():
+                continue
+            if len(body) > MAX_LINE_BYTES:
+                damage.append(Damage(at, len(body), f"a line over {MAX_LINE_BYTES >> 20} MiB, "
+                                     f"not an event"))
                 continue
             try:
                 event = json.loads(body)
@@ -252,9 +290,6 @@ class Journal:
             self._refuse_a_newer_schema(event.get("v"), at)
             event["_at"] = at
             events.append(event)
-        self.damage.extend(damage)
-        self._offset += end
-        return events
 
     def _refuse_a_newer_schema(self, version: Any, at: int) -> None:
         """An event a newer comet_optimize wrote may mean something this one cannot
@@ -329,7 +364,7 @@ class Journal:
                         f"{self.path}: cannot append to the journal ({error.strerror}), "
                         f"still after waiting for space") from None
                 time.sleep(min(1.0, deadline - now))
-        self._torn = False
+        self._torn = self._skipping = False
         self._offset = os.fstat(fd).st_size
 
 
