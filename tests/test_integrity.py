@@ -341,6 +341,7 @@ def test_gigabytes_of_garbage_at_the_end_are_never_held_in_memory(file_store):
     resumed = Optimizer(opt.id, verbose=0, store=file_store)  # a writer ends the bad line
     resumed.next().end()
     assert [e["type"] for e in journal.read_new()] == ["assign", "end"]
+    assert journal.damage[0].length == garbage  # measured whole once it ended
 
 
 def test_an_experiment_that_logged_too_much_keeps_its_score_in_one_readable_line(

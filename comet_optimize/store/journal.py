@@ -248,6 +248,7 @@ class Journal:
                     continue
                 self._skipping = False
                 self._offset += newline + 1
+                self._measure_the_skipped_line(damage)
                 continue
             end = data.rfind(b"\n") + 1
             if end == 0:
@@ -263,6 +264,14 @@ class Journal:
         self._torn = self._skipping or self._offset < size
         self.damage.extend(damage)
         return events
+
+    def _measure_the_skipped_line(self, damage: list[Damage]) -> None:
+        """The damage a skip recorded when it began gets the whole line's length."""
+        for found in (damage, self.damage):
+            if found and found[-1].reason.startswith("a line over"):
+                found[-1] = Damage(found[-1].offset, self._offset - 1 - found[-1].offset,
+                                   found[-1].reason)
+                return
 
     def _parse_lines(self, data: bytes, events: list[dict[str, Any]],
                      damage: list[Damage]) -> None:
