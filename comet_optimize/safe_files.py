@@ -70,11 +70,15 @@ def open_plain(path: str, flags: int, mode: int = 0o600) -> int:
     return fd
 
 
-def read_plain(path: str) -> bytes:
-    """The whole content of a regular file (never a link, a FIFO or a device)."""
+def read_plain(path: str, max_bytes: int) -> bytes:
+    """The whole content of a regular file (never a link, a FIFO or a device), refused
+    when over ``max_bytes`` rather than held in memory."""
     fd = open_plain(path, os.O_RDONLY)
     with open(fd, "rb") as handle:
-        return handle.read()
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise NotAPlainFile(errno.EFBIG, f"it is over {max_bytes:,} bytes", path)
+    return data
 
 
 def is_plain(path: str) -> bool:

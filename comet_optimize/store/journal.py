@@ -456,7 +456,7 @@ class FileStore:
     def read_config(self, optimizer_id: str) -> dict[str, Any]:
         path = os.path.join(self.folder(optimizer_id), "config.json")
         try:
-            config = json.loads(safe_files.read_plain(path).decode("utf-8"))
+            config = json.loads(safe_files.read_plain(path, MAX_EVENT_BYTES).decode("utf-8"))
         except FileNotFoundError:
             if os.path.isdir(os.path.dirname(path)):
                 raise OptimizerException(

@@ -217,3 +217,23 @@ def test_a_copy_leaves_planted_links_behind_and_never_follows_them(tmp_path, fil
             with open(os.path.join(folder, name)) as handle:
                 copied[os.path.join(folder, name)] = handle.read()
     assert len(copied) == 4 and all("PRIVATE" not in text for text in copied.values()), copied
+
+
+@pytest.mark.parametrize("planted", ["link to /dev/zero", "huge file"])
+def test_a_stored_config_that_never_ends_is_refused_without_reading_it_all(
+        tmp_path, file_store, planted):
+    optimizer_id = new_search(tmp_path, file_store)
+    config = os.path.join(file_store, optimizer_id, "config.json")
+    os.unlink(config)
+    if planted == "huge file":
+        with open(config, "wb") as handle:
+            handle.truncate(1 << 30)  # sparse: a gigabyte of NUL bytes, no disk used
+    else:
+        os.symlink("/dev/zero", config)
+
+    run = comet(file_store, "optimize", "status", optimizer_id, timeout=NO_HANG)
+
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr, run.stderr
+    reason = "symbolic link" if planted.startswith("link") else "over 16,777,216 bytes"
+    assert one_line_naming(run.stderr, "config.json", reason), run.stderr
