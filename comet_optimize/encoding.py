@@ -49,6 +49,9 @@ def to_float(value: Any) -> float | None:
     shape = getattr(value, "shape", ())
     if shape not in ((), (1,), None) and getattr(value, "size", 1) != 1:
         return None  # an array of several numbers is not one number
+    detach = getattr(value, "detach", None)
+    if callable(detach):  # a tensor still in its graph (a loss): its value, without a warning
+        value = detach()
     try:
         return float(value)  # numpy scalars, 0-d arrays and tensors
     except (TypeError, ValueError):

@@ -234,6 +234,35 @@ def test_numpy_and_other_types_are_recorded_as_plain_json(store):
     assert end["others"] == {"data": "/tmp/data.csv", "shape": [2, 0.5]}
 
 
+class GraphTensor:
+    """Behaves like a PyTorch loss still attached to its graph: ``float()`` warns,
+    ``detach()`` gives the plain value (torch itself is not a test dependency)."""
+
+    shape = ()
+
+    def __float__(self) -> float:
+        import warnings
+
+        warnings.warn("Converting a tensor with requires_grad=True to a scalar", UserWarning,
+                      stacklevel=2)
+        return 0.5
+
+    def detach(self) -> np.ndarray:
+        return np.array(0.5)
+
+
+def test_a_loss_tensor_still_in_its_graph_is_recorded_without_a_warning(file_store):
+    import warnings
+
+    opt = Optimizer(WIDE, verbose=0, store=file_store)
+    experiment = opt.next()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        experiment.log_metric("loss", GraphTensor())
+    experiment.end()
+    assert opt.experiments()[0]["score"] == 0.5
+
+
 def test_unrecordable_values_are_refused_at_the_call_that_logged_them(store):
     opt = Optimizer(WIDE, verbose=0, store=store)
     experiment = opt.next()
