@@ -203,20 +203,33 @@ class Journal:
         flags = os.O_RDONLY if self.readonly else os.O_RDWR | os.O_APPEND | os.O_CREAT
         try:
             self._fd = safe_files.open_plain(self.path, flags)
+            info = os.fstat(self._fd)
         except OSError as error:
             raise OptimizerException(
                 f"{self.path}: cannot open the journal ({error.strerror})") from None
+        self._identity = (info.st_dev, info.st_ino)
         self._pid = os.getpid()
+
+    def _still_ours(self) -> bool:
+        """The script may have closed our descriptor (a daemonizing library closes them
+        all) and opened a file of its own at the same number: never write there."""
+        try:
+            info = os.fstat(self._fd)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == self._identity
 
     def _own_descriptor(self) -> int:
         if self._pid != os.getpid():  # a forked child: never use the parent's descriptor
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._open()
+        elif not self._still_ours():
+            self._open()  # the old number is someone else's now: left alone
         return self._fd
 
     def close(self) -> None:
-        if self._fd >= 0 and self._pid == os.getpid():
+        if self._fd >= 0 and self._pid == os.getpid() and self._still_ours():
             os.close(self._fd)
         self._fd = -1
 
