@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from comet_optimize.algorithms.base import History
+from comet_optimize.events import event_problem
 from comet_optimize.liveness import Worker
 from comet_optimize.space import Space
 
@@ -92,38 +93,7 @@ def decode_score(value: Any) -> float | None:
     return float(value)
 
 
-_STATUSES = {state.value for state in State if state is not State.RUNNING}
 _GENERATIONS = itertools.count(1)  # tells apart two states of one search (see `generation`)
-
-
-def event_problem(event: dict[str, Any]) -> str | None:
-    """Why ``event`` cannot be applied (None when it can): the journal's schema check."""
-    kind = event.get("type")
-    if kind == "assign":
-        count = event.get("count")
-        if not (isinstance(count, int) and count >= 1):
-            return "an assign event without a valid count"
-        if not isinstance(event.get("params"), dict) or not isinstance(event.get("pid"), str):
-            return f"assign #{count} lacks its parameters"
-        if not (isinstance(event.get("trial"), int) and event["trial"] >= 1):
-            return f"assign #{count} has no valid trial"
-        if not isinstance(event.get("experiment"), str):
-            return f"assign #{count} has no experiment id"
-        return None
-    if kind in ("end", "update"):
-        if not isinstance(event.get("count"), int):
-            return f"an {kind} event without a valid count"
-        if event.get("status") not in _STATUSES:
-            status = str(event.get("status"))[:20]
-            return f"{kind} #{event['count']} has an unknown status {status!r}"
-        try:
-            decode_score(event.get("score"))
-        except (TypeError, ValueError):
-            return f"{kind} #{event['count']} has an invalid score"
-        return None
-    if kind in ("created", "exhausted"):
-        return None
-    return f"an event of unknown type {str(kind)[:20]!r}"
 
 
 class _Rows:
