@@ -118,3 +118,14 @@ def test_the_schema_refuses_each_field_of_the_wrong_type():
                               (end, "time", {}), (end, "tags", "t"), (end, "metrics", [])]:
         assert event_problem({**event, key: value}) is not None, (key, value)
     assert event_problem({**end, "score": "nan"}) is None  # how a NaN result is written
+
+
+@pytest.mark.parametrize("loss", [1e308, -1e308, 1e300])
+def test_a_finite_but_enormous_loss_does_not_break_bayes(file_store, loss):
+    """A diverging run can log any finite float: the models must take it."""
+    opt = Optimizer({**CONFIG, "spec": {"maxCombo": 30, "seed": 3}}, verbose=0,
+                    store=file_store)
+    for experiment in opt.get_experiments():
+        x = experiment.params["x"]
+        experiment.log_metric("loss", loss if x > 0.7 else (x - 0.3) ** 2)
+    assert opt.status()["completed"] == 30

@@ -58,11 +58,12 @@ def log_transform(scores: np.ndarray) -> np.ndarray:
     finite value."""
     finite = np.isfinite(scores)
     y = np.where(finite, scores, np.max(scores[finite]) if finite.any() else 0.0)
-    excess = y - y.min()
-    c = 0.1 * float(np.median(excess))
-    if c <= 0:
-        c = float(excess.max()) or 1.0
-    z = np.log1p(excess / c)
+    # Half the excess, and logarithms, so that no finite score overflows: a diverged
+    # run may log 1e308 beside 0.01 (excess / c would be inf), or -1e308 beside 1e308.
+    half = 0.5 * y - 0.5 * y.min()
+    scale = float(np.median(half)) * 0.1 or float(half.max()) or 0.5
+    with np.errstate(divide="ignore"):
+        z = np.logaddexp(0.0, np.log(half) - math.log(scale))
     return (z - z.mean()) / (z.std() or 1.0)
 
 
