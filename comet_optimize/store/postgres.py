@@ -125,11 +125,31 @@ _KEEPALIVES = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
 # the log, or its commit does not wait at all (a transaction that only takes an id,
 # pg_current_xact_id(), commits without a flush): a tiny transactional log message does.
 _FLUSH = "SELECT pg_logical_emit_message(true, 'comet_optimize', '')"
-_SELECT_NEW = ("SELECT seq, batch, body FROM comet_optimize_events "
-               "WHERE search = %s AND seq > %s ORDER BY seq")
-_INSERT = ("INSERT INTO comet_optimize_events (search, batch, body) "
-           "SELECT %s, %s, body FROM unnest(%b::text[]) WITH ORDINALITY AS u(body, n) "
-           "ORDER BY n RETURNING seq")
+# After an outage: the batch tells whether our own commit had gone through.
+_SELECT_NEW_BATCHES = ("SELECT seq, batch, body FROM comet_optimize_events "
+                       "WHERE search = %s AND seq > %s ORDER BY seq")
+
+
+# The same statements, prepared once per connection and sent by `pipeline.run` (the
+# statements of every decision; see `comet_optimize.store.pipeline` for why).
+if psycopg is not None:
+    from comet_optimize.store import pipeline
+    from comet_optimize.store.pipeline import BINARY, TEXT, Command, Statement
+
+    _P_BEGIN = Statement(b"comet_optimize_begin", b"BEGIN")
+    _P_LOCK = Statement(b"comet_optimize_lock", (
+        b"SELECT set_config('synchronous_commit', $1, true), "
+        b"set_config('lock_timeout', $2, true), pg_advisory_xact_lock($3, $4), "
+        b"set_config('lock_timeout', '0', true)"))
+    _P_SELECT_NEW = Statement(b"comet_optimize_new", (
+        b"SELECT seq, body FROM comet_optimize_events "
+        b"WHERE search = $1 AND seq > $2 ORDER BY seq"))
+    _P_INSERT = Statement(b"comet_optimize_insert", (
+        b"INSERT INTO comet_optimize_events (search, batch, body) "
+        b"SELECT $1::text, $2::uuid, body FROM unnest($3::text[]) WITH ORDINALITY AS u(body, n) "
+        b"ORDER BY n RETURNING seq"), (TEXT, TEXT, BINARY))
+    _P_COMMIT = Statement(b"comet_optimize_commit", b"COMMIT")
+    _P_FLUSH = Statement(b"comet_optimize_flush", _FLUSH.encode())
 
 
 def _require_driver() -> None:
@@ -235,6 +255,7 @@ class _Connection:
         self._conn = None
         self._pid = -1
         self._ever_connected = False
+        self.prepared: set[bytes] = set()  # statements prepared on the live connection
         self._warned = False
         # Serialises this connection's users (the heartbeat thread shares the store's).
         self.mutex = threading.RLock()
@@ -283,6 +304,7 @@ class _Connection:
                 f"cannot connect to the store {self.location}: {self.scrub(error)}"
             ) from None
         self._conn, self._pid, self._ever_connected = conn, os.getpid(), True
+        self.prepared = set()
         return conn
 
     def drop(self) -> None:
@@ -451,14 +473,12 @@ class PostgresJournal:
 
     # -- reading
 
-    def _fold(self, rows: list[tuple[int, Any, str]], skip_batch: uuid.UUID | None = None
-              ) -> list[dict[str, Any]]:
+    def _fold(self, rows: list[tuple[int, bytes | str]]) -> list[dict[str, Any]]:
+        """Parse rows of (seq, body) into events, after any read during a recovery."""
         events = self._ready
         self._ready = []
-        for seq, batch, body in rows:
+        for seq, body in rows:
             self._last = max(self._last, seq)
-            if skip_batch is not None and batch == skip_batch:
-                continue
             try:
                 event = json.loads(body)
             except ValueError:
@@ -480,11 +500,22 @@ class PostgresJournal:
                 f"(a server crash?): reload the search {self.optimizer_id}"
             )
 
+    def _select_new(self, conn, before: list[Command]) -> list[tuple[int, bytes | str]]:
+        """Run ``before``, then read the rows after the last one seen, in one round trip;
+        the rows as (seq, body)."""
+        results = pipeline.run(conn, self._db.prepared, [
+            *before, (_P_SELECT_NEW, [self.optimizer_id.encode(), str(self._last).encode()])])
+        rows = pipeline.rows(results[-1])
+        encoding = conn.info.encoding
+        if encoding != "utf-8":  # json reads UTF-8 bytes; other encodings are decoded first
+            return [(int(seq), body.decode(encoding)) for seq, body in rows]
+        return [(int(seq), body) for seq, body in rows]
+
     def read_new(self) -> list[dict[str, Any]]:
         """Events appended since the last call, in order; takes no lock."""
         with self._db.mutex:
             def work(conn):
-                return conn.execute(_SELECT_NEW, (self.optimizer_id, self._last)).fetchall()
+                return self._select_new(conn, [])
 
             def recover(conn):
                 self._check_not_behind(conn)
@@ -513,13 +544,10 @@ class PostgresJournal:
             since, said = time.monotonic(), [False]
 
             def begin(conn):
-                with conn.pipeline():
-                    conn.execute("BEGIN")
-                    conn.execute(_LOCK, ("on" if _SYNC_COMMIT else "off",
-                                         f"{max(patience[0], 0.001) * 1000:.0f}",
-                                         _LOCK_SPACE, self._key))
-                    cursor = conn.execute(_SELECT_NEW, (self.optimizer_id, self._last))
-                return cursor.fetchall()
+                lock = [b"on" if _SYNC_COMMIT else b"off",
+                        f"{max(patience[0], 0.001) * 1000:.0f}".encode(),
+                        str(_LOCK_SPACE).encode(), str(self._key).encode()]
+                return self._select_new(conn, [(_P_BEGIN, None), (_P_LOCK, lock)])
 
             def begin_again(conn):
                 self._check_not_behind(conn)
@@ -641,15 +669,17 @@ class PostgresJournal:
         seen = self._last
 
         def insert_and_commit(conn):
-            with conn.pipeline():
-                cursor = None
-                if pending is not None:
-                    cursor = conn.execute(_INSERT, (self.optimizer_id, pending[0], pending[1]))
-                conn.execute("COMMIT")  # releases the lock
-                if pending is not None and not _SYNC_COMMIT:
-                    conn.execute(_FLUSH)  # durability, outside the lock, same round trip
-            if cursor is not None:
-                self._last = max(self._last, max(row[0] for row in cursor.fetchall()))
+            commands: list[Command] = []
+            if pending is not None:
+                commands.append((_P_INSERT, [self.optimizer_id.encode(), str(pending[0]).encode(),
+                                             pipeline.text_array(pending[1])]))
+            commands.append((_P_COMMIT, None))  # releases the lock
+            if pending is not None and not _SYNC_COMMIT:
+                commands.append((_P_FLUSH, None))  # durability, outside the lock, same trip
+            results = pipeline.run(conn, self._db.prepared, commands)
+            if pending is not None:
+                inserted = [int(row[0]) for row in pipeline.rows(results[0])]
+                self._last = max(self._last, *inserted)
 
         def recover(conn):
             # The transaction died with the connection: find out whether it committed.
@@ -660,18 +690,19 @@ class PostgresJournal:
             with conn.pipeline():
                 conn.execute("BEGIN")
                 conn.execute(_LOCK, ("on", "0", _LOCK_SPACE, self._key))
-                cursor = conn.execute(_SELECT_NEW, (self.optimizer_id, seen))
+                cursor = conn.execute(_SELECT_NEW_BATCHES, (self.optimizer_id, seen))
             rows = cursor.fetchall()
-            mine = [row for row in rows if row[1] == pending[0]]
-            if mine:  # it had committed; keep what others wrote after it for read_new
+            others = [(seq, body) for seq, batch, body in rows if batch != pending[0]]
+            if len(others) < len(rows):  # it had committed; keep what others wrote after it
                 conn.execute("COMMIT")
                 if not _SYNC_COMMIT:
                     conn.execute(_FLUSH)  # it may not have reached the disk yet
-                self._ready = self._fold(rows, skip_batch=pending[0])
+                self._ready = self._fold(others)
+                self._last = max(self._last, rows[-1][0])
                 return
             if rows:  # the lock was lost and others decided meanwhile
                 conn.execute("ROLLBACK")
-                self._ready = self._fold(rows)
+                self._ready = self._fold(others)
                 raise JournalConflict(
                     f"the connection to the store {self.location} was lost while deciding, "
                     f"and other workers wrote meanwhile: reload the search {self.optimizer_id}"
