@@ -93,6 +93,7 @@ def decode_score(value: Any) -> float | None:
     return float(value)
 
 
+_WORKER_TYPES = (str, int, int, str, int)  # an assign's host, process, process_start, boot, pidns
 _GENERATIONS = itertools.count(1)  # tells apart two states of one search (see `generation`)
 
 
@@ -138,6 +139,7 @@ class SearchState:
         self._scores = _Rows(None)
         self._observed_at: dict[int, int] = {}  # count -> its row in _rows/_scores
         self._row_cache: dict[str, np.ndarray] = {}
+        self._workers: dict[tuple[Any, ...], Worker] = {}  # one object per worker process
         self.retries = 0  # assignments that were re-assignments (retry > 0)
         # A change log, so that a reader can ask what changed since it last looked and do
         # work in proportion to that (the dashboard): `changes` numbers every change to an
@@ -180,10 +182,11 @@ class SearchState:
             self.row_of(event["pid"], event["params"])
         except (KeyError, TypeError, ValueError):
             return f"assign #{event['count']} has parameters outside this search's space"
+        worker = self._worker_of(event)
         assignment = Assignment(
             count=event["count"], experiment_id=event["experiment"], pid=event["pid"],
             trial=event["trial"], retry=event.get("retry", 0), parameters=event["params"],
-            worker=Worker.from_event(event), start_time=event.get("time", 0.0),
+            worker=worker, start_time=event.get("time", 0.0),
             extra=event.get("extra", {}),
         )
         self.max_count = max(self.max_count, assignment.count)
@@ -204,6 +207,17 @@ class SearchState:
                 self.partial[assignment.pid] = None
             else:
                 self.partial.pop(assignment.pid, None)
+
+    def _worker_of(self, event: dict[str, Any]) -> Worker:
+        """The event's worker, one object per process: a worker assigns many times."""
+        key = (event.get("host"), event.get("process"), event.get("process_start"),
+               event.get("boot"), event.get("pidns"))
+        if tuple(map(type, key)) != _WORKER_TYPES:  # odd (hand-written): never shared
+            return Worker.from_event(event)
+        worker = self._workers.get(key)
+        if worker is None:
+            worker = self._workers[key] = Worker.from_event(event)
+        return worker
 
     def _apply_end(self, event: dict[str, Any]) -> None:
         assignment = self.running.pop(event["count"], None)
