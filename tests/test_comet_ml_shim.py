@@ -206,3 +206,66 @@ def test_the_newer_sdk_entry_points_start_and_refuse_clearly(tmp_path, store):
     assert "newer sdk done" in run.stdout
     refusals = [line for line in run.stdout.splitlines() if line.startswith("refused:")]
     assert len(refusals) == 2 and all("offline there is none" in r for r in refusals)
+
+
+INTEGRATIONS = """\
+import sys
+import comet_ml
+from comet_ml import API, Artifact, Optimizer
+from comet_ml.integration.pytorch import log_model as log_torch_model, load_model
+from comet_ml.integration.sklearn import log_model as log_sklearn_model
+from sklearn.linear_model import LinearRegression
+
+opt = Optimizer(sys.argv[1], verbose=0)
+for experiment in opt.get_experiments():
+    assert comet_ml.get_running_experiment() is experiment  # the newest, as in Comet
+    log_torch_model(experiment, {"weight": [experiment.params["x"]]}, "net")
+    log_sklearn_model(experiment, "regression", LinearRegression().fit([[0], [1]], [0, 1]))
+    experiment.log_metric("loss", experiment.params["x"])
+    print("logged to", experiment.url)
+assert comet_ml.flush() is True
+comet_ml.end()  # nothing running any more: nothing to do
+for make in (API, Artifact, lambda: load_model("experiment://abc/net")):
+    try:
+        make()
+    except comet_ml.OptimizerException as error:
+        print("refused:", error)
+print("integrations done")
+"""
+
+# A stand-in for torch (not a test dependency) with torch's save and load signatures.
+FAKE_TORCH = """\
+import pickle
+
+def save(obj, f, pickle_module=pickle, **kwargs):
+    pickle_module.dump(obj, f)
+
+def load(f, map_location=None, pickle_module=pickle, **kwargs):
+    with open(f, "rb") as handle:
+        return pickle_module.load(handle)
+"""
+
+
+def test_comet_s_framework_log_model_and_server_only_names(tmp_path, store):
+    (tmp_path / "fake" / "torch").mkdir(parents=True)
+    (tmp_path / "fake" / "torch" / "__init__.py").write_text(FAKE_TORCH)
+    script = write(tmp_path, "integrations.py", INTEGRATIONS)
+    run = subprocess.run([*COMET, "optimize", script, config(tmp_path, range(2))],
+                         env=environment(store, PYTHONPATH=str(tmp_path / "fake")),
+                         capture_output=True, text=True, timeout=120)
+
+    assert run.returncode == 0, run.stderr
+    assert "integrations done" in run.stdout and completed(store) == [2]
+    refusals = [line for line in run.stdout.splitlines() if "refused:" in line]
+    assert len(refusals) == 3, run.stdout
+    assert all("offline" in line for line in refusals)
+    models = sorted(os.path.relpath(os.path.join(folder, name), store)
+                    for folder, _, names in os.walk(store) for name in names
+                    if name.startswith("comet-"))
+    assert len(models) == 4 and {os.path.basename(m) for m in models} == {
+        "comet-torch-model.pth", "comet-sklearn-model.pkl"}
+    import pickle
+
+    torch_file = next(m for m in models if m.endswith(".pth"))
+    with open(os.path.join(store, torch_file), "rb") as handle:
+        assert pickle.load(handle)["weight"][0] in (0, 1)

@@ -17,7 +17,11 @@ from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
 from . import exceptions
 
 __all__ = [
+    "API",
+    "APIExperiment",
+    "Artifact",
     "ExistingExperiment",
+    "ExistingOfflineExperiment",
     "Experiment",
     "ExperimentConfig",
     "InvalidOptimizerParameters",
@@ -25,10 +29,13 @@ __all__ = [
     "Optimizer",
     "OptimizerException",
     "__version__",
+    "end",
     "exceptions",
+    "flush",
     "get_global_experiment",
     "get_running_experiment",
     "init",
+    "integration",
     "login",
     "start",
 ]
@@ -79,11 +86,49 @@ def start(api_key: str | None = None, workspace: str | None = None,
 
 
 def get_running_experiment() -> Any:
-    """The experiment `start()` made last, while it has not ended; else None."""
-    return _running[0] if _running and not _running[0].ended else None
+    """The experiment `start()` made last while it is open, else (as Comet, which
+    keeps the newest experiment of the process) the newest open one; else None."""
+    if _running and not _running[0].ended:
+        return _running[0]
+    from comet_optimize import autolog
+
+    return autolog.current()
 
 
 get_global_experiment = get_running_experiment
+
+
+def end() -> None:
+    """Comet's ``comet_ml.end()``: ends the running experiment, if there is one."""
+    experiment = get_running_experiment()
+    if experiment is not None:
+        experiment.end()
+
+
+def flush() -> bool:
+    """Comet's ``comet_ml.flush()``: offline everything is written when logged."""
+    return True
+
+
+def _server_only(name: str, instead: str) -> type:
+    """A class Comet's server backs: importable, refused in one sentence when made."""
+
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
+        from comet_optimize.errors import OptimizerException
+
+        raise OptimizerException(f"comet_ml.{name} reads from Comet's server; offline there "
+                                 f"is none: {instead}")
+
+    return type(name, (), {"__init__": refuse, "__doc__": f"Comet's {name}: refused."})
+
+
+_READ_RESULTS = ("read results with 'comet optimize export' / 'status', or "
+                 "Optimizer.experiments()")
+API = _server_only("API", _READ_RESULTS)
+APIExperiment = _server_only("APIExperiment", _READ_RESULTS)
+Artifact = _server_only("Artifact", "store files with log_asset / log_model")
+ExistingOfflineExperiment = _server_only(
+    "ExistingOfflineExperiment", "use Experiment(), or the optimizer's get_experiments()")
 
 
 class ExistingExperiment:
@@ -106,5 +151,9 @@ def __getattr__(name: str) -> Any:
         from comet_optimize.experiment import Experiment
 
         return Experiment
+    if name == "integration":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.integration")
     raise AttributeError(f"module 'comet_ml' (comet_optimize's offline stand-in) has no "
                          f"attribute {name!r}")
