@@ -72,13 +72,16 @@ class Assignment:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """What was recorded, then the extras (the script's name, tags...); an extra named
+        "status" or "score" in a hand-edited journal never hides the recorded one."""
+        recorded = {
             "count": self.count, "id": self.experiment_id, "pid": self.pid,
             "trial": self.trial, "retry": self.retry, "parameters": self.parameters,
             "status": self.state.value, "score": self.score, "host": self.worker.host,
             "process": self.worker.pid, "startTime": self.start_time, "endTime": self.end_time,
-            "reason": self.reason, "metrics": self.metrics, **self.extra,
+            "reason": self.reason, "metrics": self.metrics,
         }
+        return {**recorded, **{k: v for k, v in self.extra.items() if k not in recorded}}
 
 
 def encode_score(score: float | None) -> float | str | None:

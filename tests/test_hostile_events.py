@@ -129,3 +129,21 @@ def test_a_finite_but_enormous_loss_does_not_break_bayes(file_store, loss):
         x = experiment.params["x"]
         experiment.log_metric("loss", loss if x > 0.7 else (x - 0.3) ** 2)
     assert opt.status()["completed"] == 30
+
+
+def test_an_extra_named_like_a_recorded_field_never_hides_it(file_store):
+    opt = Optimizer({**CONFIG, "algorithm": "random"}, verbose=0, store=file_store)
+    experiment = opt.next()
+    experiment.end()  # aborted: no metric
+    path = os.path.join(file_store, opt.id, "journal.jsonl")
+    with open(path) as handle:
+        events = [json.loads(line) for line in handle]
+    for event in events:
+        if event["type"] == "assign":
+            event["extra"] = {"status": "completed", "score": -1e9, "project_name": "p"}
+    with open(path, "w") as handle:
+        handle.write("".join(json.dumps(event) + "\n" for event in events))
+
+    shown = Optimizer(opt.id, verbose=0, store=file_store).experiments()[0]
+
+    assert (shown["status"], shown["score"], shown["project_name"]) == ("aborted", None, "p")
