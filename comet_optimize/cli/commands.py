@@ -27,6 +27,7 @@ from comet_optimize.cli.launcher import (
     check_grace,
     check_script,
     default_jobs,
+    ensure_memory,
     ensure_open_files,
     parse_gpus,
     run_workers,
@@ -190,6 +191,7 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     jobs = default_jobs(jobs, gpu_list)
     if jobs < 1:
         raise BadInput(f"-j {jobs}: the number of workers must be at least 1")
+    ensure_memory(jobs)
     ensure_open_files(jobs)
     grace = check_grace(grace)
     if dump:

@@ -125,6 +125,22 @@ def ensure_open_files(jobs: int) -> None:
                    f"this process may open ({limit}; raise 'ulimit -n' or use fewer workers)")
 
 
+# The least a worker process takes (a shell; a Python worker takes several times
+# more): a guard against a typo such as -j 100000, not an estimate of what fits.
+_MEMORY_PER_WORKER = 8 << 20
+
+
+def ensure_memory(jobs: int) -> None:
+    """Refuse, before anything starts, a number of workers no machine this size can hold."""
+    import psutil
+
+    total = psutil.virtual_memory().total
+    if jobs * _MEMORY_PER_WORKER > total:
+        raise BadInput(f"-j {jobs}: {jobs} worker processes need more memory than this "
+                       f"machine has ({total / 2**30:.1f} GiB, at {_MEMORY_PER_WORKER >> 20} MiB "
+                       f"or more each); use fewer workers")
+
+
 def check_script(script: str) -> None:
     if not os.path.exists(script):
         raise BadInput(f"{script}: no such file")

@@ -430,6 +430,24 @@ def test_more_workers_than_open_files_allow_is_one_line_before_anything_starts(t
     assert run.stdout.count("] hi\n") == 30
 
 
+def test_more_workers_than_the_machine_could_hold_is_one_line_before_anything_starts(
+        tmp_path, file_store):
+    """Under a high open-file limit (containers often allow a million), a -j this large
+    used to start worker after worker until the machine ran out of memory."""
+    import psutil
+
+    jobs = psutil.virtual_memory().total // (8 << 20) + 1
+    script = tmp_path / "hi.sh"
+    script.write_text("echo hi\n")
+    run = subprocess.run([*COMET, "optimize", "-j", str(jobs), "-e", "/bin/sh", str(script),
+                          write_config(tmp_path, range(3))], env=environment(file_store),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("\n") == 1 and "need more memory than this machine has" in \
+        run.stderr
+    assert not os.path.exists(file_store)
+
+
 RUN_OUT_OF_FILES = """\
 import os, resource, sys
 from comet_optimize.cli.launcher import Plan, run_workers
