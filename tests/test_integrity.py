@@ -319,15 +319,20 @@ def test_a_failed_append_leaves_the_state_as_the_journal_says(file_store):
 
 # -- 9. damage
 
-def test_a_journal_damaged_in_many_places_is_one_warning_not_one_per_place(file_store, capfd):
-    opt = Optimizer(WIDE, verbose=0, store=file_store)
+def ended_search(store: str, count: int) -> tuple[Optimizer, str, list[bytes]]:
+    """A search with ``count`` completed experiments; its journal's path and lines."""
+    opt = Optimizer(WIDE, verbose=0, store=store)
     for experiment in opt.get_experiments():
         experiment.log_metric("loss", experiment.count)
-        if experiment.count == 6:
+        if experiment.count == count:
             break
     experiment.end()
-    path = os.path.join(file_store, opt.id, "journal.jsonl")
-    lines = open(path, "rb").read().splitlines(keepends=True)
+    path = os.path.join(store, opt.id, "journal.jsonl")
+    return opt, path, open(path, "rb").read().splitlines(keepends=True)
+
+
+def test_a_journal_damaged_in_many_places_is_one_warning_not_one_per_place(file_store, capfd):
+    opt, path, lines = ended_search(file_store, 6)
     open(path, "wb").write(lines[0] + b"".join(b"#" + line for line in lines[1:]))
     capfd.readouterr()
 
@@ -394,14 +399,7 @@ def test_an_experiment_that_logged_too_much_keeps_its_score_in_one_readable_line
 
 def test_a_damaged_line_in_the_middle_never_reuses_a_number(file_store, capfd):
     store = file_store
-    opt = Optimizer(WIDE, verbose=0, store=store)
-    for experiment in opt.get_experiments():
-        experiment.log_metric("loss", experiment.count)
-        if experiment.count == 3:
-            break
-    experiment.end()
-    path = os.path.join(store, opt.id, "journal.jsonl")
-    lines = open(path, "rb").read().splitlines(keepends=True)
+    opt, path, lines = ended_search(store, 3)
     index = next(i for i, line in enumerate(lines) if b'"count":3' in line
                  and b'"assign"' in line)
     lines[index] = b"\0" * (len(lines[index]) - 1) + b"\n"
