@@ -96,6 +96,7 @@ def decode_score(value: Any) -> float | None:
     return float(value)
 
 
+_STATE_OF = {state.value: state for state in State}  # State(value), without the Enum call
 _WORKER_TYPES = (str, int, int, str, int)  # an assign's host, process, process_start, boot, pidns
 _GENERATIONS = itertools.count(1)  # tells apart two states of one search (see `generation`)
 
@@ -112,6 +113,9 @@ class _Rows:
             self._data = np.concatenate([self._data, np.empty_like(self._data)])
         self._data[self._n] = row
         self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
 
     @property
     def array(self) -> np.ndarray:
@@ -237,7 +241,7 @@ class SearchState:
         """Copy an end or update event's outcome onto the assignment, counts included."""
         before = assignment.state
         self._touch(assignment.count)
-        assignment.state = State(event["status"])
+        assignment.state = _STATE_OF[event["status"]]
         assignment.end_time = event.get("time", assignment.end_time)
         assignment.score = decode_score(event.get("score"))
         assignment.reason = event.get("reason")
@@ -275,7 +279,7 @@ class SearchState:
         if index is None:
             if oriented is None:
                 return
-            self._observed_at[assignment.count] = len(self._scores.array)
+            self._observed_at[assignment.count] = len(self._scores)
             self._rows.append(self.row(assignment))
             self._scores.append(oriented)
         else:

@@ -19,9 +19,14 @@ only) so the lock is released before the write-ahead log reaches the disk;
 synchronous commit sent right behind the ``COMMIT``, in the same round trip,
 which flushes the log up to (and past) ours. Concurrent workers share those
 flushes, so the lock is held for two round trips instead of two round trips
-and a disk flush, and a decision costs two round trips in all. Event bodies
-go as one binary text array (a text-format array costs a regex pass over
-every quote of every event).
+and a disk flush, and a decision costs two round trips in all. Each round
+trip is one libpq pipeline of statements prepared once per connection
+(`comet_optimize.store.pipeline`), not psycopg cursors, whose Python cost per
+statement was half a decision's client CPU. Event bodies go as one binary
+text array (a text-format array costs a regex pass over every quote of every
+event). With named prepared statements, a pooler in front of the server
+must keep a session per client (PgBouncer's session mode, or 1.21+ with
+``max_prepared_statements``), as psycopg's own automatic preparing needed.
 
 Outages: once connected, a dropped connection or a restarted server is
 retried with bounded backoff. Each appended batch carries a uuid; after an
@@ -473,14 +478,20 @@ class PostgresJournal:
 
     # -- reading
 
-    def _fold(self, rows: list[tuple[int, bytes | str]]) -> list[dict[str, Any]]:
-        """Parse rows of (seq, body) into events, after any read during a recovery."""
+    def _fold(self, rows: list[tuple[int, Any]], encoding: str | None = None
+              ) -> list[dict[str, Any]]:
+        """Parse rows of (seq, body) into events, after any read during a recovery.
+
+        Every worker folds every event of its search, so this runs workers x events
+        times: it is kept to the parse and little else. Bodies are text, or bytes in
+        ``encoding`` (a row that is not valid text is damage, like one that is not JSON).
+        """
         events = self._ready
         self._ready = []
+        loads = json.loads
         for seq, body in rows:
-            self._last = max(self._last, seq)
             try:
-                event = json.loads(body)
+                event = loads(body if encoding is None else body.decode(encoding))
             except ValueError:
                 event = None
             if isinstance(event, dict):
@@ -488,6 +499,8 @@ class PostgresJournal:
                 events.append(event)
             else:
                 self.damage.append(Damage(seq, 1, "not a JSON object"))
+        if rows:
+            self._last = max(self._last, rows[-1][0])  # rows come in seq order
         return events
 
     def _check_not_behind(self, conn) -> None:
@@ -500,16 +513,15 @@ class PostgresJournal:
                 f"(a server crash?): reload the search {self.optimizer_id}"
             )
 
-    def _select_new(self, conn, before: list[Command]) -> list[tuple[int, bytes | str]]:
+    def _select_new(self, conn, before: list[Command]) -> list[dict[str, Any]]:
         """Run ``before``, then read the rows after the last one seen, in one round trip;
-        the rows as (seq, body)."""
+        the new events."""
         results = pipeline.run(conn, self._db.prepared, [
             *before, (_P_SELECT_NEW, [self.optimizer_id.encode(), str(self._last).encode()])])
-        rows = pipeline.rows(results[-1])
-        encoding = conn.info.encoding
-        if encoding != "utf-8":  # json reads UTF-8 bytes; other encodings are decoded first
-            return [(int(seq), body.decode(encoding)) for seq, body in rows]
-        return [(int(seq), body) for seq, body in rows]
+        result = results[-1]
+        value = result.get_value
+        rows = [(int(value(row, 0)), value(row, 1)) for row in range(result.ntuples)]
+        return self._fold(rows, conn.info.encoding)
 
     def read_new(self) -> list[dict[str, Any]]:
         """Events appended since the last call, in order; takes no lock."""
@@ -522,10 +534,9 @@ class PostgresJournal:
                 return work(conn)
 
             try:
-                rows = self._db.retrying(work, recover)
+                return self._db.retrying(work, recover)
             except psycopg.Error as error:
                 raise _sql_error(self._db, error, "read the events") from None
-            return self._fold(rows)
 
     # -- deciding
 
@@ -555,7 +566,7 @@ class PostgresJournal:
 
             while True:
                 try:
-                    rows = self._db.retrying(begin, begin_again)
+                    events = self._db.retrying(begin, begin_again)
                     break
                 except psycopg.errors.LockNotAvailable:
                     self._rollback()
@@ -566,7 +577,7 @@ class PostgresJournal:
             self._in_transaction = True
             self._pending = None
             try:
-                yield self._fold(rows)
+                yield events
             except BaseException:
                 self._in_transaction = False
                 self._pending = None
