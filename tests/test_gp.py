@@ -171,8 +171,22 @@ def test_the_bad_mixture_is_capped_so_cost_stops_growing() -> None:
     good, bad = search._estimators(History(x, scores, x[:2]))
     assert len(good.centres) == 25
     assert len(bad.centres) == 50 + 2  # the cap, plus every pending row
-    # Evenly spread over the ranks: from near the good set to the very worst.
-    assert bad.centres[:50].sum(axis=1).max() == scores.max()
+    # The good set is still exactly the best 25 (found by partition, not a full sort) ...
+    best = np.sort(scores)[:25]
+    assert np.allclose(np.sort(good.centres.sum(axis=1)), best)
+    # ... and the bad sample spans the whole history, first to last, none of them good.
+    sampled = bad.centres[:50]
+    assert (sampled.sum(axis=1) > best[-1]).all()
+    rest = x[scores > best[-1]]
+    assert np.array_equal(sampled[0], rest[0]) and np.array_equal(sampled[-1], rest[-1])
+
+
+def test_below_the_cap_the_bad_mixture_is_every_other_observation() -> None:
+    space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0}})
+    x = np.linspace(0.0, 1.0, 60)[:, None]
+    good, bad = ParzenSearch(space, max_bad=400)._estimators(
+        History(x, x[:, 0].copy(), np.empty((0, 1))))
+    assert len(good.centres) == 6 and len(bad.centres) == 54
 
 
 def test_the_sharing_rule_keeps_parzen_on_categorical_heavy_spaces() -> None:
@@ -252,3 +266,69 @@ def test_a_larger_noise_prior_lets_the_fit_smooth_more() -> None:
     tight = gp.fit(x, y, categorical, np.random.default_rng(0))
     loose = gp.fit(x, y, categorical, np.random.default_rng(0), noise_centre=0.3)
     assert loose.noise > tight.noise
+
+
+def _box_search(**settings) -> tuple[ParzenSearch, History]:
+    """A 3-D search (x, y doubles, k an integer 1..5) with 40 results, best near x=0.7, y=0.2."""
+    space = _space({"x": {"type": "double", "min": 0.0, "max": 1.0},
+                    "y": {"type": "double", "min": 0.0, "max": 1.0},
+                    "k": {"type": "integer", "min": 1, "max": 5}})
+    column = {d.name: j for j, d in enumerate(space.dimensions)}
+    rng = np.random.default_rng(13)
+    rows = [space.encode({"x": a, "y": b, "k": int(k)}) for a, b, k in
+            zip(rng.uniform(size=40), rng.uniform(size=40), rng.integers(1, 6, size=40))]
+    x = np.array(rows)
+    scores = ((x[:, column["x"]] - 0.7) ** 2 + (x[:, column["y"]] - 0.2) ** 2
+              + 0.01 * x[:, column["k"]])
+    return ParzenSearch(space, gp=True, **settings), History(x, scores, np.empty((0, 3)))
+
+
+def _model(search: ParzenSearch, history: History) -> gp.GaussianProcess:
+    """The GP exactly as `ParzenSearch._gp_proposals` fits it."""
+    s = search.settings
+    return gp.fit(history.completed, gp.transform(history.scores, s.gp_transform),
+                  search.space.categorical_mask, np.random.default_rng(0), s.gp_fit_size,
+                  starts=s.gp_starts, prior_shift=s.gp_prior_shift, noise_centre=s.gp_noise)
+
+
+def test_the_trust_region_shrinks_after_misses_and_keeps_the_gp_inside() -> None:
+    search, history = _box_search(gp_trust=True)
+    model = _model(search, history)
+    centre = history.completed[np.argmin(history.scores)]
+    ones = np.concatenate([[0.0] * 10, np.ones(30)])
+    # 24 results with no improvement after the start-up: 0.8 halved 6 times (every 4
+    # misses); 30: halved 7 times, below 0.5^7, so back to 0.8 and halved once more.
+    low6, high6 = search._trust_box(History(history.completed[:34], ones[:34],
+                                            history.pending), model, centre)
+    low, high = search._trust_box(History(history.completed, ones, history.pending),
+                                  model, centre)
+    assert np.all(high6 - low6 < high - low)
+    assert np.all(high6 - low6 <= 0.8 / 2 ** 6 * 4.0 + 1e-12)
+    rows = search._gp_proposals(history, search._estimators(history)[0],
+                                np.random.default_rng(1))
+    low, high = search._trust_box(history, model, centre)
+    assert ((rows >= low - 1e-9) & (rows <= high + 1e-9)).all()
+    assert np.ptp(rows, axis=0).max() < 1.0  # the box is smaller than the space
+
+
+def test_a_box_is_never_narrower_than_one_step_of_an_integer() -> None:
+    search, history = _box_search(gp_trust=True, gp_trust_step=True)
+    model = _model(search, history)
+    k = next(j for j, d in enumerate(search.space.dimensions) if d.name == "k")
+    centre = search.space.encode({"x": 0.7, "y": 0.2, "k": 3})
+    stalled = History(history.completed[:34], np.concatenate([[0.0] * 10, np.ones(24)]),
+                      history.pending)
+    low, high = search._trust_box(stalled, model, centre)
+    assert high[k] - low[k] >= 2 * 0.2 - 1e-9  # one step (1/5) to either side
+    plain, _ = _box_search(gp_trust=True)
+    low, high = plain._trust_box(stalled, model, centre)
+    assert high[k] - low[k] < 0.2
+
+
+def test_snapped_candidates_are_the_values_that_would_run() -> None:
+    search, history = _box_search(gp_snap=True)
+    rows = search._gp_proposals(history, search._estimators(history)[0],
+                                np.random.default_rng(2))
+    space = search.space
+    for row in rows[:50]:
+        assert np.allclose(space.encode(space.decode(row)), row)

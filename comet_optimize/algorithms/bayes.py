@@ -28,11 +28,19 @@ supplies where to look (and the categorical choices worth trying); the GP,
 which learns a length scale per parameter, decides where exactly. Pending
 experiments enter the GP as kriging believers (observed at the predicted
 mean, so the improvement there vanishes), as they enter the bad mixture here.
+Integer and discrete candidates are scored at the values they would run with
+(``gp_snap``): between two values the GP would promise an improvement no
+runnable point has. Once ``gp_trust_after`` results are in, the GP searches
+a trust region (``gp_trust``, TuRBO's box around the best point, replayed from
+the history): left to itself, expected improvement kept sending it to the
+corners of the space on rugged problems, where the Parzen model did better.
 
 Speed: the scaled squared distances of all candidates to all kernels expand
 into two matrix products, so the cost per suggestion grows with the history
 only through those products, and the bad mixture keeps at most ``max_bad``
-observations (evenly spaced by rank), so it stops growing at all. The GP costs
+observations (past that, the good set is found by partition and the bad
+mixture takes every k-th of the rest in completion order: no sort of the whole
+history), so it stops growing at all. The GP costs
 O(n^3) in the history; past ``gp_max_trials`` it is not fitted, which keeps a
 suggestion under 50 ms while it runs and the Parzen path's cost beyond.
 """
@@ -94,6 +102,19 @@ class ParzenSettings:
     # on categorical-heavy spaces (1.0: the GP on every space)
     gp_patience: int | None = None  # the Parzen model decides while the best result is
     # older than this many results (None: the GP decides however long it stalls)
+    startup_pending: bool = False  # the start-up ends once n_startup experiments were
+    # handed out (completed or pending), not n_startup completed
+    gp_liar: str = "believer"  # a pending row's value in the GP: "believer" (its predicted
+    # mean), "min" / "max" (the best / worst transformed score so far)
+    gp_uniform: float = 1.0  # uniform candidates per Parzen candidate in the GP's pool
+    gp_trust: bool = False  # the GP searches a trust region around the best point
+    # (TuRBO's box: grown after 3 improvements in a row, halved after max(4, d) misses)
+    gp_trust_after: int = 0  # completed experiments before the box applies (the GP's
+    # global search first)
+    gp_trust_side: float = 0.8  # the box's side at the start (1.6: its largest)
+    gp_trust_step: bool = False  # the box is at least one step wide on integer/discrete
+    gp_snap: bool = False  # the GP scores integer/discrete candidates at the values they
+    # would run with (each rounded to its nearest value), not between two values
     startup_spread: int = 1  # a start-up suggestion is the one of this many uniform draws
     # farthest from every experiment so far (1: a plain random draw)
 
@@ -113,6 +134,16 @@ class ParzenSearch(SamplingAlgorithm):
         # The sharing rule by problem shape, fixed by the space alone (deterministic).
         self.gp_suits_space = (len(self.categorical)
                                < self.settings.gp_unordered_limit * len(space.dimensions))
+        # Per ordered dimension with finitely many values: its column, the internal value
+        # of each of them (sorted) and the midpoints between neighbours, to round to.
+        self.grids = []
+        for column, dimension in enumerate(space.dimensions):
+            count = dimension.cardinality
+            if not dimension.categorical and count and count <= 100_000:
+                centres = np.array([dimension.encode(v) for v in dimension.choices])
+                order = np.argsort(centres)
+                centres = centres[order]
+                self.grids.append((column, centres, 0.5 * (centres[1:] + centres[:-1])))
         self.n_candidates = (self.settings.candidates
                              + self.settings.candidates_per_dimension * len(space.dimensions))
 
@@ -120,13 +151,21 @@ class ParzenSearch(SamplingAlgorithm):
         settings = self.settings
         n = len(history.scores)
         n_good = min(max(1, math.ceil(settings.good_fraction * n)), settings.max_good)
+        if n - n_good > settings.max_bad:
+            # Past the cap, no full sort (a stable argsort of 10,000 scores alone costs about
+            # 1 ms): the good set by partition, and the bad mixture from every k-th of the
+            # rest in the order they were completed, a bounded, deterministic, unbiased
+            # sample of the same density.
+            good = np.argpartition(history.scores, n_good - 1)[:n_good]
+            rest = np.ones(n, dtype=bool)
+            rest[good] = False
+            bad = np.flatnonzero(rest)
+            bad = bad[np.linspace(0, len(bad) - 1, settings.max_bad).round().astype(int)]
+            bad_rows = np.concatenate([history.completed[bad], history.pending])
+            return _Parzen(self, history.completed[good]), _Parzen(self, bad_rows)
         order = np.argsort(history.scores, kind="stable")
         good_rows = history.completed[order[:n_good]]
         bad = order[n_good:]
-        if len(bad) > settings.max_bad:
-            # Evenly spaced by rank: the bad mixture keeps its shape at a bounded cost, so a
-            # suggestion costs the same at 10,000 trials as at a few hundred.
-            bad = bad[np.linspace(0, len(bad) - 1, settings.max_bad).round().astype(int)]
         bad_rows = np.concatenate([history.completed[bad], history.pending])
         return _Parzen(self, good_rows), _Parzen(self, bad_rows)
 
@@ -137,7 +176,8 @@ class ParzenSearch(SamplingAlgorithm):
         settings = self.settings
         n = len(history.scores)
         gp_startup = settings.n_startup if settings.gp_startup is None else settings.gp_startup
-        if n < settings.n_startup and not (self._use_gp(history) and n >= gp_startup):
+        handed = n + len(history.pending) if settings.startup_pending else n
+        if handed < settings.n_startup and not (self._use_gp(history) and n >= gp_startup):
             while True:
                 yield self._startup(history, rng)
         good, bad = self._estimators(history)
@@ -190,15 +230,27 @@ class ParzenSearch(SamplingAlgorithm):
             return None
         best = float(y.min())
         pending = history.pending
-        if len(pending):
+        if len(pending) and settings.gp_liar != "none":
             # Kriging believer: pending rows count as observed at the predicted mean, so
             # the variance (and the improvement) there drops and workers spread out.
-            believed, _ = model.predict(pending)
+            if settings.gp_liar == "believer":
+                believed, _ = model.predict(pending)
+            else:
+                believed = np.full(len(pending), y.min() if settings.gp_liar == "min"
+                                   else y.max())
             model = model.condition(pending, believed)
         m = settings.gp_candidates
         top = history.completed[np.argsort(history.scores, kind="stable")[:8]]
-        candidates = np.concatenate([good.sample(rng, m), self.space.sample_internal(rng, m),
-                                     self._moves(top[rng.integers(len(top), size=m)], 0.05, rng)])
+        candidates = np.concatenate([
+            good.sample(rng, m), self.space.sample_internal(rng, round(settings.gp_uniform * m)),
+            self._moves(top[rng.integers(len(top), size=m)], 0.05, rng)])
+        box = None
+        if (settings.gp_trust and len(self.numeric)
+                and len(history.scores) >= settings.gp_trust_after):
+            box = self._trust_box(history, model, top[0])
+            candidates = self._into_box(candidates, box, rng)
+        if settings.gp_snap:
+            candidates = self._snap(candidates)
         def acquisition(rows: np.ndarray) -> np.ndarray:
             value = gp.log_expected_improvement(*model.predict(rows), best)
             if len(pending) and settings.gp_pending_penalty:
@@ -213,13 +265,71 @@ class ParzenSearch(SamplingAlgorithm):
             leaders = candidates[np.argsort(-score, kind="stable")[:settings.gp_polish]]
             if settings.gp_polish_incumbent:
                 leaders = np.concatenate([top[:1], leaders])
-            polished = self._polish(acquisition, leaders)
+            polished = self._polish(acquisition, leaders, box)
+            if settings.gp_snap:
+                polished = self._snap(polished)
             candidates = np.concatenate([candidates, polished])
             score = np.concatenate([score, acquisition(polished)])
         return candidates[np.argsort(-score, kind="stable")]
 
+    def _trust_box(self, history: History, model: gp.GaussianProcess,
+                   centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) over the ordered dimensions: a box around the best point whose side
+        is replayed from the results in order (TuRBO's rule: 0.8 at the start, doubled after
+        3 improvements in a row up to 1.6, halved after max(4, d) misses in a row, back to
+        0.8 below 0.5^7) and shared among the dimensions by the GP's length scales. Replaying
+        keeps the rule a function of the history alone (no state between suggestions)."""
+        scores = history.scores
+        finite = scores[np.isfinite(scores)]
+        start = min(self.settings.n_startup, len(scores))
+        tolerance = max(4, len(self.numeric))
+        span = float(np.ptp(finite)) if len(finite) else 0.0
+        side, hits, misses = self.settings.gp_trust_side, 0, 0
+        best = float(np.min(scores[:start])) if start else math.inf
+        for value in scores[start:]:
+            if value < best - 1e-3 * span:
+                hits, misses = hits + 1, 0
+            else:
+                hits, misses = 0, misses + 1
+            best = min(best, float(value))
+            if hits >= 3:
+                side, hits = min(2.0 * side, 1.6), 0
+            if misses >= tolerance:
+                side, misses = side / 2.0, 0
+                if side < 0.5 ** 7:
+                    side = self.settings.gp_trust_side
+        scale = 1.0 / np.sqrt(model.inverse_scale2[self.numeric])
+        scale = scale / math.exp(float(np.mean(np.log(scale))))
+        half = 0.5 * side * np.clip(scale, 0.25, 4.0)
+        if self.settings.gp_trust_step:
+            # Never narrower than one step of an integer or discrete parameter, which a
+            # smaller box could not move at all.
+            half = np.maximum(half, self.resolution)
+        c = centre[self.numeric]
+        return np.clip(c - half, 0.0, 1.0), np.clip(c + half, 0.0, 1.0)
+
+    def _snap(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` with every integer/discrete value moved to the nearest value it can take
+        (its own encoding, which decodes back to it), so the GP scores what will run."""
+        out = rows.copy()
+        for column, centres, edges in self.grids:
+            out[:, column] = centres[np.searchsorted(edges, out[:, column])]
+        return out
+
+    def _into_box(self, rows: np.ndarray, box: tuple[np.ndarray, np.ndarray],
+                  rng: np.random.Generator) -> np.ndarray:
+        """``rows`` whose ordered values outside the box are redrawn uniformly inside it."""
+        low, high = box
+        values = rows[:, self.numeric]
+        outside = (values < low) | (values > high)
+        fresh = low + rng.uniform(size=values.shape) * (high - low)
+        out = rows.copy()
+        out[:, self.numeric] = np.where(outside, fresh, values)
+        return out
+
     def _polish(self, acquisition: Callable[[np.ndarray], np.ndarray],
-                rows: np.ndarray) -> np.ndarray:
+                rows: np.ndarray,
+                box: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Maximise the expected improvement over the ordered dimensions from each row at
         once: one L-BFGS-B run on the sum (the rows do not interact), gradients by forward
         differences, all in one batched prediction per step."""
@@ -237,8 +347,13 @@ class ParzenSearch(SamplingAlgorithm):
             value = -acquisition(batch).reshape(k, width + 1)
             return float(value[:, 0].sum()), ((value[:, 1:] - value[:, :1]) / step).ravel()
 
+        if box is None:
+            bounds = [(0.0, 1.0 - step)] * (k * width)
+        else:
+            low, high = np.minimum(box[0], 1.0 - step), np.minimum(box[1], 1.0 - step)
+            bounds = list(zip(np.tile(low, k), np.tile(high, k)))
         result = minimize(objective, rows[:, numeric].ravel(), jac=True, method="L-BFGS-B",
-                          bounds=[(0.0, 1.0 - step)] * (k * width),
+                          bounds=bounds,
                           options={"maxiter": self.settings.gp_polish_iterations})
         out = rows.copy()
         out[:, numeric] = result.x.reshape(k, width)
