@@ -11,99 +11,106 @@ report all assume their types.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 STATUSES = frozenset({"completed", "aborted", "failed"})
 NON_FINITE_SCORES = frozenset({"nan", "inf", "-inf"})  # what encode_score writes
 
-
-def _whole(value: Any, least: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= least
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
+# Every worker folds every event of its search, so the common fields are checked in
+# straight-line code (type() is, not isinstance: a bool is not a count); the fields
+# only a few events carry go through this table.
+_RARE_RESULT_FIELDS = {
+    "reason": lambda v: v is None or type(v) is str,
+    "logged_parameters": lambda v: type(v) is dict,
+    "others": lambda v: type(v) is dict,
+    "name": lambda v: v is None or type(v) is str,
+    "tags": lambda v: type(v) is list and all(type(t) is str for t in v),
+    "assets": lambda v: type(v) is list and all(type(a) is dict for a in v),
+    "texts": lambda v: type(v) is list and all(type(t) is dict for t in v),
+    "dataset_hash": lambda v: v is None or type(v) is str,
+    "dropped": lambda v: type(v) is list,
+}
+_NUMBERS = (int, float)
+_BIG = 2 ** 1023  # an integer score beyond this has no float
 
 
 def _time(value: Any) -> bool:
-    """Seconds since 1970, within reach of every clock (so milliseconds stay finite)."""
-    return _number(value) and 0 <= value < 1e11
+    """Seconds since 1970, within reach of every clock (so milliseconds stay finite);
+    NaN and the infinities fail the comparison."""
+    return type(value) in _NUMBERS and 0 <= value < 1e11
 
 
 def _score(value: Any) -> bool:
-    if value is None or _number(value):
-        return True
-    if isinstance(value, float):
-        return True  # NaN or an infinity decoded by a lenient JSON reader
-    return isinstance(value, str) and value in NON_FINITE_SCORES
+    """A number (NaN and the infinities included: a lenient JSON reader makes floats of
+    them), None, or the text encode_score writes for a non-finite one."""
+    kind = type(value)
+    return value is None or kind is float or (kind is int and -_BIG < value < _BIG) or (
+        kind is str and value in NON_FINITE_SCORES)
 
 
-# Optional fields: the check each must pass when present (None is "absent" only
-# where the writer itself writes None). A worker's process_start may be anything:
-# an odd one only makes the start unknown (see liveness.Worker.from_event).
-_WORKER_FIELDS = {
-    "retry": lambda v: _whole(v, 0),
-    "host": lambda v: isinstance(v, str),
-    "process": lambda v: _whole(v, 0),
-    "boot": lambda v: isinstance(v, str),
-    "pidns": lambda v: v is None or _whole(v, 0),
-    "time": _time,
-    "extra": lambda v: isinstance(v, dict),
-}
-_RESULT_FIELDS = {
-    "time": _time,
-    "reason": lambda v: v is None or isinstance(v, str),
-    "metrics": lambda v: isinstance(v, dict) and all(isinstance(m, dict) for m in v.values()),
-    "logged_parameters": lambda v: isinstance(v, dict),
-    "others": lambda v: isinstance(v, dict),
-    "name": lambda v: v is None or isinstance(v, str),
-    "tags": lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
-    "assets": lambda v: isinstance(v, list) and all(isinstance(a, dict) for a in v),
-    "texts": lambda v: isinstance(v, list) and all(isinstance(t, dict) for t in v),
-    "dataset_hash": lambda v: v is None or isinstance(v, str),
-    "dropped": lambda v: isinstance(v, list),
-}
+def _assign_problem(event: dict[str, Any], count: int) -> str | None:
+    get = event.get
+    if type(get("params")) is not dict or type(get("pid")) is not str:
+        return f"assign #{count} lacks its parameters"
+    trial = get("trial")
+    if type(trial) is not int or trial < 1:
+        return f"assign #{count} has no valid trial"
+    if type(get("experiment")) is not str:
+        return f"assign #{count} has no experiment id"
+    retry = get("retry", 0)
+    if type(retry) is not int or retry < 0:
+        return f"assign #{count} has an invalid 'retry'"
+    process, pidns = get("process", 0), get("pidns")
+    # process_start may be anything: an odd one only makes the start unknown (see
+    # liveness.Worker.from_event).
+    if type(get("host", "")) is not str or type(get("boot", "")) is not str \
+            or type(process) is not int or process < 0 \
+            or (pidns is not None and (type(pidns) is not int or pidns < 0)):
+        return f"assign #{count} names its worker process wrongly"
+    if "time" in event and not _time(event["time"]):
+        return f"assign #{count} has an invalid 'time'"
+    if "extra" in event and type(event["extra"]) is not dict:
+        return f"assign #{count} has an invalid 'extra'"
+    return None
 
 
-def _bad_field(event: dict[str, Any], checks: dict[str, Any]) -> str | None:
-    for key, check in checks.items():
+def _result_problem(event: dict[str, Any], kind: str, count: int) -> str | None:
+    get = event.get
+    status = get("status")
+    if type(status) is not str or status not in STATUSES:
+        return f"{kind} #{count} has an unknown status {str(status)[:20]!r}"
+    if not _score(get("score")):
+        return f"{kind} #{count} has an invalid score"
+    if "time" in event and not _time(event["time"]):
+        return f"{kind} #{count} has an invalid 'time'"
+    if "metrics" in event:
+        metrics = event["metrics"]
+        if type(metrics) is not dict:
+            return f"{kind} #{count} has an invalid 'metrics'"
+        for summary in metrics.values():
+            if type(summary) is not dict:
+                return f"{kind} #{count} has an invalid 'metrics'"
+    for key, check in _RARE_RESULT_FIELDS.items():
         if key in event and not check(event[key]):
-            return key
+            return f"{kind} #{count} has an invalid {key!r}"
     return None
 
 
 def event_problem(event: dict[str, Any]) -> str | None:
     """Why ``event`` cannot be applied (None when it can)."""
     kind = event.get("type")
-    if not isinstance(kind, str):
+    if type(kind) is not str:
         return "an event without a type"
     if kind == "assign":
         count = event.get("count")
-        if not _whole(count, 1):
+        if type(count) is not int or count < 1:
             return "an assign event without a valid count"
-        if not isinstance(event.get("params"), dict) or not isinstance(event.get("pid"), str):
-            return f"assign #{count} lacks its parameters"
-        if not _whole(event.get("trial"), 1):
-            return f"assign #{count} has no valid trial"
-        if not isinstance(event.get("experiment"), str):
-            return f"assign #{count} has no experiment id"
-        bad = _bad_field(event, _WORKER_FIELDS)
-        if bad in ("host", "process", "boot", "pidns"):
-            return f"assign #{count} names its worker process wrongly"
-        return f"assign #{count} has an invalid {bad!r}" if bad else None
-    if kind in ("end", "update"):
+        return _assign_problem(event, count)
+    if kind == "end" or kind == "update":
         count = event.get("count")
-        if not _whole(count, 1):
+        if type(count) is not int or count < 1:
             return f"an {kind} event without a valid count"
-        status = event.get("status")
-        if not (isinstance(status, str) and status in STATUSES):
-            return f"{kind} #{count} has an unknown status {str(status)[:20]!r}"
-        if not _score(event.get("score")):
-            return f"{kind} #{count} has an invalid score"
-        bad = _bad_field(event, _RESULT_FIELDS)
-        return f"{kind} #{count} has an invalid {bad!r}" if bad else None
+        return _result_problem(event, kind, count)
     if kind == "created":
         return "a created event with an invalid 'time'" \
             if "time" in event and not _time(event["time"]) else None

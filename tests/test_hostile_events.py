@@ -115,6 +115,7 @@ def test_the_schema_refuses_each_field_of_the_wrong_type():
                               (assign, "time", 1e308), (assign, "process", -4),
                               (assign, "extra", []), (end, "status", ["completed"]),
                               (end, "score", "0.5"), (end, "score", True),
+                              (end, "score", 10 ** 400),
                               (end, "time", {}), (end, "tags", "t"), (end, "metrics", [])]:
         assert event_problem({**event, key: value}) is not None, (key, value)
     assert event_problem({**end, "score": "nan"}) is None  # how a NaN result is written
