@@ -137,6 +137,25 @@ def test_a_row_that_is_not_an_event_is_reported_as_damage(postgres_store):
     assert len(reader.damage) == 1 and "JSON" in reader.damage[0].reason
 
 
+@pytest.mark.parametrize("encoding", ["UTF8", "LATIN1"])
+def test_text_beyond_ascii_reads_back_in_any_client_encoding(postgres_store, monkeypatch,
+                                                             encoding):
+    """Events come back as bytes in the connection's encoding, not always UTF-8."""
+    store = open_store(postgres_store)
+    optimizer_id = new_optimizer_id()
+    store.create(optimizer_id, {})
+    journal = store.journal(optimizer_id)
+    with journal.locked():
+        journal.append([{"type": "a", "name": "caf\u00e9"}])
+    sql(postgres_store, "INSERT INTO comet_optimize_events (search, batch, body) VALUES "
+        "(%s, gen_random_uuid(), '{\"v\": 1, \"type\": \"b\", \"name\": \"th\u00e9\"}')",
+        (optimizer_id,))
+    monkeypatch.setenv("PGCLIENTENCODING", encoding)
+    reader = open_store(postgres_store).journal(optimizer_id, readonly=True)
+    assert [e["name"] for e in reader.read_new()] == ["caf\u00e9", "th\u00e9"]
+    assert reader.damage == []
+
+
 def test_heartbeats_are_judged_on_the_servers_clock(postgres_store):
     store = open_store(postgres_store)
     optimizer_id = new_optimizer_id()
