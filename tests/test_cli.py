@@ -115,7 +115,7 @@ def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
         (["optimize", "--grace", "1e9", s, c], "from 0 to 86400"),
         (["optimize", "--grace", "soon", s, c], "'soon' is not a number of seconds"),
         (["optimize", "-t", str(10**20), s, c], "is not in the range 1<=x<="),
-        (["optimize", "-j", str(10**20), s, c], "open files"),
+        (["optimize", "-j", str(10**20), s, c], "more memory than this machine has"),
         # -d is checked before the search is created or a worker started
         (["optimize", "-d", str(tmp_path / "no-dir" / "x.json"), s, c], "no such directory"),
         (["optimize", "-d", str(tmp_path), s, c], "is a directory"),
