@@ -292,7 +292,7 @@ def _model(search: ParzenSearch, history: History) -> gp.GaussianProcess:
 
 
 def test_the_trust_region_shrinks_after_misses_and_keeps_the_gp_inside() -> None:
-    search, history = _box_search(gp_trust=True)
+    search, history = _box_search(gp_trust=True, gp_trust_min=0.5 ** 7)
     model = _model(search, history)
     centre = history.completed[np.argmin(history.scores)]
     ones = np.concatenate([[0.0] * 10, np.ones(30)])
@@ -302,8 +302,10 @@ def test_the_trust_region_shrinks_after_misses_and_keeps_the_gp_inside() -> None
                                             history.pending), model, centre)
     low, high = search._trust_box(History(history.completed, ones, history.pending),
                                   model, centre)
-    assert np.all(high6 - low6 < high - low)
-    assert np.all(high6 - low6 <= 0.8 / 2 ** 6 * 4.0 + 1e-12)
+    doubles = [j for j, d in enumerate(search.space.dimensions) if d.name != "k"]
+    assert np.all(high6 - low6 <= high - low)
+    assert np.all((high6 - low6)[doubles] < (high - low)[doubles])
+    assert np.all((high6 - low6)[doubles] <= 0.8 / 2 ** 6 * 4.0 + 1e-12)
     rows = search._gp_proposals(history, search._estimators(history)[0],
                                 np.random.default_rng(1))
     low, high = search._trust_box(history, model, centre)
@@ -312,7 +314,7 @@ def test_the_trust_region_shrinks_after_misses_and_keeps_the_gp_inside() -> None
 
 
 def test_a_box_is_never_narrower_than_one_step_of_an_integer() -> None:
-    search, history = _box_search(gp_trust=True, gp_trust_step=True)
+    search, history = _box_search(gp_trust=True, gp_trust_step=True, gp_trust_min=0.5 ** 7)
     model = _model(search, history)
     k = next(j for j, d in enumerate(search.space.dimensions) if d.name == "k")
     centre = search.space.encode({"x": 0.7, "y": 0.2, "k": 3})
@@ -320,7 +322,7 @@ def test_a_box_is_never_narrower_than_one_step_of_an_integer() -> None:
                       history.pending)
     low, high = search._trust_box(stalled, model, centre)
     assert high[k] - low[k] >= 2 * 0.2 - 1e-9  # one step (1/5) to either side
-    plain, _ = _box_search(gp_trust=True)
+    plain, _ = _box_search(gp_trust=True, gp_trust_step=False, gp_trust_min=0.5 ** 7)
     low, high = plain._trust_box(stalled, model, centre)
     assert high[k] - low[k] < 0.2
 
@@ -332,3 +334,27 @@ def test_snapped_candidates_are_the_values_that_would_run() -> None:
     space = search.space
     for row in rows[:50]:
         assert np.allclose(space.encode(space.decode(row)), row)
+
+
+def test_the_trust_region_waits_for_its_start() -> None:
+    """Before ``gp_trust_after`` results the GP searches the whole space."""
+    search, history = _box_search(gp_trust=True, gp_trust_after=41)
+    rows = search._gp_proposals(history, search._estimators(history)[0],
+                                np.random.default_rng(1))
+    doubles = [j for j, d in enumerate(search.space.dimensions) if d.name != "k"]
+    assert np.ptp(rows[:, doubles], axis=0).min() > 0.9  # candidates from everywhere
+
+
+def test_a_collapsed_trust_region_starts_again() -> None:
+    """Below ``gp_trust_min`` the box is back at its starting side (16 misses in 3-D with
+    the tolerance of 4: 0.8 halved 4 times is 0.05, below 0.1)."""
+    search, history = _box_search(gp_trust=True, gp_trust_min=0.1)
+    tight, _ = _box_search(gp_trust=True, gp_trust_min=0.01)
+    model = _model(search, history)
+    centre = search.space.encode({"x": 0.5, "y": 0.5, "k": 3})
+    stalled = History(history.completed[:26], np.concatenate([[0.0] * 10, np.ones(16)]),
+                      history.pending)
+    low, high = search._trust_box(stalled, model, centre)
+    low_t, high_t = tight._trust_box(stalled, model, centre)
+    doubles = [j for j, d in enumerate(search.space.dimensions) if d.name != "k"]
+    assert np.all((high - low)[doubles] > 8 * (high_t - low_t)[doubles])

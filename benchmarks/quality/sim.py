@@ -60,8 +60,8 @@ def simulate(problem_name: str, seed: int, trials: int, workers: int,
     losses: list[float] = []
     done: list[int] = []  # indices of completed experiments, in completion order
     seen: set[str] = set()
+    flight: list[int] = []  # handed out and running, oldest first
     for count in range(trials):
-        flight = [i for i in range(len(rows)) if i not in set(done)]
         while len(flight) >= workers:  # the oldest in flight completes
             done.append(flight.pop(0))
         completed = np.array([rows[i] for i in done]).reshape(-1, d)
@@ -71,6 +71,7 @@ def simulate(problem_name: str, seed: int, trials: int, workers: int,
         rng = np.random.default_rng([seed, count])
         params = search.suggest(history, rng, seen)
         seen.add(parameter_set_id(params))
+        flight.append(len(rows))
         rows.append(space.encode(params))
         losses.append(float(problem.objective(params)))
     return losses
