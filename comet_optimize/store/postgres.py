@@ -258,6 +258,7 @@ class _Connection:
         self.location = location
         self._password = password
         self._conn = None
+        self._socket: tuple[int, int] | None = None  # what its descriptor names
         self._pid = -1
         self._ever_connected = False
         self.prepared: set[bytes] = set()  # statements prepared on the live connection
@@ -294,7 +295,13 @@ class _Connection:
         if self._pid != os.getpid() and self._conn is not None:
             self.disown()
         if self._conn is not None and not self._conn.closed:
-            return self._conn
+            if _identity(self._conn) == self._socket:
+                return self._conn
+            # The script closed our socket (a daemonizing library closes every descriptor)
+            # and its number now names a file of its own: libpq must never close or write
+            # that number, so the old connection is kept, unused, for good.
+            _orphans.append(self._conn)
+            self._conn = None
         try:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10,
                                    application_name=_application_name(), keepalives=1,
@@ -309,6 +316,7 @@ class _Connection:
                 f"cannot connect to the store {self.location}: {self.scrub(error)}"
             ) from None
         self._conn, self._pid, self._ever_connected = conn, os.getpid(), True
+        self._socket = _identity(conn)
         self.prepared = set()
         return conn
 
@@ -404,6 +412,15 @@ _orphans: list[Any] = []
 _store_connections: weakref.WeakValueDictionary[str, _Connection] = \
     weakref.WeakValueDictionary()
 _store_connections_guard = threading.Lock()
+
+
+def _identity(conn) -> tuple[int, int] | None:
+    """The device and inode behind a connection's descriptor (None when it has none)."""
+    try:
+        info = os.fstat(conn.fileno())
+    except (OSError, ValueError, psycopg.Error):
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _store_connection(url: str, location: str, password: str | None) -> _Connection:

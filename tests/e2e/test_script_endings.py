@@ -128,25 +128,29 @@ def test_an_optimizer_the_script_let_go_of_still_ends_its_experiments(store):
 
 
 def test_a_script_that_closes_every_descriptor_and_reuses_the_numbers_loses_nothing(
-        file_store, tmp_path):
+        store, tmp_path):
     """Daemonizing libraries close every descriptor; the next files the script opens get
-    the same numbers. Our journal's number then names the script's file: the events
-    went into it and the search lost its results."""
-    opt = Optimizer({**CONFIG, "spec": {"seed": 1}}, verbose=0, store=file_store)
+    the same numbers. The file store's journal then wrote its events into the script's
+    file and the search lost its results; the PostgreSQL store's libpq closed the
+    script's file when it dropped the dead socket, and handed its number to a new one."""
+    opt = Optimizer({**CONFIG, "spec": {"seed": 1}}, verbose=0, store=store)
     run = run_script(f"""
         import os
         opt = Optimizer(verbose=0)
         kept, folder = [], {str(tmp_path)!r}
         for experiment in opt.get_experiments():
-            os.closerange(3, 4096)
-            for i in range(64):  # take the low numbers, whichever was the journal's
-                name = f"mine-{{experiment.count}}-{{i}}"
-                kept.append(open(os.path.join(folder, name), "a+"))
+            if not kept:
+                os.closerange(3, 4096)
+                for i in range(64):  # take the low numbers, whichever were ours
+                    kept.append(open(os.path.join(folder, f"mine-{{i}}"), "a+"))
             experiment.log_metric("loss", experiment.params["x"])
-        """, opt.id, file_store)
+        for handle in kept:
+            handle.write("mine")  # every file of the script still works, and is its own
+            handle.flush()
+        """, opt.id, store)
 
     assert run.returncode == 0, run.stderr
     mine = [path for path in tmp_path.iterdir() if path.name.startswith("mine-")]
-    assert len(mine) == 3 * 64 and all(path.stat().st_size == 0 for path in mine)
-    status = Optimizer(opt.id, verbose=0, store=file_store).status()
+    assert len(mine) == 64 and all(path.read_text() == "mine" for path in mine)
+    status = Optimizer(opt.id, verbose=0, store=store).status()
     assert (status["completed"], status["failed"]) == (3, 0), status
