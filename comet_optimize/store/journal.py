@@ -53,6 +53,7 @@ DISK_FULL_WAIT_SECONDS = 120.0  # COMET_OPTIMIZE_DISK_WAIT overrides it
 # newline must not be held in memory (nor re-read on every call).
 READ_CHUNK_BYTES = 4 << 20
 MAX_LINE_BYTES = 2 * MAX_EVENT_BYTES
+_TOO_LONG = f"a line over {MAX_LINE_BYTES >> 20} MiB, not an event"
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -196,7 +197,8 @@ class Journal:
         self._open()
         self._offset = 0  # bytes consumed: just after a newline, unless _skipping
         self._torn = False  # the bytes after _offset are an incomplete line
-        self._skipping = False  # _offset is inside a line too long to be an event
+        self._skipping = False  # _offset is inside a line too long to be an event,
+        self._skip_from = 0  # which began here
         self.damage: list[Damage] = []
 
     def _open(self) -> None:
@@ -210,26 +212,30 @@ class Journal:
         self._identity = (info.st_dev, info.st_ino)
         self._pid = os.getpid()
 
-    def _still_ours(self) -> bool:
-        """The script may have closed our descriptor (a daemonizing library closes them
-        all) and opened a file of its own at the same number: never write there."""
+    def _ours(self) -> os.stat_result | None:
+        """The journal's status through our descriptor, or None when the number is no
+        longer the journal: the script may have closed it (a daemonizing library closes
+        every descriptor) and opened a file of its own there. Never write to that."""
         try:
             info = os.fstat(self._fd)
         except OSError:
-            return False
-        return (info.st_dev, info.st_ino) == self._identity
+            return None
+        return info if (info.st_dev, info.st_ino) == self._identity else None
 
-    def _own_descriptor(self) -> int:
+    def _own_descriptor(self) -> tuple[int, os.stat_result]:
+        """This process's descriptor of the journal, and its status (size included)."""
         if self._pid != os.getpid():  # a forked child: never use the parent's descriptor
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._open()
-        elif not self._still_ours():
+        info = self._ours()
+        if info is None:
             self._open()  # the old number is someone else's now: left alone
-        return self._fd
+            info = os.fstat(self._fd)
+        return self._fd, info
 
     def close(self) -> None:
-        if self._fd >= 0 and self._pid == os.getpid() and self._still_ours():
+        if self._fd >= 0 and self._pid == os.getpid() and self._ours() is not None:
             os.close(self._fd)
         self._fd = -1
 
@@ -240,8 +246,8 @@ class Journal:
         that is not an event is recorded in `damage` and skipped; NUL bytes that a
         crash left before a line are damage too, and the event after them is kept.
         """
-        fd = self._own_descriptor()
-        size = os.fstat(fd).st_size
+        fd, info = self._own_descriptor()
+        size = info.st_size
         if size <= self._offset:
             self._torn = self._skipping
             return []
@@ -266,8 +272,8 @@ class Journal:
             end = data.rfind(b"\n") + 1
             if end == 0:
                 if len(data) > MAX_LINE_BYTES:  # no event is this long: damage, skipped
-                    damage.append(Damage(self._offset, len(data), "a line over "
-                                         f"{MAX_LINE_BYTES >> 20} MiB, not an event"))
+                    damage.append(Damage(self._offset, len(data), _TOO_LONG))
+                    self._skip_from = self._offset
                     self._skipping = True
                     self._offset += len(data)
                     continue
@@ -279,12 +285,10 @@ class Journal:
         return events
 
     def _measure_the_skipped_line(self, damage: list[Damage]) -> None:
-        """The damage a skip recorded when it began gets the whole line's length."""
-        for found in (damage, self.damage):
-            if found and found[-1].reason.startswith("a line over"):
-                found[-1] = Damage(found[-1].offset, self._offset - 1 - found[-1].offset,
-                                   found[-1].reason)
-                return
+        """The damage a skip recorded when it began (in this read or an earlier one) gets
+        the whole line's length."""
+        found = damage if damage and damage[-1].offset == self._skip_from else self.damage
+        found[-1] = Damage(self._skip_from, self._offset - 1 - self._skip_from, _TOO_LONG)
 
     def _parse_lines(self, data: bytes, events: list[dict[str, Any]],
                      damage: list[Damage]) -> None:
@@ -299,8 +303,7 @@ class Journal:
             if not body.strip():
                 continue
             if len(body) > MAX_LINE_BYTES:
-                damage.append(Damage(at, len(body), f"a line over {MAX_LINE_BYTES >> 20} MiB, "
-                                     f"not an event"))
+                damage.append(Damage(at, len(body), _TOO_LONG))
                 continue
             try:
                 event = json.loads(body)
@@ -328,7 +331,7 @@ class Journal:
         """Hold the exclusive lock; yield the events others appended meanwhile."""
         if self.readonly:
             raise OptimizerException(f"{self.path}: opened read-only, cannot record anything")
-        fd = self._own_descriptor()
+        fd, _ = self._own_descriptor()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -356,8 +359,8 @@ class Journal:
         payload = encode_events(events)
         if self._torn:
             payload = b"\n" + payload
-        fd = self._own_descriptor()
-        start = os.fstat(fd).st_size  # the end: nobody else writes while we hold the lock
+        fd, info = self._own_descriptor()
+        start = info.st_size  # the end: nobody else writes while we hold the lock
         deadline = None
         while True:
             try:
