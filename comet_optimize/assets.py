@@ -20,7 +20,7 @@ import hashlib
 import os
 import re
 import shutil
-from typing import Any
+from typing import Any, BinaryIO
 
 from comet_optimize import encoding, safe_files
 from comet_optimize.errors import OptimizerException
@@ -94,29 +94,37 @@ class AssetFolder:
         safe_files.make_folders(above, os.path.relpath(self.path, above))
         return self.path
 
-    def make_parent(self, relative: str) -> str:
-        """``relative``'s folder, created inside this one without following links."""
-        safe_files.make_folders(self.ensure(), os.path.dirname(relative))
-        return os.path.join(self.path, relative)
+    def _opened(self, relative: str, append: bool = False) -> BinaryIO:
+        """``relative`` opened for writing inside the (ensured) folder: its folders are
+        made one level at a time and nothing is written through a link."""
+        safe_files.make_folders(self.path, os.path.dirname(relative))
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        return open(safe_files.open_plain(os.path.join(self.path, relative), flags),
+                    "ab" if append else "wb")
 
     def write(self, relative: str, data: bytes | str, append: bool = False) -> int:
-        """Write one file of the experiment (never through a link); its new size."""
-        target = self.make_parent(relative)
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-        with open(safe_files.open_plain(target, flags), "ab" if append else "wb") as handle:
+        """Write one file of the experiment; its new size."""
+        self.ensure()
+        with self._opened(relative, append) as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
             return handle.tell()
 
-    def _target(self, kind: str, name: str, overwrite: bool) -> tuple[str, str]:
+    def copy_in(self, relative: str, source: str) -> None:
+        """Copy the file ``source`` to ``relative`` in the (ensured) folder."""
+        with open(source, "rb") as original, self._opened(relative) as handle:
+            shutil.copyfileobj(original, handle)
+
+    def _target(self, kind: str, name: str, overwrite: bool) -> str:
+        """Where a new file goes, relative to the folder (which this ensures)."""
         relative = os.path.join(kind, safe_name(name))
-        target = os.path.join(self.ensure(), relative)
-        if not overwrite and os.path.lexists(target):  # keep both, as Comet does
-            stem, ext = os.path.splitext(relative)
+        self.ensure()
+        if not overwrite and os.path.lexists(os.path.join(self.path, relative)):
+            stem, ext = os.path.splitext(relative)  # keep both, as Comet does
             number = 2
             while os.path.lexists(os.path.join(self.path, f"{stem}-{number}{ext}")):
                 number += 1
             relative = f"{stem}-{number}{ext}"
-        return relative, self.make_parent(relative)
+        return relative
 
     def add(self, what: str, source: Any, name: str, kind: str, overwrite: bool = False,
             **fields: Any) -> dict[str, Any]:
@@ -144,13 +152,11 @@ class AssetFolder:
                 f"{what}: {name!r} is {human(size)}, over the {human(limit)} limit per file "
                 f"(COMET_OPTIMIZE_MAX_ASSET_MB raises it)")
         try:
-            relative, target = self._target(kind, name, overwrite)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-            with open(safe_files.open_plain(target, flags), "wb") as handle:
-                if data is None:
-                    with open(path, "rb") as original:
-                        shutil.copyfileobj(original, handle)
-                else:
+            relative = self._target(kind, name, overwrite)
+            if data is None:
+                self.copy_in(relative, path)
+            else:
+                with self._opened(relative) as handle:
                     handle.write(data)
         except OSError as error:
             raise OptimizerException(

@@ -427,7 +427,7 @@ def _copy_assets(source: Any, target: Any, optimizer_id: str,
     import shutil
 
     from comet_optimize import safe_files
-    from comet_optimize.assets import folder_for
+    from comet_optimize.assets import AssetFolder, folder_for
     from comet_optimize.store.journal import is_optimizer_id
 
     # An experiment key becomes a folder name: only the keys we make (32 hex digits).
@@ -445,22 +445,18 @@ def _copy_assets(source: Any, target: Any, optimizer_id: str,
         if not os.path.isdir(origin):
             elsewhere += key in listed
             continue
-        above = os.path.dirname(os.path.dirname(destination))  # as AssetFolder.ensure
-        os.makedirs(above, mode=0o700, exist_ok=True)
+        into = AssetFolder(destination)
+        into.ensure()
         for folder, _, names in os.walk(origin):  # links to folders are not entered
-            into = safe_files.make_folders(above, os.path.relpath(
-                os.path.join(destination, os.path.relpath(folder, origin)), above))
             for name in names:
-                if not safe_files.is_plain(os.path.join(folder, name)):
+                original = os.path.join(folder, name)
+                if not safe_files.is_plain(original):
                     continue  # a link or a FIFO is not the experiment's file
-                with open(os.path.join(folder, name), "rb") as original, open(
-                        safe_files.open_plain(os.path.join(into, name),
-                                              os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-                        "wb") as copy:
-                    shutil.copyfileobj(original, copy)
-                shutil.copystat(os.path.join(folder, name), os.path.join(into, name))
+                relative = os.path.relpath(original, origin)
+                into.copy_in(relative, original)
+                shutil.copystat(original, os.path.join(destination, relative))
                 files += 1
-                size += os.path.getsize(os.path.join(into, name))
+                size += os.path.getsize(original)
     return files, size, elsewhere, os.path.dirname(folder_for(target, optimizer_id, "-"))
 
 
