@@ -91,12 +91,14 @@ def is_plain(path: str) -> bool:
 
 def make_folders(base: str, relative: str) -> str:
     """Create ``base/relative`` (0700) one level at a time, refusing any level that
-    is a symbolic link or not a folder, so nothing is created outside ``base``."""
+    is a symbolic link or not a folder, so nothing is created outside ``base``.
+    A level that exists keeps its mode."""
     path = base
     for part in [p for p in relative.split("/") if p]:
         path = os.path.join(path, part)
         try:
             os.mkdir(path, 0o700)
+            os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
         except FileExistsError:
             info = os.lstat(path)
             if stat.S_ISLNK(info.st_mode):

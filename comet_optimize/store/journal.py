@@ -99,14 +99,14 @@ def _make_private_dir(path: str, link_allowed: bool = False) -> None:
     """Create ``path`` (0700) if missing; never change the mode of one that exists.
 
     Only the store's root may be a symbolic link (to a bigger disk, say): a link
-    inside a search would lead its writes out of it.
+    inside a search would lead its writes out of it (`safe_files.make_folders`).
     """
+    if not link_allowed:
+        safe_files.make_folders(os.path.dirname(path), os.path.basename(path))
+        return
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
-        if not link_allowed and os.path.islink(path):
-            raise safe_files.NotAPlainFile(errno.EPERM, "it is a symbolic link, not a folder",
-                                           path) from None
         if not os.path.isdir(path):
             raise
         return
