@@ -122,8 +122,18 @@ _HOLDER = ("SELECT a.pid, a.application_name, host(a.client_addr), a.state, "
 # so the session and its lock end about 25 s after the host went away. A process that
 # is alive but stopped (SIGSTOP, a debugger, a suspended VM) keeps its connection up:
 # see `PostgresJournal._deal_with_the_holder`.
-_KEEPALIVES = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
-               "SET tcp_keepalives_count = 3")
+# A role or database may set limits meant for people's queries; ours are bounded by our
+# own rules (the lock's wait, the stopped holder's patience), and the read-decide-append
+# relies on READ COMMITTED under the advisory lock. Left to the role, a serializable
+# default failed writes ("could not serialize access"), an idle-in-transaction timeout
+# shorter than a decision killed the session mid-decision again and again, and a
+# statement timeout was taken for an outage: each time a finished result was lost.
+_SESSION = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
+            "SET tcp_keepalives_count = 3; SET statement_timeout = 0; SET lock_timeout = 0; "
+            "SET idle_in_transaction_session_timeout = 0; "
+            "SET default_transaction_isolation = 'read committed'")
+# PostgreSQL 17's limit on a whole transaction: the same reasoning, where it exists.
+_SESSION_17 = "SET transaction_timeout = 0"
 # A synchronous commit of its own, sent right after a decision's COMMIT in the same
 # round trip: it waits for the write-ahead log to reach the disk up to (and past) that
 # commit, which is thus durable without the lock being held meanwhile. It must write to
@@ -307,7 +317,9 @@ class _Connection:
                                    application_name=_application_name(), keepalives=1,
                                    keepalives_idle=10, keepalives_interval=5,
                                    keepalives_count=3)
-            conn.execute(_KEEPALIVES)
+            conn.execute(_SESSION)
+            if conn.info.server_version >= 170000:
+                conn.execute(_SESSION_17)
         except psycopg.Error as error:
             # A refused login is no outage: waiting will not bring the password back.
             if self._ever_connected and not _refused_login(error):

@@ -1,0 +1,70 @@
+"""Settings a DBA gives a role or database do not cost a single result.
+
+A shared PostgreSQL server often sets defaults for every session of a role:
+serializable transactions, a statement timeout, an idle-in-transaction timeout.
+They arrive here the way a role's settings do, at the session's start (libpq's
+``options``). Before our sessions set their own, a serializable default failed
+writes ("could not serialize access"), an idle-in-transaction timeout shorter
+than a decision killed the session mid-decision until the worker gave up, and a
+statement timeout was waited out as an outage: each time a finished result was
+lost with the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.parse
+
+import pytest
+
+from comet_optimize import Optimizer
+
+pytest.importorskip("psycopg", reason="psycopg is in the 'postgres' extra")
+
+WORKER = """
+import sys
+from comet_optimize import Optimizer
+
+opt = Optimizer(sys.argv[1], verbose=0)
+for experiment in opt.get_experiments():
+    experiment.log_metric("loss", (experiment.params["x"] - 0.3) ** 2 + experiment.params["y"])
+"""
+
+CONFIG = {"algorithm": "bayes",
+          "parameters": {"x": {"type": "float", "min": 0.0, "max": 1.0},
+                         "y": {"type": "float", "min": 0.0, "max": 1.0}},
+          "spec": {"metric": "loss", "objective": "minimize", "maxCombo": 24}}
+
+
+def with_session_setting(url: str, setting: str) -> str:
+    """The URL with ``-c setting`` added to libpq's options, as a role's setting would be."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    options = query.get("options", [""])[0]
+    query["options"] = [f"{options} -c{setting}".strip()]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(
+        query, doseq=True, quote_via=urllib.parse.quote)))
+
+
+@pytest.mark.parametrize("setting", [
+    "default_transaction_isolation=serializable",
+    "idle_in_transaction_session_timeout=5",
+    "statement_timeout=1",
+])
+def test_a_roles_session_defaults_lose_no_result(postgres_store, tmp_path, setting):
+    store = with_session_setting(postgres_store, setting)
+    optimizer_id = Optimizer(CONFIG, store=postgres_store, verbose=0).id
+    script = tmp_path / "train.py"
+    script.write_text(WORKER)
+    environment = {**os.environ, "COMET_OPTIMIZE_PG_RETRY": "5"}
+    run = subprocess.run(
+        [sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", "4", str(script),
+         optimizer_id, "--store", store],
+        capture_output=True, text=True, env=environment, timeout=240)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    experiments = Optimizer(optimizer_id, store=postgres_store, verbose=0).experiments()
+    assert len(experiments) == 24
+    assert {experiment["status"] for experiment in experiments} == {"completed"}
+    assert all(experiment["score"] is not None for experiment in experiments)
