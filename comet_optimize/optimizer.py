@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import atexit
+import copy
 import os
 import secrets
 import sys
@@ -411,7 +412,7 @@ class Optimizer:
                 _info(f"Optimizer search {self.id} has completed")
             return None
         return {
-            "id": self.id, "parameters": assign["params"], "pid": assign["pid"],
+            "id": self.id, "parameters": dict(assign["params"]), "pid": assign["pid"],
             "trial": assign["trial"], "count": assign["count"],
             "experiment_key": assign["experiment"], "retry": assign["retry"],
             "optimizer_id": self.id, "store": self._store.location,
@@ -584,9 +585,9 @@ class Optimizer:
                 "lastUpdateTime": _milliseconds(state.last_update),
                 "maxCombo": parsed.spec.max_combo,
                 "name": parsed.name or self.id,
-                "parameters": self.config["parameters"],
+                "parameters": copy.deepcopy(self.config["parameters"]),
                 "retryCount": retries,
-                "spec": self.config["spec"],
+                "spec": copy.deepcopy(self.config["spec"]),
                 "startTime": _milliseconds(state.created),
                 "state": {"seed": parsed.spec.seed, "exhausted": state.exhausted,
                           "sequence_i": state.assigned},

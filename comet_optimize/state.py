@@ -76,12 +76,26 @@ class Assignment:
         "status" or "score" in a hand-edited journal never hides the recorded one."""
         recorded = {
             "count": self.count, "id": self.experiment_id, "pid": self.pid,
-            "trial": self.trial, "retry": self.retry, "parameters": self.parameters,
+            "trial": self.trial, "retry": self.retry, "parameters": dict(self.parameters),
             "status": self.state.value, "score": self.score, "host": self.worker.host,
             "process": self.worker.pid, "startTime": self.start_time, "endTime": self.end_time,
-            "reason": self.reason, "metrics": self.metrics,
+            "reason": self.reason, "metrics": _detached(self.metrics),
         }
-        return {**recorded, **{k: v for k, v in self.extra.items() if k not in recorded}}
+        return {**recorded, **{k: _detached(v) for k, v in self.extra.items()
+                               if k not in recorded}}
+
+
+def _detached(value: Any) -> Any:
+    """A copy of the lists and dicts in ``value``: what callers get is theirs to change.
+
+    A script that edited a dict from ``experiments()`` or ``status()["best"]``
+    changed the search's own record, and every later view in that process.
+    """
+    if isinstance(value, dict):
+        return {key: _detached(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_detached(item) for item in value]
+    return value
 
 
 def encode_score(score: float | None) -> float | str | None:

@@ -216,6 +216,49 @@ def test_comet_shaped_data_and_a_clear_error_for_a_foreign_dict(store):
         Experiment(optimizer_data={"parameters": {}, "pid": "x", "trial": 1, "count": 1})
 
 
+
+def test_what_the_api_hands_out_is_the_callers_to_change(store):
+    """Editing a dict the API returned (parameters, metrics, tags, the config) changes
+    nothing the search holds: before, ``status()["best"]`` and ``experiments()`` in
+    that process showed the edited values from then on."""
+    config = {"algorithm": "grid", "spec": {"maxCombo": 6, "metric": "loss"},
+              "parameters": {"x": {"type": "discrete", "values": [1, 2, 3]},
+                             "kind": {"type": "categorical", "values": ["a", "b"]}}}
+    opt = Optimizer(config, verbose=0, store=store)
+    config["parameters"]["x"]["values"].append(99)
+    for experiment in opt.get_experiments():
+        experiment.add_tag("mine")
+        experiment.log_metric("loss", float(experiment.params["x"]))
+        experiment.params["x"] = -1
+        experiment.end()
+        data = opt.next_data()
+        if data is not None:
+            data["parameters"]["x"] = -3
+            handed = Experiment(optimizer_data=data)
+            handed.log_metric("loss", float(opt.experiments()[-1]["parameters"]["x"]))
+            handed.end()
+        status = opt.status()
+        status["parameters"]["x"]["values"].append(7)
+        status["spec"]["metric"] = "other"
+        if status["best"] is not None:
+            status["best"]["parameters"]["x"] = -4
+            status["best"]["metrics"].clear()
+        for record in opt.experiments():
+            record["parameters"]["x"] = -5
+            record["metrics"].clear()
+            record.get("tags", []).append("edited")
+    fresh = Optimizer(opt.id, verbose=0, store=store)
+    for view in (opt, fresh):
+        records = view.experiments()
+        assert sorted((r["parameters"]["x"], r["parameters"]["kind"]) for r in records) == [
+            (x, kind) for x in (1, 2, 3) for kind in "ab"]
+        assert all(r["metrics"] and "edited" not in r.get("tags", []) for r in records)
+        status = view.status()
+        assert status["parameters"]["x"]["values"] == [1, 2, 3]
+        assert status["spec"]["metric"] == "loss"
+        assert status["best"]["parameters"]["x"] == 1 and status["best"]["score"] == 1.0
+
+
 # -- 5 and 6. values
 
 def test_numpy_and_other_types_are_recorded_as_plain_json(store):
