@@ -54,7 +54,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from comet_optimize import encoding, media, safe_files, unsupported
+from comet_optimize import encoding, media, messages, safe_files, unsupported
 from comet_optimize.assets import AssetFolder, folder_for
 from comet_optimize.errors import OptimizerException
 from comet_optimize.state import State, encode_score
@@ -293,8 +293,8 @@ class Experiment:
             raise OptimizerException(
                 f"metric {name!r}: value {encoding.short(value)} is not a number")
         if number is not None and math.isinf(number) and not isinstance(value, float):
-            print(f"COMET WARNING: metric {name!r}: value {encoding.short(value)} is too large "
-                  f"for a float; recorded as {number}", file=sys.stderr, flush=True)
+            messages.warning(f"metric {name!r}: value {encoding.short(value)} is too large "
+                             f"for a float; recorded as {number}")
         if number is None:
             last = encoding.bounded(value, f"metric {name!r}")
         elif isinstance(value, numbers.Integral) and math.isfinite(number):
@@ -315,8 +315,8 @@ class Experiment:
             counts = self._optimizer is not None and (
                 name == self.metric or (context is not None and bare == self.metric))
             if counts and number is None:
-                print(f"COMET WARNING: metric {name!r} value {encoding.short(value)} is not "
-                      f"a number; it does not count towards the score", file=sys.stderr)
+                messages.warning(f"metric {name!r} value {encoding.short(value)} is not "
+                                 f"a number; it does not count towards the score")
             elif counts and name == self.metric:
                 self._objective_values.append(number)
             elif counts:
@@ -704,9 +704,8 @@ class Experiment:
             return  # already in the journal (the end took it)
         if not self._warned_late:
             self._warned_late = True
-            print(f"COMET WARNING: experiment #{self.count} had already ended; what is logged "
-                  f"to it now is recorded as an update of its result", file=sys.stderr,
-                  flush=True)
+            messages.warning(f"experiment #{self.count} had already ended; what is logged "
+                             f"to it now is recorded as an update of its result")
         self._optimizer._experiment_updated(self)
         self._recorded_revision = max(self._recorded_revision, self._snapshot_revision)
 
@@ -797,10 +796,10 @@ class Experiment:
             dropped.append(key)
         if dropped:
             event["dropped"] = dropped
-            print(f"COMET WARNING: experiment #{self.count} logged more than "
-                  f"{MAX_EVENT_BYTES >> 20} MiB for the journal; its {', '.join(dropped)} "
-                  f"were left out of the record (its status and score are kept): keep large "
-                  f"data in files (log_asset)", file=sys.stderr, flush=True)
+            messages.warning(f"experiment #{self.count} logged more than "
+                             f"{MAX_EVENT_BYTES >> 20} MiB for the journal; its "
+                             f"{', '.join(dropped)} were left out of the record (its status "
+                             f"and score are kept): keep large data in files (log_asset)")
         return event
 
     @property
@@ -825,9 +824,8 @@ class Experiment:
                         f"{', '.join(sorted(self._context_values))}): set spec.metric to one "
                         f"of their prefixed names, e.g. "
                         f"'{sorted(self._context_values)[0]}_{self.metric}'")
-            print(f"COMET WARNING: experiment #{self.count} ended without logging the metric "
-                  f"{self.metric!r} (it logged: {logged}){hint}; recorded as aborted",
-                  file=sys.stderr, flush=True)
+            messages.warning(f"experiment #{self.count} ended without logging the metric "
+                             f"{self.metric!r} (it logged: {logged}){hint}; recorded as aborted")
 
     def end(self) -> None:
         """Record the result now; safe to call twice."""

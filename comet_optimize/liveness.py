@@ -31,9 +31,10 @@ import math
 import os
 import select
 import socket
-import sys
 import threading
 from dataclasses import dataclass
+
+from comet_optimize import messages
 
 HEARTBEAT_SECONDS = 20.0
 LEASE_SECONDS = 180.0
@@ -153,7 +154,7 @@ _warned: set[str] = set()
 def _warn_once(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
-        print(f"COMET WARNING: {message}", file=sys.stderr, flush=True)
+        messages.warning(message)
 
 
 def same_machine_view(worker: Worker) -> bool:

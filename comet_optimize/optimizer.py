@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from comet_optimize import __version__
+from comet_optimize import __version__, messages
 from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
@@ -63,12 +63,8 @@ def live_optimizers() -> list[Optimizer]:
     return list(_live_optimizers)
 
 
-def _info(message: str) -> None:
-    print(f"COMET INFO: {message}", file=sys.stderr, flush=True)
-
-
-def _warning(message: str) -> None:
-    print(f"COMET WARNING: {message}", file=sys.stderr, flush=True)
+_info = messages.info
+_warning = messages.warning
 
 
 class Optimizer:

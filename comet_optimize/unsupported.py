@@ -15,11 +15,11 @@ the two in step.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
 
 NO_OPS: dict[str, str] = {
@@ -56,8 +56,7 @@ def no_op(name: str, reason: str) -> Callable[..., None]:
             first = name not in _warned
             _warned.add(name)
         if first:
-            print(f"COMET WARNING: Experiment.{name}() does nothing offline: {reason}",
-                  file=sys.stderr, flush=True)
+            messages.warning(f"Experiment.{name}() does nothing offline: {reason}")
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"Comet's ``{name}``: does nothing offline ({reason}); warns once."

@@ -259,6 +259,47 @@ def test_what_the_api_hands_out_is_the_callers_to_change(store):
         assert status["best"]["parameters"]["x"] == 1 and status["best"]["score"] == 1.0
 
 
+
+GONE_STDERR = """
+import os, signal, sys
+from comet_optimize import Optimizer
+
+opt = Optimizer(sys.argv[1], verbose=0, store=sys.argv[2])
+how = sys.argv[3]
+if how == "closed pipe":  # `2>&1 | head` after head exited
+    reader, writer = os.pipe()
+    os.close(reader)
+    os.dup2(writer, 2)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+elif how == "None":  # pythonw, some daemons
+    sys.stderr = None
+elif how == "closed file":
+    sys.stderr.close()
+for experiment in opt.get_experiments():
+    if experiment.count % 2:  # the others end without the metric: a warning each
+        experiment.log_metric("loss", experiment.params["x"])
+    experiment.log_metric("text", "not a number")  # another warning
+os.write(1, b"loop ended")
+"""
+
+
+@pytest.mark.parametrize("how", ["closed pipe", "None", "closed file"])
+def test_a_script_whose_stderr_is_gone_still_records_every_result(file_store, tmp_path, how):
+    """Our warnings used to raise BrokenPipeError/ValueError in the middle of an end."""
+    import subprocess
+    import sys
+
+    opt = Optimizer({**WIDE, "spec": {**WIDE["spec"], "maxCombo": 6, "metric": "loss"}},
+                    verbose=0, store=file_store)
+    script = tmp_path / "train.py"
+    script.write_text(GONE_STDERR)
+    run = subprocess.run([sys.executable, str(script), opt.id, file_store, how],
+                         capture_output=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.endswith(b"loop ended"), run.stderr[-2000:]
+    status = opt.status()
+    assert (status["completed"], status["aborted"], status["running"]) == (3, 3, 0)
+
+
 # -- 5 and 6. values
 
 def test_numpy_and_other_types_are_recorded_as_plain_json(store):

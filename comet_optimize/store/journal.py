@@ -32,14 +32,13 @@ import json
 import os
 import re
 import stat
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from comet_optimize import safe_files
+from comet_optimize import messages, safe_files
 from comet_optimize.errors import OptimizerException
 from comet_optimize.store.base import MAX_EVENT_BYTES, Damage
 
@@ -113,8 +112,7 @@ def _make_private_dir(path: str, link_allowed: bool = False) -> None:
     os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
 
 
-def _warn(message: str) -> None:
-    print(f"COMET WARNING: {message}", file=sys.stderr, flush=True)
+_warn = messages.warning
 
 
 def _lock_holders(fd: int) -> list[int]:

@@ -47,7 +47,6 @@ import json
 import logging
 import os
 import re
-import sys
 import threading
 import time
 import uuid
@@ -56,6 +55,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode
 
+from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
 from comet_optimize.store.base import Damage, JournalConflict
 from comet_optimize.store.journal import _lock_warning_seconds
@@ -399,9 +399,9 @@ class _Connection:
                 if deadline is None:
                     deadline = now + _retry_seconds()
                     if not self._warned:
-                        print(f"COMET WARNING: lost the connection to the store {self.location} "
+                        _warn(f"lost the connection to the store {self.location} "
                               f"({self.scrub(_reason(error))}); retrying for up to "
-                              f"{_retry_seconds():.0f} s", file=sys.stderr, flush=True)
+                              f"{_retry_seconds():.0f} s")
                         self._warned = True
                 if now >= deadline:
                     raise OptimizerException(
@@ -458,8 +458,7 @@ class _Outage(Exception):
         super().__init__(str(error))
 
 
-def _warn(message: str) -> None:
-    print(f"COMET WARNING: {message}", file=sys.stderr, flush=True)
+_warn = messages.warning
 
 
 def _refused_login(error: BaseException) -> bool:
