@@ -9,9 +9,11 @@ the best result, who is running) is derived from the events by
 
 Promises every implementation keeps:
 
-* ``append`` inside ``locked`` is atomic and durable: after it returns, every
-  later ``read_new`` in any process sees all of the events, in order, or (after
-  a crash during the call) none of them.
+* ``append`` inside ``locked`` is atomic, and durable once ``locked`` returns:
+  from then on every later ``read_new`` in any process sees all of the events,
+  in order, or (after a crash before that) none of them. Both stores make it
+  durable after releasing the lock, so that the disk's flush is not part of
+  the time a search is locked.
 * ``read_new`` never blocks on a writer and needs no write access.
 * A journal object belongs to the process that opened it. After ``fork`` the
   child must open its own (the optimizer does this; see ``Optimizer``).
@@ -65,7 +67,7 @@ class Journal(Protocol):
         ...
 
     def append(self, events: list[dict[str, Any]]) -> None:
-        """Append durably; only inside `locked`, after its read."""
+        """Append; durable once `locked` returns. Only inside `locked`, after its read."""
         ...
 
     def close(self) -> None:
