@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from comet_optimize import __version__, messages
+from comet_optimize import __version__, blas, messages
 from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
@@ -344,7 +344,11 @@ class Optimizer:
         if state.exhausted or (max_combo is not None and len(state.combos) >= max_combo):
             return None
         rng = np.random.default_rng([spec.seed, state.max_count])
-        params = self.algorithm.suggest(state.history(), rng, state.combos)
+        if self.parsed_config.algorithm == "bayes":  # its GP's small matrices
+            with blas.one_thread():
+                params = self.algorithm.suggest(state.history(), rng, state.combos)
+        else:
+            params = self.algorithm.suggest(state.history(), rng, state.combos)
         if params is None:
             self._record([{"type": "exhausted", "time": now}])
             return None
