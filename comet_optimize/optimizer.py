@@ -92,6 +92,9 @@ class Optimizer:
         self._lock = threading.RLock()
         self._pid = os.getpid()
         self._open: dict[int, Experiment] = {}  # this process's unended experiments
+        # Assignments written but not yet in an Experiment: a signal between the two
+        # (a SIGTERM handler that exits, Ctrl-C) must not leave them running unexplained.
+        self._unclaimed: dict[int, dict[str, Any]] = {}
         self._damage_reported = 0
         self._store = open_store(store)
         if trials is not None:
@@ -200,6 +203,7 @@ class Optimizer:
             self._pid = os.getpid()
             self._lock = threading.RLock()
             self._open = {}
+            self._unclaimed = {}
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -378,9 +382,11 @@ class Optimizer:
         if not self.readonly:
             start_heartbeat(self._store, self.id)
         ended: list[tuple[Experiment, State | None]] = []
+        handed: list[dict[str, Any]] = []
 
         def decide(now: float):
             ended.clear()  # decided afresh if the store made us decide again
+            handed.clear()
             if ending is not None and not ending.ended:
                 event = self._result_event(ending, now, None)
                 if event is not None:
@@ -399,11 +405,15 @@ class Optimizer:
             if extra:
                 assign["extra"] = extra
             self._record([assign])
+            handed.append(assign)
             return assign
 
         def close_ended() -> None:
             for experiment, status in ended:
                 self._closed(experiment, status)
+            for assign in handed:
+                self._unclaimed[assign["count"]] = assign
+                _holding_open.add(self)  # kept alive until its exit hook has run
 
         assign = self._transaction(decide, close_ended)
         if assign is None:
@@ -411,6 +421,10 @@ class Optimizer:
                 self._said_complete = True
                 _info(f"Optimizer search {self.id} has completed")
             return None
+        return self._handout(assign)
+
+    def _handout(self, assign: dict[str, Any]) -> dict[str, Any]:
+        """Comet's ``optimizer_data`` for an assign event."""
         return {
             "id": self.id, "parameters": dict(assign["params"]), "pid": assign["pid"],
             "trial": assign["trial"], "count": assign["count"],
@@ -423,7 +437,7 @@ class Optimizer:
         with self._lock:
             if self._open.get(experiment.count) is experiment:
                 del self._open[experiment.count]
-            if not self._open:
+            if not self._open and not self._unclaimed:
                 _holding_open.discard(self)
 
     # -- what Experiments call (see experiment.Search)
@@ -438,6 +452,7 @@ class Optimizer:
         with self._lock:
             self._own()
             self._open[experiment.count] = experiment  # the newest handle for it wins
+            self._unclaimed.pop(experiment.count, None)
             _holding_open.add(self)
 
     def _experiment_ended(self, experiment: Experiment, failed: str | None) -> None:
@@ -520,11 +535,16 @@ class Optimizer:
             return
         with self._lock:
             open_now = [e for e in self._open.values() if not e.ended]
+            unclaimed = list(self._unclaimed.values())
         for experiment in open_now:
             if failed_reason is None:
                 experiment.end()
             else:
                 experiment._fail(failed_reason)
+        for assign in unclaimed:
+            handle = Experiment(optimizer_data=self._handout(assign), _optimizer=self)
+            handle._fail(failed_reason or "the process exited before the experiment reached "
+                                          "the script")
 
     # -- reporting
 

@@ -127,6 +127,34 @@ def test_an_optimizer_the_script_let_go_of_still_ends_its_experiments(store):
     assert (record["status"], record["score"]) == ("completed", 0.5)
 
 
+@pytest.mark.parametrize("exit_code", [0, 1])
+def test_a_signal_between_the_assignment_and_the_script_is_recorded_at_exit(store, exit_code):
+    """A preemption handler (SIGTERM -> sys.exit) that fires after the next assignment
+    was written but before the loop handed it over: it used to stay running until
+    another worker took the process for dead ("died"), never re-assigned by this one."""
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run = run_script(f"""
+        import os, signal
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit({exit_code}))
+        opt = Optimizer(verbose=0)
+        def preempt_on_return(frame, event, arg):
+            if event == "return" and frame.f_code.co_name == "_assign":
+                sys.setprofile(None)
+                os.kill(os.getpid(), signal.SIGTERM)  # handled as soon as this returns
+        for experiment in opt.get_experiments():
+            experiment.log_metric("loss", 0.5)
+            sys.setprofile(preempt_on_return)
+        """, opt.id, store)
+    assert run.returncode == exit_code, run.stderr
+    records = Optimizer(opt.id, verbose=0, store=store).experiments()
+    assert [(r["status"], r["score"]) for r in records] == [("completed", 0.5),
+                                                            ("failed", None)]
+    assert "before the experiment reached the script" in records[1]["reason"] or (
+        exit_code == 1 and "sys.exit(1)" in records[1]["reason"])
+    retried = Optimizer(opt.id, verbose=0, store=store).next()
+    assert (retried.data["pid"], retried.data["retry"]) == (records[1]["pid"], 1)
+
+
 def test_a_script_that_closes_every_descriptor_and_reuses_the_numbers_loses_nothing(
         store, tmp_path):
     """Daemonizing libraries close every descriptor; the next files the script opens get
