@@ -370,7 +370,10 @@ class Optimizer:
             return experiment.result_event("end", now, failed)
         if not experiment.logged_anything:
             return None
-        event = experiment.result_event("update", now, failed)
+        # A failure after a recorded end (the exit cut short the write that ended it,
+        # before this handle heard) does not undo a completed result.
+        event = experiment.result_event(
+            "update", now, failed if assignment.state is State.FAILED else None)
         if assignment.state is State.FAILED and not experiment.ended:
             _warning(f"experiment #{experiment.count} had been recorded as failed "
                      f"({assignment.reason}); its late result is recorded now")
@@ -386,6 +389,8 @@ class Optimizer:
 
         def decide(now: float):
             ended.clear()  # decided afresh if the store made us decide again
+            for earlier in handed:
+                self._unclaimed.pop(earlier["count"], None)
             handed.clear()
             if ending is not None and not ending.ended:
                 event = self._result_event(ending, now, None)
@@ -405,15 +410,16 @@ class Optimizer:
             if extra:
                 assign["extra"] = extra
             self._record([assign])
+            # Claimed by an Experiment once handed over; until then the exit hook ends
+            # it, if the journal has it (the append, or its flush, may be cut short).
             handed.append(assign)
+            self._unclaimed[assign["count"]] = assign
+            _holding_open.add(self)
             return assign
 
         def close_ended() -> None:
             for experiment, status in ended:
                 self._closed(experiment, status)
-            for assign in handed:
-                self._unclaimed[assign["count"]] = assign
-                _holding_open.add(self)  # kept alive until its exit hook has run
 
         assign = self._transaction(decide, close_ended)
         if assign is None:
@@ -542,9 +548,17 @@ class Optimizer:
             else:
                 experiment._fail(failed_reason)
         for assign in unclaimed:
-            handle = Experiment(optimizer_data=self._handout(assign), _optimizer=self)
-            handle._fail(failed_reason or "the process exited before the experiment reached "
-                                          "the script")
+            if self._in_journal(assign):
+                handle = Experiment(optimizer_data=self._handout(assign), _optimizer=self)
+                handle._fail(failed_reason or "the process exited before the experiment "
+                                              "reached the script")
+
+    def _in_journal(self, assign: dict[str, Any]) -> bool:
+        """Whether an assignment decided here was written (its key is unique)."""
+        self._catch_up()
+        with self._lock:
+            recorded = self.state.assignments.get(assign["count"])
+            return recorded is not None and recorded.experiment_id == assign["experiment"]
 
     # -- reporting
 

@@ -128,19 +128,27 @@ def test_an_optimizer_the_script_let_go_of_still_ends_its_experiments(store):
 
 
 @pytest.mark.parametrize("exit_code", [0, 1])
-def test_a_signal_between_the_assignment_and_the_script_is_recorded_at_exit(store, exit_code):
+@pytest.mark.parametrize("where", [("_assign", 1), ("locked", 2)])
+def test_a_signal_between_the_assignment_and_the_script_is_recorded_at_exit(
+        store, exit_code, where):
     """A preemption handler (SIGTERM -> sys.exit) that fires after the next assignment
-    was written but before the loop handed it over: it used to stay running until
+    was written but before the loop handed it over (as the lock is let go and the
+    append flushed, or on the way back to the loop): it used to stay running until
     another worker took the process for dead ("died"), never re-assigned by this one."""
     opt = Optimizer(CONFIG, verbose=0, store=store)
+    function, nth = where
     run = run_script(f"""
         import os, signal
         signal.signal(signal.SIGTERM, lambda *_: sys.exit({exit_code}))
         opt = Optimizer(verbose=0)
+        returns = []
         def preempt_on_return(frame, event, arg):
-            if event == "return" and frame.f_code.co_name == "_assign":
-                sys.setprofile(None)
-                os.kill(os.getpid(), signal.SIGTERM)  # handled as soon as this returns
+            # a generator's "return" comes at each yield: the nth is after the append
+            if event == "return" and frame.f_code.co_name == {function!r}:
+                returns.append(1)
+                if len(returns) == {nth}:
+                    sys.setprofile(None)
+                    os.kill(os.getpid(), signal.SIGTERM)  # handled as this returns
         for experiment in opt.get_experiments():
             experiment.log_metric("loss", 0.5)
             sys.setprofile(preempt_on_return)
