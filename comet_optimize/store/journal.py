@@ -50,6 +50,7 @@ from typing import Any
 
 from comet_optimize import messages, safe_files
 from comet_optimize.errors import OptimizerException
+from comet_optimize.events import parse_event
 from comet_optimize.store.base import MAX_EVENT_BYTES, Damage
 
 SCHEMA_VERSION = 1
@@ -64,6 +65,7 @@ READ_CHUNK_BYTES = 4 << 20
 MAX_LINE_BYTES = 2 * MAX_EVENT_BYTES
 _TOO_LONG = f"a line over {MAX_LINE_BYTES >> 20} MiB, not an event"
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_ASCII_SPACE = " \t\n\r\x0b\x0c"  # what bytes.strip() strips
 
 
 def _lock_warning_seconds() -> float:
@@ -301,6 +303,9 @@ class Journal:
 
     def _parse_lines(self, data: bytes, events: list[dict[str, Any]],
                      damage: list[Damage]) -> None:
+        if data.isascii() and b"\0" not in data:
+            self._parse_text(data.decode("ascii"), events, damage)
+            return
         position = self._offset
         for line in data.split(b"\n")[:-1]:
             at = position
@@ -322,6 +327,36 @@ class Journal:
                 damage.append(Damage(at, len(body), "not a JSON event"))
                 continue
             self._refuse_a_newer_schema(event.get("v"), at)
+            event["_at"] = at
+            events.append(event)
+
+    def _parse_text(self, text: str, events: list[dict[str, Any]],
+                    damage: list[Damage]) -> None:
+        """`_parse_lines` for what every journal our writers wrote is: ASCII (JSON escapes the
+        rest) without NUL bytes, so a character is a byte and the text is decoded once.
+
+        Every worker parses every event of its search: this is the same result for about a
+        quarter less (one decode per read, `events.parse_event` per line)."""
+        position = self._offset
+        refuse = self._refuse_a_newer_schema
+        for line in text.split("\n")[:-1]:
+            at = position
+            position += len(line) + 1
+            if not line.strip(_ASCII_SPACE):
+                continue
+            if len(line) > MAX_LINE_BYTES:
+                damage.append(Damage(at, len(line), _TOO_LONG))
+                continue
+            try:
+                event = parse_event(line)
+            except ValueError:
+                event = None
+            if type(event) is not dict:
+                damage.append(Damage(at, len(line), "not a JSON event"))
+                continue
+            version = event.get("v")
+            if version != SCHEMA_VERSION:
+                refuse(version, at)
             event["_at"] = at
             events.append(event)
 

@@ -57,6 +57,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
+from comet_optimize.events import parse_event
 from comet_optimize.store.base import Damage, JournalConflict
 from comet_optimize.store.journal import _lock_warning_seconds
 
@@ -516,7 +517,7 @@ class PostgresJournal:
         """
         events = self._ready
         self._ready = []
-        loads = json.loads
+        loads = parse_event  # json.loads, for a third less
         for seq, body in rows:
             try:
                 event = loads(body if encoding is None else body.decode(encoding))
