@@ -6,8 +6,13 @@ For each size N: a search is filled with N - `--samples` completed experiments, 
 the last `--samples` ``next()`` + ``log_metric`` + ``end()`` round trips up to N are
 timed (free objective), so that N = 200 times the GP at its largest,
 as in `benchmarks/api_latency.py`. Reports the median and mean wall time and the CPU
-time per round trip, so a busy machine can be told apart from a slow suggestion.
-Also times the first 100 suggestions (the issue compares with Optuna's GP there).
+time per round trip, so a busy machine can be told apart from a slow suggestion, and
+the median of its two parts: ``next()`` (the suggestion and its write) and ``end()``
+(the result's write). Each write ends with a flush to disk (``fdatasync``, 0.3-4 ms
+on this machine's virtual disk, outside the search's lock), so a round trip pays two.
+Then, over as many samples, one step of the ``get_experiments()`` loop, which records
+the previous result and the next assignment in one write (one flush). Also times the
+first 100 suggestions (the issue compares with Optuna's GP there).
 """
 
 from __future__ import annotations
@@ -28,28 +33,57 @@ import numpy as np  # noqa: E402
 from comet_optimize import Optimizer  # noqa: E402
 
 
-def _round(opt: Optimizer) -> tuple[float, float]:
+def _loss(experiment) -> float:
+    x = np.array(list(experiment.params.values()), dtype=float)
+    return float(np.sum((x - 0.3) ** 2) + 0.1 * np.sin(9 * x).sum())
+
+
+def _round(opt: Optimizer) -> tuple[float, float, float, float]:
+    """Wall and CPU seconds of one round trip, then the wall seconds of its next() and end()."""
     wall, cpu = time.perf_counter(), time.process_time()
     experiment = opt.next()
-    x = np.array(list(experiment.params.values()), dtype=float)
-    experiment.log_metric("loss", float(np.sum((x - 0.3) ** 2) + 0.1 * np.sin(9 * x).sum()))
+    suggested = time.perf_counter()
+    experiment.log_metric("loss", _loss(experiment))
+    ending = time.perf_counter()
     experiment.end()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    end = time.perf_counter()
+    return end - wall, time.process_time() - cpu, suggested - wall, end - ending
+
+
+def _loop_steps(opt: Optimizer, samples: int) -> list[float]:
+    """Wall seconds of ``samples`` steps of get_experiments() (each ends the previous one)."""
+    steps = []
+    loop = opt.get_experiments()
+    experiment = next(loop)
+    for _ in range(samples):
+        experiment.log_metric("loss", _loss(experiment))
+        start = time.perf_counter()
+        experiment = next(loop)
+        steps.append(time.perf_counter() - start)
+    experiment.log_metric("loss", _loss(experiment))
+    experiment.end()
+    return steps
 
 
 def measure(completed: int, dimensions: int, samples: int) -> dict[str, float]:
     parameters = {f"x{i}": {"type": "double", "min": 0.0, "max": 1.0} for i in range(dimensions)}
     store = tempfile.mkdtemp(prefix="comet-cost-")
-    opt = Optimizer({"algorithm": "bayes", "spec": {"maxCombo": completed, "seed": 1},
+    opt = Optimizer({"algorithm": "bayes",
+                     "spec": {"maxCombo": completed + samples + 1, "seed": 1},
                      "parameters": parameters}, verbose=0, store=store)
     first = [_round(opt) for _ in range(min(completed - samples, 100))]
     for _ in range(completed - samples - len(first)):
         _round(opt)
     times = np.array([_round(opt) for _ in range(samples)]) * 1000
+    steps = np.array(_loop_steps(opt, samples)) * 1000  # at N to N + samples completed
     return {"completed": completed, "dimensions": dimensions,
             "median_ms": float(np.median(times[:, 0])), "mean_ms": float(times[:, 0].mean()),
             "cpu_ms": float(times[:, 1].mean()),
-            "first_100_mean_ms": float(np.mean([w for w, _ in first]) * 1000)}
+            "next_median_ms": float(np.median(times[:, 2])),
+            "end_median_ms": float(np.median(times[:, 3])),
+            "loop_step_median_ms": float(np.median(steps)),
+            "first_100_mean_ms": float(np.mean([row[0] for row in first]) * 1000),
+            "load": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -69,11 +103,15 @@ def main() -> None:
 
         ParzenSearch.settings = replace(ParzenSettings(), **json.loads(args.variant))
     rows = [measure(n, args.dimensions, args.samples) for n in args.sizes]
-    print("| completed | median ms | mean ms | CPU ms | first 100: mean ms |")
-    print("|---|---|---|---|---|")
+    print("| completed | round trip: median ms | mean ms | CPU ms | next() median ms "
+          "| end() median ms | get_experiments() step: median ms | first 100: mean ms "
+          "| load |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['completed']} | {r['median_ms']:.2f} | {r['mean_ms']:.2f} | "
-              f"{r['cpu_ms']:.2f} | {r['first_100_mean_ms']:.1f} |")
+              f"{r['cpu_ms']:.2f} | {r['next_median_ms']:.2f} | {r['end_median_ms']:.2f} | "
+              f"{r['loop_step_median_ms']:.2f} | {r['first_100_mean_ms']:.1f} | "
+              f"{r['load']:.1f} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=1))
 
