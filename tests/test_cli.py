@@ -234,6 +234,23 @@ def test_export_has_one_row_per_experiment_with_parameters_as_columns(finished, 
     assert rows[2]["x"] == 3 and rows[2]["status"] == "completed" and rows[2]["opt"] == "adam"
 
 
+def test_export_says_why_an_experiment_failed(store):
+    """The reason was recorded but no export showed it: a failed row said nothing."""
+    opt = Optimizer({"algorithm": "grid", "parameters": {"reason": [1, 2]}}, verbose=0,
+                    store=store)
+    with pytest.raises(RuntimeError):
+        with opt.next() as experiment:
+            raise RuntimeError("CUDA out of memory")
+    second = opt.next()
+    second.log_metric("loss", 1.0)
+    second.end()
+    rows = list(csv.DictReader(io.StringIO(comet("optimize", "export", opt.id,
+                                                 store=store).stdout)))
+    assert list(rows[0])[-1] == "reason" and "param_reason" in rows[0]
+    assert [(r["status"], r["reason"]) for r in rows] == [
+        ("failed", "raised RuntimeError: CUDA out of memory"), ("completed", "")]
+
+
 def test_status_of_an_explicit_id_ignores_comet_optimizer_id(finished, store):
     other = Optimizer({"algorithm": "grid", "parameters": {"y": [1]}}, verbose=0, store=store)
     run = comet("optimize", "status", finished.id, "--json", store=store,

@@ -231,24 +231,28 @@ _FIXED_COLUMNS = ["count", "trial", "status", "score", "retry", "pid", "id", "ho
 
 # What a script logged with Comet's set_name / add_tags / log_asset..., shown when any has it.
 _LOGGED_COLUMNS = ["name", "tags", "assets"]
+# Why an experiment failed or was aborted, shown when any has a reason.
+_REASON_COLUMN = "reason"
 
 
 def export_rows(status: dict[str, Any], experiments: list[dict[str, Any]]
                 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and one flat row per experiment; parameters become columns (prefixed
     ``param_`` only when a name collides with a fixed column), and every logged metric
-    a ``metric_<name>`` column holding its last value; ``name``, ``tags`` (comma-separated)
-    and ``assets`` (how many files) when any experiment has them."""
+    a ``metric_<name>`` column holding its last value; ``name``, ``tags`` (comma-separated),
+    ``assets`` (how many files) and ``reason`` (why it failed) when any experiment has them."""
     names = parameter_names(status, experiments)
     logged = [key for key in _LOGGED_COLUMNS if any(e.get(key) for e in experiments)]
-    column_of = {n: f"param_{n}" if n in _FIXED_COLUMNS or n in logged else n for n in names}
+    reason = [_REASON_COLUMN] if any(e.get("reason") for e in experiments) else []
+    taken = set(_FIXED_COLUMNS + logged + reason)
+    column_of = {n: f"param_{n}" if n in taken else n for n in names}
     metrics = sorted({m for e in experiments for m in (e.get("metrics") or {})})
     metric_columns = [f"metric_{m}" for m in metrics]
     columns = (_FIXED_COLUMNS[:4] + [column_of[n] for n in names] + metric_columns + logged
-               + _FIXED_COLUMNS[4:])
+               + _FIXED_COLUMNS[4:] + reason)
     rows = []
     for experiment in experiments:
-        row = {key: experiment.get(key) for key in _FIXED_COLUMNS}
+        row = {key: experiment.get(key) for key in _FIXED_COLUMNS + reason}
         row["name"] = experiment.get("name")
         row["tags"] = ",".join(experiment.get("tags") or []) or None
         row["assets"] = len(experiment.get("assets") or []) or None
