@@ -238,9 +238,8 @@ def test_export_says_why_an_experiment_failed(store):
     """The reason was recorded but no export showed it: a failed row said nothing."""
     opt = Optimizer({"algorithm": "grid", "parameters": {"reason": [1, 2]}}, verbose=0,
                     store=store)
-    with pytest.raises(RuntimeError):
-        with opt.next() as experiment:
-            raise RuntimeError("CUDA out of memory")
+    with pytest.raises(RuntimeError), opt.next():
+        raise RuntimeError("CUDA out of memory")
     second = opt.next()
     second.log_metric("loss", 1.0)
     second.end()
