@@ -216,6 +216,41 @@ class _ProcessWatch:
             os.close(fd)
         return bool(ended)
 
+    def gone_many(self, processes: list[tuple[int, int]]) -> set[tuple[int, int]]:
+        """`gone` for many (pid, start) at once: one ``select`` over all their handles.
+
+        Every decision asks about every running assignment, so with 64 workers this
+        was 64 ``select`` calls (and the Python around each) per decision, inside the
+        search's lock."""
+        ended: set[tuple[int, int]] = set()
+        watched: dict[int, tuple[int, int]] = {}  # fd -> (pid, start)
+        for key in set(processes):
+            entry = self.handles.get(key)
+            if entry is None:
+                entry = self._open(*key)
+                if entry is None:
+                    if _start_of(key[0]) != key[1]:
+                        ended.add(key)
+                    continue
+                if entry[0] < 0:
+                    ended.add(key)
+                    continue
+            fd, identity = entry
+            if not self._still_the_handle(fd, identity):
+                del self.handles[key]  # not closed: that number belongs to someone else now
+                if _start_of(key[0]) != key[1]:
+                    ended.add(key)
+                continue
+            watched[fd] = key
+        if watched:
+            readable, _, _ = select.select(list(watched), [], [], 0)
+            for fd in readable:
+                key = watched[fd]
+                del self.handles[key]
+                os.close(fd)
+                ended.add(key)
+        return ended
+
     def _still_the_handle(self, fd: int, identity: tuple[int, int]) -> bool:
         try:
             info = os.fstat(fd)
@@ -345,3 +380,28 @@ def is_dead(worker: Worker, store, optimizer_id: str, assigned_at: float) -> boo
     if same_machine_view(worker):
         return process_is_gone(worker)
     return store.lease_lapsed(optimizer_id, worker.name, lease_seconds(), assigned_at)
+
+
+def dead_among(held: list[tuple[Worker, float]], store, optimizer_id: str) -> list[bool]:
+    """`is_dead` for each (worker, assigned_at), the local processes asked about at once.
+
+    What a decision asks about every running assignment: this process's identity is
+    taken once, and the kernel is asked about all the processes it can see in one
+    ``select`` (`_ProcessWatch.gone_many`); the others go by their lease, one by one.
+    """
+    me = this_process()
+    local = [worker.host == me.host and worker.boot == me.boot and bool(me.boot)
+             and worker.pidns == me.pidns and worker.start >= 0 for worker, _ in held]
+    others = [(worker.pid, worker.start) for (worker, _), seen in zip(held, local)
+              if seen and worker.pid != me.pid]
+    ended = _watch.gone_many(others) if _watch.usable else None
+    dead = []
+    for (worker, assigned_at), seen in zip(held, local):
+        if not seen:
+            dead.append(store.lease_lapsed(optimizer_id, worker.name, lease_seconds(),
+                                           assigned_at))
+        elif worker.pid == me.pid or ended is None:
+            dead.append(process_is_gone(worker))
+        else:
+            dead.append((worker.pid, worker.start) in ended)
+    return dead

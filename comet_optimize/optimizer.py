@@ -45,7 +45,7 @@ from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
 from comet_optimize.experiment import Experiment, failure_reason
-from comet_optimize.liveness import is_dead, lease_seconds, start_heartbeat, this_process
+from comet_optimize.liveness import dead_among, lease_seconds, start_heartbeat, this_process
 from comet_optimize.space import Space, parameter_set_id
 from comet_optimize.state import SearchState, State
 from comet_optimize.store import is_optimizer_id, new_optimizer_id, open_store
@@ -346,13 +346,12 @@ class Optimizer:
 
     def _presumed_dead(self) -> dict[int, str]:
         """Running experiments whose worker is gone (or whose lease lapsed), with why."""
-        dead = {}
-        for assignment in list(self.state.running.values()):
-            worker = assignment.worker
-            if is_dead(worker, self._store, self.id, assignment.start_time):
-                dead[assignment.count] = (f"worker process {worker.pid} on {worker.host} died "
-                                          f"(or its heartbeat lease lapsed)")
-        return dead
+        running = list(self.state.running.values())
+        verdicts = dead_among([(a.worker, a.start_time) for a in running], self._store, self.id)
+        return {assignment.count: (f"worker process {assignment.worker.pid} on "
+                                   f"{assignment.worker.host} died (or its heartbeat lease "
+                                   f"lapsed)")
+                for assignment, dead in zip(running, verdicts) if dead}
 
     def _fail_dead_workers(self, now: float) -> list[dict[str, Any]]:
         return [{"type": "end", "count": count, "status": State.FAILED.value, "score": None,
