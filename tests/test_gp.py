@@ -286,7 +286,7 @@ def _box_search(**settings) -> tuple[ParzenSearch, History]:
 def _model(search: ParzenSearch, history: History) -> gp.GaussianProcess:
     """The GP exactly as `ParzenSearch._gp_proposals` fits it."""
     s = search.settings
-    return gp.fit(history.completed, gp.transform(history.scores, s.gp_transform),
+    return gp.fit(history.completed, search._gp_scores(history),
                   search.space.categorical_mask, np.random.default_rng(0), s.gp_fit_size,
                   starts=s.gp_starts, prior_shift=s.gp_prior_shift, noise_centre=s.gp_noise)
 
@@ -358,3 +358,47 @@ def test_a_collapsed_trust_region_starts_again() -> None:
     low_t, high_t = tight._trust_box(stalled, model, centre)
     doubles = [j for j, d in enumerate(search.space.dimensions) if d.name != "k"]
     assert np.all((high - low)[doubles] > 8 * (high_t - low_t)[doubles])
+
+
+def test_a_high_prior_mean_says_unexplored_regions_are_no_better_than_most(monkeypatch) -> None:
+    """gp_prior_mean 0.75: far from every observation the GP predicts the 75th percentile
+    of the (warped) scores, not their mean, so variance alone does not pull it there."""
+    space = _space({k: {"type": "double", "min": 0.0, "max": 1.0} for k in "xyz"})
+    fitted = []
+    real = gp.fit
+    monkeypatch.setattr(gp, "fit", lambda *a, **k: fitted.append((a[1], real(*a, **k)))
+                        or fitted[-1][1])
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.4, 0.6, size=(15, 3))
+    history = History(x, np.sin(20 * x).sum(axis=1), np.empty((0, 3)))
+    far = np.array([[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    for quantile, centre in ((None, np.mean), (0.75, lambda y: np.quantile(y, 0.75))):
+        ParzenSearch(space, gp_prior_mean=quantile).propose(history, rng)
+        y, model = fitted[-1]
+        assert abs(centre(y)) < 1e-9  # the GP's prior mean, 0, is this centre of the scores
+        np.testing.assert_allclose(model.predict(far)[0], 0.0, atol=0.05)
+    assert np.mean(y < 0.0) >= 0.7  # far away: worse than about 3 results in 4
+
+
+def test_a_thompson_draw_follows_the_posterior() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.uniform(size=(20, 2))
+    model = gp.fit(x, gp.log_transform(_smooth(x)), np.zeros(2, bool), rng)
+    rows = rng.uniform(size=(30, 2))
+    draws = np.array([model.sample(rows, rng) for _ in range(400)])
+    mean, std = model.predict(rows)
+    np.testing.assert_allclose(draws.mean(axis=0), mean, atol=4 * std.max() / 20)
+    np.testing.assert_allclose(draws.std(axis=0), std, rtol=0.2, atol=1e-3)
+
+
+def test_a_shared_trust_region_leaves_the_other_suggestions_global() -> None:
+    """gp_trust_every k: the box holds only when the count of results is a multiple of k
+    (40 here), the GP's global search makes the other suggestions."""
+    for every, boxed in ((2, True), (3, False)):
+        search, history = _box_search(gp_trust=True, gp_trust_every=every,
+                                      gp_trust_after=20)
+        doubles = [j for j, d in enumerate(search.space.dimensions) if d.name != "k"]
+        rows = search._gp_proposals(history, search._estimators(history)[0],
+                                    np.random.default_rng(1))
+        spread = np.ptp(rows[:, doubles], axis=0).min()
+        assert (spread < 0.9) if boxed else (spread > 0.9)

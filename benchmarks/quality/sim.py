@@ -127,7 +127,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+",
                         default=["branin", "hartmann6", "bbob_f21_5d", "mixed7", "log4"])
+    parser.add_argument("--half", choices=["tuning", "confirming", "both"],
+                        help="the problems of one half of the suite (instead of --problems)")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--variants", nargs="+", default=["{}"])
@@ -137,14 +140,26 @@ def main() -> None:
                         help="a clock instead of w-1 always pending (see simulate)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--tune-out", type=Path,
+                        help="also write the one-worker runs as `tune.py --out` does "
+                             "(variant, problem, seed, scores), for `tables.py`")
     args = parser.parse_args()
+    if args.half:
+        from problems import HALVES
+
+        args.problems = (HALVES["tuning"] + HALVES["confirming"] if args.half == "both"
+                         else HALVES[args.half])
     budgets = args.budgets or [b for b in BUDGETS if b <= args.trials]
     tasks = [(p, s, args.trials, w, v, budgets, args.timed) for v in args.variants
-             for w in args.workers for p in args.problems for s in range(args.seeds)]
+             for w in args.workers for p in args.problems
+             for s in range(args.first_seed, args.first_seed + args.seeds)]
     with mp.get_context("fork").Pool(args.jobs) as pool:
         results = pool.map(_task, tasks, chunksize=1)
     if args.out:
         args.out.write_text(json.dumps(results))
+    if args.tune_out:
+        args.tune_out.write_text(json.dumps([[v, p, s, score] for p, s, w, v, score
+                                             in results if w == 1]))
     print("| variant | workers | " + " | ".join(f"@{b}" for b in budgets) + " |")
     for v in args.variants:
         for w in args.workers:

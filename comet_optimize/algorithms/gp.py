@@ -139,6 +139,20 @@ class GaussianProcess:
         var = np.maximum(self.signal - np.einsum("ij,ij->j", v, v), 1e-12)
         return mean, np.sqrt(var)
 
+    def sample(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One draw of the latent function at ``rows`` jointly from the posterior (a
+        Thompson sample: parallel workers drawing their own spread out by chance)."""
+        k = _matern_value(self._cross(rows))
+        k *= self.signal
+        mean = k @ self.alpha
+        v = solve_triangular(self.factor[0], k.T, lower=self.factor[1])
+        shell = GaussianProcess(rows, self.y, self.categorical, self.inverse_scale2,
+                                self.signal, self.noise, self.factor, self.alpha)
+        cov = _matern_value(shell._cross(rows)) * self.signal - v.T @ v
+        cov[np.diag_indices_from(cov)] += 1e-6 * self.signal
+        lower = _cholesky(cov)[0]
+        return mean + np.tril(lower) @ rng.standard_normal(len(rows))
+
     def correlation(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
         """(len(rows), len(others)) prior correlation of the function at the two sets."""
         shell = GaussianProcess(others, self.y, self.categorical, self.inverse_scale2,
