@@ -20,8 +20,8 @@ of these choices did to the score.
 A Gaussian process (`gp.py`, setting ``gp``, on by default: it gains on both
 halves of the benchmark in `benchmarks/quality/README.md`) then picks among
 candidates while the history is small (up to ``gp_max_trials`` completed
-experiments), unless half or more of the parameters are unordered (there the
-Parzen model alone decides, as the space alone says): draws from l(x), uniform
+experiments), on every space with an ordered parameter (``gp_unordered_limit``;
+with categorical parameters alone the Parzen model decides): draws from l(x), uniform
 draws and small moves around the best points are ranked by the GP's expected
 improvement and the best few polished by L-BFGS-B. The Parzen model thus
 supplies where to look (and the categorical choices worth trying); the GP,
@@ -102,9 +102,10 @@ class ParzenSettings:
     gp_pending_penalty: bool = False  # pending rows also rule out their neighbourhood
     # by log(1 - correlation), beyond the kriging believer (4 workers: -34 at 20 trials
     # with it, -21 without)
-    gp_unordered_limit: float = 0.5  # the GP runs only on spaces where fewer than this
-    # share of the parameters is unordered (categorical, integer linear): Parzen decides
-    # on categorical-heavy spaces (1.0: the GP on every space)
+    gp_unordered_limit: float = 1.0  # the GP runs only on spaces where fewer than this
+    # share of the parameters is unordered (categorical, integer linear), else Parzen
+    # decides (1.0: every space with an ordered parameter; 0.5 until the GP's mean moved
+    # to gp_prior_mean 0.75, after which the GP won on both categorical-heavy problems)
     gp_patience: int | None = None  # the Parzen model decides while the best result is
     # older than this many results (None: the GP decides however long it stalls)
     startup_pending: bool = False  # the start-up ends once n_startup experiments were
