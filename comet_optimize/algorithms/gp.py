@@ -11,9 +11,12 @@ The model, chosen for robustness rather than fidelity:
   which an ordered dimension contributes ``((x - x') / l)^2`` and an unordered
   one ``[x != x'] / l^2`` (a mismatch costs a fixed amount, learnt per
   dimension): categories have no order and no geometry to invent.
-* Scores are replaced by the normal quantiles of their ranks before fitting, so
-  a heavy-tailed loss (one diverged run at 1e6 among values near 0.1) cannot
-  flatten the model, and failed trials (``inf``) are simply the worst rank.
+* Scores are warped before fitting (``log_transform``: linear near the best,
+  logarithmic in the tail; or the normal quantiles of their ranks), so a
+  heavy-tailed loss (one diverged run at 1e6 among values near 0.1) cannot
+  flatten the model, and failed trials (``inf``) count as the worst. The caller
+  chooses their centre, which is what the GP predicts far from every point
+  (`bayes` uses their 75th percentile).
 * Hyperparameters are the maximum a-posteriori values under a log-normal prior
   on the length scales that widens with the dimension (``sqrt(2) + log(d) / 2``
   in log space, as in "vanilla BO" for high dimensions), so that an 8-D problem
