@@ -1,9 +1,9 @@
 """The fast paths every worker takes when it folds the events others wrote give the same
 results as the plain ones: the same values, the same damage at the same places.
 
-`events.parse_event` calls json's scanner directly and the file store decodes an ASCII
-read once (`Journal._parse_text`); each is checked here against ``json.loads`` and
-against the byte-by-byte path of the same journal with a non-ASCII line in it.
+`events.parse_event` calls json's scanner directly and the file store decodes a read
+once, parsing its ASCII lines with it; each is checked here against ``json.loads`` and
+against the same journal with a non-ASCII line in it (parsed from its bytes).
 """
 
 from __future__ import annotations
