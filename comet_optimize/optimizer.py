@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
 import gc
 import os
@@ -210,6 +211,9 @@ class Optimizer:
 
     def _setup(self, parsed: config_module.OptimizerConfig, space: Space, algorithm) -> None:
         self.parsed_config = parsed
+        # bayes's GP works on small matrices, where BLAS threads cost more than they save
+        self._suggesting = (blas.one_thread if parsed.algorithm == "bayes"
+                            else contextlib.nullcontext)
         self.config = parsed.to_dict()
         self.space = space
         self.algorithm = algorithm
@@ -373,10 +377,7 @@ class Optimizer:
         if state.exhausted or (max_combo is not None and len(state.combos) >= max_combo):
             return None
         rng = np.random.default_rng([spec.seed, state.max_count])
-        if self.parsed_config.algorithm == "bayes":  # its GP's small matrices
-            with blas.one_thread():
-                params = self.algorithm.suggest(state.history(), rng, state.combos)
-        else:
+        with self._suggesting():
             params = self.algorithm.suggest(state.history(), rng, state.combos)
         if params is None:
             self._record([{"type": "exhausted", "time": now}])

@@ -204,7 +204,7 @@ class SearchState:
         pid, params = event["pid"], event["params"]
         if pid not in self._row_cache:
             try:
-                self._row_cache[pid] = self.space.encode(params)
+                self.row_of(pid, params)
             except (KeyError, TypeError, ValueError):
                 return f"assign #{count} has parameters outside this search's space"
         trial, retry = event["trial"], event.get("retry", 0)
@@ -268,8 +268,7 @@ class SearchState:
         get = event.get
         assignment.state = state = _STATE_OF[event["status"]]
         assignment.end_time = get("time", assignment.end_time)
-        score = get("score")
-        assignment.score = None if score is None else float(score)  # decode_score
+        assignment.score = decode_score(get("score"))
         assignment.reason = get("reason")
         assignment.metrics = get("metrics", assignment.metrics)
         for key in RESULT_FIELDS:
