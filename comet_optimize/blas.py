@@ -1,8 +1,8 @@
-"""One BLAS thread for our own small matrices, in the deciding thread only.
+"""One BLAS thread for our own small matrices, while a bayes decision runs.
 
 OpenBLAS runs a thread per core and keeps them spinning between calls; on the
 Gaussian process's 64 x 64 matrices they cost far more than they save: 120
-bayes suggestions (6-D) took 19 s instead of 3.7 s on a busy two-core machine.
+bayes suggestions (6-D) took 12.1 s instead of 4.0 s on a two-core machine.
 The launcher gives its workers a share of the cores (``OMP_NUM_THREADS``...), but
 a script that runs the optimizer itself gets every core, and its own numpy work
 must keep them. So the limit holds during a decision only, and is then put back.
