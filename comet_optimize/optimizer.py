@@ -50,7 +50,7 @@ from comet_optimize.liveness import dead_among, lease_seconds, start_heartbeat, 
 from comet_optimize.space import Space, parameter_set_id
 from comet_optimize.state import SearchState, State
 from comet_optimize.store import is_optimizer_id, new_optimizer_id, open_store
-from comet_optimize.store.base import Damage, JournalConflict
+from comet_optimize.store.base import Damage, JournalConflict, JournalGone
 
 _live_optimizers: weakref.WeakSet[Optimizer] = weakref.WeakSet()
 CONFLICT_ATTEMPTS = 5  # decisions retried after the store lost its lock (JournalConflict)
@@ -294,6 +294,8 @@ class Optimizer:
                     self._rebuild()
                     if attempt + 1 == CONFLICT_ATTEMPTS:
                         raise
+                except JournalGone:
+                    raise  # nothing was decided; what is under the name now is not ours
                 except BaseException:
                     self._rebuild()
                     raise

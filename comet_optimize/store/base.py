@@ -41,6 +41,15 @@ class Damage:
     reason: str
 
 
+class JournalGone(OptimizerException):
+    """The journal this process opened is no longer the search's journal.
+
+    It was moved, deleted or replaced (a sync tool, a restore from backup) while
+    the search ran. Nothing more may be written through it, and rebuilding from
+    the file now under its name would mix two histories: the caller stops.
+    """
+
+
 class JournalConflict(OptimizerException):
     """A decision taken inside ``locked`` could not be written as taken.
 

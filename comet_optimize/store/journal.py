@@ -46,12 +46,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from comet_optimize import messages, safe_files
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import parse_event
-from comet_optimize.store.base import MAX_EVENT_BYTES, Damage
+from comet_optimize.store.base import MAX_EVENT_BYTES, Damage, JournalGone
 
 SCHEMA_VERSION = 1
 _ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -220,8 +220,36 @@ class Journal:
         except OSError as error:
             raise OptimizerException(
                 f"{self.path}: cannot open the journal ({error.strerror})") from None
-        self._identity = (info.st_dev, info.st_ino)
+        identity = (info.st_dev, info.st_ino)
+        if getattr(self, "_identity", identity) != identity:
+            # Reopened (after a fork, or a script closing our descriptor) to find another
+            # file: what we have read and where we are in it belong to the one we opened.
+            os.close(self._fd)
+            self._fd = -1
+            self._refuse_a_replaced_journal()
+        self._identity = identity
         self._pid = os.getpid()
+
+    def _check_still_at_path(self) -> None:
+        """Stop when the journal's name no longer leads to the file we hold.
+
+        A sync tool, a restore from backup or a clean-up may move, delete or replace
+        the journal while the search runs: appending to the file we hold would then
+        record results where no reader looks, and our lock would no longer exclude
+        those who open the new file.
+        """
+        try:
+            named = os.stat(self.path, follow_symlinks=False)
+        except OSError:
+            self._refuse_a_replaced_journal()
+        if (named.st_dev, named.st_ino) != self._identity:
+            self._refuse_a_replaced_journal()
+
+    def _refuse_a_replaced_journal(self) -> NoReturn:
+        raise JournalGone(
+            f"{self.path}: the journal was moved, deleted or replaced while this process used "
+            f"it; nothing more is recorded by this process (put the original file back, or "
+            f"resume the search from what the journal now holds)")
 
     def _ours(self) -> os.stat_result | None:
         """The journal's status through our descriptor, or None when the number is no
@@ -360,6 +388,7 @@ class Journal:
             finally:
                 _lock_watch.done(token)
         try:
+            self._check_still_at_path()
             yield self.read_new()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
