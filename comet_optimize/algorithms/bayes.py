@@ -44,8 +44,13 @@ Speed: the scaled squared distances of all candidates to all kernels expand
 into two matrix products, so the cost per suggestion grows with the history
 only through those products, and the bad mixture keeps at most ``max_bad``
 observations (past that, the good set is found by partition and the bad
-mixture takes every k-th of the rest in completion order: no sort of the whole
-history), so it stops growing at all. The GP costs
+mixture takes every s-th completed experiment, s a power of two: no sort of
+the whole history), so it stops growing at all. Past the cap the two mixtures
+also change rarely (the good one when a result enters the best 25, the bad one
+when a result lands on a multiple of s), so the search keeps the last of each
+and reuses it while its rows are the same (pending rows are added to the bad
+one as kernels of their own); a reused mixture is the one a fresh build gives,
+so a suggestion does not depend on what the process decided before. The GP costs
 O(n^3) in the history; past ``gp_max_trials`` it is not fitted, which keeps a
 suggestion under 50 ms while it runs and the Parzen path's cost beyond.
 """
@@ -63,6 +68,7 @@ from comet_optimize.algorithms.base import History, SamplingAlgorithm
 from comet_optimize.space import Space
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+_EXP_FLOOR = float(np.exp(np.float64(-40.0)))  # a kernel term's floor, relative to the peak
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,7 @@ class ParzenSearch(SamplingAlgorithm):
                 self.grids.append((column, centres, 0.5 * (centres[1:] + centres[:-1])))
         self.n_candidates = (self.settings.candidates
                              + self.settings.candidates_per_dimension * len(space.dimensions))
+        self._mixtures: dict[str, _Parzen] = {}  # the last good and bad mixtures, to reuse
 
     def _estimators(self, history: History) -> tuple[_Parzen, _Parzen]:
         settings = self.settings
@@ -174,21 +181,36 @@ class ParzenSearch(SamplingAlgorithm):
         n_good = min(max(1, math.ceil(settings.good_fraction * n)), settings.max_good)
         if n - n_good > settings.max_bad:
             # Past the cap, no full sort (a stable argsort of 10,000 scores alone costs about
-            # 1 ms): the good set by partition, and the bad mixture from every k-th of the
-            # rest in the order they were completed, a bounded, deterministic, unbiased
-            # sample of the same density.
-            good = np.argpartition(history.scores, n_good - 1)[:n_good]
-            rest = np.ones(n, dtype=bool)
-            rest[good] = False
-            bad = np.flatnonzero(rest)
-            bad = bad[np.linspace(0, len(bad) - 1, settings.max_bad).round().astype(int)]
-            bad_rows = np.concatenate([history.completed[bad], history.pending])
-            return _Parzen(self, history.completed[good]), _Parzen(self, bad_rows)
+            # 1 ms): the good set by partition (in completion order), and the bad mixture
+            # from every s-th completed experiment (s a power of two, so between max_bad / 2
+            # and max_bad of them), a bounded, deterministic, unbiased sample of the same
+            # density that changes only when a result lands on a multiple of s: both
+            # mixtures are then reused from the previous suggestion, not rebuilt.
+            good = np.sort(np.argpartition(history.scores, n_good - 1)[:n_good])
+            stride = 1 << math.ceil(math.log2(n / settings.max_bad))
+            base = np.ones(-(-n // stride), dtype=bool)
+            base[good[good % stride == 0] // stride] = False  # good ones are not bad
+            base = np.flatnonzero(base) * stride
+            bad = self._reuse("bad", history.completed[base])
+            if len(history.pending):
+                bad = bad.extended(history.pending)
+            return self._reuse("good", history.completed[good]), bad
         order = np.argsort(history.scores, kind="stable")
         good_rows = history.completed[order[:n_good]]
         bad = order[n_good:]
         bad_rows = np.concatenate([history.completed[bad], history.pending])
-        return _Parzen(self, good_rows), _Parzen(self, bad_rows)
+        return self._reuse("good", good_rows), _Parzen(self, bad_rows)
+
+    def _reuse(self, name: str, centres: np.ndarray) -> _Parzen:
+        """The mixture on ``centres``: the one built for the previous suggestion when its
+        centres are the same rows in the same order (then it is the same mixture, so the
+        suggestions are exactly those a fresh build gives), else a new one."""
+        cached = self._mixtures.get(name)
+        if cached is not None and np.array_equal(cached.centres, centres):
+            return cached
+        mixture = _Parzen(self, centres)
+        self._mixtures[name] = mixture
+        return mixture
 
     def propose(self, history: History, rng: np.random.Generator) -> np.ndarray:
         return next(self.proposals(history, rng))
@@ -428,43 +450,61 @@ class ParzenSearch(SamplingAlgorithm):
 
 
 class _Parzen:
-    """A mixture of equally weighted product kernels on ``centres``, plus the prior."""
+    """A mixture of equally weighted product kernels on ``centres``, plus the prior.
 
-    def __init__(self, search: ParzenSearch, centres: np.ndarray):
+    ``bandwidth`` (kernels x ordered dimensions) defaults to the neighbour-gap widths
+    among the centres themselves."""
+
+    def __init__(self, search: ParzenSearch, centres: np.ndarray,
+                 bandwidth: np.ndarray | None = None, kernels: tuple | None = None):
         settings = search.settings
         self.search = search
         self.centres = centres
         k = len(centres)
         weights = np.append(np.ones(k), settings.prior_weight)
         self.log_weights = np.log(weights / weights.sum())
+        self.cdf = np.exp(self.log_weights).cumsum()  # for drawing a component
+        self.cdf /= self.cdf[-1]
         # An unordered kernel keeps its own choice with probability ``keep``, else
         # draws uniformly: every choice keeps at least a prior share.
         share = settings.categorical_prior / (k + 1)
         self.keep = 1.0 / (1.0 + search.space.n_choices * share)  # per dimension
         if not len(search.numeric):
             return
-        from scipy.special import ndtr
-
         self.mu = centres[:, search.numeric]
-        self.bandwidth = self._bandwidths(settings)
-        self.cdf_low = ndtr(-self.mu / self.bandwidth)
-        self.cdf_high = ndtr((1.0 - self.mu) / self.bandwidth)
-        # Per kernel: the log of its normalising constants over every numeric dimension.
-        self.log_norm = (np.log(np.maximum(self.cdf_high - self.cdf_low, 1e-300))
-                         + np.log(self.bandwidth) + _LOG_SQRT_2PI).sum(axis=1)
-        # sum_j (x_j - mu_kj)^2 / h_kj^2 expands into two matrix products over j.
-        self.precision = 1.0 / self.bandwidth**2
-        self.mu_precision = self.mu * self.precision
-        self.mu_sq_precision = np.einsum("ij,ij->i", self.mu, self.mu_precision)
+        self.bandwidth = self._bandwidths(settings) if bandwidth is None else bandwidth
+        (self.cdf_low, self.cdf_high, self.log_norm, self.precision, self.mu_precision,
+         self.mu_sq_precision) = kernels or _kernel_terms(self.mu, self.bandwidth)
 
-    def _bandwidths(self, settings: ParzenSettings) -> np.ndarray:
-        """(kernels, numeric dims) widths on the unit interval, from the neighbour gaps."""
-        k, width = self.mu.shape
+    def extended(self, rows: np.ndarray) -> _Parzen:
+        """This mixture with a kernel on each of ``rows`` added (pending experiments past
+        the cap): the new kernels' widths come from their gaps to their neighbours among
+        all centres, the existing kernels keep theirs, so only the new rows are computed."""
+        centres = np.concatenate([self.centres, rows])
+        if not len(self.search.numeric):
+            return _Parzen(self.search, centres)
+        mu = rows[:, self.search.numeric]
+        bandwidth = self._bandwidths(self.search.settings, np.concatenate([self.mu, mu]),
+                                     len(mu))
+        terms = _kernel_terms(mu, bandwidth)
+        joined = tuple(np.concatenate([old, new]) for old, new in zip(
+            (self.cdf_low, self.cdf_high, self.log_norm, self.precision, self.mu_precision,
+             self.mu_sq_precision), terms))
+        return _Parzen(self.search, centres, np.concatenate([self.bandwidth, bandwidth]),
+                       joined)
+
+    def _bandwidths(self, settings: ParzenSettings, mu: np.ndarray | None = None,
+                    last: int | None = None) -> np.ndarray:
+        """(kernels, numeric dims) widths on the unit interval, from the neighbour gaps
+        (of the ``last`` kernels only, when given)."""
+        mu = self.mu if mu is None else mu
+        k, width = mu.shape
         floor = np.maximum(1.0 / min(100.0, k + 2.0), settings.step_floor * self.search.resolution)
         if k == 0:
             return np.ones((0, width))
-        order = np.argsort(self.mu, axis=0)
-        sorted_mu = np.take_along_axis(self.mu, order, axis=0)
+        order = np.argsort(mu, axis=0)
+        columns = np.arange(width)
+        sorted_mu = mu[order, columns]
         padded = np.concatenate([np.zeros((1, width)), sorted_mu, np.ones((1, width))])
         gaps = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
         if not settings.edge_gaps and k >= 2:
@@ -473,7 +513,9 @@ class _Parzen:
             gaps[0] = sorted_mu[1] - sorted_mu[0]
             gaps[-1] = sorted_mu[-1] - sorted_mu[-2]
         widths = np.empty_like(gaps)
-        np.put_along_axis(widths, order, gaps, axis=0)
+        widths[order, columns] = gaps
+        if last is not None:
+            widths = widths[k - last:]
         return np.clip(widths * settings.bandwidth_factor, floor, 1.0)
 
     def log_pdf(self, rows: np.ndarray) -> np.ndarray:
@@ -509,15 +551,19 @@ class _Parzen:
         peak = np.maximum(total.max(axis=1), prior)
         total -= peak[:, None]
         # Terms below e^-40 of the largest change nothing, and exp() of very negative
-        # numbers returns subnormals, which are a hundred times slower to compute.
-        np.maximum(total, -40.0, out=total)
-        np.exp(total, out=total)
+        # numbers returns subnormals, which are a hundred times slower to compute. They
+        # count as e^-40 each; past a few dozen kernels most terms are that far down, so
+        # exp() runs on the others only (the same numbers, at a third of the cost).
+        far = total <= -40.0
+        np.exp(total, out=total, where=~far)
+        np.copyto(total, _EXP_FLOOR, where=far)
         return peak + np.log(total.sum(axis=1) + np.exp(prior - peak))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         search = self.search
         k = len(self.centres)
-        component = rng.choice(k + 1, size=n, p=np.exp(self.log_weights))
+        # What rng.choice(k + 1, size=n, p=weights) draws, without its checks of p.
+        component = np.searchsorted(self.cdf, rng.random(n), side="right")
         out = search.space.sample_internal(rng, n)  # the prior's draws stay as they are
         from_kernel = component < k
         chosen = component[from_kernel]
@@ -536,3 +582,19 @@ class _Parzen:
             values[keep] = self.centres[chosen[keep], j]
             out[from_kernel, j] = values
         return out
+
+
+def _kernel_terms(mu: np.ndarray, bandwidth: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per kernel: its truncation's CDF at 0 and 1, the log of its normalising constants
+    over every ordered dimension, and the terms that expand sum_j (x_j - mu_kj)^2 / h_kj^2
+    into two matrix products over j (see `_Parzen.log_pdf`)."""
+    from scipy.special import ndtr
+
+    cdf_low = ndtr(-mu / bandwidth)
+    cdf_high = ndtr((1.0 - mu) / bandwidth)
+    log_norm = (np.log(np.maximum(cdf_high - cdf_low, 1e-300))
+                + np.log(bandwidth) + _LOG_SQRT_2PI).sum(axis=1)
+    precision = 1.0 / bandwidth**2
+    mu_precision = mu * precision
+    mu_sq_precision = np.einsum("ij,ij->i", mu, mu_precision)
+    return cdf_low, cdf_high, log_norm, precision, mu_precision, mu_sq_precision

@@ -1,0 +1,143 @@
+"""bayes's Parzen mixtures: reused between suggestions without changing a suggestion.
+
+A long-lived search (one per Optimizer) keeps the last good and bad mixtures and reuses
+them when their centres are the same rows; these tests hold it to what a fresh search
+decides from the same history, bit for bit, and check the cheaper arithmetic against a
+direct computation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp, ndtr
+
+from comet_optimize.algorithms.base import History
+from comet_optimize.algorithms.bayes import ParzenSearch, _Parzen
+from comet_optimize.config import validate
+from comet_optimize.space import Space
+
+MIXED = {"a": {"type": "double", "min": 0.0, "max": 1.0},
+         "b": {"type": "integer", "min": 1, "max": 20},
+         "c": {"type": "categorical", "values": ["x", "y", "z"]},
+         "e": {"type": "discrete", "values": [1, 2, 4, 8]},
+         "f": {"type": "float", "min": 1e-4, "max": 1.0, "scalingType": "loguniform"}}
+
+
+def space_of(parameters: dict) -> Space:
+    return Space.from_config(validate({"algorithm": "bayes",
+                                       "spec": {"seed": 1, "maxCombo": 0},
+                                       "parameters": parameters}))
+
+
+def filled(space: Space, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rows = space.sample_internal(np.random.default_rng(seed), n)
+    return rows, ((rows - 0.3) ** 2).sum(axis=1) + 0.1 * np.sin(9 * rows).sum(axis=1)
+
+
+@pytest.mark.parametrize("pending", [0, 3])
+def test_a_long_lived_search_suggests_what_a_fresh_one_does(pending):
+    space = space_of(MIXED)
+    rows, scores = filled(space, 1300)
+    search = ParzenSearch(space)  # lives through the whole run, as in an Optimizer
+    for n in [*range(5, 30, 4), *range(140, 160, 3), *range(415, 1200, 23)]:
+        history = History(rows[:n], scores[:n], rows[1250:1250 + pending])
+        kept = search.propose(history, np.random.default_rng(n))
+        fresh = ParzenSearch(space).propose(history, np.random.default_rng(n))
+        assert np.array_equal(kept, fresh), n
+
+
+def test_past_the_cap_both_mixtures_are_reused_until_their_rows_change():
+    space = space_of({f"x{i}": {"type": "double", "min": 0.0, "max": 1.0} for i in range(5)})
+    rows, scores = filled(space, 1001)
+    search = ParzenSearch(space)
+    good, bad = search._estimators(History(rows[:998], scores[:998], rows[:0]))
+    # 998 results: every 4th is in the bad mixture; result 999 is not a multiple of 4.
+    scores[998] = scores.max() + 1.0
+    again_good, again_bad = search._estimators(History(rows[:999], scores[:999], rows[:0]))
+    assert again_good is good and again_bad is bad
+    # Result 1000 (index 999) is no multiple of 4 either, but it is the new best.
+    scores[999] = scores.min() - 1.0
+    new_good, same_bad = search._estimators(History(rows[:1000], scores[:1000], rows[:0]))
+    assert new_good is not good and same_bad is bad
+    # An earlier score corrected in place (an update event) is seen as well.
+    corrected = scores[:1000].copy()
+    best = int(np.argmin(corrected))
+    corrected[best] = corrected.max() + 1.0
+    fixed_good, _ = search._estimators(History(rows[:1000], corrected, rows[:0]))
+    assert not any(np.array_equal(row, rows[best]) for row in fixed_good.centres)
+
+
+@pytest.mark.parametrize("n", [430, 1000, 10_000])
+def test_past_the_cap_the_bad_mixture_is_a_bounded_sample_without_the_good_rows(n):
+    space = space_of({"x": {"type": "double", "min": 0.0, "max": 1.0},
+                      "y": {"type": "double", "min": 0.0, "max": 1.0}})
+    rows, scores = filled(space, n)
+    search = ParzenSearch(space)
+    good, bad = search._estimators(History(rows, scores, rows[:0]))
+    max_bad = search.settings.max_bad
+    assert max_bad / 2 - len(good.centres) <= len(bad.centres) <= max_bad
+    good_ids = {row.tobytes() for row in good.centres}
+    assert not any(row.tobytes() in good_ids for row in bad.centres)
+    best = np.sort(scores)[:len(good.centres)]
+    assert np.array_equal(np.sort(((good.centres - 0.3) ** 2).sum(axis=1)
+                                  + 0.1 * np.sin(9 * good.centres).sum(axis=1)), best)
+
+
+def test_pending_kernels_get_the_widths_a_full_build_gives_them():
+    space = space_of(MIXED)
+    rows, _ = filled(space, 300)
+    search = ParzenSearch(space)
+    base = _Parzen(search, rows[:290])
+    extended = base.extended(rows[290:])
+    whole = _Parzen(search, rows)
+    assert np.array_equal(extended.bandwidth[290:], whole.bandwidth[290:])
+    assert np.array_equal(extended.bandwidth[:290], base.bandwidth)
+    assert np.array_equal(extended.centres, rows)
+    # The joined per-kernel terms are those of a mixture built with these widths.
+    rebuilt = _Parzen(search, rows, extended.bandwidth)
+    x = space.sample_internal(np.random.default_rng(1), 50)
+    assert np.allclose(extended.log_pdf(x), rebuilt.log_pdf(x), rtol=0, atol=1e-12)
+
+
+def direct_log_pdf(mixture: _Parzen, search: ParzenSearch, rows: np.ndarray) -> np.ndarray:
+    """The mixture's density summed kernel by kernel, with nothing skipped."""
+    k = len(mixture.centres)
+    terms = np.zeros((len(rows), k))
+    for j, column in enumerate(search.numeric):
+        mu, h = mixture.mu[:, j], mixture.bandwidth[:, j]
+        z = (rows[:, None, column] - mu[None, :]) / h[None, :]
+        mass = ndtr((1 - mu) / h) - ndtr(-mu / h)
+        terms += -0.5 * z * z - np.log(h * mass * math.sqrt(2 * math.pi))[None, :]
+    for column in search.categorical:
+        count = search.space.n_choices[column]
+        keep = mixture.keep[column]
+        match = rows[:, None, column] == mixture.centres[None, :, column]
+        terms += np.where(match, math.log(keep + (1 - keep) / count),
+                          math.log((1 - keep) / count))
+    terms += mixture.log_weights[0]
+    prior = mixture.log_weights[k] - sum(math.log(search.space.n_choices[c])
+                                         for c in search.categorical)
+    return logsumexp(np.column_stack([terms, np.full(len(rows), prior)]), axis=1)
+
+
+@pytest.mark.parametrize("kernels", [3, 40, 400])
+def test_log_pdf_is_the_mixtures_density(kernels):
+    space = space_of(MIXED)
+    rows, _ = filled(space, kernels)
+    search = ParzenSearch(space)
+    mixture = _Parzen(search, rows)
+    x = np.concatenate([space.sample_internal(np.random.default_rng(2), 200), rows[:5]])
+    assert np.allclose(mixture.log_pdf(x), direct_log_pdf(mixture, search, x),
+                       rtol=1e-9, atol=1e-9)
+
+
+def test_components_are_drawn_as_rng_choice_draws_them():
+    space = space_of(MIXED)
+    rows, _ = filled(space, 17)
+    mixture = _Parzen(ParzenSearch(space), rows)
+    ours = np.searchsorted(mixture.cdf, np.random.default_rng(5).random(1000), side="right")
+    numpy_s = np.random.default_rng(5).choice(18, size=1000, p=np.exp(mixture.log_weights))
+    assert np.array_equal(ours, numpy_s)
