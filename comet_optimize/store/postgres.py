@@ -317,7 +317,7 @@ class _Connection:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10,
                                    application_name=_application_name(), keepalives=1,
                                    keepalives_idle=10, keepalives_interval=5,
-                                   keepalives_count=3)
+                                   keepalives_count=3, **_primary_unless_told(self._url))
             conn.execute(_SESSION)
             if conn.info.server_version >= 170000:
                 conn.execute(_SESSION_17)
@@ -367,6 +367,11 @@ class _Connection:
     def is_outage(self, error: BaseException) -> bool:
         if isinstance(error, _Outage):
             return True
+        if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+            # A standby (the old primary's replica during a failover) is read-only until
+            # it is promoted: wait for a primary as for a restart. A session read-only by
+            # its role's or database's defaults is no outage: that is said at once.
+            return not self._read_only_by_default()
         if not isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError,
                                   psycopg.errors.IdleInTransactionSessionTimeout)):
             return False
@@ -374,6 +379,19 @@ class _Connection:
         # 25P03: a server-wide idle_in_transaction_session_timeout ended the session.
         return (self._conn is None or self._conn.closed or state is None
                 or state[:2] in ("08", "57") or state == "25P03")
+
+    def _read_only_by_default(self) -> bool:
+        conn = self._conn
+        if conn is None or conn.closed:
+            return False
+        told = conn.info.parameter_status("default_transaction_read_only")  # servers >= 14
+        if told is not None:
+            return told == "on"
+        try:
+            conn.execute("ROLLBACK")
+            return conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        except psycopg.Error:
+            return False
 
     def retrying(self, work: Callable[[Any], T], recover: Callable[[Any], T] | None = None,
                  eager: bool = False) -> T:
@@ -434,6 +452,21 @@ def _identity(conn) -> tuple[int, int] | None:
     except (OSError, ValueError, psycopg.Error):
         return None
     return info.st_dev, info.st_ino
+
+
+def _primary_unless_told(url: str) -> dict[str, str]:
+    """Ask libpq for a primary among the URL's hosts, unless the user chose otherwise.
+
+    With several hosts (a primary and its standbys), libpq's default takes the
+    first that answers: after a failover that may be a read-only standby.
+    """
+    if psycopg.pq.version() < 140000 or os.environ.get("PGTARGETSESSIONATTRS"):
+        return {}  # an older libpq does not know "primary"
+    try:
+        told = "target_session_attrs" in psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return {}  # connect() says what is wrong with the URL
+    return {} if told else {"target_session_attrs": "primary"}
 
 
 def _store_connection(url: str, location: str, password: str | None) -> _Connection:
