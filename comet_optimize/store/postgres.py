@@ -377,8 +377,10 @@ class _Connection:
             return False
         state = getattr(error, "sqlstate", None)
         # 25P03: a server-wide idle_in_transaction_session_timeout ended the session.
+        # 53: the server is out of disk, memory or connections, which an administrator
+        # (or the end of someone else's job) frees: wait, as the file store waits for space.
         return (self._conn is None or self._conn.closed or state is None
-                or state[:2] in ("08", "57") or state == "25P03")
+                or state[:2] in ("08", "57", "53") or state == "25P03")
 
     def _read_only_by_default(self) -> bool:
         conn = self._conn
@@ -418,13 +420,16 @@ class _Connection:
                 if deadline is None:
                     deadline = now + _retry_seconds()
                     if not self._warned:
-                        _warn(f"lost the connection to the store {self.location} "
-                              f"({self.scrub(_reason(error))}); retrying for up to "
-                              f"{_retry_seconds():.0f} s")
+                        what = ("cannot record anything in the store" if
+                                _lacks_resources(error) else "lost the connection to the store")
+                        _warn(f"{what} {self.location} ({self.scrub(_reason(error))}); "
+                              f"retrying for up to {_retry_seconds():.0f} s")
                         self._warned = True
                 if now >= deadline:
+                    state = ("could not record anything" if _lacks_resources(error)
+                             else "has been unreachable")
                     raise OptimizerException(
-                        f"the store {self.location} has been unreachable for "
+                        f"the store {self.location} {state} for "
                         f"{_retry_seconds():.0f} s: {self.scrub(_reason(error))}"
                     ) from None
                 time.sleep(min(delay, max(0.0, deadline - now)))
@@ -452,6 +457,11 @@ def _identity(conn) -> tuple[int, int] | None:
     except (OSError, ValueError, psycopg.Error):
         return None
     return info.st_dev, info.st_ino
+
+
+def _lacks_resources(error: BaseException) -> bool:
+    """The server is out of disk, memory or connections (SQLSTATE class 53)."""
+    return (getattr(error, "sqlstate", None) or "")[:2] == "53"
 
 
 def _primary_unless_told(url: str) -> dict[str, str]:
