@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from comet_optimize import __version__, blas, messages
+from comet_optimize import __version__, blas, echo, messages
 from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
@@ -49,7 +49,7 @@ from comet_optimize.experiment import Experiment, failure_reason
 from comet_optimize.liveness import dead_among, lease_seconds, start_heartbeat, this_process
 from comet_optimize.space import Space, parameter_set_id
 from comet_optimize.state import SearchState, State
-from comet_optimize.store import is_optimizer_id, new_optimizer_id, open_store
+from comet_optimize.store import check_optimizer_id, is_optimizer_id, new_optimizer_id, open_store
 from comet_optimize.store.base import Damage, JournalConflict, JournalGone
 
 _live_optimizers: weakref.WeakSet[Optimizer] = weakref.WeakSet()
@@ -151,7 +151,7 @@ class Optimizer:
                 raise OptimizerException(f"{text}: not a config file")
             else:
                 raise OptimizerException(
-                    f"{text!r} is neither a config file nor an optimizer id "
+                    f"{echo.clip(repr(text), 160)} is neither a config file nor an optimizer id "
                     f"(32 hex characters)"
                 )
         else:
@@ -186,10 +186,7 @@ class Optimizer:
             {"type": "created", "time": now, "version": __version__}])
 
     def _attach(self, optimizer_id: str, trials: int | None) -> None:
-        if not is_optimizer_id(optimizer_id):
-            raise OptimizerException(
-                f"invalid optimizer id {optimizer_id!r} (expected 32 lowercase hex characters)"
-            )
+        check_optimizer_id(optimizer_id)
         self.id = optimizer_id
         stored = self._store.read_config(optimizer_id)
         try:

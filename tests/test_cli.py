@@ -96,10 +96,13 @@ def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
         (["optimize", s, "not-an-id"], "neither a config file nor an optimizer id"),
         (["optimize", s, str(invalid)], 'unknown algorithm "baye"'),
         (["optimize", "-j", "0", s, c], "0 is not in the range"),
-        (["optimize", "--gpus", "zero,one", s, c], "'zero' is not a GPU index"),
+        (["optimize", "--gpus", "zero,one", s, c], '"zero" is not a GPU index'),
         (["optimize", "--store", str(a_file), s, c], "not a directory"),
         (["optimize", "--store", str(a_file), "list"], "not a directory"),
         (["optimize", "status", "not-an-id"], "is not an optimizer id"),
+        # a huge value is repeated short, never whole
+        (["optimize", "status", "a" * 5000], '"' + "a" * 40 + '..." is not an optimizer id'),
+        (["optimize", "--grace", "9" * 5000, s, c], '"' + "9" * 40 + '..." is not a number'),
         (["optimize", "status", unknown], "unknown optimizer id"),
         (["optimize", "export", unknown, "--format", "xml"], "'xml' is not one of"),
         (["optimize", "--epochs", "5", s, c], "No such option '--epochs'"),  # before SCRIPT
@@ -109,11 +112,11 @@ def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
         (["optimize", "-e", "no-such-python", s, c], "no such executable"),
         (["optimize", "--bogus", s, c], "No such option"),
         # numeric options are finite and in range (--grace nan once made Ctrl-C spin)
-        (["optimize", "--grace", "nan", s, c], "'nan' is not a number of seconds from 0"),
-        (["optimize", "--grace", "inf", s, c], "'inf' is not a number of seconds"),
-        (["optimize", "--grace", "-1", s, c], "'-1' is not a number of seconds"),
+        (["optimize", "--grace", "nan", s, c], '"nan" is not a number of seconds from 0'),
+        (["optimize", "--grace", "inf", s, c], '"inf" is not a number of seconds'),
+        (["optimize", "--grace", "-1", s, c], '"-1" is not a number of seconds'),
         (["optimize", "--grace", "1e9", s, c], "from 0 to 86400"),
-        (["optimize", "--grace", "soon", s, c], "'soon' is not a number of seconds"),
+        (["optimize", "--grace", "soon", s, c], '"soon" is not a number of seconds'),
         (["optimize", "-t", str(10**20), s, c], "is not in the range 1<=x<="),
         (["optimize", "-j", str(10**20), s, c], "more memory than this machine has"),
         # -d is checked before the search is created or a worker started

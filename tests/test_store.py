@@ -33,9 +33,21 @@ def test_store_folders_are_private_and_config_is_complete(file_store):
 def test_ids_are_32_lowercase_hex_and_validated_before_use_as_a_path(file_store):
     store = file_store
     assert is_optimizer_id(new_optimizer_id())
-    for bad in ["../../etc", "ABCDEF" * 6, "a" * 31, "g" * 32, ""]:
+    for bad in ["../../etc", "ABCDEF" * 6, "a" * 31, "g" * 32, "", None, 12]:
         with pytest.raises(OptimizerException, match="invalid optimizer id"):
             FileStore(store).folder(bad)
+    with pytest.raises(OptimizerException) as refused:  # repeated short, never whole
+        Optimizer("a" * 5000, verbose=0, store=store)
+    assert len(str(refused.value)) < 300
+
+
+def test_a_store_that_is_a_file_is_one_sentence(tmp_path):
+    a_file = tmp_path / "store"
+    a_file.write_text("")
+    config = {"algorithm": "random", "spec": {"maxCombo": 2},
+              "parameters": {"x": {"type": "float", "min": 0, "max": 1}}}
+    with pytest.raises(OptimizerException, match="it exists and is not a folder"):
+        Optimizer(config, verbose=0, store=str(a_file))
 
 
 def test_unknown_id_names_the_store_it_looked_in(store):

@@ -33,6 +33,7 @@ from comet_optimize.cli.launcher import (
     run_workers,
     summary,
 )
+from comet_optimize.echo import show
 from comet_optimize.errors import OptimizerException
 
 SCRIPT_SUFFIXES = (".py", ".sh")
@@ -101,7 +102,7 @@ def attach(optimizer_id: str | None, store: str):
     if not optimizer_id:
         raise BadInput("missing optimizer ID (or set COMET_OPTIMIZER_ID)")
     if not is_optimizer_id(optimizer_id):
-        raise BadInput(f"{optimizer_id!r} is not an optimizer id (32 lowercase hex "
+        raise BadInput(f"{show(optimizer_id)} is not an optimizer id (32 lowercase hex "
                        f"characters; see 'comet optimize list')")
     with _env_without("COMET_OPTIMIZER_ID"):
         return open_optimizer(optimizer_id, store, verbose=0, readonly=True)
@@ -157,7 +158,7 @@ def split_positionals(positionals: list[str]) -> tuple[str | None, str]:
                        "usage: comet optimize [OPTIONS] [SCRIPT] OPTIMIZER [[--] ARGS...]")
     if len(positionals) > 2:
         extra = " ".join(positionals[2:])
-        raise BadInput(f"unexpected argument(s) {extra!r}: the script's own arguments go "
+        raise BadInput(f"unexpected argument(s) {show(extra)}: the script's own arguments go "
                        f"after '--' (comet optimize SCRIPT OPTIMIZER -- ARGS)")
     if len(positionals) == 2:
         return positionals[0], positionals[1]
@@ -371,7 +372,7 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
 
     optimizer_id = (optimizer_id or "").strip()
     if not is_optimizer_id(optimizer_id):
-        raise BadInput(f"{optimizer_id!r} is not an optimizer id (32 lowercase hex "
+        raise BadInput(f"{show(optimizer_id)} is not an optimizer id (32 lowercase hex "
                        f"characters; see 'comet optimize list')")
     try:
         source = open_store(store or default_root())

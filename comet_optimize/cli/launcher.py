@@ -45,6 +45,7 @@ from typing import IO, Any
 
 from comet_optimize import safe_files
 from comet_optimize.cli.output import Lines, LiveArea, Sink
+from comet_optimize.echo import show
 from comet_optimize.store import printable_location
 
 DEFAULT_GRACE = 30.0
@@ -63,8 +64,8 @@ def parse_gpus(text: str) -> list[str]:
     gpus = [item.strip() for item in text.split(",")]
     bad = [item for item in gpus if not _GPU.fullmatch(item)]
     if not text.strip() or bad:
-        what = f"{bad[0]!r} is not a GPU index or UUID" if bad and bad[0] else "empty item"
-        raise BadInput(f"--gpus {text!r}: {what} (expected e.g. --gpus 0,1)")
+        what = f"{show(bad[0])} is not a GPU index or UUID" if bad and bad[0] else "empty item"
+        raise BadInput(f"--gpus {show(text)}: {what} (expected e.g. --gpus 0,1)")
     return gpus
 
 
@@ -72,7 +73,7 @@ def check_grace(grace: float) -> float:
     """``--grace``: finite seconds in [0, MAX_GRACE]; NaN once made the Ctrl-C loop spin."""
     if not (isinstance(grace, (int, float)) and math.isfinite(grace)
             and 0 <= grace <= MAX_GRACE):
-        raise BadInput(f"--grace {grace!r}: must be a number of seconds from 0 to "
+        raise BadInput(f"--grace {show(grace)}: must be a number of seconds from 0 to "
                        f"{MAX_GRACE:g}")
     return float(grace)
 

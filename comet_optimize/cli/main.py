@@ -20,6 +20,7 @@ import click
 
 from comet_optimize import __version__
 from comet_optimize.cli.launcher import DEFAULT_GRACE, MAX_GRACE, BadInput
+from comet_optimize.echo import show
 from comet_optimize.errors import OptimizerException
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -153,9 +154,10 @@ class Seconds(click.ParamType):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+            self.fail(f"{show(value)} is not a number of seconds", param, ctx)
         if not (math.isfinite(number) and 0 <= number <= self.high):
-            self.fail(f"{value!r} is not a number of seconds from 0 to {self.high:g}", param, ctx)
+            self.fail(f"{show(value)} is not a number of seconds from 0 to {self.high:g}",
+                      param, ctx)
         return number
 
 
@@ -338,7 +340,7 @@ def optimize_command(ctx: click.Context, jobs: int | None, trials: int | None,
             raise UserError("--report needs a SCRIPT to run (for an existing search: "
                             "comet optimize report ID -o FILE)")
         if forwarded:
-            raise UserError(f"script arguments {' '.join(forwarded)!r} need a SCRIPT to "
+            raise UserError(f"script arguments {show(' '.join(forwarded))} need a SCRIPT to "
                             f"pass them to")
         _echo_id(_run(commands.create_or_attach, optimizer, store, trials, dump))
         return 0

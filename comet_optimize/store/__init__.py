@@ -12,13 +12,15 @@ from comet_optimize.store.base import Damage, JournalConflict, Store
 from comet_optimize.store.journal import (
     FileStore,
     Journal,
+    check_optimizer_id,
     default_root,
     is_optimizer_id,
     new_optimizer_id,
 )
 
 __all__ = ["Damage", "FileStore", "Journal", "JournalConflict", "Store", "open_store",
-           "is_optimizer_id", "new_optimizer_id", "is_postgres_url", "printable_location"]
+           "check_optimizer_id", "is_optimizer_id", "new_optimizer_id", "is_postgres_url",
+           "printable_location"]
 
 
 def is_postgres_url(location: str) -> bool:

@@ -48,7 +48,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-from comet_optimize import messages, safe_files
+from comet_optimize import echo, messages, safe_files
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import parse_event
 from comet_optimize.store.base import MAX_EVENT_BYTES, Damage, JournalGone
@@ -88,6 +88,13 @@ def is_optimizer_id(text: str) -> bool:
     return isinstance(text, str) and _ID_PATTERN.fullmatch(text) is not None
 
 
+def check_optimizer_id(optimizer_id: Any) -> None:
+    """Refuse anything but an optimizer id before it names a folder or a row."""
+    if not is_optimizer_id(optimizer_id):
+        raise OptimizerException(f"invalid optimizer id {echo.show(optimizer_id)} "
+                                 f"(expected 32 lowercase hex characters)")
+
+
 def default_root() -> str:
     return os.environ.get("COMET_OPTIMIZE_STORE") or os.path.join(
         os.path.expanduser("~"), ".comet_optimize"
@@ -117,8 +124,9 @@ def _make_private_dir(path: str, link_allowed: bool = False) -> None:
         return
     try:
         os.mkdir(path, 0o700)
-    except FileExistsError:
+    except FileExistsError as error:
         if not os.path.isdir(path):
+            error.strerror = "it exists and is not a folder"
             raise
         return
     os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
@@ -485,10 +493,7 @@ class FileStore:
         return f"FileStore({self.root!r})"
 
     def folder(self, optimizer_id: str) -> str:
-        if not is_optimizer_id(optimizer_id):
-            raise OptimizerException(
-                f"invalid optimizer id {optimizer_id!r} (expected 32 lowercase hex characters)"
-            )
+        check_optimizer_id(optimizer_id)
         return os.path.join(self.root, optimizer_id)
 
     def exists(self, optimizer_id: str) -> bool:

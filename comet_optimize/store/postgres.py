@@ -59,7 +59,7 @@ from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import parse_event
 from comet_optimize.store.base import Damage, JournalConflict
-from comet_optimize.store.journal import _lock_warning_seconds
+from comet_optimize.store.journal import _lock_warning_seconds, check_optimizer_id
 
 try:
     import psycopg
@@ -873,7 +873,7 @@ class PostgresStore:
     # -- searches
 
     def create(self, optimizer_id: str, config: dict[str, Any]) -> None:
-        _check_id(optimizer_id)
+        check_optimizer_id(optimizer_id)
         self._ensure_schema(create=True)
         text = json.dumps(config, indent=2, sort_keys=True)
 
@@ -888,7 +888,7 @@ class PostgresStore:
             )
 
     def exists(self, optimizer_id: str) -> bool:
-        _check_id(optimizer_id)
+        check_optimizer_id(optimizer_id)
         if not self._ensure_schema(create=False):
             return False
         return self._run(lambda conn: conn.execute(
@@ -896,7 +896,7 @@ class PostgresStore:
         ).fetchone() is not None, "look up the search")
 
     def read_config(self, optimizer_id: str) -> dict[str, Any]:
-        _check_id(optimizer_id)
+        check_optimizer_id(optimizer_id)
         row = None
         if self._ensure_schema(create=False):
             row = self._run(lambda conn: conn.execute(
@@ -927,7 +927,7 @@ class PostgresStore:
         return [row[0] for row in rows]
 
     def journal(self, optimizer_id: str, readonly: bool = False) -> PostgresJournal:
-        _check_id(optimizer_id)
+        check_optimizer_id(optimizer_id)
         self._ensure_schema(create=False)
         return PostgresJournal(self._url, self.location, self._password, optimizer_id, readonly)
 
@@ -962,7 +962,7 @@ class PostgresStore:
     def log_folder(self, optimizer_id: str) -> str:
         """Logs stay on the worker's machine: $COMET_OPTIMIZE_LOGS/<id>, by default
         ~/.comet_optimize/logs/<id> (folders 0700)."""
-        _check_id(optimizer_id)
+        check_optimizer_id(optimizer_id)
         root = os.environ.get("COMET_OPTIMIZE_LOGS") or os.path.join(
             os.path.expanduser("~"), ".comet_optimize", "logs")
         path = os.path.join(root, optimizer_id)
@@ -982,10 +982,3 @@ def _create_tables(conn) -> None:
                      (str(SCHEMA_VERSION),))
 
 
-def _check_id(optimizer_id: str) -> None:
-    from comet_optimize.store.journal import is_optimizer_id
-
-    if not is_optimizer_id(optimizer_id):
-        raise OptimizerException(
-            f"invalid optimizer id {optimizer_id!r} (expected 32 lowercase hex characters)"
-        )
