@@ -139,3 +139,15 @@ def test_a_corrupt_stored_config_is_an_error_not_a_silent_stop(file_store):
         handle.write("{ not json")
     with pytest.raises(OptimizerException, match="cannot read the stored config"):
         Optimizer(opt.id, verbose=0, store=store)
+
+
+def test_a_store_given_as_a_path_object_works_and_anything_else_is_one_sentence(tmp_path):
+    config = {"algorithm": "random", "spec": {"maxCombo": 1},
+              "parameters": {"x": {"type": "float", "min": 0, "max": 1}}}
+    opt = Optimizer(config, verbose=0, store=tmp_path / "store")  # a pathlib.Path
+    assert os.path.isdir(tmp_path / "store" / opt.id)
+    assert Optimizer(opt.id, verbose=0, store=tmp_path / "store").id == opt.id
+    for bad, said in [(123, "got int"), (b"/tmp/x", "got bytes"), (["a"], "got list"),
+                      (str(tmp_path / "a\0b"), "cannot contain a NUL character")]:
+        with pytest.raises(OptimizerException, match=said):
+            Optimizer(config, verbose=0, store=bad)

@@ -7,6 +7,9 @@ libpq fills in what the URL leaves out from its ``PG*`` variables and
 
 from __future__ import annotations
 
+import os
+
+from comet_optimize.echo import show
 from comet_optimize.errors import OptimizerException
 from comet_optimize.store.base import Damage, JournalConflict, Store
 from comet_optimize.store.journal import (
@@ -36,8 +39,8 @@ def printable_location(location: str) -> str:
     return location
 
 
-def open_store(location: str | None = None) -> Store:
-    location = location or default_root()
+def open_store(location: str | os.PathLike[str] | None = None) -> Store:
+    location = _location_text(location) or default_root()
     if is_postgres_url(location):
         from comet_optimize.store.postgres import PostgresStore
 
@@ -49,3 +52,21 @@ def open_store(location: str | None = None) -> Store:
             f"(use a directory path or a postgresql:// URL)"
         )
     return FileStore(location)
+
+
+def _location_text(location: object) -> str:
+    """A store location given as text or a path object, or one sentence saying what it is."""
+    if location is None:
+        return ""
+    if isinstance(location, (str, os.PathLike)):
+        try:
+            location = os.fspath(location)
+        except TypeError:
+            pass  # a PathLike that gives bytes: refused below
+    if not isinstance(location, str):
+        raise OptimizerException(f"store must be a folder path or a postgresql:// URL "
+                                 f"(got {type(location).__name__})")
+    if "\0" in location:
+        raise OptimizerException(f"store {show(location)}: a location cannot contain a NUL "
+                                 f"character")
+    return location
