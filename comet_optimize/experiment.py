@@ -51,7 +51,7 @@ import pathlib
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from comet_optimize import encoding, media, messages, safe_files, unsupported
@@ -170,6 +170,11 @@ class Experiment:
         return True
 
     def add_tags(self, tags: list[str]) -> bool:
+        if isinstance(tags, str):
+            tags = [tags]  # one tag, not one per character
+        elif not isinstance(tags, Iterable):
+            raise OptimizerException(f"add_tags: tags must be a list of strings, not "
+                                     f"{type(tags).__name__}")
         for tag in list(tags):
             self.add_tag(tag)
         return True
@@ -327,7 +332,7 @@ class Experiment:
                     step: int | None = None, epoch: int | None = None,
                     include_context: bool = True) -> None:
         """Comet's order: ``log_metrics(dic, prefix=None, step=None, epoch=None)``."""
-        for name, value in dict(metrics).items():
+        for name, value in _as_mapping(metrics, "log_metrics").items():
             name = encoding.name(name, "metric")
             self.log_metric(f"{prefix}_{name}" if prefix else name, value, step, epoch,
                             include_context=include_context)
@@ -343,7 +348,7 @@ class Experiment:
 
     def log_parameters(self, parameters: dict[str, Any], prefix: str | None = None,
                        step: int | None = None, nested_support: bool = True) -> None:
-        for name, value in dict(parameters).items():
+        for name, value in _as_mapping(parameters, "log_parameters").items():
             name = encoding.name(name, "parameter")
             self.log_parameter(f"{prefix}_{name}" if prefix else name, value)
 
@@ -356,7 +361,7 @@ class Experiment:
         self._after_change()
 
     def log_others(self, others: dict[str, Any]) -> None:
-        for key, value in dict(others).items():
+        for key, value in _as_mapping(others, "log_others").items():
             self.log_other(key, value)
 
     def log_dataset_info(self, name: str | None = None, version: str | None = None,
@@ -655,6 +660,9 @@ class Experiment:
                                 metadata)
 
     def log_notebook(self, filename: str, overwrite: bool = False) -> dict[str, Any]:
+        if not isinstance(filename, (str, os.PathLike)):
+            raise OptimizerException(f"log_notebook: filename must be a path, not "
+                                     f"{type(filename).__name__}")
         return self._store_file("log_notebook", os.fspath(filename),
                                 os.path.basename(filename), "notebook", overwrite)
 
@@ -864,6 +872,20 @@ class Experiment:
 
 
 unsupported.install(Experiment)
+
+
+def _as_mapping(values: Any, method: str) -> Mapping[str, Any]:
+    """What a ``log_*s`` call was given, as a mapping: a dict (any Mapping), the
+    ``argparse.Namespace`` scripts pass straight from their parser, or None (nothing)."""
+    if values is None:
+        return {}
+    if isinstance(values, Mapping):
+        return values
+    argparse = sys.modules.get("argparse")  # a Namespace means its module is loaded
+    if argparse is not None and isinstance(values, argparse.Namespace):
+        return vars(values)
+    raise OptimizerException(f"{method}: expected a dict of names to values, not "
+                             f"{type(values).__name__}")
 
 
 def _as_source(data: Any) -> Any:

@@ -158,6 +158,31 @@ def test_log_parameters_with_step_and_get_parameter(store):
         experiment.get_metric("never")
 
 
+def test_the_plural_log_calls_take_a_parsers_namespace_and_refuse_the_rest_in_one_sentence(
+        file_store):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", type=float, default=0.1)
+    opt = search(file_store)
+    experiment = opt.next()
+    experiment.log_parameters(parser.parse_args([]))  # as scripts pass their arguments
+    experiment.log_parameters(None)  # nothing
+    experiment.add_tags("baseline")  # one tag, not one per character
+    assert experiment.get_parameter("lr") == 0.1
+    assert experiment.get_tags() == ["baseline"]
+    for call, said in [(lambda: experiment.log_metrics("loss"), "log_metrics: expected a dict"),
+                       (lambda: experiment.log_parameters(5), "log_parameters: expected a dict"),
+                       (lambda: experiment.log_others([1]), "log_others: expected a dict"),
+                       (lambda: experiment.add_tags(5), "add_tags: tags must be a list"),
+                       (lambda: experiment.log_notebook(None), "log_notebook: filename must be")]:
+        with pytest.raises(OptimizerException, match=said):
+            call()
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    assert recorded(opt)["status"] == "completed"
+
+
 def test_key_url_and_optimizer(store, assets_folder):
     opt = search(store)
     experiment = opt.next()
