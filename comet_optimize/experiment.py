@@ -70,7 +70,7 @@ class Search(Protocol):
 
     def _experiment_folder(self, experiment_key: str) -> str: ...
 
-    def _experiment_opened(self, experiment: Experiment) -> None: ...
+    def _experiment_opened(self, experiment: Experiment) -> str: ...
 
     def _experiment_ended(self, experiment: Experiment, failed: str | None) -> None: ...
 
@@ -123,6 +123,7 @@ class Experiment:
         self.params = dict(data["parameters"])
         self.count = data["count"]
         self._optimizer = _optimizer or _find_optimizer(data)
+        self.id = self._optimizer._experiment_opened(self)
         spec = self._optimizer.parsed_config.spec
         self.metric = spec.metric
         self.objective = spec.objective
@@ -138,7 +139,6 @@ class Experiment:
             "optimizer_name": self._optimizer.parsed_config.name,
             "optimizer_parameters": dict(self.params),
         })
-        self._optimizer._experiment_opened(self)
         self._start_autolog()
 
     def _start_autolog(self) -> None:
@@ -940,7 +940,7 @@ def _checked_data(data: Any) -> dict[str, Any]:
         raise OptimizerException("optimizer_data is damaged: 'parameters' must be a dict and "
                                  "'count' a whole number")
     return {**data, "optimizer_id": str(optimizer_id),
-            "experiment_key": data.get("experiment_key") or uuid.uuid4().hex}
+            "experiment_key": data.get("experiment_key")}  # the assignment's, if missing
 
 
 def _find_optimizer(data: dict[str, Any]) -> Search:

@@ -479,12 +479,27 @@ class Optimizer:
 
         return folder_for(self._store, self.id, experiment_key)
 
-    def _experiment_opened(self, experiment: Experiment) -> None:
+    def _experiment_opened(self, experiment: Experiment) -> str:
+        """Take a handle for an assignment of this search; return its experiment key.
+
+        The handle may come from another process's ``next_data()``: it must name an
+        assignment the journal has, or its end would record a result for nothing.
+        """
         with self._lock:
             self._own()
+            if experiment.count not in self.state.assignments:
+                self._apply(self._journal.read_new())  # handed out elsewhere, just now
+            assignment = self.state.assignments.get(experiment.count)
+            if assignment is None or experiment.id not in (None, assignment.experiment_id):
+                raise OptimizerException(
+                    f"optimizer_data names experiment #{echo.show(experiment.count)}"
+                    f"{'' if assignment is None else ' with another experiment key'}, which "
+                    f"the search {self.id} never assigned: pass the dict that its "
+                    f"next_data() returned")
             self._open[experiment.count] = experiment  # the newest handle for it wins
             self._unclaimed.pop(experiment.count, None)
             _holding_open.add(self)
+            return assignment.experiment_id
 
     def _experiment_ended(self, experiment: Experiment, failed: str | None) -> None:
         done: list[dict[str, Any] | None] = []

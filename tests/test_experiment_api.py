@@ -183,6 +183,24 @@ def test_the_plural_log_calls_take_a_parsers_namespace_and_refuse_the_rest_in_on
     assert recorded(opt)["status"] == "completed"
 
 
+def test_optimizer_data_that_names_no_assignment_is_refused_and_records_nothing(store):
+    opt = search(store)
+    data = opt.next_data()
+    for altered, said in [({**data, "count": 99}, "names experiment #99"),
+                          ({**data, "count": -1}, "names experiment #-1"),
+                          ({**data, "experiment_key": "f" * 32}, "with another experiment key")]:
+        with pytest.raises(OptimizerException, match=said):
+            Experiment(optimizer_data=altered)
+    # without its key, the assignment's own is taken
+    handle = Experiment(optimizer_data={k: v for k, v in data.items() if k != "experiment_key"})
+    assert handle.get_key() == data["experiment_key"]
+    handle.log_metric("loss", 0.5)
+    handle.end()
+    status = opt.status()
+    assert (status["completed"], status["damage"]) == (1, [])
+    assert [e["type"] for e in end_events(store, opt)] == ["end"]
+
+
 def test_key_url_and_optimizer(store, assets_folder):
     opt = search(store)
     experiment = opt.next()
