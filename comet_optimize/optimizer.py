@@ -573,6 +573,9 @@ class Optimizer:
             previous = experiment
 
     def end(self, experiment: Experiment) -> None:
+        if not isinstance(experiment, Experiment):
+            raise OptimizerException(f"Optimizer.end() takes an Experiment, not "
+                                     f"{type(experiment).__name__}")
         experiment.end()
 
     def _end_open_experiments(self, failed_reason: str | None = None) -> None:

@@ -201,6 +201,13 @@ def test_optimizer_data_that_names_no_assignment_is_refused_and_records_nothing(
     assert [e["type"] for e in end_events(store, opt)] == ["end"]
 
 
+def test_optimizer_end_of_something_else_is_one_sentence(file_store):
+    opt = search(file_store)
+    for wrong in [None, "1", 5]:
+        with pytest.raises(OptimizerException, match="Optimizer.end.. takes an Experiment"):
+            opt.end(wrong)
+
+
 def test_key_url_and_optimizer(store, assets_folder):
     opt = search(store)
     experiment = opt.next()
