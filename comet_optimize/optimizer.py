@@ -61,26 +61,41 @@ CONFLICT_ATTEMPTS = 5  # decisions retried after the store lost its lock (Journa
 _holding_open: set[Optimizer] = set()
 
 
-_collected_in = 0  # the process whose start-up objects were collected (see below)
+_prepared_in = 0  # the process that loaded what decisions need (see below)
 
 
-def _collect_start_up_objects() -> None:
-    """One full garbage collection per process, when its first Optimizer that may decide
-    is made, before any decision.
+def _prepare_to_decide(suggesting: Callable[[], Any]) -> None:
+    """What a process's decisions would do on first use, done when an Optimizer that may
+    decide is made, outside any lock; then, once per process, one full garbage collection.
 
-    A worker's imports (numpy, scipy, a database driver) leave a few hundred thousand
-    objects that Python's collector has not yet examined in full, and its first full
-    collection then comes during the search: 50-100 ms that often fall inside the
-    search's lock, where every other worker waits them out. Done now, outside any lock,
-    the next one is far off (Python waits until the objects that survived since number
-    a quarter of those the last full collection examined). Measured with
-    16 workers on one PostgreSQL search of 5,000 experiments: no full collection during
-    the run instead of one per worker, the collector's share of the workers' CPU 9% -> 3%,
-    its longest pause 83 -> 23 ms.
+    A worker's first decisions come while the other workers queue for the same lock,
+    and each of them waits out whatever those decisions load on first use: numpy
+    imports ``numpy.random`` when it is first touched (10 ms alone, 50 ms among 16
+    starting workers, inside the lock), the first Experiment imports the auto-logging
+    module, and bayes's one-thread BLAS limit (``suggesting``) looks through the
+    process's libraries when modules were imported since its last look (a few ms,
+    at the first decision and again after the first Experiment's import). 16 workers
+    starting together on one PostgreSQL search had their worst waits there.
+
+    The collection: a worker's imports (numpy, scipy, a database driver) leave a few
+    hundred thousand objects that Python's collector has not yet examined in full,
+    and its first full collection then comes during the search: 50-100 ms that often
+    fall inside the search's lock. Done now, the next one is far off (Python waits
+    until the objects that survived since number a quarter of those the last full
+    collection examined). Measured with 16 workers on one PostgreSQL search of 5,000
+    experiments: no full collection during the run instead of one per worker, the
+    collector's share of the workers' CPU 9% -> 3%, its longest pause 83 -> 23 ms.
     """
-    global _collected_in
-    if _collected_in != os.getpid() and gc.isenabled():
-        _collected_in = os.getpid()
+    global _prepared_in
+    first = _prepared_in != os.getpid()
+    if first:
+        _prepared_in = os.getpid()
+        import numpy.random  # noqa: F401
+
+        from comet_optimize import autolog  # noqa: F401
+    with suggesting():  # after the imports, so that its look stays valid
+        pass
+    if first and gc.isenabled():
         gc.collect()
 
 
@@ -163,7 +178,7 @@ class Optimizer:
             _info(f"COMET_OPTIMIZER_ID={self.id}")
         _live_optimizers.add(self)
         if not readonly:
-            _collect_start_up_objects()
+            _prepare_to_decide(self._suggesting)
 
     # -- creating and attaching
 

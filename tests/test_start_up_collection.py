@@ -1,6 +1,6 @@
 """A process's first Optimizer that may decide runs one full garbage collection before its
 first decision, so that Python's first full collection of the start-up's objects does not
-fall inside the search's lock later (`optimizer._collect_start_up_objects`).
+fall inside the search's lock later (`optimizer._prepare_to_decide`).
 
 The scripts count the calls to ``gc.collect`` (the collector's own automatic runs may
 come at any time and are not counted)."""
