@@ -12,9 +12,17 @@ experiment costs in CPU: on a machine whose cores are all busy, that, not the
 lock, sets the pace. Then the cost of one bayes suggestion with 1,000 finished
 trials, PostgreSQL against the file store.
 
+``--ceiling`` measures what the lock allows with no Python work at all: W
+processes make lock passes of the store's own prepared statements, either as a
+decision does (``decision``: BEGIN + lock + read what is new, then insert two
+events + COMMIT + flush; the client is inside the lock between the two round
+trips) or with the client outside (``server_only``: the same statements in one
+round trip, as a write that needs no decision could be). The first is the
+ceiling of one decision per experiment, whatever the Python costs.
+
     flock /tmp/timing.lock .ci/with-postgres python benchmarks/pg_throughput.py \
         [--experiments 5000] [--workers 4,16,64] [--optuna-experiments 1000] \
-        [--stores postgres,file,optuna_rdb] [--skip-bayes] [--url URL]
+        [--stores postgres,file,optuna_rdb] [--skip-bayes] [--url URL] [--ceiling]
 
 The server URL comes from --url or COMET_OPTIMIZE_TEST_PG (what
 .ci/with-postgres sets). Each of our runs gets a fresh schema, each Optuna
@@ -188,6 +196,49 @@ def bayes_cost(store: str, trials: int, samples: int) -> float:
     return float(np.median(waits) * 1000)
 
 
+def ceiling_worker(url: str, mode: str, passes: int, barrier, queue) -> None:
+    """Lock passes with no decision: what the lock and the round trips alone allow."""
+    import psycopg
+
+    from comet_optimize.store import pipeline
+    from comet_optimize.store import postgres as pg
+
+    conn = psycopg.connect(url, autocommit=True)
+    prepared: set[bytes] = set()
+    search = b"ceiling"  # one search for every worker, one lock key
+    body = pipeline.text_array(['{"v":1,"type":"end","count":1,"status":"completed",'
+                                '"score":1.0,"time":1.0}'] * 2)
+    lock = [b"off", b"0", str(pg._LOCK_SPACE).encode(), b"1"]
+    last = 0
+    waits = []
+    barrier.wait()
+    cpu = time.process_time()
+    for _ in range(passes):
+        start = time.perf_counter()
+        insert = (pg._P_INSERT, [search, str(uuid.uuid4()).encode(), body])
+        if mode == "decision":
+            results = pipeline.run(conn, prepared, [
+                (pg._P_BEGIN, None), (pg._P_LOCK, lock),
+                (pg._P_SELECT_NEW, [search, str(last).encode()])])
+            if results[-1].ntuples:
+                last = int(results[-1].get_value(results[-1].ntuples - 1, 0))
+            results = pipeline.run(conn, prepared, [
+                insert, (pg._P_COMMIT, None), (pg._P_FLUSH, None)])
+            last = int(results[0].get_value(1, 0))
+        else:
+            pipeline.run(conn, prepared, [(pg._P_BEGIN, None), (pg._P_LOCK, lock), insert,
+                                          (pg._P_COMMIT, None), (pg._P_FLUSH, None)])
+        waits.append(time.perf_counter() - start)
+    queue.put((time.perf_counter(), waits, time.process_time() - cpu))
+
+
+def ceiling(url: str, mode: str, passes: int, workers: int) -> dict:
+    from comet_optimize.store.postgres import PostgresStore
+
+    PostgresStore(url)._ensure_schema(create=True)
+    return run(ceiling_worker, (url, mode, passes // workers), workers)
+
+
 def server_ms(result: dict, count: int) -> str:
     seconds = result.get("server_cpu_seconds")
     return "-" if seconds is None else f"{seconds * 1000 / count:.2f}"
@@ -203,9 +254,13 @@ def main() -> None:
     parser.add_argument("--stores", default="postgres,file,optuna_rdb",
                         help="which of postgres, file, optuna_rdb to run")
     parser.add_argument("--skip-bayes", action="store_true")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="lock passes with no Python work instead (see the docstring)")
     parser.add_argument("--url", default=os.environ.get("COMET_OPTIMIZE_TEST_PG"))
     parser.add_argument("--out", default="benchmarks/results/pg_throughput.json")
     args = parser.parse_args()
+    if args.ceiling:
+        args.stores, args.skip_bayes = "decision,server_only", True
     if not args.url:
         parser.error("no server: give --url or run under .ci/with-postgres")
 
@@ -219,7 +274,11 @@ def main() -> None:
         runs = {"postgres": lambda w=workers: ours(fresh_schema(args.url), args.experiments, w),
                 "file": lambda w=workers: ours(tempfile.mkdtemp(prefix="comet-bench-"),
                                                args.experiments, w)}
-        if not args.skip_optuna:
+        if args.ceiling:
+            runs = {mode: lambda w=workers, m=mode: ceiling(fresh_schema(args.url), m,
+                                                            args.experiments, w)
+                    for mode in ("decision", "server_only")}
+        elif not args.skip_optuna:
             count = args.optuna_experiments or args.experiments
             runs["optuna_rdb"] = lambda w=workers, n=count: {
                 **optuna_rdb(args.url, n, w), "experiments": n}
