@@ -33,6 +33,19 @@ def short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def number_in_text(text: str) -> float | None:
+    """The number a string spells ("0.5", " 1e-3 ", "nan"), as Python reads it, or None.
+
+    Scripts often log a formatted loss (``f"{loss:.4f}"``): it is that number.
+    """
+    if len(text) > 100:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def to_float(value: Any) -> float | None:
     """A real number as a float (huge integers become +-inf); None for a non-number."""
     if isinstance(value, bool):
@@ -47,11 +60,16 @@ def to_float(value: Any) -> float | None:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
         return None
     shape = getattr(value, "shape", ())
-    if shape not in ((), (1,), None) and getattr(value, "size", 1) != 1:
+    count = getattr(value, "size", 1)
+    if callable(count):  # a tensor: size() is its shape, numel() how many numbers it holds
+        count = value.numel() if callable(getattr(value, "numel", None)) else None
+    if shape not in ((), None) and count != 1:
         return None  # an array of several numbers is not one number
     detach = getattr(value, "detach", None)
     if callable(detach):  # a tensor still in its graph (a loss): its value, without a warning
         value = detach()
+    if shape not in ((), None) and callable(getattr(value, "item", None)):
+        value = value.item()  # one number in an array (numpy refuses float() of those now)
     try:
         return float(value)  # numpy scalars, 0-d arrays and tensors
     except (TypeError, ValueError):

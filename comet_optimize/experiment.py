@@ -294,6 +294,8 @@ class Experiment:
             raise OptimizerException(f"metric {name!r}: timestamp {encoding.short(timestamp)} "
                                      f"is not a number of seconds")
         number = encoding.to_float(value)
+        if number is None and isinstance(value, str):
+            number = encoding.number_in_text(value)
         if number is None and not isinstance(value, str):
             raise OptimizerException(
                 f"metric {name!r}: value {encoding.short(value)} is not a number")

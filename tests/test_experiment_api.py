@@ -208,6 +208,23 @@ def test_optimizer_end_of_something_else_is_one_sentence(file_store):
             opt.end(wrong)
 
 
+def test_a_formatted_loss_and_a_one_number_array_are_numbers(file_store, capfd):
+    torch = pytest.importorskip("torch")
+    opt = Optimizer({"algorithm": "grid", "spec": {"metric": "loss", "maxCombo": 6},
+                     "parameters": {"x": list(range(6))}}, verbose=0, store=file_store)
+    values = [f"{0.123456:.4f}", " 1e-3 ", np.array([0.5]), np.array([[0.25]]),
+              torch.tensor([[0.75]]), "not a loss"]
+    for value in values:
+        experiment = opt.next()
+        experiment.log_metric("loss", value)
+        experiment.end()
+    scores = [e["score"] for e in sorted(opt.experiments(), key=lambda e: e["count"])]
+    assert scores == [0.1235, 0.001, 0.5, 0.25, 0.75, None]
+    assert "'not a loss' is not a number" in capfd.readouterr().err
+    with pytest.raises(OptimizerException, match="is not a number"):
+        Experiment().log_metric("loss", np.array([1.0, 2.0]))
+
+
 def test_key_url_and_optimizer(store, assets_folder):
     opt = search(store)
     experiment = opt.next()
