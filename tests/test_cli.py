@@ -260,3 +260,26 @@ def test_status_of_an_explicit_id_ignores_comet_optimizer_id(finished, store):
     assert json.loads(run.stdout)["id"] == finished.id
     run = comet("optimize", "status", "--json", store=store, COMET_OPTIMIZER_ID=other.id)
     assert json.loads(run.stdout)["id"] == other.id
+
+
+def test_control_characters_from_a_shared_store_are_shown_escaped(file_store):
+    """A name, tag or host read from a store others write to cannot rewrite the terminal
+    (clear it, set its title) or fake a line of status."""
+    hostile = "\x1b[2J\x1b]0;title\x07\r\nfake line\u202e"
+    opt = Optimizer({"algorithm": "random", "name": hostile, "spec": {"maxCombo": 3},
+                     "parameters": {"x": {"type": "float", "min": 0, "max": 1}}},
+                    verbose=0, store=file_store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    journal = os.path.join(file_store, opt.id, "journal.jsonl")
+    assign = next(json.loads(line) for line in open(journal) if '"assign"' in line)
+    assign.update(count=2, experiment="b" * 32, pid="c" * 32, host=hostile, process=999999)
+    with open(journal, "a") as handle:
+        handle.write(json.dumps(assign) + "\n")
+    for args in (["status", opt.id], ["list"]):
+        run = comet("optimize", *args, store=file_store)
+        assert run.returncode == 0, run.stderr
+        assert "\x1b" not in run.stdout and "\r" not in run.stdout and "\u202e" not in run.stdout
+        assert not any(line.startswith("fake line") for line in run.stdout.splitlines())
+        assert "\\x1b[2J" in run.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import time
 from typing import Any
 
@@ -49,8 +50,19 @@ def format_time(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
+# Control characters (C0, DEL, C1) and the bidirectional overrides: what a name, tag or
+# host read from a shared store could use to rewrite a terminal or fake a line.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """Text as a terminal table shows it: every control character written as an escape."""
+    return _UNSHOWABLE.sub(lambda match: repr(match.group())[1:-1], text)
+
+
 def table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> str:
     """Left-aligned columns separated by two spaces; no trailing blanks."""
+    rows = [[shown(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
@@ -64,7 +76,7 @@ def table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> str:
 def key_values(pairs: list[tuple[str, str]], indent: str = "  ") -> str:
     """``name   value`` lines with the values aligned."""
     width = max(len(name) for name, _ in pairs)
-    return "\n".join(f"{indent}{name.ljust(width)}  {value}" for name, value in pairs)
+    return "\n".join(f"{indent}{name.ljust(width)}  {shown(value)}" for name, value in pairs)
 
 
 def parameter_names(status: dict[str, Any], experiments: list[dict[str, Any]]) -> list[str]:
