@@ -283,3 +283,17 @@ def test_control_characters_from_a_shared_store_are_shown_escaped(file_store):
         assert "\x1b" not in run.stdout and "\r" not in run.stdout and "\u202e" not in run.stdout
         assert not any(line.startswith("fake line") for line in run.stdout.splitlines())
         assert "\\x1b[2J" in run.stdout
+
+
+def test_a_terminal_in_a_legacy_encoding_shows_every_name(file_store):
+    opt = Optimizer({"algorithm": "grid", "name": "überprüfung 😀", "spec": {"maxCombo": 2},
+                     "parameters": {"act": ["relu", "tänh ✓"]}}, verbose=0, store=file_store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", 1.0)
+    for args in (["status", opt.id], ["list"], ["export", opt.id]):
+        run = subprocess.run([*COMET, "optimize", *args], capture_output=True,
+                             env={**os.environ, "COMET_OPTIMIZE_STORE": file_store,
+                                  "PYTHONIOENCODING": "latin-1"}, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert b"Traceback" not in run.stderr
+    assert "t\xe4nh \\u2713".encode("latin-1") in run.stdout  # what latin-1 cannot say, escaped

@@ -11,6 +11,7 @@ Errors are one line on stderr and exit status 2 (see `main`), never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -429,6 +430,11 @@ def main(argv: list[str] | None = None) -> None:
             os.fstat(fd)
         except OSError:
             _silence(fd)
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal in a legacy encoding (latin-1) cannot show every name a search
+        # holds: write what it cannot encode as escapes rather than fail the command.
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="backslashreplace")
     if sys.stderr is not None and not isinstance(sys.stderr, ForgivingStderr):
         sys.stderr = ForgivingStderr(sys.stderr)
     try:
