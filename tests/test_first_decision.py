@@ -64,3 +64,35 @@ def test_the_first_decisions_of_a_process_load_nothing_inside_the_lock(store, al
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_a_connection_prepares_its_statements_before_it_asks_for_the_lock(monkeypatch,
+                                                                          tmp_path):
+    """libpq's own trace of the journal's connection: no statement is prepared (Parse)
+    between the lock's statement and the COMMIT that releases it."""
+    from conftest import fresh_postgres_store
+    from psycopg import pq
+
+    store = fresh_postgres_store(monkeypatch)
+    search = Optimizer({"algorithm": "random", "spec": {"maxCombo": 5},
+                        "parameters": {"x": {"type": "double", "min": 0, "max": 1}}},
+                       verbose=0, store=store).id
+    worker = Optimizer(search, verbose=0, store=store)
+    trace = tmp_path / "trace"
+    with open(trace, "w") as handle:
+        connection = worker._journal._db.get()
+        connection.pgconn.trace(handle.fileno())
+        connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            worker.next().end()
+        finally:
+            connection.pgconn.untrace()
+    sent = [line.split("\t") for line in trace.read_text().splitlines() if line.startswith("F")]
+    sent = [(fields[2].strip(), fields[3]) for fields in sent if len(fields) > 3]
+    locks = [i for i, (kind, text) in enumerate(sent)
+             if kind == "Bind" and '"comet_optimize_lock"' in text]
+    commits = [i for i, (kind, text) in enumerate(sent)
+               if kind == "Bind" and '"comet_optimize_commit"' in text]
+    assert locks and len(locks) == len(commits)
+    for lock, commit in zip(locks, commits):
+        assert [text for kind, text in sent[lock:commit] if kind == "Parse"] == []

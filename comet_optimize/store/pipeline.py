@@ -50,14 +50,16 @@ def text_array(items: Sequence[str]) -> bytes:
     return b"".join(parts)
 
 
-def run(conn, prepared: set[bytes], commands: Sequence[Command]) -> list[pq.PGresult]:
+def run(conn, prepared: set[bytes], commands: Sequence[Command],
+        prepare_only: Sequence[Statement] = ()) -> list[pq.PGresult]:
     """Send ``commands`` in one round trip; their results, in order.
 
     ``prepared`` holds the names already prepared on this connection (the
     caller keeps one set per connection); statements not in it are prepared in
-    the same pipeline. The first failed statement is raised as psycopg raises
-    it, once every result has been read, so the connection stays usable (in an
-    aborted transaction, if one was open). A connection that fails mid-way is
+    the same pipeline (``prepare_only`` too, without running them). The first
+    failed statement is raised as psycopg raises it, once every result has been
+    read, so the connection stays usable (in an aborted transaction, if one was
+    open). A connection that fails mid-way is
     left as it is, for the caller's outage handling to drop or abandon.
     """
     pgconn = conn.pgconn
@@ -66,7 +68,7 @@ def run(conn, prepared: set[bytes], commands: Sequence[Command]) -> list[pq.PGre
         clean = False
         try:
             preparing: list[bytes] = []  # their results come first
-            for statement, _ in commands:
+            for statement in [*prepare_only, *(statement for statement, _ in commands)]:
                 if statement.name not in prepared and statement.name not in preparing:
                     pgconn.send_prepare(statement.name, statement.sql)
                     preparing.append(statement.name)
@@ -98,6 +100,17 @@ def run(conn, prepared: set[bytes], commands: Sequence[Command]) -> list[pq.PGre
             raise errors.OperationalError("the pipeline was aborted")
         raise errors.error_from_result(failure, encoding=conn.info.encoding)
     return results[len(preparing):]
+
+
+def prepare(conn, prepared: set[bytes], statements: Sequence[Statement]) -> None:
+    """Prepare those of ``statements`` not yet prepared on this connection, in one round trip.
+
+    A decision otherwise prepares each statement the first time it sends it, and
+    the statements of its second round trip are sent while it holds the search's
+    lock; the PostgreSQL store calls this before it asks for the lock.
+    """
+    if any(statement.name not in prepared for statement in statements):
+        run(conn, prepared, [], prepare_only=statements)
 
 
 def rows(result: pq.PGresult) -> list[tuple[bytes | None, ...]]:

@@ -166,6 +166,8 @@ if psycopg is not None:
         b"ORDER BY n RETURNING seq"), (TEXT, TEXT, BINARY))
     _P_COMMIT = Statement(b"comet_optimize_commit", b"COMMIT")
     _P_FLUSH = Statement(b"comet_optimize_flush", _FLUSH.encode())
+    # Prepared before a connection's first decision asks for the lock (see `locked`).
+    _P_DECISION = (_P_BEGIN, _P_LOCK, _P_SELECT_NEW, _P_INSERT, _P_COMMIT, _P_FLUSH)
 
 
 def _require_driver() -> None:
@@ -627,6 +629,10 @@ class PostgresJournal:
             since, said = time.monotonic(), [False]
 
             def begin(conn):
+                # A new connection's statements are prepared first, in a round trip of
+                # their own; otherwise the insert, COMMIT and flush would be prepared
+                # when first sent, with the lock held.
+                pipeline.prepare(conn, self._db.prepared, _P_DECISION)
                 lock = [b"on" if _SYNC_COMMIT else b"off",
                         f"{max(patience[0], 0.001) * 1000:.0f}".encode(),
                         str(_LOCK_SPACE).encode(), str(self._key).encode()]
