@@ -29,6 +29,7 @@ import copy
 import gc
 import os
 import secrets
+import stat
 import sys
 import threading
 import time
@@ -158,7 +159,7 @@ class Optimizer:
             self._create(config, trials, source=None)
         elif isinstance(config, (str, os.PathLike)):
             text = os.fspath(config)
-            if os.path.isfile(text):
+            if os.path.isfile(text) or _is_a_pipe(text):  # a pipe: <(...), /dev/stdin
                 self._create(config_module.read_config_file(text), trials, source=text)
             elif is_optimizer_id(text.strip()):
                 self._attach(text.strip(), trials)
@@ -807,6 +808,13 @@ def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
 # -- how a process ends: normally, or not
 
 _exit_status: list[Any] = []
+
+
+def _is_a_pipe(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _recording_exit(original: Callable[..., Any]) -> Callable[..., Any]:

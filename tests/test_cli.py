@@ -297,3 +297,15 @@ def test_a_terminal_in_a_legacy_encoding_shows_every_name(file_store):
         assert run.returncode == 0, run.stderr
         assert b"Traceback" not in run.stderr
     assert "t\xe4nh \\u2713".encode("latin-1") in run.stdout  # what latin-1 cannot say, escaped
+
+
+def test_a_config_can_come_through_a_pipe(file_store):
+    """``cat opt.config | comet optimize /dev/stdin`` and ``<(...)`` read the config once."""
+    config = json.dumps({"algorithm": "random", "spec": {"maxCombo": 2},
+                         "parameters": {"x": {"type": "float", "min": 0, "max": 1}}})
+    run = subprocess.run([*COMET, "optimize", "/dev/stdin"], input=config, text=True,
+                         capture_output=True, timeout=60,
+                         env={**os.environ, "COMET_OPTIMIZE_STORE": file_store})
+    assert run.returncode == 0, run.stderr
+    optimizer_id = run.stdout.strip()
+    assert Optimizer(optimizer_id, verbose=0, store=file_store).status()["budget"] == 2
