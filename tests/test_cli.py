@@ -309,3 +309,15 @@ def test_a_config_can_come_through_a_pipe(file_store):
     assert run.returncode == 0, run.stderr
     optimizer_id = run.stdout.strip()
     assert Optimizer(optimizer_id, verbose=0, store=file_store).status()["budget"] == 2
+
+
+def test_output_that_cannot_be_written_is_one_line(finished, store):
+    """``export ID > out.csv`` on a full disk (here /dev/full) says so, without a traceback."""
+    for args in (["export", finished.id], ["status", finished.id], ["list"]):
+        with open("/dev/full", "w") as full:
+            run = subprocess.run([*COMET, "optimize", *args], stdout=full,
+                                 stderr=subprocess.PIPE, text=True, timeout=60,
+                                 env={**os.environ, "COMET_OPTIMIZE_STORE": store})
+        assert run.returncode == 1, run.stderr
+        assert run.stderr == ("Error: cannot write to the standard output "
+                              "(No space left on device)\n"), run.stderr

@@ -450,4 +450,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as error:
+        # Writing the output failed (`export ID > out.csv` on a full disk, `> /dev/full`):
+        # say so once, and point stdout at /dev/null so the exit's flush cannot fail too.
+        _silence(1)
+        where = error.filename or "the standard output"
+        click.echo(f"Error: cannot write to {where} ({error.strerror or error})", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
