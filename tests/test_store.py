@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -151,3 +152,19 @@ def test_a_store_given_as_a_path_object_works_and_anything_else_is_one_sentence(
                       (str(tmp_path / "a\0b"), "cannot contain a NUL character")]:
         with pytest.raises(OptimizerException, match=said):
             Optimizer(config, verbose=0, store=bad)
+
+
+def test_an_optimizer_per_experiment_does_not_leak_descriptors(file_store):
+    config = {"algorithm": "random", "spec": {"maxCombo": 200, "metric": "loss"},
+              "parameters": {"x": {"type": "float", "min": 0, "max": 1}}}
+    optimizer_id = Optimizer(config, verbose=0, store=file_store).id
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(60):
+        opt = Optimizer(optimizer_id, verbose=0, store=file_store)
+        experiment = opt.next()
+        experiment.log_metric("loss", 1.0)
+        experiment.end()
+    del opt, experiment
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before + 2

@@ -286,6 +286,12 @@ class Journal:
             os.close(self._fd)
         self._fd = -1
 
+    def __del__(self) -> None:
+        # A script may make an Optimizer per experiment: each one's descriptor goes with
+        # it, or a long run reaches the limit of open files.
+        with contextlib.suppress(Exception):
+            self.close()
+
     def read_new(self) -> list[dict[str, Any]]:
         """Events appended since the last call (complete lines only); no lock needed.
 
