@@ -17,7 +17,7 @@ from scipy.special import logsumexp, ndtr
 from comet_optimize.algorithms.base import History
 from comet_optimize.algorithms.bayes import ParzenSearch, _Parzen
 from comet_optimize.config import validate
-from comet_optimize.space import Space
+from comet_optimize.space import Space, parameter_set_id
 
 MIXED = {"a": {"type": "double", "min": 0.0, "max": 1.0},
          "b": {"type": "integer", "min": 1, "max": 20},
@@ -141,3 +141,54 @@ def test_components_are_drawn_as_rng_choice_draws_them():
     ours = np.searchsorted(mixture.cdf, np.random.default_rng(5).random(1000), side="right")
     numpy_s = np.random.default_rng(5).choice(18, size=1000, p=np.exp(mixture.log_weights))
     assert np.array_equal(ours, numpy_s)
+
+
+# ---------------------------------------------------------------- the start-up design
+
+def test_the_start_up_design_is_the_same_for_one_worker_or_four():
+    space = space_of(MIXED)
+    search = ParzenSearch(space, seed=7, startup_design=True)
+    rows, scores = filled(space, 10)
+    alone = [search.propose(History(rows[:i], scores[:i], rows[:0]),
+                            np.random.default_rng(i))[0] for i in range(10)]
+    # Four workers: the i-th hand-out sees i - 3 results and 3 pending (other draws).
+    shared = [search.propose(History(rows[:max(0, i - 3)], scores[:max(0, i - 3)],
+                                     rows[max(0, i - 3):i]),
+                             np.random.default_rng(100 + i))[0] for i in range(10)]
+    assert np.array_equal(np.array(alone), np.array(shared))
+    again = ParzenSearch(space, seed=7, startup_design=True)._design()
+    assert np.array_equal(again, np.array(alone))
+    other = ParzenSearch(space, seed=8, startup_design=True)._design()
+    assert not np.array_equal(other, again)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_start_up_design_fills_the_box(seed):
+    space = space_of({"x": {"type": "double", "min": 0.0, "max": 1.0},
+                      "y": {"type": "double", "min": 0.0, "max": 1.0},
+                      "c": {"type": "categorical", "values": ["p", "q", "r"]}})
+    points = ParzenSearch(space, seed=seed, startup_design=True, n_startup=12)._design()
+    xy = points[:, ~space.categorical_mask]
+    # One point in each twelfth of every parameter's range ...
+    for column in xy.T:
+        assert sorted(np.floor(column * 12).astype(int)) == list(range(12))
+    choices = points[:, space.categorical_mask][:, 0].astype(int)
+    assert list(np.bincount(choices, minlength=3)) == [4, 4, 4]
+    # ... and no two close (two of 12 uniform draws in a square are closer than 0.06
+    # half the time).
+    square = space_of({"x": {"type": "double", "min": 0.0, "max": 1.0},
+                       "y": {"type": "double", "min": 0.0, "max": 1.0}})
+    xy = ParzenSearch(square, seed=seed, startup_design=True, n_startup=12)._design()
+    distances = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2))
+    assert distances[np.triu_indices(12, 1)].min() > 0.12
+
+
+def test_a_start_up_point_already_handed_out_is_skipped():
+    space = space_of({"x": {"type": "integer", "min": 1, "max": 3}})
+    search = ParzenSearch(space, seed=1, startup_design=True, n_startup=3)
+    seen: set[str] = set()
+    history = History.empty(1)
+    for _ in range(3):  # nothing ever completes: the same index, a new point each time
+        params = search.suggest(history, np.random.default_rng(0), seen)
+        seen.add(parameter_set_id(params))
+    assert len(seen) == 3

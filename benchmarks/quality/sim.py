@@ -54,7 +54,7 @@ def simulate(problem_name: str, seed: int, trials: int, workers: int,
     problem = PROBLEMS[problem_name]
     config = validate(comet_config(problem, "bayes", trials, seed))
     space = Space.from_config(config)
-    search = ParzenSearch(space, **variant)
+    search = ParzenSearch(space, seed=seed, **variant)
     d = len(space.dimensions)
     rows: list[np.ndarray] = []  # handed out, in order
     losses: list[float] = []
@@ -89,7 +89,7 @@ def _timed(problem_name: str, seed: int, trials: int, workers: int,
 
     problem = PROBLEMS[problem_name]
     space = Space.from_config(validate(comet_config(problem, "bayes", trials, seed)))
-    search = ParzenSearch(space, **variant)
+    search = ParzenSearch(space, seed=seed, **variant)
     d = len(space.dimensions)
     clock = np.random.default_rng([seed, 99])
     rows, losses, finish = [], [], []  # per experiment, in hand-out order
@@ -140,6 +140,8 @@ def main() -> None:
                         help="a clock instead of w-1 always pending (see simulate)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--partial", type=Path,
+                        help="append each run as one JSON line as soon as it ends")
     parser.add_argument("--tune-out", type=Path,
                         help="also write the one-worker runs as `tune.py --out` does "
                              "(variant, problem, seed, scores), for `tables.py`")
@@ -150,11 +152,18 @@ def main() -> None:
         args.problems = (HALVES["tuning"] + HALVES["confirming"] if args.half == "both"
                          else HALVES[args.half])
     budgets = args.budgets or [b for b in BUDGETS if b <= args.trials]
-    tasks = [(p, s, args.trials, w, v, budgets, args.timed) for v in args.variants
-             for w in args.workers for p in args.problems
-             for s in range(args.first_seed, args.first_seed + args.seeds)]
+    # Seed by seed, every problem, worker count and variant of a seed together, so that
+    # a run stopped early still gives paired comparisons (see --partial).
+    tasks = [(p, s, args.trials, w, v, budgets, args.timed)
+             for s in range(args.first_seed, args.first_seed + args.seeds)
+             for p in args.problems for w in args.workers for v in args.variants]
+    results = []
     with mp.get_context("fork").Pool(args.jobs) as pool:
-        results = pool.map(_task, tasks, chunksize=1)
+        for result in pool.imap(_task, tasks, chunksize=1):
+            results.append(result)
+            if args.partial:
+                with args.partial.open("a") as out:
+                    out.write(json.dumps(result) + "\n")
     if args.out:
         args.out.write_text(json.dumps(results))
     if args.tune_out:

@@ -25,7 +25,7 @@ def make_algorithm(config: OptimizerConfig, space: Space) -> Algorithm:
     if config.algorithm == "bayes":
         from comet_optimize.algorithms.bayes import ParzenSearch
 
-        return ParzenSearch(space, config.spec.retry_limit)
+        return ParzenSearch(space, config.spec.retry_limit, seed=seed)
     from comet_optimize.algorithms.random import RandomSearch
 
     return RandomSearch(space, config.spec.retry_limit)
