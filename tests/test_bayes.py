@@ -192,3 +192,27 @@ def test_a_start_up_point_already_handed_out_is_skipped():
         params = search.suggest(history, np.random.default_rng(0), seen)
         seen.add(parameter_set_id(params))
     assert len(seen) == 3
+
+
+def test_pending_experiments_count_towards_the_start_up():
+    space = space_of(MIXED)
+    rows, scores = filled(space, 10)
+    random_draw = space.sample_internal(np.random.default_rng(5), 1)[0]
+    # 4 workers: 7 results and 3 pending make 10 handed out, so the model decides ...
+    parallel = History(rows[:7], scores[:7], rows[7:10])
+    assert not np.array_equal(ParzenSearch(space).propose(
+        parallel, np.random.default_rng(5))[0], random_draw)
+    # ... where counting results alone would have drawn an eleventh random experiment.
+    assert np.array_equal(ParzenSearch(space, startup_pending=False).propose(
+        parallel, np.random.default_rng(5))[0], random_draw)
+
+
+def test_counting_pending_experiments_changes_no_sequential_suggestion():
+    space = space_of(MIXED)
+    rows, scores = filled(space, 14)
+    for n in range(14):  # nothing pending: a single worker's run
+        history = History(rows[:n], scores[:n], rows[:0])
+        assert np.array_equal(
+            ParzenSearch(space).propose(history, np.random.default_rng(n)),
+            ParzenSearch(space, startup_pending=False).propose(history,
+                                                               np.random.default_rng(n)))
