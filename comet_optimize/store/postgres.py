@@ -320,6 +320,7 @@ class _Connection:
                                    application_name=_application_name(), keepalives=1,
                                    keepalives_idle=10, keepalives_interval=5,
                                    keepalives_count=3, **_primary_unless_told(self._url))
+            _lift_statement_timeout(conn)
             conn.execute(_SESSION)
             if conn.info.server_version >= 170000:
                 conn.execute(_SESSION_17)
@@ -459,6 +460,25 @@ def _identity(conn) -> tuple[int, int] | None:
     except (OSError, ValueError, psycopg.Error):
         return None
     return info.st_dev, info.st_ino
+
+
+def _lift_statement_timeout(conn) -> None:
+    """Set our session's statement timeout to none, first and alone.
+
+    A role may give its sessions a tiny ``statement_timeout``; it applies to our own
+    ``SET`` too, which a busy machine can keep waiting past it. Once this one statement
+    has gone through, the others run without a limit.
+    """
+    for attempt in range(_TIMEOUT_LIFT_ATTEMPTS):
+        try:
+            conn.execute("SET statement_timeout = 0")
+            return
+        except psycopg.errors.QueryCanceled:
+            if attempt + 1 == _TIMEOUT_LIFT_ATTEMPTS:
+                raise
+
+
+_TIMEOUT_LIFT_ATTEMPTS = 50
 
 
 def _lacks_resources(error: BaseException) -> bool:
