@@ -212,6 +212,7 @@ class Journal:
         self.readonly = readonly
         self._fd = -1
         self._pid = 0
+        self._identity: tuple[int, int] | None = None  # the file opened first, for good
         self._open()
         self._offset = 0  # bytes consumed: just after a newline, unless _skipping
         self._torn = False  # the bytes after _offset are an incomplete line
@@ -229,7 +230,7 @@ class Journal:
             raise OptimizerException(
                 f"{self.path}: cannot open the journal ({error.strerror})") from None
         identity = (info.st_dev, info.st_ino)
-        if getattr(self, "_identity", identity) != identity:
+        if self._identity not in (None, identity):
             # Reopened (after a fork, or a script closing our descriptor) to find another
             # file: what we have read and where we are in it belong to the one we opened.
             os.close(self._fd)

@@ -129,8 +129,9 @@ _HOLDER = ("SELECT a.pid, a.application_name, host(a.client_addr), a.state, "
 # default failed writes ("could not serialize access"), an idle-in-transaction timeout
 # shorter than a decision killed the session mid-decision again and again, and a
 # statement timeout was taken for an outage: each time a finished result was lost.
+# (The statement timeout is lifted before these, alone: `_lift_statement_timeout`.)
 _SESSION = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
-            "SET tcp_keepalives_count = 3; SET statement_timeout = 0; SET lock_timeout = 0; "
+            "SET tcp_keepalives_count = 3; SET lock_timeout = 0; "
             "SET idle_in_transaction_session_timeout = 0; "
             "SET default_transaction_isolation = 'read committed'")
 # PostgreSQL 17's limit on a whole transaction: the same reasoning, where it exists.
