@@ -882,7 +882,7 @@ def _as_mapping(values: Any, method: str) -> Mapping[str, Any]:
     if values is None:
         return {}
     if isinstance(values, Mapping):
-        return values
+        return dict(values)  # a snapshot: the script may change it while we log
     argparse = sys.modules.get("argparse")  # a Namespace means its module is loaded
     if argparse is not None and isinstance(values, argparse.Namespace):
         return vars(values)
