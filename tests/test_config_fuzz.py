@@ -102,6 +102,8 @@ def mutated_values(draw):
     value = json.loads(json.dumps(draw(st.sampled_from(DOCS_VALUES))))  # a deep copy
     for _ in range(draw(st.integers(1, 4))):
         places = [path for path in paths_of(value) if path]
+        if not places:  # the edits so far left nothing inside to edit (a scalar, {} or [])
+            break
         path = draw(st.sampled_from(places))
         parent = value
         for step in path[:-1]:
