@@ -119,6 +119,18 @@ def _result_problem(event: dict[str, Any], kind: str, count: int) -> str | None:
     return None
 
 
+def _progress_problem(event: dict[str, Any]) -> str | None:
+    count = event.get("count")
+    if type(count) is not int or count < 1:
+        return "a progress event without a valid count"
+    if "time" in event and not _time(event["time"]):
+        return f"progress #{count} has an invalid 'time'"
+    metrics = event.get("metrics")
+    if type(metrics) is not dict or any(type(s) is not dict for s in metrics.values()):
+        return f"progress #{count} has an invalid 'metrics'"
+    return None
+
+
 def event_problem(event: dict[str, Any]) -> str | None:
     """Why ``event`` cannot be applied (None when it can)."""
     kind = event.get("type")
@@ -134,6 +146,8 @@ def event_problem(event: dict[str, Any]) -> str | None:
         if type(count) is not int or count < 1:
             return f"an {kind} event without a valid count"
         return _result_problem(event, kind, count)
+    if kind == "progress":
+        return _progress_problem(event)
     if kind == "created":
         return "a created event with an invalid 'time'" \
             if "time" in event and not _time(event["time"]) else None

@@ -50,11 +50,12 @@ import os
 import pathlib
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-from comet_optimize import encoding, media, messages, safe_files, unsupported
+from comet_optimize import encoding, media, messages, progress, safe_files, unsupported
 from comet_optimize.assets import AssetFolder, folder_for
 from comet_optimize.errors import OptimizerException
 from comet_optimize.state import State, encode_score
@@ -75,6 +76,9 @@ class Search(Protocol):
     def _experiment_ended(self, experiment: Experiment, failed: str | None) -> None: ...
 
     def _experiment_updated(self, experiment: Experiment) -> None: ...
+
+    def _experiment_progressed(self, experiment: Experiment,
+                               metrics: dict[str, dict[str, Any]]) -> None: ...
 
 
 class Experiment:
@@ -109,6 +113,8 @@ class Experiment:
         self.curr_epoch: int | None = None
         self.auto_metric_logging = bool(kwargs.get("auto_metric_logging", True))
         self._folder: AssetFolder | None = None
+        self._progress_due = math.inf  # monotonic time of the next progress write
+        self._progress_written: dict[str, dict[str, Any]] = {}
         if optimizer_data is None:
             self.id = uuid.uuid4().hex
             self.params: dict[str, Any] = {}
@@ -139,6 +145,8 @@ class Experiment:
             "optimizer_name": self._optimizer.parsed_config.name,
             "optimizer_parameters": dict(self.params),
         })
+        self._progress_interval = progress.progress_seconds()
+        self._progress_due = time.monotonic() + self._progress_interval
         self._start_autolog()
 
     def _start_autolog(self) -> None:
@@ -707,8 +715,13 @@ class Experiment:
         return True
 
     def _after_change(self) -> None:
-        """A change after the end is recorded at once, as an update of the result."""
-        if not self.ended or self._optimizer is None:
+        """A change after the end is recorded at once, as an update of the result;
+        before the end, metrics are recorded as progress once an interval has passed."""
+        if not self.ended:
+            if time.monotonic() >= self._progress_due:
+                self._record_progress()
+            return
+        if self._optimizer is None:
             return
         if self._revision == self._recorded_revision:
             return  # already in the journal (the end took it)
@@ -718,6 +731,17 @@ class Experiment:
                              f"to it now is recorded as an update of its result")
         self._optimizer._experiment_updated(self)
         self._recorded_revision = max(self._recorded_revision, self._snapshot_revision)
+
+    def _record_progress(self) -> None:
+        """The metrics so far into the journal, if they changed (`comet_optimize.progress`)."""
+        self._progress_due = time.monotonic() + self._progress_interval
+        with self._lock:
+            if self.metrics == self._progress_written:
+                return
+            metrics = {name: dict(summary) for name, summary in self.metrics.items()}
+        if self._optimizer is not None:
+            self._optimizer._experiment_progressed(self, metrics)
+            self._progress_written = metrics
 
     # -- ending
 

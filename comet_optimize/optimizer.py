@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from comet_optimize import __version__, blas, echo, messages
+from comet_optimize import __version__, blas, echo, messages, progress
 from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
@@ -536,6 +536,16 @@ class Optimizer:
 
     def _experiment_updated(self, experiment: Experiment) -> None:
         self._transaction(lambda now: [experiment.result_event("update", now)])
+
+    def _experiment_progressed(self, experiment: Experiment,
+                               metrics: dict[str, dict[str, Any]]) -> None:
+        def decide(now: float):
+            assignment = self.state.running.get(experiment.count)
+            if experiment.ended or assignment is None:
+                return None  # ended meanwhile (here, or failed by another process)
+            return [progress.progress_event(experiment.count, metrics, experiment.metric, now)]
+
+        self._transaction(decide)
 
     # -- the public life cycle
 

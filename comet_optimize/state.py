@@ -19,6 +19,11 @@ Events (JSON objects, ``v`` = schema version):
   logged after ``end()``, or the late end of a worker that was presumed dead
   (its lease lapsed while it was stopped). Same fields as ``end``; it replaces
   the recorded outcome, so a real result is never thrown away.
+* ``progress``: ``count``, ``metrics``, ``time``: what a running experiment has
+  logged so far (see `comet_optimize.progress`). It only shows a running
+  experiment's metrics, and keeps them if it then dies without an end of its
+  own; it never changes a status or a score, and is ignored once the
+  experiment has ended.
 * ``exhausted``: the algorithm found no unseen parameter set.
 
 An event that does not have the shape above (a hand-edited or damaged
@@ -189,6 +194,8 @@ class SearchState:
             self._apply_end(event)
         elif kind == "update":
             return self._apply_update(event)
+        elif kind == "progress":
+            return self._apply_progress(event)
         elif kind == "exhausted":
             self.exhausted = True
         elif kind == "created":
@@ -292,6 +299,16 @@ class SearchState:
             return None
         self._set_outcome(assignment, event)
         self._observe(assignment)
+        return None
+
+    def _apply_progress(self, event: dict[str, Any]) -> str | None:
+        count = event["count"]
+        assignment = self.running.get(count)
+        if assignment is None:  # ended meanwhile: its end is the record
+            return None if count in self.assignments else (
+                f"progress of experiment #{count}, which was never assigned")
+        assignment.metrics = event["metrics"]
+        self._touch(count)
         return None
 
     def _observe(self, assignment: Assignment) -> None:

@@ -27,7 +27,16 @@ HOSTILE = [None, -1, 0, 2 ** 70, 1e308, -1e308, "x", "", [], {}, [1, 2], {"a": 1
 
 
 def write_search(store: str, config: dict) -> tuple[str, list[str]]:
-    """A search with completed, aborted (no metric) and NaN results; its journal lines."""
+    """A search with completed, aborted (no metric) and NaN results, and the progress of
+    each experiment that logged a metric; its journal lines."""
+    os.environ["COMET_OPTIMIZE_PROGRESS_SECONDS"] = "1e-9"
+    try:
+        return _write_search(store, config)
+    finally:
+        del os.environ["COMET_OPTIMIZE_PROGRESS_SECONDS"]
+
+
+def _write_search(store: str, config: dict) -> tuple[str, list[str]]:
     opt = Optimizer(config, verbose=0, store=store)
     for i, experiment in enumerate(opt.get_experiments()):
         if i % 5 == 0:
@@ -110,13 +119,18 @@ def test_the_schema_refuses_each_field_of_the_wrong_type():
               "process_start": 4, "boot": "b", "pidns": 1, "time": 1.7e9}
     end = {"type": "end", "count": 3, "status": "completed", "score": 0.5, "time": 1.7e9,
            "metrics": {"loss": {"last": 0.5}}, "tags": ["t"], "others": {}, "name": "n"}
+    progress = {"type": "progress", "count": 3, "time": 1.7e9,
+                "metrics": {"loss": {"count": 1, "last": 0.5}}}
     assert event_problem(assign) is None and event_problem(end) is None
+    assert event_problem(progress) is None
     for event, key, value in [(assign, "count", True), (assign, "retry", "0"),
                               (assign, "time", 1e308), (assign, "process", -4),
                               (assign, "extra", []), (end, "status", ["completed"]),
                               (end, "score", "0.5"), (end, "score", True),
                               (end, "score", 10 ** 400),
-                              (end, "time", {}), (end, "tags", "t"), (end, "metrics", [])]:
+                              (end, "time", {}), (end, "tags", "t"), (end, "metrics", []),
+                              (progress, "count", 0), (progress, "time", -1),
+                              (progress, "metrics", None), (progress, "metrics", {"a": 1})]:
         assert event_problem({**event, key: value}) is not None, (key, value)
     assert event_problem({**end, "score": "nan"}) is None  # how a NaN result is written
 

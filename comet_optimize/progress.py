@@ -1,0 +1,58 @@
+"""Metrics made durable while an experiment runs, so a hard death keeps them.
+
+A script killed by the kernel (the OOM killer, ``kill -9``, a node lost) runs
+no exit handler: whatever it logged lived only in its memory, and its
+experiment was recorded ``failed`` with nothing. So while an experiment runs,
+its metrics are written to the journal as a ``progress`` event, at most once
+every `progress_seconds` (``COMET_OPTIMIZE_PROGRESS_SECONDS``, default 10 s;
+0 turns it off) and only when something changed. An experiment that ends
+sooner writes none (its end carries everything): short experiments pay
+nothing, long ones one small write per interval. What a hard death loses is
+at most the last interval of metrics; the experiment's status and score are
+decided by its end or its failure alone, never by a progress event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+from comet_optimize import messages
+
+PROGRESS_SECONDS = 10.0
+#: A progress event above this size carries only the objective's metric: it is
+#: written again every interval, and every reader folds it.
+MAX_PROGRESS_BYTES = 256 << 10
+
+_warned: set[str] = set()
+
+
+def progress_seconds() -> float:
+    """The interval from ``COMET_OPTIMIZE_PROGRESS_SECONDS`` (0: never), else the default."""
+    text = os.environ.get("COMET_OPTIMIZE_PROGRESS_SECONDS")
+    if not text:
+        return PROGRESS_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        warning = (f"COMET_OPTIMIZE_PROGRESS_SECONDS={text[:40]!r} is not a number of "
+                   f"seconds (0 or more); using {PROGRESS_SECONDS:g}")
+        if warning not in _warned:
+            _warned.add(warning)
+            messages.warning(warning)
+        return PROGRESS_SECONDS
+    return math.inf if value == 0 else value
+
+
+def progress_event(count: int, metrics: dict[str, dict[str, Any]], objective: str | None,
+                   now: float) -> dict[str, Any]:
+    """The journal event for ``metrics`` so far (summaries copied, size bounded)."""
+    kept = {name: dict(summary) for name, summary in metrics.items()}
+    event = {"type": "progress", "count": count, "time": now, "metrics": kept}
+    if len(kept) > 1 and len(json.dumps(event, default=str)) > MAX_PROGRESS_BYTES:
+        event["metrics"] = {name: kept[name] for name in kept if name == objective}
+    return event

@@ -1,0 +1,113 @@
+"""Metrics logged before a hard death are kept (progress events, `comet_optimize.progress`).
+
+A script killed by the kernel (``kill -9``, the OOM killer) runs no exit
+handler. Its experiment was recorded ``failed`` with no metrics at all, so
+hours of training left nothing to look at. Real scripts in real processes,
+killed for real, against both stores.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from comet_optimize import Optimizer
+from tests.conftest import stored_events
+
+CONFIG = {"algorithm": "grid", "spec": {"retryAssignLimit": 1, "seed": 1, "metric": "loss"},
+          "parameters": {"x": [1, 2, 3]}}
+
+
+def run_script(body: str, optimizer_id: str, store: str, interval: str
+               ) -> subprocess.CompletedProcess:
+    script = "from comet_optimize import Optimizer\nimport os, sys\n" + textwrap.dedent(body)
+    env = {**os.environ, "COMET_OPTIMIZE_STORE": store, "COMET_OPTIMIZER_ID": optimizer_id,
+           "COMET_OPTIMIZE_PROGRESS_SECONDS": interval}
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+KILLED_AFTER_THREE_EPOCHS = """
+    opt = Optimizer(verbose=0)
+    experiment = opt.next()
+    for epoch in range(3):
+        experiment.log_metric("loss", 1.0 / (epoch + 1), epoch=epoch)
+        experiment.log_metric("accuracy", 0.5 + epoch / 10, epoch=epoch)
+    os.kill(os.getpid(), 9)
+    """
+
+
+def test_a_killed_script_keeps_the_metrics_it_logged(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run = run_script(KILLED_AFTER_THREE_EPOCHS, opt.id, store, interval="1e-9")
+    assert run.returncode == -signal.SIGKILL, run.stderr
+
+    search = Optimizer(opt.id, verbose=0, store=store)
+    search.refresh()  # another worker notices the death and records it
+    record = search.experiments()[0]
+    assert record["status"] == "failed" and record["score"] is None
+    assert "died" in record["reason"]
+    assert record["metrics"]["loss"] == {"count": 3, "last": 1 / 3, "epoch": 2}
+    assert record["metrics"]["accuracy"]["last"] == pytest.approx(0.7)
+    assert search.status()["best"] is None  # a progress report is never a result
+
+    retried = search.next()  # re-assigned as retryAssignLimit allows, with a fresh record
+    assert (retried.data["pid"], retried.data["retry"]) == (record["pid"], 1)
+    assert search.experiments()[1]["metrics"] == {}
+    retried.log_metric("loss", 0.25)
+    retried.end()
+
+
+def test_a_running_experiment_shows_its_metrics_so_far_to_other_processes(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    os.environ["COMET_OPTIMIZE_PROGRESS_SECONDS"] = "1e-9"
+    try:
+        experiment = opt.next()
+        experiment.log_metric("loss", 0.75, step=10)
+        seen = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
+        assert (seen["status"], seen["metrics"]) == (
+            "running", {"loss": {"count": 1, "last": 0.75, "step": 10}})
+        experiment.log_metric("loss", 0.5, step=20)
+        experiment.end()
+    finally:
+        del os.environ["COMET_OPTIMIZE_PROGRESS_SECONDS"]
+    record = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
+    assert (record["status"], record["score"], record["metrics"]["loss"]["count"]) == (
+        "completed", 0.5, 2)
+
+
+def test_short_experiments_write_no_progress_at_all(store):
+    """The default interval: an experiment that ends within it pays nothing."""
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run = run_script("""
+        for experiment in Optimizer(verbose=0).get_experiments():
+            for epoch in range(50):
+                experiment.log_metric("loss", experiment.params["x"] / (epoch + 1))
+        """, opt.id, store, interval="")
+    assert run.returncode == 0, run.stderr
+    kinds = [event["type"] for event in stored_events(store, opt.id)]
+    assert "progress" not in kinds and kinds.count("end") == 3
+
+
+def test_progress_turned_off_writes_none_and_the_end_still_records_everything(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run = run_script(KILLED_AFTER_THREE_EPOCHS, opt.id, store, interval="0")
+    assert run.returncode == -signal.SIGKILL
+    assert "progress" not in [event["type"] for event in stored_events(store, opt.id)]
+
+
+def test_a_bad_interval_is_one_warning_and_the_default(store):
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run = run_script("""
+        experiment = Optimizer(verbose=0).next()
+        experiment.log_metric("loss", 0.5)
+        experiment.log_metric("loss", 0.25)
+        """, opt.id, store, interval="soon")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("COMET_OPTIMIZE_PROGRESS_SECONDS='soon' is not a number") == 1
+    assert "Traceback" not in run.stderr
