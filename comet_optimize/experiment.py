@@ -208,6 +208,12 @@ class Experiment:
     def alive(self) -> bool:
         return not self.ended
 
+    @property
+    def disabled(self) -> bool:
+        """Comet's ``disabled=True`` cuts its network traffic; offline there is none, so
+        everything is still recorded locally and this only echoes the argument."""
+        return bool(self.kwargs.get("disabled", False))
+
     def get_other(self, key: str) -> Any:
         with self._lock:
             if key not in self.others:

@@ -27,6 +27,7 @@ from comet_ml import Optimizer
 opt = Optimizer(sys.argv[1], verbose=0)
 for experiment in opt.get_experiments(project_name="shim", workspace="team"):
     assert (experiment.project_name, experiment.workspace) == ("shim", "team")
+    assert experiment.alive and not experiment.disabled  # scripts check these
     experiment.log_dependency("numpy", "2.0")  # Comet's API: a no-op offline
     experiment.log_metric("loss", experiment.params["x"] ** 2)
 print("from-import done")
