@@ -65,6 +65,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from comet_optimize.algorithms import gp
+from comet_optimize.algorithms.acquisition import coordinate_search, polish_continuous
 from comet_optimize.algorithms.base import History, SamplingAlgorithm
 from comet_optimize.space import Space
 
@@ -150,6 +151,17 @@ class ParzenSettings:
     # space-filling, and the same design for 1 worker or 4
     startup_spread: int = 1  # a start-up suggestion is the one of this many uniform draws
     # farthest from every experiment so far (1: a plain random draw)
+    gp_mixed_search: int = 0  # rounds of the mixed polish (`acquisition.py`): L-BFGS-B
+    # with the closed-form gradient on continuous parameters, then a coordinate search
+    # over every value of each integer/discrete one (0: L-BFGS-B by finite differences
+    # on every ordered parameter, integers relaxed, then snapped)
+    gp_prior_reference: str = "all"  # the scores gp_prior_mean's quantile is taken over:
+    # "all" results, or the "startup" ones (random draws: the space as a whole)
+    gp_rerank: float | None = None  # candidates within this much of the best log expected
+    # improvement are ordered by the Parzen model's log l(x) - log g(x) (None: by the
+    # GP's expected improvement alone)
+    gp_categorical_search: bool = False  # the mixed polish also tries every choice of
+    # each categorical parameter (coordinate search), not only the candidates' choices
 
 
 class ParzenSearch(SamplingAlgorithm):
@@ -234,7 +246,7 @@ class ParzenSearch(SamplingAlgorithm):
                 yield self._startup(history, rng)
         good, bad = self._estimators(history)
         if self._use_gp(history):
-            rows = self._gp_proposals(history, good, rng)
+            rows = self._gp_proposals(history, good, rng, bad)
             if rows is not None:
                 yield rows
         while True:
@@ -298,8 +310,8 @@ class ParzenSearch(SamplingAlgorithm):
                 and self.gp_suits_space
                 and int(finite.sum()) >= 3 and n % self.settings.gp_every == 0)
 
-    def _gp_proposals(self, history: History, good: _Parzen,
-                      rng: np.random.Generator) -> np.ndarray | None:
+    def _gp_proposals(self, history: History, good: _Parzen, rng: np.random.Generator,
+                      bad: _Parzen | None = None) -> np.ndarray | None:
         """Candidates from the Parzen model, uniform draws and small moves around the
         best points, ranked by the GP's expected improvement; the best few are then
         polished by shrinking random moves. None when the GP's own check says it is lost."""
@@ -348,12 +360,25 @@ class ParzenSearch(SamplingAlgorithm):
             leaders = candidates[np.argsort(-score, kind="stable")[:settings.gp_polish]]
             if settings.gp_polish_incumbent:
                 leaders = np.concatenate([top[:1], leaders])
-            polished = self._polish(acquisition, leaders, box)
+            if (settings.gp_mixed_search and settings.gp_snap and box is None
+                    and not settings.gp_pending_penalty):
+                polished = self._mixed_polish(model, best, acquisition, leaders)
+            else:
+                polished = self._polish(acquisition, leaders, box)
             if settings.gp_snap:
                 polished = self._snap(polished)
             candidates = np.concatenate([candidates, polished])
             score = np.concatenate([score, acquisition(polished)])
         order = np.argsort(-score, kind="stable")
+        if settings.gp_rerank is not None and bad is not None:
+            # The GP's shortlist (within gp_rerank of the best log expected improvement),
+            # in the Parzen model's order (log l - log g): where the GP sees several
+            # nearly equal chances, the one the good results vouch for goes first.
+            short = order[score[order] >= score[order[0]] - settings.gp_rerank]
+            rows = candidates[short]
+            ratio = good.log_pdf(rows) - bad.log_pdf(rows)
+            order = np.concatenate([short[np.argsort(-ratio, kind="stable")],
+                                    order[len(short):]])
         if len(pending) and settings.gp_thompson:
             pool = order[:settings.gp_thompson]
             draw = model.sample(candidates[pool], rng)
@@ -369,7 +394,12 @@ class ParzenSearch(SamplingAlgorithm):
         y = gp.transform(history.scores, self.settings.gp_transform)
         if self.settings.gp_prior_mean is None:
             return y
-        return y - float(np.quantile(y, self.settings.gp_prior_mean))
+        # With gp_prior_reference "startup", the quantile is taken over the first
+        # n_startup results only: random draws, a fair sample of the space, where the
+        # later results crowd round the best and make "3 in 4" ever more optimistic.
+        reference = (y[:self.settings.n_startup]
+                     if self.settings.gp_prior_reference == "startup" else y)
+        return y - float(np.quantile(reference, self.settings.gp_prior_mean))
 
     def _trust_box(self, history: History, model: gp.GaussianProcess,
                    centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -429,6 +459,29 @@ class ParzenSearch(SamplingAlgorithm):
         out = rows.copy()
         out[:, self.numeric] = np.where(outside, fresh, values)
         return out
+
+    def _mixed_polish(self, model: gp.GaussianProcess, best: float,
+                      score: Callable[[np.ndarray], np.ndarray],
+                      rows: np.ndarray) -> np.ndarray:
+        """``rows`` (snapped) improved by ``gp_mixed_search`` rounds of: L-BFGS-B on the
+        continuous parameters (closed-form gradient), then a coordinate search over every
+        value of each integer/discrete parameter (and each categorical one with
+        ``gp_categorical_search``): the GP only ever scores points that can run."""
+        gridded = {column for column, _, _ in self.grids}
+        continuous = np.array([c for c in self.numeric if c not in gridded], dtype=int)
+        grids = [(column, centres) for column, centres, _ in self.grids]
+        if self.settings.gp_categorical_search:
+            grids += [(int(j), np.arange(self.space.n_choices[j], dtype=float))
+                      for j in self.categorical]
+        ones = np.ones(len(continuous))
+        rows = self._snap(rows)
+        for _ in range(self.settings.gp_mixed_search):
+            rows = polish_continuous(model, best, rows, continuous, 0.0 * ones, ones,
+                                      self.settings.gp_polish_iterations)
+            if not grids:
+                break
+            rows = coordinate_search(score, rows, grids)
+        return rows
 
     def _polish(self, acquisition: Callable[[np.ndarray], np.ndarray],
                 rows: np.ndarray,

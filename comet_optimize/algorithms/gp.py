@@ -301,3 +301,42 @@ def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> 
 
 def log_probability_of_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
     return log_ndtr((best - mean) / std)
+
+
+def predict_with_gradient(model: GaussianProcess, rows: np.ndarray, columns: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Posterior mean and standard deviation at ``rows`` and their gradients with respect
+    to the ordered ``columns`` of each row ((len(rows), len(columns)) each), in closed
+    form: what the acquisition's polish needs, at one prediction per step instead of one
+    per dimension (finite differences)."""
+    r2 = model._cross(rows)
+    k, dk_dr2 = _matern(r2)
+    k *= model.signal
+    dk_dr2 *= model.signal
+    mean = k @ model.alpha
+    u = cho_solve(model.factor, k.T)  # K^-1 k, (n, m)
+    var = model.signal - np.einsum("ij,ji->i", k, u)
+    clipped = var <= 1e-12
+    std = np.sqrt(np.maximum(var, 1e-12))
+    # dk_i/dx_c = dk/dr2 * 2 w_c (x_c - x_ic)
+    diff = rows[:, None, columns] - model.x[None, :, columns]  # (m, n, c)
+    g = dk_dr2[:, :, None] * diff * (2.0 * model.inverse_scale2[columns])
+    dmean = np.einsum("mnc,n->mc", g, model.alpha)
+    dvar = -2.0 * np.einsum("mnc,nm->mc", g, u)
+    dstd = np.where(clipped[:, None], 0.0, dvar / (2.0 * std[:, None]))
+    return mean, std, dmean, dstd
+
+
+def log_expected_improvement_with_gradient(
+        mean: np.ndarray, std: np.ndarray, dmean: np.ndarray, dstd: np.ndarray,
+        best: float) -> tuple[np.ndarray, np.ndarray]:
+    """`log_expected_improvement` and its gradient through the mean's and the standard
+    deviation's: d/dmean = -Phi(z) / (h(z) std), d/dstd = (1 - z Phi(z) / h(z)) / std,
+    with h(z) = z Phi(z) + phi(z) and the ratio Phi / h taken in logs (stable in the
+    tail, where both underflow)."""
+    value = log_expected_improvement(mean, std, best)
+    z = (best - mean) / std
+    ratio = np.exp(log_ndtr(z) - (value - np.log(std)))  # Phi(z) / h(z)
+    d_mean = -ratio / std
+    d_std = (1.0 - z * ratio) / std
+    return value, d_mean[:, None] * dmean + d_std[:, None] * dstd
