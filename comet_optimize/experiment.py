@@ -866,6 +866,11 @@ class Experiment:
                         f"'{sorted(self._context_values)[0]}_{self.metric}'")
             messages.warning(f"experiment #{self.count} ended without logging the metric "
                              f"{self.metric!r} (it logged: {logged}){hint}; recorded as aborted")
+        if self._optimizer is not None and self._revision != self._recorded_revision:
+            # Logged while the end was being written (another thread, a signal handler):
+            # recorded now, as an update of the result.
+            self._optimizer._experiment_updated(self)
+            self._recorded_revision = self._snapshot_revision
 
     def end(self) -> None:
         """Record the result now; safe to call twice."""
@@ -875,20 +880,11 @@ class Experiment:
             self.ended = True
             return
         self._optimizer._experiment_ended(self, None)
-        self._record_what_came_during_the_end()
-
-    def _record_what_came_during_the_end(self) -> None:
-        """Another thread may log while the end is being written: record that too."""
-        if self.ended and self._optimizer is not None and \
-                self._revision != self._recorded_revision:
-            self._optimizer._experiment_updated(self)
-            self._recorded_revision = self._snapshot_revision
 
     def _fail(self, reason: str) -> None:
         """End as failed (the script raised): partial metrics are kept for inspection."""
         if not self.ended and self._optimizer is not None:
             self._optimizer._experiment_ended(self, reason)
-            self._record_what_came_during_the_end()
 
     def __enter__(self) -> Experiment:
         return self

@@ -136,6 +136,10 @@ class Optimizer:
         # Assignments written but not yet in an Experiment: a signal between the two
         # (a SIGTERM handler that exits, Ctrl-C) must not leave them running unexplained.
         self._unclaimed: dict[int, dict[str, Any]] = {}
+        # Whether this process is in the middle of reading or writing the journal, and
+        # what a signal handler asked to write meanwhile (see `_transaction`).
+        self._busy = False
+        self._deferred: list[tuple[Callable[[float], Any], Callable[[], None] | None]] = []
         self._damage_reported = 0
         self._store = open_store(store)
         if trials is not None:
@@ -247,6 +251,7 @@ class Optimizer:
             self._lock = threading.RLock()
             self._open = {}
             self._unclaimed = {}
+            self._busy, self._deferred = False, []
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -286,37 +291,56 @@ class Optimizer:
         return a list of more. ``written`` runs once the append is on disk, still
         under the lock. If anything fails before that, the state is rebuilt from
         the journal, so memory never holds what the journal does not.
+
+        A transaction asked for while this thread is already inside one (a signal
+        handler that logs a metric or ends an experiment, interrupting a write) is
+        run as soon as the interrupted one is done, not in the middle of it, where it
+        would take the events the interrupted one was about to write; it returns None.
         """
         if self.readonly:
             raise OptimizerException(f"the search {self.id} was opened read-only")
         with self._lock:
             self._own()
-            for attempt in range(CONFLICT_ATTEMPTS):
-                try:
-                    with self._journal.locked() as new_events:
-                        self._apply(new_events)
-                        self._pending_events = []
-                        result = decide(time.time())
-                        if isinstance(result, list):
-                            self._record(result)
-                        self._journal.append(self._pending_events)
-                    break
-                except JournalConflict:
-                    # The store lost our lock (a server restart) and others wrote: our
-                    # view was wrong and nothing of ours was written. Look again, decide again.
-                    self._rebuild()
-                    if attempt + 1 == CONFLICT_ATTEMPTS:
-                        raise
-                except JournalGone:
-                    raise  # nothing was decided; what is under the name now is not ours
-                except BaseException:
-                    self._rebuild()
-                    raise
-                finally:
-                    self._pending_events = []
+            if self._busy:
+                self._deferred.append((decide, written))
+                return None
+            self._busy = True
+            try:
+                result = self._attempts(decide)
+            finally:
+                self._busy = False
             if written is not None:
                 written()
+            while self._deferred:
+                self._transaction(*self._deferred.pop(0))
             return result
+
+    def _attempts(self, decide: Callable[[float], Any]) -> Any:
+        """`_transaction`'s work, tried again while the store reports a lost lock."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                with self._journal.locked() as new_events:
+                    self._apply(new_events)
+                    self._pending_events = []
+                    result = decide(time.time())
+                    if isinstance(result, list):
+                        self._record(result)
+                    self._journal.append(self._pending_events)
+                break
+            except JournalConflict:
+                # The store lost our lock (a server restart) and others wrote: our
+                # view was wrong and nothing of ours was written. Look again, decide again.
+                self._rebuild()
+                if attempt + 1 == CONFLICT_ATTEMPTS:
+                    raise
+            except JournalGone:
+                raise  # nothing was decided; what is under the name now is not ours
+            except BaseException:
+                self._rebuild()
+                raise
+            finally:
+                self._pending_events = []
+        return result
 
     def _rebuild(self) -> None:
         self._journal.close()
@@ -503,7 +527,7 @@ class Optimizer:
         """
         with self._lock:
             self._own()
-            if experiment.count not in self.state.assignments:
+            if experiment.count not in self.state.assignments and not self._busy:
                 self._apply(self._journal.read_new())  # handed out elsewhere, just now
             assignment = self.state.assignments.get(experiment.count)
             if assignment is None or experiment.id not in (None, assignment.experiment_id):
@@ -639,7 +663,12 @@ class Optimizer:
         """Read what is new without the lock; return who is presumed dead (not recorded)."""
         with self._lock:
             self._own()
-            self._apply(self._journal.read_new())
+            if not self._busy:  # else a signal handler's look, mid-read: the state as it is
+                self._busy = True
+                try:
+                    self._apply(self._journal.read_new())
+                finally:
+                    self._busy = False
             return self._presumed_dead()
 
     def is_complete(self, presumed_dead: dict[int, str] | None = None) -> bool:
