@@ -94,6 +94,8 @@ def _assign_problem(event: dict[str, Any], count: int) -> str | None:
         return f"assign #{count} has an invalid 'time'"
     if "extra" in event and type(event["extra"]) is not dict:
         return f"assign #{count} has an invalid 'extra'"
+    if "reserved" in event and type(event["reserved"]) is not bool:
+        return f"assign #{count} has an invalid 'reserved'"
     return None
 
 
@@ -131,6 +133,20 @@ def _progress_problem(event: dict[str, Any]) -> str | None:
     return None
 
 
+def _reservation_problem(event: dict[str, Any], kind: str) -> str | None:
+    count = event.get("count")
+    if type(count) is not int or count < 1:
+        return f"a {kind} event without a valid count"
+    if "time" in event and not _time(event["time"]):
+        return f"{kind} #{count} has an invalid 'time'"
+    if type(event.get("experiment")) is not str:
+        return f"{kind} #{count} has no experiment id"
+    reason = event.get("reason")
+    if reason is not None and type(reason) is not str:
+        return f"{kind} #{count} has an invalid 'reason'"
+    return None
+
+
 def event_problem(event: dict[str, Any]) -> str | None:
     """Why ``event`` cannot be applied (None when it can)."""
     kind = event.get("type")
@@ -148,6 +164,8 @@ def event_problem(event: dict[str, Any]) -> str | None:
         return _result_problem(event, kind, count)
     if kind == "progress":
         return _progress_problem(event)
+    if kind == "start" or kind == "release":
+        return _reservation_problem(event, kind)
     if kind == "created":
         return "a created event with an invalid 'time'" \
             if "time" in event and not _time(event["time"]) else None

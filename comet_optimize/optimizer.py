@@ -27,6 +27,7 @@ import atexit
 import contextlib
 import copy
 import gc
+import math
 import os
 import secrets
 import stat
@@ -55,6 +56,10 @@ from comet_optimize.store.base import Damage, JournalConflict, JournalGone
 
 _live_optimizers: weakref.WeakSet[Optimizer] = weakref.WeakSet()
 CONFLICT_ATTEMPTS = 5  # decisions retried after the store lost its lock (JournalConflict)
+# Reservations (see `Optimizer.get_experiments`): a worker holds at most this much of its
+# own work, by the pace of its last experiments, and never more than RESERVE_MAX of them.
+RESERVE_SECONDS = 0.05
+RESERVE_MAX = 32
 
 
 # Optimizers with experiments still open in this process, held strongly so that an
@@ -140,6 +145,11 @@ class Optimizer:
         # what a signal handler asked to write meanwhile (see `_transaction`).
         self._busy = False
         self._deferred: list[tuple[Callable[[float], Any], Callable[[], None] | None]] = []
+        # Assignments this process reserved and has not started, oldest first, and how
+        # long its experiments take (see `get_experiments`).
+        self._reserved: list[dict[str, Any]] = []
+        self._pace: float | None = None
+        self._handed_at: float | None = None
         self._damage_reported = 0
         self._store = open_store(store)
         if trials is not None:
@@ -252,6 +262,8 @@ class Optimizer:
             self._open = {}
             self._unclaimed = {}
             self._busy, self._deferred = False, []
+            self._reserved = []  # the parent's, to start or release
+            self._pace = self._handed_at = None
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -396,22 +408,48 @@ class Optimizer:
                                    f"lapsed)")
                 for assignment, dead in zip(running, verdicts) if dead}
 
-    def _fail_dead_workers(self, now: float) -> list[dict[str, Any]]:
-        return [{"type": "end", "count": count, "status": State.FAILED.value, "score": None,
-                 "time": now, "reason": reason}
-                for count, reason in self._presumed_dead().items()]
+    def _dead_reservations(self) -> list[int]:
+        """Reserved assignments whose worker is gone: they go back to the pool."""
+        reserved = self.state.reserved
+        if not reserved:
+            return []
+        held: dict[Any, list[int]] = {}
+        since: dict[Any, float] = {}
+        for count, assignment in reserved.items():
+            held.setdefault(assignment.worker, []).append(count)
+            since[assignment.worker] = min(since.get(assignment.worker, math.inf),
+                                           assignment.start_time)
+        workers = list(held)
+        verdicts = dead_among([(w, since[w]) for w in workers], self._store, self.id)
+        return sorted(count for worker, dead in zip(workers, verdicts) if dead
+                      for count in held[worker])
 
-    def _choose(self, now: float) -> tuple[str, int, int, dict[str, Any]] | None:
-        """(pid, trial, retry, params) of the next assignment, or None when nothing is left."""
+    def _fail_dead_workers(self, now: float) -> list[dict[str, Any]]:
+        """Dead workers' experiments failed, and their reservations released."""
+        events = [{"type": "end", "count": count, "status": State.FAILED.value, "score": None,
+                   "time": now, "reason": reason}
+                  for count, reason in self._presumed_dead().items()]
+        events += [_release(self.state.reserved[count], now,
+                            "its worker died (or its heartbeat lease lapsed)")
+                   for count in self._dead_reservations()]
+        return events
+
+    def _choose(self, now: float) -> tuple[str, int, int, dict[str, Any], int | None] | None:
+        """(pid, trial, retry, params, count) of the next assignment, or None when nothing is
+        left; count is None but for a released reservation (handed out under its number)."""
         state = self.state
         spec = self.parsed_config.spec
         key = state.next_retry(spec.retry_assign_limit)
         if key is not None:
             pid, trial = key
-            return pid, trial, len(state.attempts[key]), state.parameters_of(pid)
+            return pid, trial, len(state.attempts[key]), state.parameters_of(pid), None
+        released = state.next_released()
+        if released is not None:  # a reservation that went back: handed out as it was
+            (pid, trial), retry, count = released
+            return pid, trial, retry, state.parameters_of(pid), count
         key = state.next_trial()
         if key is not None:
-            return key[0], key[1], 0, state.parameters_of(key[0])
+            return key[0], key[1], 0, state.parameters_of(key[0]), None
         max_combo = self.max_combo
         if state.exhausted or (max_combo is not None and len(state.combos) >= max_combo):
             return None
@@ -421,7 +459,7 @@ class Optimizer:
         if params is None:
             self._record([{"type": "exhausted", "time": now}])
             return None
-        return parameter_set_id(params), 1, 0, params
+        return parameter_set_id(params), 1, 0, params, None
 
     def _result_event(self, experiment: Experiment, now: float,
                       failed: str | None) -> dict[str, Any] | None:
@@ -444,55 +482,185 @@ class Optimizer:
                      f"({assignment.reason}); its late result is recorded now")
         return event
 
-    def _assign(self, extra: dict[str, Any], ending: Experiment | None = None):
-        """Hand out the next assignment (ending ``ending`` first, in the same append)."""
+    def _assign(self, extra: dict[str, Any], ending: Experiment | None = None,
+                reserve: bool = False):
+        """Hand out the next assignment (ending ``ending`` first, in the same append).
+
+        ``reserve`` (the `get_experiments` loop): start this process's next
+        reservation without a decision, or reserve a few more in this decision
+        (see `get_experiments`).
+        """
         worker = this_process()
         if not self.readonly:
             start_heartbeat(self._store, self.id)
+        batch = 1
+        if reserve:
+            batch = self._batch_size()
+            with self._lock:
+                self._own()
+                ready = bool(self._reserved) and self._reserved[0].get("extra", {}) == extra
+            if ready:
+                assign = self._start_reserved(ending)
+                if assign is not None:
+                    self._handed_at = time.monotonic()
+                    return self._handout(assign)
+                # Taken back meanwhile (this worker was presumed dead): decide instead.
+            if batch > 1 and not self._reserved:
+                with self._lock:  # what others wrote, folded before the lock, not in it
+                    self._own()
+                    self._apply(self._journal.read_new())
         ended: list[tuple[Experiment, State | None]] = []
         handed: list[dict[str, Any]] = []
+        reserved: list[dict[str, Any]] = []
 
         def decide(now: float):
             ended.clear()  # decided afresh if the store made us decide again
             for earlier in handed:
                 self._unclaimed.pop(earlier["count"], None)
             handed.clear()
+            reserved.clear()
             if ending is not None and not ending.ended:
                 event = self._result_event(ending, now, None)
                 if event is not None:
                     self._record([event])
                 ended.append((ending, State(event["status"]) if event else None))
+            # Reservations made for other experiment arguments go back first.
+            self._record([_release(held, now, "released by its worker")
+                          for assign, held in zip(self._reserved, map(
+                              self.state.reserved.get, [a["count"] for a in self._reserved]))
+                          if held is not None and held.experiment_id == assign["experiment"]])
             self._record(self._fail_dead_workers(now))
-            choice = self._choose(now)
-            if choice is None:
+            first = None
+            for _ in range(batch if self.algorithm.independent else 1):
+                choice = self._choose(now)
+                if choice is None:
+                    break
+                pid, trial, retry, params, count = choice
+                assign = {
+                    "type": "assign", "count": count or self.state.next_count,
+                    "experiment": uuid.uuid4().hex, "pid": pid, "trial": trial,
+                    "retry": retry, "params": params, **worker.to_event(), "time": now,
+                }
+                if extra:
+                    assign["extra"] = extra
+                if first is None:
+                    first = assign
+                else:
+                    assign["reserved"] = True
+                    reserved.append(assign)
+                self._record([assign])
+            if first is None:
                 return None
-            pid, trial, retry, params = choice
-            assign = {
-                "type": "assign", "count": self.state.next_count,
-                "experiment": uuid.uuid4().hex, "pid": pid, "trial": trial,
-                "retry": retry, "params": params, **worker.to_event(), "time": now,
-            }
-            if extra:
-                assign["extra"] = extra
-            self._record([assign])
             # Claimed by an Experiment once handed over; until then the exit hook ends
             # it, if the journal has it (the append, or its flush, may be cut short).
-            handed.append(assign)
-            self._unclaimed[assign["count"]] = assign
+            handed.append(first)
+            self._unclaimed[first["count"]] = first
             _holding_open.add(self)
-            return assign
+            return first
 
-        def close_ended() -> None:
+        def written() -> None:
+            self._reserved = list(reserved)
+            if reserved:
+                _holding_open.add(self)
             for experiment, status in ended:
                 self._closed(experiment, status)
 
-        assign = self._transaction(decide, close_ended)
+        assign = self._transaction(decide, written)
         if assign is None:
             if self.verbose and not self._said_complete:
                 self._said_complete = True
                 _info(f"Optimizer search {self.id} has completed")
             return None
+        if reserve:
+            self._handed_at = time.monotonic()
         return self._handout(assign)
+
+    def _batch_size(self) -> int:
+        """How many assignments the next decision may take: as many as this worker's
+        experiments take in `RESERVE_SECONDS` (the script's time from one hand-out to
+        its next call), at most `RESERVE_MAX`; one until that time is known. A slow
+        search thus keeps one assignment at a time, and reserved work never waits long."""
+        if self._handed_at is not None:
+            took = time.monotonic() - self._handed_at
+            self._handed_at = None
+            # Slower at once, faster gradually: one slow experiment shrinks the batch.
+            self._pace = took if self._pace is None or took > self._pace \
+                else 0.7 * self._pace + 0.3 * took
+        if self._pace is None:
+            return 1
+        return max(1, min(RESERVE_MAX, int(RESERVE_SECONDS / max(self._pace, 1e-6))))
+
+    def _start_reserved(self, ending: Experiment | None) -> dict[str, Any] | None:
+        """End ``ending`` and start this process's next reservation, in one write that
+        needs no decision (`Journal.write`: the lock is not held across a round trip).
+
+        What others wrote first is folded before our events, as the journal orders
+        them. If one of them ended ``ending`` (a lease that lapsed), our end is
+        ignored there, and its result is recorded again as an update; if one took
+        our reservation back, nothing is started (None: the caller decides).
+        """
+        with self._lock:
+            self._own()
+            assign = self._reserved[0]
+            now = time.time()
+            events: list[dict[str, Any]] = []
+            result = None
+            if ending is not None and not ending.ended:
+                result = self._result_event(ending, now, None)
+                if result is not None:
+                    events.append(result)
+            events.append({"type": "start", "count": assign["count"],
+                           "experiment": assign["experiment"], "time": now})
+            self._unclaimed[assign["count"]] = assign  # ended at exit if written
+            try:
+                before = self._journal.write(events)
+            except JournalGone:
+                raise
+            except BaseException:
+                self._rebuild()
+                raise
+            self._reserved.pop(0)
+            self._apply(before)
+            running = self.state.running.get(ending.count) if ending is not None else None
+            ignored = result is not None and result["type"] == "end" and running is None
+            self._apply(events)
+            started = self.state.running.get(assign["count"])
+            if started is None or started.experiment_id != assign["experiment"]:
+                self._unclaimed.pop(assign["count"], None)
+                assign = None
+        if ending is not None and result is not None and not ignored:
+            self._closed(ending, State(result["status"]))
+        elif ending is not None and not ending.ended:
+            # Ended by another process first: recorded as that process's outcome allows.
+            self._experiment_ended(ending, None)
+        return assign
+
+    def _release_reserved(self, reason: str = "released by its worker") -> None:
+        """Give back this process's reservations (the loop ended, or the process does)."""
+        if self.readonly or self._pid != os.getpid() or not self._reserved:
+            return
+        with self._lock:
+            self._own()
+            mine, self._reserved = self._reserved, []
+
+        def decide(now: float):
+            out = []
+            for assign in mine:
+                count = assign["count"]
+                held = self.state.reserved.get(count)
+                if held is not None and held.experiment_id == assign["experiment"]:
+                    out.append(_release(held, now, reason))
+                else:
+                    running = self.state.running.get(count)
+                    if running is not None and running.experiment_id == assign["experiment"]:
+                        # Its start was written, the hand-out cut short (an interrupted write).
+                        out.append({"type": "end", "count": count,
+                                    "status": State.FAILED.value, "score": None, "time": now,
+                                    "reason": "the process exited before the experiment "
+                                              "reached the script"})
+            return out
+
+        self._transaction(decide)
 
     def _handout(self, assign: dict[str, Any]) -> dict[str, Any]:
         """Comet's ``optimizer_data`` for an assign event."""
@@ -508,7 +676,7 @@ class Optimizer:
         with self._lock:
             if self._open.get(experiment.count) is experiment:
                 del self._open[experiment.count]
-            if not self._open and not self._unclaimed:
+            if not self._open and not self._unclaimed and not self._reserved:
                 _holding_open.discard(self)
 
     # -- what Experiments call (see experiment.Search)
@@ -592,9 +760,10 @@ class Optimizer:
         """
         return self._next(experiment_kwargs, None)
 
-    def _next(self, experiment_kwargs: dict[str, Any], ending: Experiment | None):
+    def _next(self, experiment_kwargs: dict[str, Any], ending: Experiment | None,
+              reserve: bool = False):
         kwargs = {**self.experiment_kwargs, **experiment_kwargs}
-        data = self._assign(_jsonable(kwargs), ending)
+        data = self._assign(_jsonable(kwargs), ending, reserve)
         if data is None:
             return None
         return self.experiment_class(data, self, kwargs)
@@ -613,14 +782,32 @@ class Optimizer:
         The loop ends the experiment it yielded before it asks for the next one, in
         the same write, so bayes learns from each result at once. Unlike Comet,
         errors are raised, not hidden.
+
+        Reservations: when the algorithm's choice does not depend on results
+        (random, grid) and this worker's experiments are short, one decision takes
+        several assignments, the first started, the rest *reserved* for this
+        worker (as many as its experiments take `RESERVE_SECONDS`, see
+        `_batch_size`). Each later step then records the previous experiment's
+        end and the next reservation's start in one write that decides nothing,
+        and so never holds the search's lock while this process works. A
+        reservation counts towards the budget and its parameter set is taken,
+        but it is not running: status shows it as reserved. When the loop ends
+        early, the process exits or dies (the liveness check), its reservations
+        are released: handed out again as they were, neither failed nor retried.
         """
         previous = None
-        while True:
-            experiment = self._next(experiment_kwargs, previous)
-            if experiment is None:
-                return
-            yield experiment
-            previous = experiment
+        try:
+            while True:
+                experiment = self._next(experiment_kwargs, previous, reserve=True)
+                if experiment is None:
+                    return
+                yield experiment
+                previous = experiment
+        finally:  # the loop ended early (break, an exception): reservations go back
+            try:
+                self._release_reserved()
+            except Exception as error:  # noqa: BLE001 - never turn a loop's end into this
+                _warning(f"could not give back the reservations of {self.id}: {error}")
 
     def end(self, experiment: Experiment) -> None:
         if not isinstance(experiment, Experiment):
@@ -645,6 +832,7 @@ class Optimizer:
                 handle = Experiment(optimizer_data=self._handout(assign), _optimizer=self)
                 handle._fail(failed_reason or "the process exited before the experiment "
                                               "reached the script")
+        self._release_reserved("its worker exited before starting it")
 
     def _in_journal(self, assign: dict[str, Any]) -> bool:
         """Whether an assignment decided here was written (its key is unique)."""
@@ -673,8 +861,8 @@ class Optimizer:
 
     def is_complete(self, presumed_dead: dict[int, str] | None = None) -> bool:
         state = self.state
-        if len(state.running) > len(presumed_dead or {}):
-            return False
+        if len(state.running) > len(presumed_dead or {}) or state.reserved or state.released:
+            return False  # reservations are started or released, then handed out again
         spec = self.parsed_config.spec
         if state.next_retry(spec.retry_assign_limit) or state.next_trial():
             return False
@@ -693,7 +881,8 @@ class Optimizer:
         (the algorithm's state), ``status``, ``suggestion_count``, ``trials``,
         ``version``; times in milliseconds since the epoch. Ours: ``started``,
         ``updated``, ``ended`` (the same times, in seconds), ``max_combo`` (the
-        effective limit), ``budget``, the counts, ``best``, ``store``, ``damage``.
+        effective limit), ``budget``, the counts (``reserved``: assignments taken by a
+        worker and not started, see `get_experiments`), ``best``, ``store``, ``damage``.
 
         Reads without taking the search's lock (a stopped worker cannot freeze it)
         and writes nothing: a worker found dead is shown as failed here and
@@ -735,6 +924,7 @@ class Optimizer:
                 "store": self._store.location,
                 "assigned": state.assigned,
                 "running": state.counts[State.RUNNING] - len(dead),
+                "reserved": len(state.reserved),
                 "completed": state.counts[State.COMPLETED],
                 "aborted": state.counts[State.ABORTED],
                 "failed": state.counts[State.FAILED] + len(dead),
@@ -827,6 +1017,12 @@ def _experiment_factory(experiment_class: Any) -> Callable[..., Any]:
     raise OptimizerException(
         f"experiment_class must be \"Experiment\", \"OfflineExperiment\" or a callable, not "
         f"{experiment_class!r}")
+
+
+def _release(held: Any, now: float, reason: str) -> dict[str, Any]:
+    """The event that gives a reservation (a state's `Assignment`) back to the pool."""
+    return {"type": "release", "count": held.count, "experiment": held.experiment_id,
+            "time": now, "reason": reason}
 
 
 _SECRET_KWARGS = {"api_key", "rest_api_key"}  # Comet scripts pass them; never recorded

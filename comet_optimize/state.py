@@ -26,6 +26,20 @@ Events (JSON objects, ``v`` = schema version):
   experiment has ended.
 * ``exhausted``: the algorithm found no unseen parameter set.
 
+Reservations (see `Optimizer.get_experiments`): an ``assign`` with
+``reserved: true`` hands a parameter set to a worker without starting it. It
+counts towards the budget and takes its parameter set, but is not running
+(`SearchState.reserved`).
+
+* ``start``: ``count``, ``experiment``, ``time``: the worker that reserved it
+  started it (it is running from then on). Ignored unless that reservation is
+  still reserved.
+* ``release``: ``count``, ``experiment``, ``time``, ``reason``: a reservation goes
+  back to the pool (its worker left the loop, exited or died). Neither a
+  failure nor a retry: the same parameter set, trial, retry number and
+  experiment number are handed out again, before anything new
+  (`SearchState.next_released`).
+
 An event that does not have the shape above (a hand-edited or damaged
 journal) is not applied: `SearchState.apply` returns why, and the reader
 reports it with the journal's damage.
@@ -152,6 +166,10 @@ class SearchState:
         self.combos: dict[str, int] = {}  # pid -> trials handed out (insertion = order)
         self.partial: dict[str, None] = {}  # pids with trials still to hand out
         self.attempts: dict[tuple[str, int], list[int]] = {}
+        self.reserved: dict[int, Assignment] = {}  # reserved, not started (see above)
+        # Released reservations, oldest first: (pid, trial) -> (retry number, count).
+        self.released: dict[tuple[str, int], tuple[int, int]] = {}
+        self._params: dict[str, dict[str, Any]] = {}  # pid -> its parameters
         self.retryable: dict[tuple[str, int], None] = {}  # failed/aborted, not yet completed
         self.done_keys: set[tuple[str, int]] = set()
         self.exhausted = False
@@ -196,6 +214,10 @@ class SearchState:
             return self._apply_update(event)
         elif kind == "progress":
             return self._apply_progress(event)
+        elif kind == "start":
+            self._apply_start(event)
+        elif kind == "release":
+            self._apply_release(event)
         elif kind == "exhausted":
             self.exhausted = True
         elif kind == "created":
@@ -206,7 +228,7 @@ class SearchState:
         # Every worker folds every assign of its search: each field is read once, and
         # nothing is looked up twice (see `benchmarks/pg_throughput.py`).
         count = event["count"]
-        if count in self.assignments:
+        if count in self.assignments or count in self.reserved:
             return f"experiment number {count} assigned twice (the second is ignored)"
         pid, params = event["pid"], event["params"]
         if pid not in self._row_cache:
@@ -214,19 +236,25 @@ class SearchState:
                 self.row_of(pid, params)
             except (KeyError, TypeError, ValueError):
                 return f"assign #{count} has parameters outside this search's space"
+            self._params[pid] = params
         trial, retry = event["trial"], event.get("retry", 0)
         assignment = Assignment(count, event["experiment"], pid, trial, retry, params,
                                 self._worker_of(event), event.get("time", 0.0),
                                 extra=event.get("extra", {}))
         if count > self.max_count:
             self.max_count = count
-        self.assignments[count] = assignment
-        self._touch(count)
+        if event.get("reserved") is True:
+            self.reserved[count] = assignment  # taken, not running (see `_apply_start`)
+        else:
+            self.assignments[count] = assignment
+            self._touch(count)
+            self.running[count] = assignment
+            self.counts[State.RUNNING] += 1
         if retry > 0:
             self.retries += 1
-        self.running[count] = assignment
-        self.counts[State.RUNNING] += 1
         key = (pid, trial)
+        if self.released:
+            self.released.pop(key, None)  # handed out again
         attempts = self.attempts.get(key)
         if attempts is None:
             self.attempts[key] = [count]
@@ -242,6 +270,47 @@ class SearchState:
                 self.partial.pop(pid, None)
         elif pid not in combos:
             combos[pid] = 0
+
+    def _reservation(self, event: dict[str, Any]) -> Assignment | None:
+        """The reservation a start or release names (by number and experiment key), taken
+        out of `reserved`; None when it is not reserved (started, or released meanwhile:
+        its number may have been handed out again since)."""
+        count = event["count"]
+        assignment = self.reserved.get(count)
+        if assignment is None or assignment.experiment_id != event.get("experiment"):
+            return None
+        return self.reserved.pop(count)
+
+    def _apply_start(self, event: dict[str, Any]) -> None:
+        """A reservation starts running (unless it was released meanwhile)."""
+        assignment = self._reservation(event)
+        if assignment is None:
+            return
+        count = assignment.count
+        assignment.start_time = event.get("time", assignment.start_time)
+        self.assignments[count] = assignment
+        self.running[count] = assignment
+        self.counts[State.RUNNING] += 1
+        self._touch(count)
+
+    def _apply_release(self, event: dict[str, Any]) -> None:
+        """A reservation goes back: undone as if never handed out, and queued to be handed
+        out again as it was (same parameter set, trial, retry number and experiment
+        number)."""
+        assignment = self._reservation(event)
+        if assignment is None:
+            return  # started, or released twice
+        key = (assignment.pid, assignment.trial)
+        attempts = self.attempts.get(key)
+        if attempts is not None and assignment.count in attempts:
+            attempts.remove(assignment.count)
+            if not attempts:
+                del self.attempts[key]
+        if assignment.retry > 0:
+            self.retries -= 1
+        elif assignment.pid in self.combos:
+            self.combos[assignment.pid] -= 1  # the set stays taken: nobody else draws it
+        self.released[key] = (assignment.retry, assignment.count)
 
     def _worker_of(self, event: dict[str, Any]) -> Worker:
         """The event's worker, one object per process: a worker assigns many times."""
@@ -288,6 +357,8 @@ class SearchState:
             key = (assignment.pid, assignment.trial)
             self.done_keys.add(key)
             self.retryable.pop(key, None)
+            if self.released.get(key, (0, 0))[0] > 0:
+                del self.released[key]  # a retry given back is no longer needed
 
     def _apply_update(self, event: dict[str, Any]) -> str | None:
         """A late result replaces the recorded outcome of an experiment that had ended."""
@@ -422,6 +493,16 @@ class SearchState:
             return pid, self.combos[pid] + 1
         return None
 
+    def next_released(self) -> tuple[tuple[str, int], int, int] | None:
+        """The oldest released reservation, as ((pid, trial), retry, count): handed out
+        again (under its number) before any new parameter set."""
+        for key, (retry, count) in self.released.items():
+            return key, retry, count
+        return None
+
     def parameters_of(self, pid: str) -> dict[str, Any]:
-        count = self.attempts[(pid, 1)][0]
-        return self.assignments[count].parameters
+        params = self._params.get(pid)
+        if params is None:
+            count = self.attempts[(pid, 1)][0]
+            return self.assignments[count].parameters
+        return params

@@ -34,6 +34,10 @@ class Algorithm:
     """Picks the next parameter set that has not been handed out yet."""
 
     space: Space
+    #: Whether `suggest` ignores the results (``history``'s scores): then a worker may
+    #: take several assignments in one decision (see `Optimizer.get_experiments`), since
+    #: no result that arrives meanwhile would have changed them.
+    independent = False
 
     @property
     def size(self) -> int | None:

@@ -30,6 +30,8 @@ def axis_rng(seed: int, name: str) -> np.random.Generator:
 
 
 class GridSearch(Algorithm):
+    independent = True
+
     def __init__(self, space: Space, config: OptimizerConfig, seed: int):
         self.space = space
         spec = config.spec

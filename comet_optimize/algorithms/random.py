@@ -8,5 +8,7 @@ from comet_optimize.algorithms.base import History, SamplingAlgorithm
 
 
 class RandomSearch(SamplingAlgorithm):
+    independent = True
+
     def propose(self, history: History, rng: np.random.Generator) -> np.ndarray:
         return self.space.sample_internal(rng, 1)

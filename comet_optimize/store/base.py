@@ -79,6 +79,11 @@ class Journal(Protocol):
         """Append; durable once `locked` returns. Only inside `locked`, after its read."""
         ...
 
+    def write(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Lock, read what is new, append ``events``, unlock: for events that need no
+        decision. Returns what others appended before them; durable when it returns."""
+        ...
+
     def close(self) -> None:
         ...
 

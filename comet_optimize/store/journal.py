@@ -470,6 +470,13 @@ class Journal:
         self._unsynced = True
         self._offset = os.fstat(fd).st_size
 
+    def write(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Append events that need no decision; what others appended before them (durable
+        when this returns, as after `locked`)."""
+        with self.locked() as before:
+            self.append(events)
+        return before
+
 
 def _write_all(fd: int, payload: bytes) -> None:
     written = os.write(fd, payload)

@@ -754,11 +754,7 @@ class PostgresJournal:
             raise OptimizerException("append() outside locked()")
         if not events:
             return
-        try:  # strict, as in the file store: no NaN tokens, nothing json does not know
-            bodies = [json.dumps({"v": EVENT_VERSION, **event}, separators=(",", ":"),
-                                 allow_nan=False) for event in events]
-        except (TypeError, ValueError) as error:
-            raise OptimizerException(f"cannot record an event: {error}") from None
+        bodies = _encode(events)
         if self._pending is None:
             self._pending = (uuid.uuid4(), bodies)
         else:
@@ -824,6 +820,105 @@ class PostgresJournal:
         except psycopg.Error as error:
             self._rollback()
             raise _sql_error(self._db, error, "record the events") from None
+
+
+    def write(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Append events that need no decision, in one round trip; what others appended
+        before them.
+
+        ``BEGIN``, the lock, the read of what is new, the insert, ``COMMIT`` and the
+        flush go in one pipeline, so the lock is held for the server's work alone,
+        never across a round trip to this process. The caller took no decision on
+        what it had read, so there is nothing to take back when others wrote first:
+        it folds what is returned, then its own events, as the journal orders them.
+        After an outage, the batch's uuid says whether the commit had gone through;
+        events others appended after ours are returned by the next read.
+        """
+        if self.readonly:
+            raise OptimizerException(f"the journal of {self.optimizer_id} was opened read-only")
+        if not events:
+            return self.read_new()
+        bodies = _encode(events)
+        batch = uuid.uuid4()
+        with self._db.mutex:
+            if self._in_transaction:
+                raise OptimizerException("write() inside locked()")
+            seen = self._last
+            patience = [_lock_warning_seconds()]
+            since, said = time.monotonic(), [False]
+
+            def work(conn):
+                pipeline.prepare(conn, self._db.prepared, _P_DECISION)
+                lock = [b"on" if _SYNC_COMMIT else b"off",
+                        f"{max(patience[0], 0.001) * 1000:.0f}".encode(),
+                        str(_LOCK_SPACE).encode(), str(self._key).encode()]
+                commands: list[Command] = [
+                    (_P_BEGIN, None), (_P_LOCK, lock),
+                    (_P_SELECT_NEW, [self.optimizer_id.encode(), str(self._last).encode()]),
+                    (_P_INSERT, [self.optimizer_id.encode(), str(batch).encode(),
+                                 pipeline.text_array(bodies)]),
+                    (_P_COMMIT, None)]
+                if not _SYNC_COMMIT:
+                    commands.append((_P_FLUSH, None))
+                results = pipeline.run(conn, self._db.prepared, commands)
+                new, inserted = results[2], pipeline.rows(results[3])
+                value = new.get_value
+                rows = [(int(value(row, 0)), value(row, 1)) for row in range(new.ntuples)]
+                before = self._fold(rows, conn.info.encoding)
+                self._last = max(self._last, *(int(row[0]) for row in inserted))
+                return before
+
+            def recover(conn):
+                # The connection died with the pipeline: find out whether it committed.
+                self._last = seen
+                self._check_not_behind(conn)
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    conn.execute(_LOCK, ("on", "0", _LOCK_SPACE, self._key))
+                    cursor = conn.execute(_SELECT_NEW_BATCHES, (self.optimizer_id, seen))
+                rows = cursor.fetchall()
+                ours = [seq for seq, found, _ in rows if found == batch]
+                if ours:  # committed: what others wrote after it is the next read's
+                    conn.execute("COMMIT")
+                    if not _SYNC_COMMIT:
+                        conn.execute(_FLUSH)  # it may not have reached the disk yet
+                    first = min(ours)
+                    before = self._fold([(seq, body) for seq, _, body in rows if seq < first])
+                    self._ready = self._fold([(seq, body) for seq, found, body in rows
+                                              if seq > first and found != batch])
+                    self._last = max(seq for seq, _, _ in rows)
+                    return before
+                cursor = conn.execute(
+                    "INSERT INTO comet_optimize_events (search, batch, body) "
+                    "SELECT %s, %s, body FROM unnest(%s::text[]) WITH ORDINALITY AS u(body, n) "
+                    "ORDER BY n RETURNING seq", (self.optimizer_id, batch, bodies))
+                inserted = [row[0] for row in cursor.fetchall()]
+                conn.execute("COMMIT")
+                if not _SYNC_COMMIT:
+                    conn.execute(_FLUSH)
+                before = self._fold([(seq, body) for seq, _, body in rows])
+                self._last = max(self._last, *inserted)
+                return before
+
+            while True:
+                try:
+                    return self._db.retrying(work, recover, eager=True)
+                except psycopg.errors.LockNotAvailable:
+                    self._rollback()
+                    patience[0] = self._deal_with_the_holder(time.monotonic() - since, said)
+                except psycopg.Error as error:
+                    self._rollback()
+                    raise _sql_error(self._db, error, "record the events") from None
+
+
+def _encode(events: list[dict[str, Any]]) -> list[str]:
+    """Event bodies as the journal holds them (strict, as in the file store: no NaN tokens,
+    nothing json does not know); an event may give a ``v`` of its own."""
+    try:
+        return [json.dumps({"v": EVENT_VERSION, **event}, separators=(",", ":"),
+                           allow_nan=False) for event in events]
+    except (TypeError, ValueError) as error:
+        raise OptimizerException(f"cannot record an event: {error}") from None
 
 
 class PostgresStore:
