@@ -78,7 +78,7 @@ def test_the_coordinate_search_finds_each_columns_best_value() -> None:
     assert acquisition(out)[0] > acquisition(rows[:1])[0]
 
 
-def test_the_mixed_polish_proposes_runnable_points_the_gp_rates_at_least_as_high() -> None:
+def test_the_mixed_polish_and_the_coordinate_search_propose_runnable_points() -> None:
     space = Space.from_config(validate({"algorithm": "bayes", "parameters": {
         "x": {"type": "double", "min": 0.0, "max": 1.0},
         "k": {"type": "integer", "min": 0, "max": 30},
@@ -92,9 +92,10 @@ def test_the_mixed_polish_proposes_runnable_points_the_gp_rates_at_least_as_high
     scores = np.array([(p["x"] - 0.3) ** 2 + ((p["k"] - 21) / 30) ** 2
                        + 0.2 * (p["c"] != "b") for p in params])
     history = History(x, scores, np.empty((0, 3)))
-    for categorical_search in (False, True):
-        search = ParzenSearch(space, gp_mixed_search=2,
-                              gp_categorical_search=categorical_search)
+    for settings in ({"gp_mixed_search": 2}, {"gp_mixed_search": 2,
+                                              "gp_categorical_search": True},
+                     {"gp_discrete_search": True, "gp_categorical_search": True}):
+        search = ParzenSearch(space, **settings)
         rows = search._gp_proposals(history, search._estimators(history)[0],
                                     np.random.default_rng(4))
         for row in rows[:20]:

@@ -160,8 +160,10 @@ class ParzenSettings:
     gp_rerank: float | None = None  # candidates within this much of the best log expected
     # improvement are ordered by the Parzen model's log l(x) - log g(x) (None: by the
     # GP's expected improvement alone)
-    gp_categorical_search: bool = False  # the mixed polish also tries every choice of
-    # each categorical parameter (coordinate search), not only the candidates' choices
+    gp_categorical_search: bool = False  # after the polish, a coordinate search tries
+    # every choice of each categorical parameter, not only the candidates' choices
+    gp_discrete_search: bool = False  # ... and every value of each integer/discrete one
+    # (with gp_mixed_search it always does)
 
 
 class ParzenSearch(SamplingAlgorithm):
@@ -365,6 +367,12 @@ class ParzenSearch(SamplingAlgorithm):
                 polished = self._mixed_polish(model, best, acquisition, leaders)
             else:
                 polished = self._polish(acquisition, leaders, box)
+                if settings.gp_snap:
+                    polished = self._snap(polished)
+                    grids = self._search_grids(settings.gp_discrete_search,
+                                               settings.gp_categorical_search)
+                    if grids and box is None:
+                        polished = coordinate_search(acquisition, polished, grids)
             if settings.gp_snap:
                 polished = self._snap(polished)
             candidates = np.concatenate([candidates, polished])
@@ -469,10 +477,7 @@ class ParzenSearch(SamplingAlgorithm):
         ``gp_categorical_search``): the GP only ever scores points that can run."""
         gridded = {column for column, _, _ in self.grids}
         continuous = np.array([c for c in self.numeric if c not in gridded], dtype=int)
-        grids = [(column, centres) for column, centres, _ in self.grids]
-        if self.settings.gp_categorical_search:
-            grids += [(int(j), np.arange(self.space.n_choices[j], dtype=float))
-                      for j in self.categorical]
+        grids = self._search_grids(True, self.settings.gp_categorical_search)
         ones = np.ones(len(continuous))
         rows = self._snap(rows)
         for _ in range(self.settings.gp_mixed_search):
@@ -482,6 +487,15 @@ class ParzenSearch(SamplingAlgorithm):
                 break
             rows = coordinate_search(score, rows, grids)
         return rows
+
+    def _search_grids(self, discrete: bool, categorical: bool) -> list[tuple[int, np.ndarray]]:
+        """(column, every value it can take) for the coordinate search: the integer and
+        discrete parameters when ``discrete``, the categorical ones when ``categorical``."""
+        grids = [(column, centres) for column, centres, _ in self.grids] if discrete else []
+        if categorical:
+            grids += [(int(j), np.arange(self.space.n_choices[j], dtype=float))
+                      for j in self.categorical]
+        return grids
 
     def _polish(self, acquisition: Callable[[np.ndarray], np.ndarray],
                 rows: np.ndarray,
