@@ -300,13 +300,23 @@ class Journal:
         that is not an event is recorded in `damage` and skipped; NUL bytes that a
         crash left before a line are damage too, and the event after them is kept.
         """
+        events: list[dict[str, Any]] = []
+        return self._parse(*self._read_lines(events), events)
+
+    def _read_lines(self, events: list[dict[str, Any]] | None = None
+                    ) -> tuple[list[tuple[bytes, int]], list[Damage]]:
+        """The complete lines appended since the last read, and the damage seen on the
+        way; the position moves past them. Parsed into ``events`` piece by piece (a
+        long read never holds more than a piece of bytes), or, without ``events``,
+        returned as (bytes, offset) pieces for `_parse`: a writer reads under its lock
+        and parses after it."""
         fd, info = self._own_descriptor()
         size = info.st_size
+        pieces: list[tuple[bytes, int]] = []
+        damage: list[Damage] = []
         if size <= self._offset:
             self._torn = self._skipping
-            return []
-        events: list[dict[str, Any]] = []
-        damage: list[Damage] = []
+            return pieces, damage
         data = b""
         while self._offset < size:
             del data  # free the previous piece before reading the next
@@ -332,9 +342,19 @@ class Journal:
                     self._offset += len(data)
                     continue
                 break  # an incomplete last line: read again once it is whole
-            self._parse_lines(data[:end], events, damage)
+            if events is None:
+                pieces.append((data[:end] if end < len(data) else data, self._offset))
+            else:
+                self._parse_lines(data[:end], self._offset, events, damage)
             self._offset += end
         self._torn = self._skipping or self._offset < size
+        return pieces, damage
+
+    def _parse(self, pieces: list[tuple[bytes, int]], damage: list[Damage],
+               events: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        events = [] if events is None else events
+        for data, position in pieces:
+            self._parse_lines(data, position, events, damage)
         self.damage.extend(damage)
         return events
 
@@ -344,13 +364,12 @@ class Journal:
         found = damage if damage and damage[-1].offset == self._skip_from else self.damage
         found[-1] = Damage(self._skip_from, self._offset - 1 - self._skip_from, _TOO_LONG)
 
-    def _parse_lines(self, data: bytes, events: list[dict[str, Any]],
+    def _parse_lines(self, data: bytes, position: int, events: list[dict[str, Any]],
                      damage: list[Damage]) -> None:
         """Every worker parses every event of its search, so the read is decoded once, as
         latin-1 (a character per byte: offsets stay byte offsets), and an ASCII line (every
         line our writers write: JSON escapes the rest) goes to `events.parse_event`; any
         other line is parsed from its bytes, as UTF-8, by ``json.loads``."""
-        position = self._offset
         refuse = self._refuse_a_newer_schema
         for line in data.decode("latin-1").split("\n")[:-1]:
             at = position
@@ -394,6 +413,16 @@ class Journal:
         if self.readonly:
             raise OptimizerException(f"{self.path}: opened read-only, cannot record anything")
         fd, _ = self._own_descriptor()
+        self._take_lock(fd)
+        try:
+            self._check_still_at_path()
+            yield self.read_new()
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            if self._unsynced:
+                self._sync(fd)
+
+    def _take_lock(self, fd: int) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -402,13 +431,6 @@ class Journal:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             finally:
                 _lock_watch.done(token)
-        try:
-            self._check_still_at_path()
-            yield self.read_new()
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            if self._unsynced:
-                self._sync(fd)
 
     def _sync(self, fd: int) -> None:
         """Make what `append` wrote durable (outside the lock: see the module docstring)."""
@@ -472,10 +494,21 @@ class Journal:
 
     def write(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Append events that need no decision; what others appended before them (durable
-        when this returns, as after `locked`)."""
-        with self.locked() as before:
+        when this returns, as after `locked`). What others appended is read under the
+        lock but parsed after it: nothing here depends on it."""
+        if self.readonly:
+            raise OptimizerException(f"{self.path}: opened read-only, cannot record anything")
+        fd, _ = self._own_descriptor()
+        self._take_lock(fd)
+        try:
+            self._check_still_at_path()
+            before = self._read_lines()
             self.append(events)
-        return before
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            if self._unsynced:
+                self._sync(fd)
+        return self._parse(*before)
 
 
 def _write_all(fd: int, payload: bytes) -> None:
