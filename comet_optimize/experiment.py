@@ -78,7 +78,7 @@ class Search(Protocol):
     def _experiment_updated(self, experiment: Experiment) -> None: ...
 
     def _experiment_progressed(self, experiment: Experiment,
-                               metrics: dict[str, dict[str, Any]]) -> None: ...
+                               metrics: dict[str, dict[str, Any]]) -> bool: ...
 
 
 class Experiment:
@@ -736,6 +736,18 @@ class Experiment:
             messages.warning(f"experiment #{self.count} had already ended; what is logged "
                              f"to it now is recorded as an update of its result")
         self._optimizer._experiment_updated(self)
+
+    def update_event(self, now: float) -> dict[str, Any] | None:
+        """The ``update`` event for what was logged since the last record, or None.
+
+        Asked for under the store's lock: of two updates queued for the same
+        changes (threads, a signal handler's), the second finds nothing to add.
+        """
+        if self._revision == self._recorded_revision:
+            return None
+        return self.result_event("update", now)
+
+    def _update_recorded(self) -> None:
         self._recorded_revision = max(self._recorded_revision, self._snapshot_revision)
 
     def _record_progress(self) -> None:
@@ -745,8 +757,7 @@ class Experiment:
             if self.metrics == self._progress_written:
                 return
             metrics = {name: dict(summary) for name, summary in self.metrics.items()}
-        if self._optimizer is not None:
-            self._optimizer._experiment_progressed(self, metrics)
+        if self._optimizer is not None and self._optimizer._experiment_progressed(self, metrics):
             self._progress_written = metrics
 
     # -- ending
@@ -870,7 +881,6 @@ class Experiment:
             # Logged while the end was being written (another thread, a signal handler):
             # recorded now, as an update of the result.
             self._optimizer._experiment_updated(self)
-            self._recorded_revision = self._snapshot_revision
 
     def end(self) -> None:
         """Record the result now; safe to call twice."""

@@ -143,7 +143,7 @@ class Optimizer:
         self._unclaimed: dict[int, dict[str, Any]] = {}
         # Whether this process is in the middle of reading or writing the journal, and
         # what a signal handler asked to write meanwhile (see `_transaction`).
-        self._busy = False
+        self._busy = self._draining = False
         self._deferred: list[tuple[Callable[[float], Any], Callable[[], None] | None]] = []
         # Assignments this process reserved and has not started, oldest first, and how
         # long its experiments take (see `get_experiments`).
@@ -262,7 +262,8 @@ class Optimizer:
             self._lock = threading.RLock()
             self._open = {}
             self._unclaimed = {}
-            self._busy, self._deferred = False, []
+            self._busy = self._draining = False
+            self._deferred = []
             self._reserved = []  # the parent's, to start or release
             self._pace = self._handed_at = None
             self._batch = 1
@@ -325,9 +326,17 @@ class Optimizer:
                 self._busy = False
             if written is not None:
                 written()
-            while self._deferred:
-                self._transaction(*self._deferred.pop(0))
+            self._run_deferred()
             return result
+
+    def _run_deferred(self) -> None:
+        """What a signal handler asked to write mid-write, in order (see `_transaction`)."""
+        while self._deferred and not self._draining:
+            self._draining = True
+            try:
+                self._transaction(*self._deferred.pop(0))
+            finally:
+                self._draining = False
 
     def _attempts(self, decide: Callable[[float], Any]) -> Any:
         """`_transaction`'s work, tried again while the store reports a lost lock."""
@@ -608,39 +617,56 @@ class Optimizer:
         """
         with self._lock:
             self._own()
-            assign = self._reserved[0]
-            now = time.time()
-            events: list[dict[str, Any]] = []
-            result = None
-            if ending is not None and not ending.ended:
-                result = self._result_event(ending, now, None)
-                if result is not None:
-                    events.append(result)
-            events.append({"type": "start", "count": assign["count"],
-                           "experiment": assign["experiment"], "time": now})
-            self._unclaimed[assign["count"]] = assign  # ended at exit if written
+            if self._busy:
+                return None  # a signal handler's, mid-write: the caller's decision is deferred
+            self._busy = True
             try:
-                before = self._journal.write(events)
-            except JournalGone:
-                raise
-            except BaseException:
-                self._rebuild()
-                raise
-            self._reserved.pop(0)
-            self._apply(before)
-            running = self.state.running.get(ending.count) if ending is not None else None
-            ignored = result is not None and result["type"] == "end" and running is None
-            self._apply(events)
-            started = self.state.running.get(assign["count"])
-            if started is None or started.experiment_id != assign["experiment"]:
-                self._unclaimed.pop(assign["count"], None)
-                assign = None
+                started = self._write_start(ending)
+            finally:
+                self._busy = False
+            self._run_deferred()
+        if started is None:
+            return None
+        assign, result, ignored = started
         if ending is not None and result is not None and not ignored:
             self._closed(ending, State(result["status"]))
         elif ending is not None and not ending.ended:
             # Ended by another process first: recorded as that process's outcome allows.
             self._experiment_ended(ending, None)
         return assign
+
+    def _write_start(self, ending: Experiment | None
+                     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, bool]:
+        """`_start_reserved`'s write: (the assignment started or None, the end event written
+        or None, whether the journal ignored it)."""
+        assign = self._reserved[0]
+        now = time.time()
+        events: list[dict[str, Any]] = []
+        result = None
+        if ending is not None and not ending.ended:
+            result = self._result_event(ending, now, None)
+            if result is not None:
+                events.append(result)
+        events.append({"type": "start", "count": assign["count"],
+                       "experiment": assign["experiment"], "time": now})
+        self._unclaimed[assign["count"]] = assign  # ended at exit if written
+        try:
+            before = self._journal.write(events)
+        except JournalGone:
+            raise
+        except BaseException:
+            self._rebuild()
+            raise
+        self._reserved.pop(0)
+        self._apply(before)
+        running = self.state.running.get(ending.count) if ending is not None else None
+        ignored = result is not None and result["type"] == "end" and running is None
+        self._apply(events)
+        started = self.state.running.get(assign["count"])
+        if started is None or started.experiment_id != assign["experiment"]:
+            self._unclaimed.pop(assign["count"], None)
+            assign = None
+        return assign, result, ignored
 
     def _release_reserved(self, reason: str = "released by its worker") -> None:
         """Give back this process's reservations (the loop ended, or the process does)."""
@@ -734,17 +760,27 @@ class Optimizer:
         self._transaction(decide, close)
 
     def _experiment_updated(self, experiment: Experiment) -> None:
-        self._transaction(lambda now: [experiment.result_event("update", now)])
+        def decide(now: float):
+            event = experiment.update_event(now)  # None: an earlier update took it all
+            return [event] if event is not None else None
+
+        self._transaction(decide, experiment._update_recorded)
 
     def _experiment_progressed(self, experiment: Experiment,
-                               metrics: dict[str, dict[str, Any]]) -> None:
+                               metrics: dict[str, dict[str, Any]]) -> bool:
+        """Write a progress event; False when this thread is mid-write (a signal handler
+        that logs): progress is only ever a copy, so it waits for the next log."""
         def decide(now: float):
             assignment = self.state.running.get(experiment.count)
             if experiment.ended or assignment is None:
                 return None  # ended meanwhile (here, or failed by another process)
             return [progress.progress_event(experiment.count, metrics, experiment.metric, now)]
 
-        self._transaction(decide)
+        with self._lock:
+            if self._busy:
+                return False
+            self._transaction(decide)
+            return True
 
     # -- the public life cycle
 

@@ -17,17 +17,23 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from comet_optimize import Optimizer
 from tests.conftest import stored_events
 
 CONFIG = {"algorithm": "grid", "spec": {"seed": 1, "metric": "loss"},
           "parameters": {"x": [1, 2, 3, 4]}}
+# grid hands out reservations (the end is written with the next start, no decision);
+# bayes decides each time: the signal lands in each kind of write.
+ALGORITHMS = ["grid", "bayes"]
 
 SCRIPT = """
 import os, signal, sys
 from comet_optimize import Optimizer
 
 current = None
+armed = sent = False
 
 def preempted(signum, frame):
     current.log_metric("last_words", 1)
@@ -35,12 +41,18 @@ def preempted(signum, frame):
         current.end()
 
 signal.signal(signal.SIGUSR1, preempted)
-sent = False
 
-def at(frame, event, arg):  # the signal arrives while the next decision is being made
+def at(frame, event, arg):
+    # The signal arrives in the write that ends #2: "decided", once its end event is made
+    # and not yet written; "written", once the store has the events and before this
+    # process has folded them in (a file's append; PostgreSQL's pipeline).
     global sent
-    if event == "call" and frame.f_code.co_name == "_choose" and current is not None \\
-            and current.count == 2 and not sent:
+    if not armed or sent or event != "return":
+        return
+    name, where = frame.f_code.co_name, frame.f_code.co_filename
+    if (sys.argv[2] == "decided" and name == "_result_event") or (
+            sys.argv[2] == "written" and name in ("append", "run")
+            and os.sep + "store" + os.sep in where):
         sent = True
         os.kill(os.getpid(), signal.SIGUSR1)
 
@@ -49,36 +61,42 @@ sys.setprofile(at)
 for experiment in opt.get_experiments():
     current = experiment
     experiment.log_metric("loss", experiment.params["x"] / 10)
+    armed = experiment.count == 2
 sys.setprofile(None)
 assert sent
 """
 
 
-def run(optimizer_id: str, store: str, handler_does: str) -> subprocess.CompletedProcess:
+def run(optimizer_id: str, store: str, handler_does: str, when: str
+        ) -> subprocess.CompletedProcess:
     env = {**os.environ, "COMET_OPTIMIZE_STORE": store, "COMET_OPTIMIZER_ID": optimizer_id,
            "COMET_OPTIMIZE_PROGRESS_SECONDS": "1e-9"}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), handler_does],
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), handler_does, when],
                           env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_a_handler_that_logs_mid_decision_loses_nothing(store):
-    opt = Optimizer(CONFIG, verbose=0, store=store)
-    done = run(opt.id, store, "log")
+@pytest.mark.parametrize("when", ["decided", "written"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_handler_that_logs_mid_write_loses_nothing(store, algorithm, when):
+    opt = Optimizer({**CONFIG, "algorithm": algorithm}, verbose=0, store=store)
+    done = run(opt.id, store, "log", when)
     assert done.returncode == 0, done.stderr
     records = Optimizer(opt.id, verbose=0, store=store).experiments()
-    assert [(r["status"], r["score"]) for r in records] == [
+    assert sorted((r["status"], r["score"]) for r in records) == [
         ("completed", 0.1), ("completed", 0.2), ("completed", 0.3), ("completed", 0.4)]
-    assert records[1]["metrics"]["last_words"]["last"] == 1  # logged before its end: kept
+    assert records[1]["metrics"]["last_words"]["last"] == 1  # logged as it ended: kept
     kinds = [event["type"] for event in stored_events(store, opt.id)]
     assert kinds.count("end") == 4 and kinds.count("assign") == 4
     assert "damaged" not in done.stderr
 
 
-def test_a_handler_that_ends_the_experiment_mid_decision_loses_nothing(store):
-    opt = Optimizer(CONFIG, verbose=0, store=store)
-    done = run(opt.id, store, "end")
+@pytest.mark.parametrize("when", ["decided", "written"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_handler_that_ends_the_experiment_mid_write_loses_nothing(store, algorithm, when):
+    opt = Optimizer({**CONFIG, "algorithm": algorithm}, verbose=0, store=store)
+    done = run(opt.id, store, "end", when)
     assert done.returncode == 0, done.stderr
     records = Optimizer(opt.id, verbose=0, store=store).experiments()
-    assert [(r["status"], r["score"]) for r in records] == [
+    assert sorted((r["status"], r["score"]) for r in records) == [
         ("completed", 0.1), ("completed", 0.2), ("completed", 0.3), ("completed", 0.4)]
     assert "damaged" not in done.stderr
