@@ -79,6 +79,38 @@ def test_threads_sharing_one_optimizer_record_every_result_once(store):
     assert (status["assigned"], status["completed"], status["running"]) == (800, 800, 0)
 
 
+@pytest.mark.parametrize("algorithm", ["random", "grid"])
+def test_threads_each_looping_over_get_experiments_share_one_search(store, algorithm):
+    """Each thread's loop takes reservations from the one Optimizer: one thread's start
+    must not find its reservation taken by another's (IndexError in three of four)."""
+    config = {"algorithm": algorithm, "spec": {"maxCombo": 400, "gridSize": 400, "seed": 2},
+              "parameters": {"x": {"type": "double", "min": 0, "max": 1}}}
+    opt = Optimizer(config, verbose=0, store=store)
+    logged: dict[int, float] = {}
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for experiment in opt.get_experiments():
+                experiment.log_metric("loss", experiment.params["x"])
+                logged[experiment.count] = experiment.params["x"]
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, repr(errors[0])
+    # (A released reservation is assigned again under its number: counts may repeat.)
+    ends = [e for e in stored_events(store, opt.id) if e["type"] == "end"]
+    assert len(ends) == len({e["count"] for e in ends}) == len(logged) == 400
+    assert all(e["status"] == "completed" and e["score"] == logged[e["count"]] for e in ends)
+    status = Optimizer(opt.id, verbose=0, store=store).status()
+    assert (status["assigned"], status["completed"], status["running"]) == (400, 400, 0)
+
+
 def test_threads_logging_to_one_experiment_lose_no_metric(store):
     opt = Optimizer(WIDE, verbose=0, store=store)
     experiment = opt.next()
