@@ -507,6 +507,10 @@ class Optimizer:
         batch = 1
         if reserve:
             batch = self._batch_size()
+            if len(self._reserved) > batch and (self._pace or 0) >= 10 * RESERVE_SECONDS:
+                # Its experiments got slow (not a moment's preemption): what it could not
+                # start soon goes back, for other workers to take.
+                self._release_reserved("its worker's experiments got slower", keep=batch)
             with self._lock:
                 self._own()
                 ready = bool(self._reserved) and self._reserved[0].get("extra", {}) == extra
@@ -670,13 +674,14 @@ class Optimizer:
             assign = None
         return assign, result, ignored
 
-    def _release_reserved(self, reason: str = "released by its worker") -> None:
-        """Give back this process's reservations (the loop ended, or the process does)."""
-        if self.readonly or self._pid != os.getpid() or not self._reserved:
+    def _release_reserved(self, reason: str = "released by its worker", keep: int = 0) -> None:
+        """Give back this process's reservations (the loop ended, or the process does), but
+        for the first ``keep``."""
+        if self.readonly or self._pid != os.getpid() or len(self._reserved) <= keep:
             return
         with self._lock:
             self._own()
-            mine, self._reserved = self._reserved, []
+            mine, self._reserved = self._reserved[keep:], self._reserved[:keep]
 
         def decide(now: float):
             out = []
