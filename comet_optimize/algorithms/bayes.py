@@ -39,7 +39,11 @@ runnable point has. Optionally (``gp_trust``, off), once ``gp_trust_after``
 results are in, the GP searches a trust region (TuRBO's box around the best
 point, replayed from the history): left to itself, expected improvement keeps
 sending it to the corners of the space on rugged problems, where the Parzen
-model does better; the box fixes that there but stalls on plateaus.
+model does better; the box fixes that there but stalls on plateaus. Also
+optional and off, since they lost on the benchmark's tuning half: a mixed
+polish of the acquisition (closed-form gradients, a coordinate search over
+integer and categorical values: `acquisition.py`) and a Parzen re-ranking of
+the GP's shortlist.
 
 Speed: the scaled squared distances of all candidates to all kernels expand
 into two matrix products, so the cost per suggestion grows with the history
