@@ -27,14 +27,13 @@ Workers on the same host and namespace are never judged by the lease.
 
 from __future__ import annotations
 
-import math
 import os
 import select
 import socket
 import threading
 from dataclasses import dataclass
 
-from comet_optimize import messages
+from comet_optimize.settings import seconds_from_env
 
 HEARTBEAT_SECONDS = 20.0
 LEASE_SECONDS = 180.0
@@ -130,31 +129,11 @@ def this_process() -> Worker:
 
 def lease_seconds() -> float:
     """The lease from ``COMET_OPTIMIZE_LEASE`` (seconds), else the default."""
-    text = os.environ.get("COMET_OPTIMIZE_LEASE")
-    if not text:
-        return LEASE_SECONDS
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        _warn_once(f"COMET_OPTIMIZE_LEASE={text[:40]!r} is not a positive number of seconds; "
-                   f"using {LEASE_SECONDS:g}")
-        return LEASE_SECONDS
-    return value
+    return seconds_from_env("COMET_OPTIMIZE_LEASE", LEASE_SECONDS)
 
 
 def heartbeat_seconds() -> float:
     return min(HEARTBEAT_SECONDS, lease_seconds() / 4)
-
-
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        messages.warning(message)
 
 
 def same_machine_view(worker: Worker) -> bool:

@@ -16,35 +16,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from typing import Any
 
-from comet_optimize import messages
+from comet_optimize.settings import seconds_from_env
 
 PROGRESS_SECONDS = 10.0
 #: A progress event above this size carries only the objective's metric: it is
 #: written again every interval, and every reader folds it.
 MAX_PROGRESS_BYTES = 256 << 10
 
-_warned: set[str] = set()
-
 
 def progress_seconds() -> float:
     """The interval from ``COMET_OPTIMIZE_PROGRESS_SECONDS`` (0: never), else the default."""
-    text = os.environ.get("COMET_OPTIMIZE_PROGRESS_SECONDS")
-    if not text:
-        return PROGRESS_SECONDS
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        warning = (f"COMET_OPTIMIZE_PROGRESS_SECONDS={text[:40]!r} is not a number of "
-                   f"seconds (0 or more); using {PROGRESS_SECONDS:g}")
-        if warning not in _warned:
-            _warned.add(warning)
-            messages.warning(warning)
-        return PROGRESS_SECONDS
+    value = seconds_from_env("COMET_OPTIMIZE_PROGRESS_SECONDS", PROGRESS_SECONDS,
+                             zero_allowed=True)
     return math.inf if value == 0 else value
 
 
