@@ -521,10 +521,11 @@ class Optimizer:
                     return self._handout(assign)
                 # Taken back meanwhile (this worker was presumed dead): decide instead.
             self._batch = batch
-            if batch > 1 and not self._reserved:
-                with self._lock:  # what others wrote, folded before the lock, not in it
-                    self._own()
-                    self._apply(self._journal.read_new())
+            # What others wrote since, folded before the lock rather than in it (at the
+            # start of a search, the queue for the lock waited on each worker's fold).
+            with self._lock:
+                self._own()
+                self._apply(self._journal.read_new())
         ended: list[tuple[Experiment, State | None]] = []
         handed: list[dict[str, Any]] = []
         reserved: list[dict[str, Any]] = []
