@@ -285,6 +285,36 @@ def test_control_characters_from_a_shared_store_are_shown_escaped(file_store):
         assert "\\x1b[2J" in run.stdout
 
 
+def test_watch_shows_control_characters_from_a_shared_store_escaped(file_store):
+    """The redrawn frame of ``status --watch`` too: a host name that clears the screen or
+    fakes a line is written as escapes (the frame's own cursor moves are the only ones)."""
+    from comet_optimize.cli import watch
+
+    hostile = "\x1b[2J\x1b]0;title\x07\r\nfake line\u202e"
+    opt = Optimizer({"algorithm": "random", "spec": {"maxCombo": 3},
+                     "parameters": {"x": {"type": "float", "min": 0, "max": 1}}},
+                    verbose=0, store=file_store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    journal = os.path.join(file_store, opt.id, "journal.jsonl")
+    assign = next(json.loads(line) for line in open(journal) if '"assign"' in line)
+    assign.update(count=2, experiment="b" * 32, pid="c" * 32, host=hostile, process=999999)
+    with open(journal, "a") as handle:
+        handle.write(json.dumps(assign) + "\n")
+    out = io.StringIO()
+
+    def stop(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    watch.watch(Optimizer(opt.id, verbose=0, store=file_store), out, is_terminal=True,
+                sleep=stop)
+    shown = out.getvalue()
+    assert "\\x1b[2J" in shown and "running:" in shown
+    assert "\x1b" not in shown and "\r" not in shown and "\u202e" not in shown
+    assert not any(line.startswith("fake line") for line in shown.splitlines())
+
+
 def test_a_terminal_in_a_legacy_encoding_shows_every_name(file_store):
     opt = Optimizer({"algorithm": "grid", "name": "überprüfung 😀", "spec": {"maxCombo": 2},
                      "parameters": {"act": ["relu", "tänh ✓"]}}, verbose=0, store=file_store)

@@ -106,18 +106,32 @@ def top_experiments(status: dict[str, Any], experiments: list[dict[str, Any]],
     return sorted(completed, key=_sort_key(maximize))[:n]
 
 
-def running_workers(experiments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Who holds what right now: one entry per (host, process) with its assignments."""
+def running_workers(experiments: list[dict[str, Any]], metric: str | None = None
+                    ) -> list[dict[str, Any]]:
+    """Who holds what right now: one entry per (host, process) with its assignments, and
+    the objective ``metric`` each has reported so far (its progress: `comet_optimize.progress`)."""
     workers: dict[tuple[str, int], dict[str, Any]] = {}
     for experiment in experiments:
         if experiment["status"] != "running":
             continue
         key = (experiment["host"], experiment["process"])
         worker = workers.setdefault(key, {"host": key[0], "process": key[1], "counts": [],
-                                          "since": experiment["startTime"]})
+                                          "since": experiment["startTime"], "latest": {}})
         worker["counts"].append(experiment["count"])
         worker["since"] = min(worker["since"], experiment["startTime"])
+        summary = (experiment.get("metrics") or {}).get(metric)
+        if isinstance(summary, dict) and "last" in summary:
+            worker["latest"][experiment["count"]] = summary
     return list(workers.values())
+
+
+def latest_text(metric: str, summary: dict[str, Any] | None) -> str:
+    """``loss 0.312 (epoch 12)``: a running experiment's objective so far, or ""."""
+    if not summary:
+        return ""
+    where = next((f" ({key} {summary[key]})" for key in ("epoch", "step")
+                  if summary.get(key) is not None), "")
+    return f"{metric} {format_value(summary['last'])}{where}"
 
 
 def status_report(status: dict[str, Any], experiments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -125,7 +139,7 @@ def status_report(status: dict[str, Any], experiments: list[dict[str, Any]]) -> 
     who is running what (``comet optimize status --json``)."""
     return {**status,
             "top": top_experiments(status, experiments),
-            "running_workers": running_workers(experiments)}
+            "running_workers": running_workers(experiments, status["spec"].get("metric"))}
 
 
 def _budget_text(status: dict[str, Any]) -> str:
@@ -200,9 +214,13 @@ def render_status(report: dict[str, Any]) -> str:
     lines.append("")
     if workers:
         lines.append("Running now")
+        metric = report["spec"].get("metric", "score")
         rows = [[w["host"], str(w["process"]), ", ".join(f"#{c}" for c in w["counts"]),
-                 format_time(w["since"])] for w in workers]
-        lines.append(table(["host", "process", "experiments", "since"], rows))
+                 format_time(w["since"]),
+                 "; ".join(f"#{c} {latest_text(metric, summary)}"
+                           for c, summary in w.get("latest", {}).items()) or "-"]
+                for w in workers]
+        lines.append(table(["host", "process", "experiments", "since", "so far"], rows))
     else:
         lines.append("Nothing running.")
     return "\n".join(lines)

@@ -35,14 +35,18 @@ def frame(status: dict[str, Any], experiments: list[dict[str, Any]], now: float,
     else:
         lines.append(f"  {done} done (no budget: runs until stopped)")
     lines.append(f"  best {report.best_text(status)}")
-    running = report.running_workers(experiments)
+    metric = status["spec"].get("metric", "score")
+    running = report.running_workers(experiments, metric)
     if running:
         lines.append("  running:")
         ages = {e["count"]: now - e["startTime"] for e in experiments
                 if e["status"] == "running" and e.get("startTime")}
         for worker in running[:MAX_WORKER_LINES]:
-            held = ", ".join(f"#{c} for {report.format_duration(max(ages.get(c, 0.0), 0.0))}"
-                             for c in worker["counts"])
+            held = ", ".join(
+                f"#{c} for {report.format_duration(max(ages.get(c, 0.0), 0.0))}"
+                + (f", {report.latest_text(metric, worker['latest'][c])}"
+                   if c in worker["latest"] else "")
+                for c in worker["counts"])
             lines.append(f"    {worker['host']} pid {worker['process']}: {held}")
         if len(running) > MAX_WORKER_LINES:
             lines.append(f"    ... and {len(running) - MAX_WORKER_LINES} more workers")
@@ -75,7 +79,7 @@ def watch(opt: Any, out: IO[str], is_terminal: bool, interval: float = INTERVAL,
             now = time.time()
             if is_terminal:
                 width = shutil.get_terminal_size((100, 24)).columns
-                lines = [line[:width - 1] for line in
+                lines = [report.shown(line)[:width - 1] for line in
                          frame(status, opt.experiments(), now, width)]
                 # up over the last frame, then clear to the end of the screen
                 prefix = f"\x1b[{drawn}F\x1b[J" if drawn else ""
@@ -86,7 +90,7 @@ def watch(opt: Any, out: IO[str], is_terminal: bool, interval: float = INTERVAL,
                        status["aborted"], status["failed"], status["running"],
                        (status.get("best") or {}).get("count"))
                 if key != last:
-                    out.write(plain_line(status, now) + "\n")
+                    out.write(report.shown(plain_line(status, now)) + "\n")
                     last = key
             out.flush()
             if status["status"] == "completed":

@@ -72,6 +72,10 @@ def test_a_running_experiment_shows_its_metrics_so_far_to_other_processes(store)
         seen = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
         assert (seen["status"], seen["metrics"]) == (
             "running", {"loss": {"count": 1, "last": 0.75, "step": 10}})
+        status = subprocess.run(  # and `status` says how it is going
+            [sys.executable, "-m", "comet_optimize.cli", "optimize", "status", opt.id,
+             "--store", store], capture_output=True, text=True, timeout=60)
+        assert "#1 loss 0.75 (step 10)" in status.stdout, status.stdout + status.stderr
         experiment.log_metric("loss", 0.5, step=20)
         experiment.end()
     finally:
