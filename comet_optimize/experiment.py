@@ -146,7 +146,8 @@ class Experiment:
             "optimizer_parameters": dict(self.params),
         })
         self._progress_interval = progress.progress_seconds()
-        self._progress_due = time.monotonic() + self._progress_interval
+        self._progress_due = time.monotonic() + min(self._progress_interval,
+                                                    progress.FIRST_PROGRESS_SECONDS)
         self._start_autolog()
 
     def _start_autolog(self) -> None:

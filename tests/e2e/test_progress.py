@@ -115,3 +115,25 @@ def test_a_bad_interval_is_one_warning_and_the_default(store):
     assert run.returncode == 0, run.stderr
     assert run.stderr.count("COMET_OPTIMIZE_PROGRESS_SECONDS='soon' is not a number") == 1
     assert "Traceback" not in run.stderr
+
+
+def test_an_experiment_killed_in_its_first_seconds_keeps_its_metrics(store):
+    """The first progress write comes a second in, not an interval in: a script that dies
+    a few seconds into an experiment (a bad batch, an OOM at the first epoch) keeps them."""
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    run = run_script("""
+        import time
+        experiment = Optimizer(verbose=0).next()
+        experiment.log_metric("loss", 0.9, epoch=0)
+        deadline = time.monotonic() + 1.2
+        while time.monotonic() < deadline:  # the first epoch's work
+            pass
+        experiment.log_metric("loss", 0.8, epoch=1)
+        os.kill(os.getpid(), 9)
+        """, opt.id, store, interval="")
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    search = Optimizer(opt.id, verbose=0, store=store)
+    search.refresh()
+    record = search.experiments()[0]
+    assert record["status"] == "failed"
+    assert record["metrics"]["loss"] == {"count": 2, "last": 0.8, "epoch": 1}
