@@ -36,6 +36,25 @@ def parse_event(text: str) -> Any:
     return value
 
 
+#: The journal's schema. Version 2 added the ``progress``, ``start`` and ``release``
+#: events and an ``assign``'s ``reserved``. Each event is written with the oldest
+#: version that has it (`schema_of`), so a search that uses none of them stays readable
+#: by a comet_optimize that knows version 1, and one that does is refused by it (a
+#: reader stops at an event newer than it knows, rather than misread it).
+SCHEMA_VERSION = 2
+_VERSION_2_TYPES = frozenset({"progress", "start", "release"})
+
+
+def schema_of(event: dict[str, Any]) -> int:
+    """The journal schema version ``event`` needs a reader to know."""
+    return 2 if event.get("type") in _VERSION_2_TYPES or event.get("reserved") else 1
+
+
+def newer_schema(version: Any) -> bool:
+    """Whether an event's ``v`` says a newer comet_optimize wrote it."""
+    return type(version) is int and version > SCHEMA_VERSION
+
+
 STATUSES = frozenset({"completed", "aborted", "failed"})
 NON_FINITE_SCORES = frozenset({"nan", "inf", "-inf"})  # what encode_score writes
 

@@ -11,6 +11,7 @@ import stat
 import pytest
 
 from comet_optimize import Optimizer, OptimizerException
+from comet_optimize.events import schema_of
 from comet_optimize.store import FileStore, is_optimizer_id, new_optimizer_id, open_store
 from comet_optimize.store.journal import Journal
 
@@ -115,7 +116,9 @@ def test_every_append_is_a_whole_line_with_a_schema_version(file_store):
         experiment.log_metric("loss", experiment.params["x"])
     with open(os.path.join(store, opt.id, "journal.jsonl")) as handle:
         events = [json.loads(line) for line in handle]
-    assert all(e["v"] == 1 and "type" in e for e in events)
+    # each with the oldest schema that has it: a reservation needs version 2
+    assert all(e["v"] == schema_of(e) and "type" in e for e in events)
+    assert {e["v"] for e in events} == {1, 2}
     assert [e["type"] for e in events].count("assign") == 10
     assert [e["type"] for e in events].count("end") == 10
 

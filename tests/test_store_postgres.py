@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from comet_optimize import OptimizerException
+from comet_optimize import Optimizer, OptimizerException
 from comet_optimize.store import JournalConflict, new_optimizer_id, open_store
 from tests.conftest import postgres_server_url, split_password
 
@@ -220,6 +220,26 @@ def test_a_schema_from_the_future_is_refused_clearly(postgres_store):
     run = comet("optimize", "list", "--store", postgres_store)
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "upgrade comet_optimize" in run.stderr
+
+
+def test_an_event_from_a_newer_journal_schema_is_refused_not_misread(postgres_store):
+    """As in the file store: a reader stops at an event a newer comet_optimize wrote (it
+    was skipped as damage, so a worker decided without what it meant)."""
+    opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2, 3]}}, verbose=0,
+                    store=postgres_store)
+    opt.next().end()
+    sql(postgres_store, "INSERT INTO comet_optimize_events (search, batch, body) VALUES "
+        "(%s, gen_random_uuid(), '{\"v\": 3, \"type\": \"assign\", \"count\": 2}')",
+        (opt.id,))
+    for args in (("status", opt.id), ("export", opt.id)):
+        run = comet("optimize", *args, "--store", postgres_store)
+        assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert "written by a newer comet_optimize" in run.stderr
+        assert "journal schema 3" in run.stderr
+    with pytest.raises(OptimizerException, match="written by a newer comet_optimize"):
+        opt.next()  # a worker already attached stops too, at its next read
+    assert [e["v"] for e in open_store(postgres_store).journal(opt.id, readonly=True)
+            ._fold([(1, '{"v": 2, "type": "start"}')])] == [2]  # what we know, read
 
 
 # -- credentials

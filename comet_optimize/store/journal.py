@@ -49,11 +49,12 @@ from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from comet_optimize import echo, messages, safe_files
+from comet_optimize import events as events_schema
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import parse_event
 from comet_optimize.store.base import MAX_EVENT_BYTES, Damage, JournalGone
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = events_schema.SCHEMA_VERSION  # the newest an event may have
 _ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 LOCK_WAIT_WARNING_SECONDS = 5.0  # COMET_OPTIMIZE_LOCK_WARNING overrides it
 
@@ -392,7 +393,7 @@ class Journal:
                 damage.append(Damage(at, len(body), "not a JSON event"))
                 continue
             version = event.get("v")
-            if version != SCHEMA_VERSION:
+            if version != 1 and version != SCHEMA_VERSION:
                 refuse(version, at)
             event["_at"] = at
             events.append(event)
@@ -400,8 +401,7 @@ class Journal:
     def _refuse_a_newer_schema(self, version: Any, at: int) -> None:
         """An event a newer comet_optimize wrote may mean something this one cannot
         know: stop rather than misread it (every call, until upgraded)."""
-        if isinstance(version, int) and not isinstance(version, bool) \
-                and version > SCHEMA_VERSION:
+        if events_schema.newer_schema(version):
             raise OptimizerException(
                 f"{self.path}: written by a newer comet_optimize (an event of journal schema "
                 f"{version} at byte {at}; this version reads schema {SCHEMA_VERSION}): "
@@ -521,7 +521,7 @@ def encode_events(events: list[dict[str, Any]]) -> bytes:
     """JSON lines, strict (no NaN tokens, no objects json does not know)."""
     try:
         return "".join(
-            json.dumps({"v": SCHEMA_VERSION, **event}, separators=(",", ":"),
+            json.dumps({"v": events_schema.schema_of(event), **event}, separators=(",", ":"),
                        allow_nan=False) + "\n"
             for event in events
         ).encode()

@@ -57,7 +57,8 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
-from comet_optimize.events import parse_event
+from comet_optimize.events import SCHEMA_VERSION as EVENTS_SCHEMA
+from comet_optimize.events import newer_schema, parse_event, schema_of
 from comet_optimize.store.base import Damage, JournalConflict
 from comet_optimize.store.journal import _lock_warning_seconds, check_optimizer_id
 
@@ -71,7 +72,6 @@ else:
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 SCHEMA_VERSION = 1  # of the tables; refuse a store whose version is newer
-EVENT_VERSION = 1  # the "v" of every event, as in the file store
 _LOCK_SPACE = 0x636F6D65  # advisory-lock class id of this program ("come")
 _DDL_LOCK = 0
 RETRY_SECONDS = 300.0  # how long an outage is waited out; COMET_OPTIMIZE_PG_RETRY overrides
@@ -591,6 +591,13 @@ class PostgresJournal:
                 event = None
             if isinstance(event, dict):
                 event["_at"] = seq  # where it is, for messages (the file store gives a byte)
+                version = event.get("v")
+                if version != 1 and newer_schema(version):
+                    raise OptimizerException(
+                        f"the search {self.optimizer_id} in {self.location} was written by a "
+                        f"newer comet_optimize (an event of journal schema {version}, row "
+                        f"{seq}; this version reads schema {EVENTS_SCHEMA}): upgrade "
+                        f"comet_optimize wherever this store is used")
                 events.append(event)
             else:
                 self.damage.append(Damage(seq, 1, "not a JSON object"))
@@ -915,7 +922,7 @@ def _encode(events: list[dict[str, Any]]) -> list[str]:
     """Event bodies as the journal holds them (strict, as in the file store: no NaN tokens,
     nothing json does not know); an event may give a ``v`` of its own."""
     try:
-        return [json.dumps({"v": EVENT_VERSION, **event}, separators=(",", ":"),
+        return [json.dumps({"v": schema_of(event), **event}, separators=(",", ":"),
                            allow_nan=False) for event in events]
     except (TypeError, ValueError) as error:
         raise OptimizerException(f"cannot record an event: {error}") from None
