@@ -172,6 +172,25 @@ def test_a_script_named_like_a_subcommand_runs_as_dot_slash(tmp_path, store):
     assert f"[w0] hello from ['{config}']" in run.stdout
 
 
+def test_status_counts_what_a_worker_has_reserved(store):
+    opt = Optimizer({"algorithm": "grid", "spec": {"maxCombo": 100},
+                     "parameters": {"x": {"type": "double", "min": 0, "max": 1,
+                                          "gridSize": 100}}}, verbose=0, store=store)
+    loop = opt.get_experiments()  # fast experiments: the loop reserves ahead
+    for _ in range(10):
+        experiment = next(loop)
+        experiment.log_metric("loss", experiment.params["x"])
+    reserved = opt.status()["reserved"]
+    assert reserved > 0
+    text = comet("optimize", "status", opt.id, store=store).stdout
+    assert f"10 assigned: 9 completed, 1 running, 0 aborted, 0 failed, {reserved} reserved" \
+        in text
+    loop.close()  # gives them back (the experiment in hand stays open)
+    text = comet("optimize", "status", opt.id, store=store).stdout
+    assert "10 assigned: 9 completed, 1 running, 0 aborted, 0 failed\n" in text
+    experiment.end()
+
+
 def test_status_table_shows_counts_best_and_top(finished, store):
     run = comet("optimize", "status", finished.id, store=store)
     assert run.returncode == 0, run.stderr

@@ -52,7 +52,8 @@ def check_search(opt: Any) -> tuple[str, int]:
                          "seals it and it is skipped")
     else:
         lines.append("  no experiment is lost: the damaged lines held nothing the search needs")
-    lines.append("  new experiments are numbered above every number seen, so none is reused")
+    lines.append("  new experiments are numbered above every number seen, so none is reused "
+                 "(a reservation given back unstarted keeps its own)")
     return "\n".join(lines), 1
 
 

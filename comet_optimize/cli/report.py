@@ -154,9 +154,10 @@ def _budget_text(status: dict[str, Any]) -> str:
 
 
 def counts_text(status: dict[str, Any]) -> str:
+    reserved = status.get("reserved") or 0
     return (f"{status['assigned']} assigned: {status['completed']} completed, "
             f"{status['running']} running, {status['aborted']} aborted, "
-            f"{status['failed']} failed")
+            f"{status['failed']} failed" + (f", {reserved} reserved" if reserved else ""))
 
 
 def damage_text(status: dict[str, Any]) -> str:
