@@ -281,21 +281,31 @@ def test_status_of_an_explicit_id_ignores_comet_optimizer_id(finished, store):
     assert json.loads(run.stdout)["id"] == other.id
 
 
-def test_control_characters_from_a_shared_store_are_shown_escaped(file_store):
-    """A name, tag or host read from a store others write to cannot rewrite the terminal
-    (clear it, set its title) or fake a line of status."""
-    hostile = "\x1b[2J\x1b]0;title\x07\r\nfake line\u202e"
-    opt = Optimizer({"algorithm": "random", "name": hostile, "spec": {"maxCombo": 3},
+HOSTILE_TEXT = "\x1b[2J\x1b]0;title\x07\r\nfake line\u202e"
+
+
+def search_with_a_hostile_host_and_name(store: str) -> Optimizer:
+    """A search named ``HOSTILE_TEXT`` whose experiment #2 runs on a host of that name,
+    as another machine sharing the store could write it."""
+    opt = Optimizer({"algorithm": "random", "name": HOSTILE_TEXT, "spec": {"maxCombo": 3},
                      "parameters": {"x": {"type": "float", "min": 0, "max": 1}}},
-                    verbose=0, store=file_store)
+                    verbose=0, store=store)
     experiment = opt.next()
     experiment.log_metric("loss", 0.5)
     experiment.end()
-    journal = os.path.join(file_store, opt.id, "journal.jsonl")
+    journal = os.path.join(store, opt.id, "journal.jsonl")
     assign = next(json.loads(line) for line in open(journal) if '"assign"' in line)
-    assign.update(count=2, experiment="b" * 32, pid="c" * 32, host=hostile, process=999999)
+    assign.update(count=2, experiment="b" * 32, pid="c" * 32, host=HOSTILE_TEXT,
+                  process=999999)
     with open(journal, "a") as handle:
         handle.write(json.dumps(assign) + "\n")
+    return opt
+
+
+def test_control_characters_from_a_shared_store_are_shown_escaped(file_store):
+    """A name, tag or host read from a store others write to cannot rewrite the terminal
+    (clear it, set its title) or fake a line of status."""
+    opt = search_with_a_hostile_host_and_name(file_store)
     for args in (["status", opt.id], ["list"]):
         run = comet("optimize", *args, store=file_store)
         assert run.returncode == 0, run.stderr
@@ -309,18 +319,7 @@ def test_watch_shows_control_characters_from_a_shared_store_escaped(file_store):
     fakes a line is written as escapes (the frame's own cursor moves are the only ones)."""
     from comet_optimize.cli import watch
 
-    hostile = "\x1b[2J\x1b]0;title\x07\r\nfake line\u202e"
-    opt = Optimizer({"algorithm": "random", "spec": {"maxCombo": 3},
-                     "parameters": {"x": {"type": "float", "min": 0, "max": 1}}},
-                    verbose=0, store=file_store)
-    experiment = opt.next()
-    experiment.log_metric("loss", 0.5)
-    experiment.end()
-    journal = os.path.join(file_store, opt.id, "journal.jsonl")
-    assign = next(json.loads(line) for line in open(journal) if '"assign"' in line)
-    assign.update(count=2, experiment="b" * 32, pid="c" * 32, host=hostile, process=999999)
-    with open(journal, "a") as handle:
-        handle.write(json.dumps(assign) + "\n")
+    opt = search_with_a_hostile_host_and_name(file_store)
     out = io.StringIO()
 
     def stop(seconds: float) -> None:
