@@ -738,7 +738,7 @@ class Experiment:
                              f"to it now is recorded as an update of its result")
         self._optimizer._experiment_updated(self)
 
-    def update_event(self, now: float) -> dict[str, Any] | None:
+    def _update_event(self, now: float) -> dict[str, Any] | None:
         """The ``update`` event for what was logged since the last record, or None.
 
         Asked for under the store's lock: of two updates queued for the same

@@ -769,7 +769,7 @@ class Optimizer:
 
     def _experiment_updated(self, experiment: Experiment) -> None:
         def decide(now: float):
-            event = experiment.update_event(now)  # None: an earlier update took it all
+            event = experiment._update_event(now)  # None: an earlier update took it all
             return [event] if event is not None else None
 
         self._transaction(decide, experiment._update_recorded)
