@@ -319,15 +319,22 @@ class Optimizer:
             if self._busy:
                 self._deferred.append((decide, written))
                 return None
-            self._busy = True
-            try:
+            with self._mid_write():
                 result = self._attempts(decide)
-            finally:
-                self._busy = False
             if written is not None:
                 written()
             self._run_deferred()
             return result
+
+    @contextlib.contextmanager
+    def _mid_write(self) -> Iterator[None]:
+        """Marks this thread as inside a read or write of the journal, which a signal
+        handler's own write must not interrupt (see `_transaction`)."""
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
 
     def _run_deferred(self) -> None:
         """What a signal handler asked to write mid-write, in order (see `_transaction`)."""
@@ -626,11 +633,8 @@ class Optimizer:
                 # A signal handler's, mid-write (the caller's decision is deferred), or
                 # another thread's loop took the reservation first: the caller decides.
                 return None
-            self._busy = True
-            try:
+            with self._mid_write():
                 started = self._write_start(ending)
-            finally:
-                self._busy = False
             self._run_deferred()
         if started is None:
             return None
@@ -903,11 +907,8 @@ class Optimizer:
         with self._lock:
             self._own()
             if not self._busy:  # else a signal handler's look, mid-read: the state as it is
-                self._busy = True
-                try:
+                with self._mid_write():
                     self._apply(self._journal.read_new())
-                finally:
-                    self._busy = False
             return self._presumed_dead()
 
     def is_complete(self, presumed_dead: dict[int, str] | None = None) -> bool:
