@@ -70,7 +70,7 @@ def safe_name(name: str) -> str:
 def _shortened(part: str) -> str:
     if len(part) <= MAX_COMPONENT:
         return part
-    digest = hashlib.sha256(part.encode("utf-8")).hexdigest()[:12]
+    digest = hashlib.sha256(encoding.utf8(part)).hexdigest()[:12]
     stem, ext = os.path.splitext(part)
     ext = ext if len(ext) <= 16 else ""
     return f"{stem[:MAX_COMPONENT - len(ext) - 13]}-{digest}{ext}"
@@ -106,7 +106,7 @@ class AssetFolder:
         """Write one file of the experiment; its new size."""
         self.ensure()
         with self._opened(relative, append) as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            handle.write(encoding.utf8(data) if isinstance(data, str) else data)
             return handle.tell()
 
     def copy_in(self, relative: str, source: str) -> None:
@@ -142,7 +142,7 @@ class AssetFolder:
             elif hasattr(source, "read"):
                 data = source.read()
                 if isinstance(data, str):
-                    data = data.encode("utf-8")
+                    data = encoding.utf8(data)
             else:
                 raise OptimizerException(f"{what}: cannot store a {type(source).__name__}; "
                                          f"give a file path, bytes, or a file object")

@@ -27,6 +27,24 @@ MAX_VALUE_BYTES = 65536
 MAX_NAME_CHARACTERS = 1000
 
 
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8, whatever it holds.
+
+    A string decoded from bytes that were not UTF-8 (a file name from
+    ``os.listdir``, a command-line argument, ``errors="surrogateescape"``) holds
+    lone surrogates, which strict UTF-8 refuses: such a string gets back the bytes
+    it came from, and any other lone surrogate is spelled ``\\udxxx``. A script
+    that logs such a name must not die for it.
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace")
+
+
 def short(value: Any, limit: int = 40) -> str:
     """A value's repr cut to ``limit`` characters, for error messages."""
     text = repr(value)
@@ -128,8 +146,8 @@ def bounded(value: Any, what: str) -> Any:
         size = len(json.dumps(converted, ensure_ascii=False, separators=(",", ":")))
         if size > MAX_VALUE_BYTES:
             _too_big(what, size)
-    elif isinstance(converted, str) and len(converted.encode("utf-8")) > MAX_VALUE_BYTES:
-        _too_big(what, len(converted.encode("utf-8")))
+    elif isinstance(converted, str) and len(utf8(converted)) > MAX_VALUE_BYTES:
+        _too_big(what, len(utf8(converted)))
     return converted
 
 

@@ -402,9 +402,9 @@ class Experiment:
                  metadata: dict[str, Any] | None = None) -> None:
         """A short text, kept in the journal (up to 64 KiB; log_asset_data for more)."""
         text = str(text)
-        if len(text.encode("utf-8")) > 65536:
+        if len(encoding.utf8(text)) > 65536:
             raise OptimizerException(
-                f"log_text: the text is {len(text.encode('utf-8'))} bytes, over the 64 KiB "
+                f"log_text: the text is {len(encoding.utf8(text))} bytes, over the 64 KiB "
                 f"kept in the journal; use log_asset_data(text, name=...) for long texts")
         entry = {"text": text, "step": encoding.whole_number(step, "log_text: step")
                  if step is not None else self.curr_step}
@@ -478,7 +478,7 @@ class Experiment:
         """Data (str, bytes, or anything JSON-able) stored as a file."""
         name = name or file_name or "data"
         if isinstance(data, str):
-            content = data.encode("utf-8")
+            content = encoding.utf8(data)
         elif isinstance(data, (bytes, bytearray, memoryview)):
             content = bytes(data)
         else:
@@ -527,7 +527,7 @@ class Experiment:
         """Source code: a file, a folder's .py files, a string, or (no argument) the
         script that called it."""
         if code is not None:
-            self._store_file("log_code", code.encode("utf-8"), code_name or "code.py",
+            self._store_file("log_code", encoding.utf8(code), code_name or "code.py",
                              "source_code")
         elif folder is not None:
             with self._lock:
@@ -684,7 +684,7 @@ class Experiment:
                                 os.path.basename(filename), "notebook", overwrite)
 
     def set_model_graph(self, graph: Any, overwrite: bool = False) -> dict[str, Any]:
-        return self._store_file("set_model_graph", str(graph).encode("utf-8"), "graph.txt",
+        return self._store_file("set_model_graph", encoding.utf8(str(graph)), "graph.txt",
                                 "model-graph", overwrite=True)
 
     def log_remote_asset(self, uri: str, remote_file_name: str | None = None,

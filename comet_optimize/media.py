@@ -128,10 +128,10 @@ def table_bytes(filename: str, data: Any, headers: Any = False) -> bytes:
     lower = filename.lower()
     if hasattr(data, "to_csv") and hasattr(data, "columns"):  # a pandas DataFrame
         if lower.endswith(".json"):
-            return data.to_json().encode("utf-8")
+            return encoding.utf8(data.to_json())
         if lower.endswith(".html"):
-            return data.to_html().encode("utf-8")
-        return data.to_csv(sep="\t" if lower.endswith(".tsv") else ",").encode("utf-8")
+            return encoding.utf8(data.to_html())
+        return encoding.utf8(data.to_csv(sep="\t" if lower.endswith(".tsv") else ","))
     rows = encoding.plain(data, f"log_table {filename!r}")
     if not isinstance(rows, list):
         raise OptimizerException(f"log_table {filename!r}: tabular_data must be rows")
@@ -144,7 +144,7 @@ def table_bytes(filename: str, data: Any, headers: Any = False) -> bytes:
     if headers and headers is not True:
         writer.writerow(list(headers))
     writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
+    return encoding.utf8(out.getvalue())
 
 
 def wav_bytes(samples: Any, sample_rate: int) -> bytes:

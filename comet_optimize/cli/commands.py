@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
+from comet_optimize import encoding
 from comet_optimize.cli import report
 from comet_optimize.cli.launcher import (
     DEFAULT_GRACE,
@@ -224,7 +225,7 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
                          terminal=_isatty(stdout))
     opt.refresh()  # workers that died holding an experiment: failed now, not "running"
     status = opt.status()
-    text = (summary(status, plan, result) + "\n").encode()
+    text = encoding.utf8(summary(status, plan, result) + "\n")
     stderr_failed = not stderr_given and getattr(sys.stderr, "failed", False)  # 2>/dev/full
     if stderr_failed or "stderr" in result.lost or not _write(stderr, text):
         if "stdout" not in result.lost:  # stderr is gone: the summary is worth stdout then
@@ -240,9 +241,9 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
         try:
             write_report(opt, report_path)
         except BadInput as error:
-            _write(stderr, f"comet optimize: no report: {error}\n".encode())
+            _write(stderr, encoding.utf8(f"comet optimize: no report: {error}\n"))
             return result.exit_status() or 1
-        _write(stderr, f"comet optimize: report written to {report_path}\n".encode())
+        _write(stderr, encoding.utf8(f"comet optimize: report written to {report_path}\n"))
     return result.exit_status()
 
 
@@ -482,7 +483,7 @@ def write_report(opt, output: str) -> int:
     from comet_optimize.report import render
 
     _require_report_extra()
-    text = render(opt).encode("utf-8")
+    text = encoding.utf8(render(opt))
     try:
         with open(output, "wb") as handle:
             handle.write(text)

@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from comet_optimize import safe_files
+from comet_optimize import encoding, safe_files
 from comet_optimize.cli.output import Lines, LiveArea, Sink
 from comet_optimize.echo import show
 from comet_optimize.store import printable_location
@@ -332,7 +332,7 @@ class _Supervisor:
 
     def say(self, message: str) -> None:
         self._erase(self.stderr)
-        self.stderr.write(f"comet optimize: {message}\n".encode())
+        self.stderr.write(encoding.utf8(f"comet optimize: {message}\n"))
 
     def _lost(self, output: Sink, error: BaseException) -> None:
         """A sink failed: say so once (on stderr, unless stderr is what failed)."""
@@ -445,8 +445,8 @@ class _Supervisor:
         for index in range(self.plan.jobs):
             log = self._open_log(index)
             command = self.plan.command(index)
-            log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
-                      f"{shlex.join(command)}\n".encode())
+            log.write(encoding.utf8(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                                    f"{shlex.join(command)}\n"))
             if self.direct:
                 log.write(b"=== (one worker on a terminal: its output went to the terminal, "
                           b"not to this log)\n")

@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from comet_optimize import encoding
 from comet_optimize.report import page
 from comet_optimize.report.feed import SearchFeed
 
@@ -175,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send(self, body: str | bytes, content_type: str, cache: bool = False,
              status: HTTPStatus = HTTPStatus.OK, headers: dict[str, str] | None = None) -> None:
-        data = body.encode("utf-8") if isinstance(body, str) else body
+        data = encoding.utf8(body) if isinstance(body, str) else body
         self.send_response(status)
         self.send_header("Content-Type", f"{content_type}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
