@@ -52,6 +52,7 @@ from comet_optimize import echo, messages, safe_files
 from comet_optimize import events as events_schema
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import parse_event
+from comet_optimize.settings import seconds_from_env
 from comet_optimize.store.base import MAX_EVENT_BYTES, Damage, JournalGone
 
 SCHEMA_VERSION = events_schema.SCHEMA_VERSION  # the newest an event may have
@@ -69,16 +70,14 @@ _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 _ASCII_SPACE = " \t\n\r\x0b\x0c"  # what bytes.strip() strips (str.strip() strips more)
 
 
+def _disk_wait_seconds() -> float:
+    return seconds_from_env("COMET_OPTIMIZE_DISK_WAIT", DISK_FULL_WAIT_SECONDS,
+                            zero_allowed=True)
+
+
 def _lock_warning_seconds() -> float:
-    return _seconds("COMET_OPTIMIZE_LOCK_WARNING", LOCK_WAIT_WARNING_SECONDS)
-
-
-def _seconds(variable: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(variable, default))
-    except ValueError:
-        return default
-    return value if value >= 0 else default
+    return seconds_from_env("COMET_OPTIMIZE_LOCK_WARNING", LOCK_WAIT_WARNING_SECONDS,
+                            zero_allowed=True)
 
 
 def new_optimizer_id() -> str:
@@ -478,7 +477,7 @@ class Journal:
                 # raised): wait for it rather than lose the result in hand.
                 now = time.monotonic()
                 if deadline is None:
-                    wait = _seconds("COMET_OPTIMIZE_DISK_WAIT", DISK_FULL_WAIT_SECONDS)
+                    wait = _disk_wait_seconds()
                     deadline = now + wait
                     _warn(f"{self.path}: cannot append to the journal ({error.strerror}); "
                           f"retrying for up to {wait:.0f} s (COMET_OPTIMIZE_DISK_WAIT) so that "

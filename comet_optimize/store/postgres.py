@@ -59,6 +59,7 @@ from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import SCHEMA_VERSION as EVENTS_SCHEMA
 from comet_optimize.events import newer_schema, parse_event, schema_of
+from comet_optimize.settings import seconds_from_env
 from comet_optimize.store.base import Damage, JournalConflict
 from comet_optimize.store.journal import _lock_warning_seconds, check_optimizer_id
 
@@ -206,19 +207,11 @@ def _password_of(url: str) -> str | None:
     return None
 
 
-def _seconds(variable: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(variable, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
 def hold_seconds() -> float:
     """How long a session may sit idle inside its transaction, holding a search's lock,
     before a worker waiting for the lock ends it: COMET_OPTIMIZE_PG_HOLD, default
     `HOLD_SECONDS`."""
-    return _seconds("COMET_OPTIMIZE_PG_HOLD", HOLD_SECONDS)
+    return seconds_from_env("COMET_OPTIMIZE_PG_HOLD", HOLD_SECONDS)
 
 
 def _application_name() -> str:
@@ -230,10 +223,7 @@ def _application_name() -> str:
 
 
 def _retry_seconds() -> float:
-    try:
-        return float(os.environ.get("COMET_OPTIMIZE_PG_RETRY", RETRY_SECONDS))
-    except ValueError:
-        return RETRY_SECONDS
+    return seconds_from_env("COMET_OPTIMIZE_PG_RETRY", RETRY_SECONDS, zero_allowed=True)
 
 
 def _lock_key(optimizer_id: str) -> int:
