@@ -357,7 +357,8 @@ def export_text(optimizer_id: str | None, store: str | None = None,
 
 # -- comet optimize copy
 
-def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
+def copy_search(optimizer_id: str, to: str, store: str | None = None,
+                force: bool = False) -> str:
     """Copy a search exactly (same id, config and events, in order) to another store.
 
     For moving a stopped search between a folder and PostgreSQL, so a search
@@ -368,6 +369,10 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
     into this machine's asset folder for a PostgreSQL store, and back; files that
     workers on other machines logged to a PostgreSQL search stay on those
     machines, and the summary counts them.
+
+    A search with experiments still running on live workers is refused unless
+    ``force``: what those workers record afterwards would go to the original
+    only, and a search continued from the copy would never see it.
     """
     from comet_optimize.store import default_root, is_optimizer_id, open_store
 
@@ -385,6 +390,12 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None) -> str:
                            f"{source.location})")
         if target.exists(optimizer_id):
             raise BadInput(f"the search {optimizer_id} already exists in {target.location}")
+        running = [] if force else _running(optimizer_id, store or default_root())
+        if running:
+            raise BadInput(
+                f"the search {optimizer_id} has {_running_words(running)} in "
+                f"{source.location}: what they record from now on would not be in the copy; "
+                f"stop its workers first, or give --force to copy what is recorded so far")
         config = source.read_config(optimizer_id)
         reader = source.journal(optimizer_id, readonly=True)
         events = _without_positions(reader.read_new())
@@ -460,6 +471,20 @@ def _copy_assets(source: Any, target: Any, optimizer_id: str,
                 files += 1
                 size += os.path.getsize(original)
     return files, size, elsewhere, os.path.dirname(folder_for(target, optimizer_id, "-"))
+
+
+def _running(optimizer_id: str, location: str) -> list[dict[str, Any]]:
+    """The search's experiments held by workers that are alive (or not yet presumed
+    dead: another host's lease has not lapsed)."""
+    with _env_without("COMET_OPTIMIZER_ID"):
+        opt = open_optimizer(optimizer_id, location, verbose=0, readonly=True)
+    return [row for row in opt.experiments() if row["status"] == "running"]
+
+
+def _running_words(running: list[dict[str, Any]]) -> str:
+    hosts = sorted({report.shown(str(row.get("host") or "?")) for row in running})
+    where = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
+    return f"{len(running)} experiment(s) running (on {where})"
 
 
 def _without_positions(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

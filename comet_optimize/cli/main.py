@@ -247,11 +247,13 @@ def check_command(optimizer_id: str | None, store: str | None) -> int:
 @click.option("--to", "to", required=True, metavar="STORE",
               help="The store to copy into: a folder or a postgresql:// URL.")
 @store_option
-def copy_command(optimizer_id: str, to: str, store: str | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Copy even while experiments of the search are running.")
+def copy_command(optimizer_id: str, to: str, store: str | None, force: bool) -> None:
     """Copy a stopped search to another store, same id (folder <-> PostgreSQL)."""
     from comet_optimize.cli import commands
 
-    click.echo(_run(commands.copy_search, optimizer_id, to, store))
+    click.echo(_run(commands.copy_search, optimizer_id, to, store, force))
 
 
 @click.command("report", context_settings=CONTEXT)

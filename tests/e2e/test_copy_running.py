@@ -1,0 +1,73 @@
+"""`comet optimize copy` of a search whose workers are still at work.
+
+What a live worker records after the copy goes to the original store only, so a
+search continued from the copy would never see those results. The copy is
+refused in one sentence that says so (and how to go on), unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from comet_optimize import Optimizer
+
+CONFIG = {"algorithm": "grid", "parameters": {"x": [1, 2, 3]}, "spec": {"metric": "loss"}}
+
+# Holds experiment #1 open until told to go on (a line on stdin).
+WORKER = """
+import sys
+from comet_optimize import Optimizer
+for experiment in Optimizer(verbose=0).get_experiments():
+    experiment.log_metric("loss", experiment.params["x"])
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def comet(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "comet_optimize.cli", "optimize", *args],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_a_running_search_is_copied_only_when_forced(store, tmp_path):
+    opt = Optimizer(CONFIG, store=store, verbose=0)
+    env = {**os.environ}
+    source = store
+    if store.startswith("postgresql://"):
+        from tests.conftest import postgres_server_url, split_password
+
+        # The password in the URL, not in the environment: the look at who is
+        # running must connect with the URL as given.
+        password = split_password(postgres_server_url())[1]
+        env.pop("PGPASSWORD", None)
+        if password is not None:
+            scheme, rest = store.split("://", 1)
+            user, host = rest.split("@", 1)
+            source = f"{scheme}://{user}:{password}@{host}"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True, env={**env, "COMET_OPTIMIZE_STORE": source, "COMET_OPTIMIZER_ID": opt.id})
+    try:
+        assert worker.stdout.readline() == "holding\n"
+        refused = comet("copy", opt.id, "--to", str(tmp_path / "early"), "--store", source,
+                        env=env)
+        assert refused.returncode == 2, refused.stderr
+        assert "1 experiment(s) running" in refused.stderr
+        assert "--force" in refused.stderr and "Traceback" not in refused.stderr
+        assert not (tmp_path / "early" / opt.id).exists()
+
+        forced = comet("copy", opt.id, "--to", str(tmp_path / "forced"), "--store", source,
+                       "--force", env=env)
+        assert forced.returncode == 0, forced.stderr
+        assert Optimizer(opt.id, store=str(tmp_path / "forced"), verbose=0).status()[
+            "assigned"] == 1
+    finally:
+        worker.communicate("\n\n\n", timeout=60)
+    assert worker.returncode == 0
+
+    done = comet("copy", opt.id, "--to", str(tmp_path / "done"), "--store", source, env=env)
+    assert done.returncode == 0, done.stderr
+    status = Optimizer(opt.id, store=str(tmp_path / "done"), verbose=0).status()
+    assert (status["completed"], status["status"]) == (3, "completed")
