@@ -11,6 +11,8 @@ from typing import Any
 
 from comet_optimize.store.base import Damage
 
+MAX_LOST_LINES = 50
+
 
 def check_search(opt: Any) -> tuple[str, int]:
     """The report, and the exit status: 0 when the journal is whole, 1 when it is damaged."""
@@ -58,15 +60,31 @@ def check_search(opt: Any) -> tuple[str, int]:
 
 
 def _what_is_lost(max_count: int, assigned: set[int], outcomes: dict[int, dict]) -> list[str]:
+    """One line per experiment that lost its assignment, and one per run of numbers of
+    which nothing can be read: a damaged journal may name any number (a hostile one,
+    2**62), so the gaps are never walked one by one, and the list is cut short."""
     lost = []
-    for count in range(1, max_count + 1):
-        if count in assigned:
-            continue
-        outcome = outcomes.get(count)
-        if outcome is None:
-            lost.append(f"experiment #{count}: everything (no event of it can be read)")
-        else:
+    expected = 1
+    for count in sorted(c for c in assigned | outcomes.keys() if c <= max_count):
+        if count > expected:
+            lost.append(_nothing_read(expected, count - 1))
+        if count not in assigned:
+            outcome = outcomes[count]
             lost.append(f"experiment #{count}: its assignment (parameters); its outcome "
                         f"({outcome.get('status')}, score {outcome.get('score')}) survives "
                         f"but cannot be used")
+        expected = count + 1
+        if len(lost) > MAX_LOST_LINES:
+            break
+    else:
+        if max_count >= expected:
+            lost.append(_nothing_read(expected, max_count))
+    if len(lost) > MAX_LOST_LINES:
+        lost[MAX_LOST_LINES:] = ["... and more (the list stops here)"]
     return lost
+
+
+def _nothing_read(first: int, last: int) -> str:
+    if first == last:
+        return f"experiment #{first}: everything (no event of it can be read)"
+    return f"experiments #{first} to #{last}: everything (no event of them can be read)"
