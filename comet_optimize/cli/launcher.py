@@ -194,6 +194,9 @@ class Plan:
             "COMET_OPTIMIZER_PROCESS_ID": str(index),
             "COMET_OPTIMIZER_PROCESS_JOBS": str(self.jobs),
             "COMET_OPTIMIZE_STORE": self.store,
+            # The store answered us before any worker starts: a worker that cannot
+            # reach it waits it out as an outage (store.postgres.STORE_REACHED).
+            "COMET_OPTIMIZE_STORE_REACHED": "1",
             "PYTHONUNBUFFERED": "1",
         })
         if self.shim:

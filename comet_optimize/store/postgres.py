@@ -254,7 +254,11 @@ class _Connection:
 
     The first connection of a process must succeed (a wrong password or a
     server that is down is an error at once); after that, losing it is an
-    outage, waited out by `retrying`.
+    outage, waited out by `retrying`. "After that" counts any connection this
+    process made to the same URL (a journal's first connection, when the
+    store's has just read the config), and a worker that `comet optimize`
+    started after reaching the store itself (`STORE_REACHED`): a server
+    restarting just then must not kill the workers of a running search.
     """
 
     def __init__(self, url: str, location: str, password: str | None):
@@ -317,12 +321,14 @@ class _Connection:
                 conn.execute(_SESSION_17)
         except psycopg.Error as error:
             # A refused login is no outage: waiting will not bring the password back.
-            if self._ever_connected and not _refused_login(error):
+            if (self._ever_connected or _reached_before(self._url)) \
+                    and not _refused_login(error):
                 raise _Outage(error) from None
             raise OptimizerException(
                 f"cannot connect to the store {self.location}: {self.scrub(error)}"
             ) from None
         self._conn, self._pid, self._ever_connected = conn, os.getpid(), True
+        _reached.add(self._url)
         self._socket = _identity(conn)
         self.prepared = set()
         return conn
@@ -432,6 +438,16 @@ class _Connection:
             except BaseException:  # interrupted mid-conversation: the session's state is unknown
                 self.abandon()
                 raise
+
+
+# URLs this process has connected to (see `_Connection`).
+_reached: set[str] = set()
+# Set by the launcher for its workers: it reached the store before starting them.
+STORE_REACHED = "COMET_OPTIMIZE_STORE_REACHED"
+
+
+def _reached_before(url: str) -> bool:
+    return url in _reached or os.environ.get(STORE_REACHED) == "1"
 
 
 _orphans: list[Any] = []
@@ -931,12 +947,13 @@ class PostgresStore:
         self._beats: dict[str, tuple[float, float, dict[str, float]]] = {}
         # Connect now: a wrong password, a server that is down or a schema from the future
         # is an error at once, whatever the command.
+        # Not so for a store this process, or the launcher that started it, has reached:
+        # a server restarting then is waited out (see `_Connection`).
         with self._db.mutex:
-            try:
+            if _reached_before(url):
+                self._db.retrying(lambda conn: None)
+            else:
                 self._db.get()
-            except _Outage as error:  # this process was connected before (another store)
-                raise OptimizerException(f"cannot connect to the store {self.location}: "
-                                         f"{self._db.scrub(error)}") from None
         self._ensure_schema(create=False)
 
     def __repr__(self) -> str:
