@@ -37,16 +37,20 @@ def parse_event(text: str) -> Any:
 
 
 #: The journal's schema. Version 2 added the ``progress``, ``start`` and ``release``
-#: events and an ``assign``'s ``reserved``. Each event is written with the oldest
-#: version that has it (`schema_of`), so a search that uses none of them stays readable
-#: by a comet_optimize that knows version 1, and one that does is refused by it (a
-#: reader stops at an event newer than it knows, rather than misread it).
-SCHEMA_VERSION = 2
+#: events and an ``assign``'s ``reserved``; version 3 an ``end``'s ``next`` (the start of
+#: the worker's next reservation, written with the end that precedes it). Each event is
+#: written with the oldest version that has it (`schema_of`), so a search that uses none
+#: of them stays readable by a comet_optimize that knows version 1, and one that does is
+#: refused by an older one (a reader stops at an event newer than it knows, rather than
+#: misread it: a version-2 reader would take the reservation for one never started).
+SCHEMA_VERSION = 3
 _VERSION_2_TYPES = frozenset({"progress", "start", "release"})
 
 
 def schema_of(event: dict[str, Any]) -> int:
     """The journal schema version ``event`` needs a reader to know."""
+    if "next" in event:
+        return 3
     return 2 if event.get("type") in _VERSION_2_TYPES or event.get("reserved") else 1
 
 
@@ -137,7 +141,17 @@ def _result_problem(event: dict[str, Any], kind: str, count: int) -> str | None:
     for key, check in _RARE_RESULT_FIELDS.items():
         if key in event and not check(event[key]):
             return f"{kind} #{count} has an invalid {key!r}"
+    if "next" in event and (kind != "end" or not _next_start(event["next"])):
+        return f"{kind} #{count} has an invalid 'next'"
     return None
+
+
+def _next_start(value: Any) -> bool:
+    """An end's ``next``: the reservation its worker started with it, by number and key."""
+    if type(value) is not dict:
+        return False
+    count = value.get("count")
+    return type(count) is int and count >= 1 and type(value.get("experiment")) is str
 
 
 def _progress_problem(event: dict[str, Any]) -> str | None:

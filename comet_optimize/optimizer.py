@@ -656,10 +656,14 @@ class Optimizer:
         result = None
         if ending is not None and not ending.ended:
             result = self._result_event(ending, now, None)
+        start = {"count": assign["count"], "experiment": assign["experiment"]}
+        if result is not None and result["type"] == "end":
+            # The start rides on the end (one event fewer for every worker to read).
+            events.append({**result, "next": start})
+        else:
             if result is not None:
                 events.append(result)
-        events.append({"type": "start", "count": assign["count"],
-                       "experiment": assign["experiment"], "time": now})
+            events.append({"type": "start", **start, "time": now})
         self._unclaimed[assign["count"]] = assign  # ended at exit if written
         try:
             before = self._journal.write(events)
@@ -781,18 +785,25 @@ class Optimizer:
     def _experiment_progressed(self, experiment: Experiment,
                                metrics: dict[str, dict[str, Any]]) -> bool:
         """Write a progress event; False when this thread is mid-write (a signal handler
-        that logs): progress is only ever a copy, so it waits for the next log."""
+        that logs) or another thread holds the optimizer (a decision): progress is only
+        ever a copy, so it waits for the next log rather than for the lock. (A signal
+        handler that waited there was run again by the next signal, nested, until the
+        recursion limit: a timer logging every 20 ms while threads ran bayes.)"""
         def decide(now: float):
             assignment = self.state.running.get(experiment.count)
             if experiment.ended or assignment is None:
                 return None  # ended meanwhile (here, or failed by another process)
             return [progress.progress_event(experiment.count, metrics, experiment.metric, now)]
 
-        with self._lock:
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
             if self._busy:
                 return False
             self._transaction(decide)
             return True
+        finally:
+            self._lock.release()
 
     # -- the public life cycle
 

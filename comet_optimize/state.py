@@ -34,6 +34,10 @@ counts towards the budget and takes its parameter set, but is not running
 * ``start``: ``count``, ``experiment``, ``time``: the worker that reserved it
   started it (it is running from then on). Ignored unless that reservation is
   still reserved.
+* an ``end``'s ``next`` (``{"count", "experiment"}``): the same, written with the end
+  of the experiment its worker ran before (one event instead of two, read by every
+  worker); the start is applied whether or not the end was (an experiment ended
+  twice keeps its first end).
 * ``release``: ``count``, ``experiment``, ``time``, ``reason``: a reservation goes
   back to the pool (its worker left the loop, exited or died). Neither a
   failure nor a retry: the same parameter set, trial, retry number and
@@ -210,12 +214,15 @@ class SearchState:
             self.max_count = max(self.max_count, event["count"])
         if kind == "end":
             self._apply_end(event)
+            following = event.get("next")
+            if following is not None:
+                self._start(following["count"], following["experiment"], event.get("time"))
         elif kind == "update":
             return self._apply_update(event)
         elif kind == "progress":
             return self._apply_progress(event)
         elif kind == "start":
-            self._apply_start(event)
+            self._start(event["count"], event["experiment"], event.get("time"))
         elif kind == "release":
             self._apply_release(event)
         elif kind == "exhausted":
@@ -244,7 +251,7 @@ class SearchState:
         if count > self.max_count:
             self.max_count = count
         if event.get("reserved") is True:
-            self.reserved[count] = assignment  # taken, not running (see `_apply_start`)
+            self.reserved[count] = assignment  # taken, not running (see `_start`)
         else:
             self.assignments[count] = assignment
             self._touch(count)
@@ -271,23 +278,22 @@ class SearchState:
         elif pid not in combos:
             combos[pid] = 0
 
-    def _reservation(self, event: dict[str, Any]) -> Assignment | None:
+    def _reservation(self, count: int, experiment: str) -> Assignment | None:
         """The reservation a start or release names (by number and experiment key), taken
         out of `reserved`; None when it is not reserved (started, or released meanwhile:
         its number may have been handed out again since)."""
-        count = event["count"]
         assignment = self.reserved.get(count)
-        if assignment is None or assignment.experiment_id != event.get("experiment"):
+        if assignment is None or assignment.experiment_id != experiment:
             return None
         return self.reserved.pop(count)
 
-    def _apply_start(self, event: dict[str, Any]) -> None:
+    def _start(self, count: int, experiment: str, when: float | None) -> None:
         """A reservation starts running (unless it was released meanwhile)."""
-        assignment = self._reservation(event)
+        assignment = self._reservation(count, experiment)
         if assignment is None:
             return
-        count = assignment.count
-        assignment.start_time = event.get("time", assignment.start_time)
+        if when is not None:
+            assignment.start_time = when
         self.assignments[count] = assignment
         self.running[count] = assignment
         self.counts[State.RUNNING] += 1
@@ -297,7 +303,7 @@ class SearchState:
         """A reservation goes back: undone as if never handed out, and queued to be handed
         out again as it was (same parameter set, trial, retry number and experiment
         number)."""
-        assignment = self._reservation(event)
+        assignment = self._reservation(event["count"], event["experiment"])
         if assignment is None:
             return  # started, or released twice
         key = (assignment.pid, assignment.trial)

@@ -13,6 +13,7 @@ import time
 
 from comet_optimize import Optimizer
 from comet_optimize.store import open_store
+from tests.conftest import stored_events
 
 CONFIG = {"algorithm": "random", "spec": {"maxCombo": 5, "retryAssignLimit": 1},
           "parameters": {"x": {"type": "double", "min": 0, "max": 1}}}
@@ -65,6 +66,35 @@ def test_a_start_runs_only_the_reservation_it_names(store):
     assert opt.damage == []  # a stale start is no damage: its reservation went back
 
 
+def test_an_end_may_carry_the_start_of_its_workers_next_reservation(store):
+    """A loop's step writes the previous end and the next start as one event (every worker
+    reads every event): the start is applied as a start event's would be, also when the
+    end itself is ignored (the experiment had ended already)."""
+    def ending(count: int, following: int, key: int | None = None) -> dict:
+        named = following if key is None else key
+        return {**_end(count), "next": {"count": following, "experiment": f"e{named:031x}"}}
+
+    opt = _folded(store, [_assign(1), _assign(2, reserved=True), _assign(3, reserved=True),
+                          _assign(4, reserved=True), ending(1, 2), ending(2, 3, key=9),
+                          _end(2, "failed"), ending(2, 4)])
+    state = opt.state
+    assert set(state.running) == {4} and set(state.reserved) == {3}
+    assert state.assignments[1].state.value == "completed"
+    assert state.assignments[2].state.value == "completed"  # its first end is kept
+    assert state.assignments[4].start_time == 3.0  # started when its predecessor ended
+    assert opt.damage == []
+
+
+def test_a_loop_writes_no_start_event_of_its_own_after_an_end(store):
+    opt = Optimizer({**CONFIG, "spec": {"maxCombo": 40}}, verbose=0, store=store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+    kinds = [event["type"] for event in stored_events(store, opt.id)]
+    assert kinds.count("assign") == 40 and kinds.count("end") == 40
+    assert "start" not in kinds
+    assert Optimizer(opt.id, verbose=0, store=store).status()["completed"] == 40
+
+
 def test_a_release_undoes_the_reservation_and_queues_it_first(store):
     opt = _folded(store, [_assign(1), _assign(2, reserved=True), _assign(3, reserved=True),
                           _release(3), _release(2, key=8), _end(1)])
@@ -94,7 +124,11 @@ def test_malformed_reservation_events_are_damage(store):
            {"type": "release", "count": 1},
            {"type": "start", "count": 1, "experiment": "e", "time": "noon"},
            {"type": "release", "count": 1, "experiment": "e", "reason": 3},
-           _assign(2, reserved="yes")]
+           _assign(2, reserved="yes"),
+           {**_end(1), "next": {"count": 1}}, {**_end(1), "next": [1, "e"]},
+           {**_end(1), "next": {"count": 0, "experiment": f"e{1:031x}"}},
+           {"type": "update", "count": 1, "status": "completed", "score": 0.5,
+            "next": {"count": 1, "experiment": f"e{1:031x}"}}]
     opt = _folded(store, [_assign(1, reserved=True), *bad])
     assert len(opt.damage) == len(bad)
     assert set(opt.state.reserved) == {1} and 2 not in opt.state.assignments

@@ -116,9 +116,10 @@ def test_every_append_is_a_whole_line_with_a_schema_version(file_store):
         experiment.log_metric("loss", experiment.params["x"])
     with open(os.path.join(store, opt.id, "journal.jsonl")) as handle:
         events = [json.loads(line) for line in handle]
-    # each with the oldest schema that has it: a reservation needs version 2
+    # each with the oldest schema that has it: a reservation needs version 2, an end that
+    # starts the next reservation version 3
     assert all(e["v"] == schema_of(e) and "type" in e for e in events)
-    assert {e["v"] for e in events} == {1, 2}
+    assert {e["v"] for e in events} == {1, 2, 3}
     assert [e["type"] for e in events].count("assign") == 10
     assert [e["type"] for e in events].count("end") == 10
 

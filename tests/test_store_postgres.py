@@ -239,13 +239,13 @@ def test_an_event_from_a_newer_journal_schema_is_refused_not_misread(postgres_st
                     store=postgres_store)
     opt.next().end()
     sql(postgres_store, "INSERT INTO comet_optimize_events (search, batch, body) VALUES "
-        "(%s, gen_random_uuid(), '{\"v\": 3, \"type\": \"assign\", \"count\": 2}')",
+        "(%s, gen_random_uuid(), '{\"v\": 4, \"type\": \"assign\", \"count\": 2}')",
         (opt.id,))
     for args in (("status", opt.id), ("export", opt.id)):
         run = comet("optimize", *args, "--store", postgres_store)
         assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert "written by a newer comet_optimize" in run.stderr
-        assert "journal schema 3" in run.stderr
+        assert "journal schema 4" in run.stderr
     with pytest.raises(OptimizerException, match="written by a newer comet_optimize"):
         opt.next()  # a worker already attached stops too, at its next read
     assert [e["v"] for e in open_store(postgres_store).journal(opt.id, readonly=True)
