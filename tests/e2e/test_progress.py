@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -137,3 +138,34 @@ def test_an_experiment_killed_in_its_first_seconds_keeps_its_metrics(store):
     record = search.experiments()[0]
     assert record["status"] == "failed"
     assert record["metrics"]["loss"] == {"count": 2, "last": 0.8, "epoch": 1}
+
+
+def test_a_log_never_waits_for_another_thread_to_write_progress(file_store, monkeypatch):
+    """Progress is only a copy: a log call while another thread holds the optimizer (a
+    long bayes decision) returns at once rather than wait for the lock. A signal
+    handler that logged and waited there was run again by the next signal, nested,
+    until the recursion limit (a 20 ms timer, four threads running bayes)."""
+    monkeypatch.setenv("COMET_OPTIMIZE_PROGRESS_SECONDS", "1e-9")
+    opt = Optimizer(CONFIG, verbose=0, store=file_store)
+    experiment = opt.next()
+    holding, release = threading.Event(), threading.Event()
+
+    def decision_of_another_thread():
+        with opt._lock:
+            holding.set()
+            release.wait(60)
+
+    other = threading.Thread(target=decision_of_another_thread)
+    other.start()
+    assert holding.wait(60)
+    logger = threading.Thread(target=experiment.log_metric, args=("loss", 0.5))
+    logger.start()
+    logger.join(10)
+    waited = logger.is_alive()
+    release.set()
+    other.join()
+    logger.join()
+    assert not waited
+    experiment.end()
+    record = Optimizer(opt.id, verbose=0, store=file_store).experiments()[0]
+    assert (record["status"], record["score"]) == ("completed", 0.5)
