@@ -31,13 +31,20 @@ def environment(store: str) -> dict[str, str]:
     return env
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """A process on a pseudo-terminal, and everything it has written."""
 
     def __init__(self, args: list[str], env: dict[str, str]):
         master, slave = pty.openpty()
+        # As a shell starts a foreground command: Ctrl-C not ignored, even when these
+        # tests run as a background job (which inherits SIGINT ignored).
         self.process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                        close_fds=True, start_new_session=True)
+                                        close_fds=True, start_new_session=True,
+                                        preexec_fn=_interruptible)
         os.close(slave)
         self.master = master
         self.output = b""
