@@ -46,10 +46,11 @@ import numpy as np
 from comet_optimize import __version__, blas, echo, messages, progress
 from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
+from comet_optimize.algorithms.base import History
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
 from comet_optimize.experiment import Experiment, failure_reason
 from comet_optimize.liveness import dead_among, lease_seconds, start_heartbeat, this_process
-from comet_optimize.space import Space, parameter_set_id
+from comet_optimize.space import Space
 from comet_optimize.state import SearchState, State
 from comet_optimize.store import check_optimizer_id, is_optimizer_id, new_optimizer_id, open_store
 from comet_optimize.store.base import Damage, JournalConflict, JournalGone
@@ -472,12 +473,16 @@ class Optimizer:
         if state.exhausted or (max_combo is not None and len(state.combos) >= max_combo):
             return None
         rng = np.random.default_rng([spec.seed, state.max_count])
+        algorithm = self.algorithm
+        history = (History.empty(len(self.space.dimensions)) if algorithm.independent
+                   else state.history())
         with self._suggesting():
-            params = self.algorithm.suggest(state.history(), rng, state.combos)
-        if params is None:
+            found = algorithm.suggest_with_id(history, rng, state.combos)
+        if found is None:
             self._record([{"type": "exhausted", "time": now}])
             return None
-        return parameter_set_id(params), 1, 0, params, None
+        params, pid = found
+        return pid, 1, 0, params, None
 
     def _result_event(self, experiment: Experiment, now: float,
                       failed: str | None) -> dict[str, Any] | None:

@@ -138,24 +138,39 @@ _GENERATIONS = itertools.count(1)  # tells apart two states of one search (see `
 
 
 class _Rows:
-    """A growing float array (of rows, or of numbers when width is None), amortised appends."""
+    """A growing float array (of rows, or of numbers when width is None).
+
+    Appends wait in a list until the array is read: every worker observes every
+    result, but only an algorithm that learns from them (bayes) reads the array,
+    once per decision, so the others never pay numpy's per-item cost.
+    """
 
     def __init__(self, width: int | None):
         self._data = np.empty(16 if width is None else (16, width))
         self._n = 0
+        self._waiting: list[Any] = []
 
     def append(self, row: np.ndarray | float) -> None:
-        if self._n == len(self._data):
-            self._data = np.concatenate([self._data, np.empty_like(self._data)])
-        self._data[self._n] = row
-        self._n += 1
+        self._waiting.append(row)
 
     def __len__(self) -> int:
-        return self._n
+        return self._n + len(self._waiting)
 
     @property
     def array(self) -> np.ndarray:
+        if self._waiting:
+            self._settle()
         return self._data[: self._n]
+
+    def _settle(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        end = self._n + len(waiting)
+        if end > len(self._data):  # amortised: at least doubled
+            grown = np.empty((max(end, 2 * len(self._data)), *self._data.shape[1:]))
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n:end] = waiting
+        self._n = end
 
 
 class SearchState:

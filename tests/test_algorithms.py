@@ -414,3 +414,30 @@ def test_make_algorithm_needs_a_fixed_seed():
     config, space = build(SQUARE, "grid")
     with pytest.raises(ValueError, match="seed"):
         make_algorithm(config, space)
+
+
+@pytest.mark.parametrize("algorithm", ["random", "grid", "bayes"])
+def test_a_suggestion_comes_with_its_pid_as_suggest_would_make_it(algorithm):
+    def fresh():
+        config, space = build({"x": {"type": "double", "min": 0, "max": 1}, "c": ["a", "b"]},
+                              algorithm, seed=3)
+        return make_algorithm(config, space)
+
+    search, seen = fresh(), set()
+    for i in range(6):
+        params, pid = search.suggest_with_id(History.empty(2), np.random.default_rng(i), seen)
+        assert pid == parameter_set_id(params) and pid not in seen
+        seen.add(pid)
+    assert fresh().suggest(History.empty(2), np.random.default_rng(0), set()) == \
+        fresh().suggest_with_id(History.empty(2), np.random.default_rng(0), set())[0]
+
+
+def test_an_algorithm_with_a_suggest_of_its_own_is_asked_through_it():
+    class Fixed(RandomSearch):
+        def suggest(self, history, rng, seen):
+            return {"x": 0.25}
+
+    _, space = build({"x": {"type": "double", "min": 0, "max": 1}})
+    params, pid = Fixed(space).suggest_with_id(History.empty(1), np.random.default_rng(0),
+                                               set())
+    assert params == {"x": 0.25} and pid == parameter_set_id(params)

@@ -34,9 +34,10 @@ class Algorithm:
     """Picks the next parameter set that has not been handed out yet."""
 
     space: Space
-    #: Whether `suggest` ignores the results (``history``'s scores): then a worker may
-    #: take several assignments in one decision (see `Optimizer.get_experiments`), since
-    #: no result that arrives meanwhile would have changed them.
+    #: Whether `suggest` ignores the history (results and pending rows alike): then a
+    #: worker may take several assignments in one decision (see
+    #: `Optimizer.get_experiments`), since no result that arrives meanwhile would have
+    #: changed them, and the optimizer passes an empty history rather than build one.
     independent = False
 
     @property
@@ -48,6 +49,14 @@ class Algorithm:
                 seen: Container[str]) -> dict[str, Any] | None:
         """A parameter set whose pid is not in ``seen``, or None when none is left."""
         raise NotImplementedError
+
+    def suggest_with_id(self, history: History, rng: np.random.Generator,
+                        seen: Container[str]) -> tuple[dict[str, Any], str] | None:
+        """`suggest`, with the suggestion's pid: an algorithm that checked it against
+        ``seen`` has it already, and the optimizer records it (it is a hash of the
+        parameters' JSON, a fifth of a random search's choice)."""
+        params = self.suggest(history, rng, seen)
+        return None if params is None else (params, parameter_set_id(params))
 
 
 class SamplingAlgorithm(Algorithm):
@@ -75,13 +84,26 @@ class SamplingAlgorithm(Algorithm):
 
     def suggest(self, history: History, rng: np.random.Generator,
                 seen: Container[str]) -> dict[str, Any] | None:
+        found = self._suggest_with_id(history, rng, seen)
+        return None if found is None else found[0]
+
+    def suggest_with_id(self, history: History, rng: np.random.Generator,
+                        seen: Container[str]) -> tuple[dict[str, Any], str] | None:
+        if type(self).suggest is not SamplingAlgorithm.suggest:
+            return super().suggest_with_id(history, rng, seen)  # a suggest of its own
+        return self._suggest_with_id(history, rng, seen)
+
+    def _suggest_with_id(self, history: History, rng: np.random.Generator,
+                         seen: Container[str]) -> tuple[dict[str, Any], str] | None:
         batches = self.proposals(history, rng)
         for _attempt in range(self.retry_limit + 1):
             for row in next(batches):
                 params = self.space.decode(row)
-                if parameter_set_id(params) not in seen:
-                    return params
-        return self._unseen_fallback(history, rng, seen)
+                pid = parameter_set_id(params)
+                if pid not in seen:
+                    return params, pid
+        params = self._unseen_fallback(history, rng, seen)
+        return None if params is None else (params, parameter_set_id(params))
 
     def _unseen_fallback(self, history: History, rng: np.random.Generator,
                          seen: Container[str]) -> dict[str, Any] | None:

@@ -63,9 +63,15 @@ class GridSearch(Algorithm):
 
     def suggest(self, history: History, rng: np.random.Generator,
                 seen: Container[str]) -> dict[str, Any] | None:
+        found = self.suggest_with_id(history, rng, seen)
+        return None if found is None else found[0]
+
+    def suggest_with_id(self, history: History, rng: np.random.Generator,
+                        seen: Container[str]) -> tuple[dict[str, Any], str] | None:
         while self._cursor < self._size:
             params = self.at(self._cursor)
-            if parameter_set_id(params) not in seen:
-                return params
+            pid = parameter_set_id(params)
+            if pid not in seen:
+                return params, pid
             self._cursor += 1
         return None
