@@ -68,7 +68,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from comet_optimize.algorithms import gp
+from comet_optimize.algorithms import design, gp
 from comet_optimize.algorithms.acquisition import coordinate_search, polish_continuous
 from comet_optimize.algorithms.base import History, SamplingAlgorithm
 from comet_optimize.space import Space
@@ -150,9 +150,10 @@ class ParzenSettings:
     # this quantile of the warped scores (None: their mean, as before); 0.75 says an
     # unexplored region is no better than 3 results in 4, so variance alone does not pull
     # the GP to the corners (confirming half +9 / +8 / +8 at 20 / 50 / 100 trials)
-    startup_design: bool = False  # start-up suggestion i (i = experiments handed out,
-    # completed or pending) is point i of a Latin hypercube fixed by the search's seed:
-    # space-filling, and the same design for 1 worker or 4
+    startup_design: bool | str = False  # start-up suggestion i (i = experiments handed out,
+    # completed or pending) is point i of a design fixed by the search's seed (`design.py`):
+    # "halton" (scrambled Halton), "lhs" or True (maximin Latin hypercube), False or
+    # "random" (uniform draws); space-filling, and the same design for 1 worker or 4
     startup_spread: int = 1  # a start-up suggestion is the one of this many uniform draws
     # farthest from every experiment so far (1: a plain random draw)
     gp_mixed_search: int = 0  # rounds of the mixed polish (`acquisition.py`): L-BFGS-B
@@ -264,7 +265,7 @@ class ParzenSearch(SamplingAlgorithm):
         """Uniform draws, the one farthest from every completed and pending experiment
         first: with ``startup_spread`` > 1, a space-filling start that needs no state
         between suggestions (each is decided from the history alone), also in parallel."""
-        if self.settings.startup_design:
+        if self._design_kind() != "random":
             index = len(history.scores) + len(history.pending)
             # The design's point for this hand-out and the later ones (a point already
             # handed out, after a failure, moves on), then uniform draws.
@@ -279,23 +280,30 @@ class ParzenSearch(SamplingAlgorithm):
         r2 = np.where(ordered, diff * diff, (diff != 0) * 0.25).sum(axis=2)
         return draws[np.argsort(-r2.min(axis=1), kind="stable")]
 
+    def _design_kind(self) -> str:
+        """``startup_design`` by name (True and False, its earlier values, are "lhs" and
+        "random")."""
+        kind = self.settings.startup_design
+        kind = "lhs" if kind is True else "random" if kind is False else kind
+        if kind not in ("random", "lhs", "halton"):
+            raise ValueError(f"startup_design: unknown design {kind!r} "
+                             "(choose random, lhs or halton)")
+        return kind
+
     def _design(self) -> np.ndarray:
-        """The start-up's ``n_startup`` points in the internal box: a Latin hypercube (each
-        parameter's range cut into n_startup strata, one point in each), the best of 64
-        drawn from the search's seed by the smallest distance between two points. Fixed
-        by the seed, so start-up point i is the same whoever hands it out: 4 workers get
-        the design a single one does."""
+        """The start-up's ``n_startup`` points in the internal box (`design.py`): a
+        scrambled Halton sequence (``startup_design`` "halton") or a maximin Latin
+        hypercube ("lhs"), drawn from the search's seed. Fixed by the seed, so start-up
+        point i is the same whoever hands it out: 4 workers get the design a single one
+        does."""
         if self._startup_design is not None:
             return self._startup_design
         n, d = self.settings.n_startup, len(self.space.dimensions)
         rng = np.random.default_rng([0 if self.seed is None else self.seed, 1729])
-        best, spread = np.empty((0, d)), -1.0
-        for _ in range(64):
-            u = (np.argsort(rng.random((n, d)), axis=0) + rng.random((n, d))) / n
-            diff = u[:, None, :] - u[None, :, :]
-            closest = (diff * diff).sum(axis=2)[np.triu_indices(n, 1)].min(initial=np.inf)
-            if closest > spread:
-                best, spread = u, closest
+        if self._design_kind() == "halton":
+            best = design.scrambled_halton(n, d, rng)
+        else:
+            best = design.maximin_latin_hypercube(n, d, rng)
         rows = np.clip(best, 1e-12, 1.0 - 1e-12)
         if len(self.categorical):
             choices = self.space.n_choices[self.categorical].astype(float)
