@@ -42,11 +42,11 @@ def search(seed):
                      "parameters": {"x": {"type": "double", "min": 0.0, "max": 1.0},
                                     "y": {"type": "double", "min": 0.0, "max": 1.0}}},
                     store=tempfile.mkdtemp(), verbose=0)
-    suggest = opt.algorithm.suggest
+    suggest = opt.algorithm.suggest_with_id  # what the optimizer calls for a choice
     def watched(*args, **kwargs):
         seen.extend(get() for get in gets)
         return suggest(*args, **kwargs)
-    opt.algorithm.suggest = watched
+    opt.algorithm.suggest_with_id = watched
     for experiment in opt.get_experiments():
         experiment.log_metric("loss", (experiment.params["x"] - 0.3) ** 2)
 

@@ -31,7 +31,7 @@ import os, signal, sys
 from comet_optimize import Optimizer
 
 opt = Optimizer(sys.argv[1], verbose=0)
-suggest, calls = opt.algorithm.suggest, []
+suggest, calls = opt.algorithm.suggest_with_id, []  # what the optimizer calls for a choice
 
 def stop_once(*args, **kwargs):
     calls.append(1)
@@ -40,7 +40,7 @@ def stop_once(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGSTOP)
     return suggest(*args, **kwargs)
 
-opt.algorithm.suggest = stop_once
+opt.algorithm.suggest_with_id = stop_once
 experiments = opt.get_experiments()
 first = next(experiments)
 first.log_metric("loss", 1.5)
