@@ -146,8 +146,10 @@ def bounded(value: Any, what: str) -> Any:
         size = len(json.dumps(converted, ensure_ascii=False, separators=(",", ":")))
         if size > MAX_VALUE_BYTES:
             _too_big(what, size)
-    elif isinstance(converted, str) and len(utf8(converted)) > MAX_VALUE_BYTES:
-        _too_big(what, len(utf8(converted)))
+    elif isinstance(converted, str) and len(converted) * 4 > MAX_VALUE_BYTES:
+        size = len(utf8(converted))  # at most 4 bytes a character: short strings skip this
+        if size > MAX_VALUE_BYTES:
+            _too_big(what, size)
     return converted
 
 

@@ -268,7 +268,6 @@ class _Connection:
         self._conn = None
         self._socket: tuple[int, int] | None = None  # what its descriptor names
         self._pid = -1
-        self._ever_connected = False
         self.prepared: set[bytes] = set()  # statements prepared on the live connection
         self._warned = False
         # Serialises this connection's users (the heartbeat thread shares the store's).
@@ -321,13 +320,12 @@ class _Connection:
                 conn.execute(_SESSION_17)
         except psycopg.Error as error:
             # A refused login is no outage: waiting will not bring the password back.
-            if (self._ever_connected or _reached_before(self._url)) \
-                    and not _refused_login(error):
+            if _reached_before(self._url) and not _refused_login(error):
                 raise _Outage(error) from None
             raise OptimizerException(
                 f"cannot connect to the store {self.location}: {self.scrub(error)}"
             ) from None
-        self._conn, self._pid, self._ever_connected = conn, os.getpid(), True
+        self._conn, self._pid = conn, os.getpid()
         _reached.add(self._url)
         self._socket = _identity(conn)
         self.prepared = set()
