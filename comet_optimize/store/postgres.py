@@ -47,6 +47,8 @@ import json
 import logging
 import os
 import re
+import select
+import socket
 import threading
 import time
 import uuid
@@ -62,6 +64,7 @@ from comet_optimize.events import newer_schema, parse_event, schema_of
 from comet_optimize.settings import seconds_from_env
 from comet_optimize.store.base import Damage, JournalConflict
 from comet_optimize.store.journal import _lock_warning_seconds, check_optimizer_id
+from comet_optimize.store.silence import silence_seconds, watchdog
 
 try:
     import psycopg
@@ -137,6 +140,10 @@ _SESSION = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
             "SET default_transaction_isolation = 'read committed'")
 # PostgreSQL 17's limit on a whole transaction: the same reasoning, where it exists.
 _SESSION_17 = "SET transaction_timeout = 0"
+# What a session is doing, as its server sees it (`_Connection._answer_lost`).
+_SESSION_STATE = ("SELECT state, extract(epoch FROM clock_timestamp() - state_change)::float8 "
+                  "FROM pg_stat_activity WHERE pid = %s")
+_IDLE = ("idle", "idle in transaction", "idle in transaction (aborted)")
 # A synchronous commit of its own, sent right after a decision's COMMIT in the same
 # round trip: it waits for the write-ahead log to reach the disk up to (and past) that
 # commit, which is thus durable without the lock being held meanwhile. It must write to
@@ -270,6 +277,7 @@ class _Connection:
         self._pid = -1
         self.prepared: set[bytes] = set()  # statements prepared on the live connection
         self._warned = False
+        self._silenced = False  # the watchdog ended the connection: its server was silent
         # Serialises this connection's users (the heartbeat thread shares the store's).
         self.mutex = threading.RLock()
         _connections.add(self)
@@ -393,6 +401,45 @@ class _Connection:
         except psycopg.Error:
             return False
 
+    def watched(self, conn) -> contextlib.AbstractContextManager[None]:
+        """Watch what is sent on ``conn`` in this block for a server gone silent (`silence`)."""
+        return watchdog.watching(lambda waited: self._answer_lost(conn, waited),
+                                 lambda: self._cut(conn))
+
+    def _answer_lost(self, conn, waited: float) -> bool:
+        """Asked from a second connection: will ``conn``'s statement never be answered?"""
+        try:
+            if select.select([conn.fileno()], [], [], 0)[0]:
+                return False  # the answer has come; it is being read
+            backend = conn.info.backend_pid
+        except (OSError, ValueError, psycopg.Error):
+            return False
+        try:
+            with psycopg.connect(self._url, autocommit=True, connect_timeout=10,
+                                 application_name=_application_name(),
+                                 **_primary_unless_told(self._url)) as probe:
+                row = probe.execute(_SESSION_STATE, (backend,)).fetchone()
+        except psycopg.Error as error:
+            # No answer at all is a server gone silent; a refusal (too many connections,
+            # say) is an answer from a server that is working.
+            return getattr(error, "sqlstate", None) is None
+        if row is None:
+            return True  # our session is gone
+        state, idle = row
+        # Idle, waiting for the rest of our statement or for our next one, while we wait
+        # for its answer: what one of us sent was lost on the way.
+        return state in _IDLE and idle is not None and idle >= min(1.0, waited / 2)
+
+    def _cut(self, conn) -> None:
+        if _identity(conn) != self._socket:
+            return  # not the socket it connected (the script reused the descriptor)
+        try:
+            with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes libpq: the connection is lost
+        except (OSError, ValueError, psycopg.Error):
+            return
+        self._silenced = True
+
     def retrying(self, work: Callable[[Any], T], recover: Callable[[Any], T] | None = None,
                  eager: bool = False) -> T:
         """Run ``work(conn)``; through an outage, reconnect and run ``recover`` (or work) again.
@@ -407,20 +454,26 @@ class _Connection:
         attempt = work
         while True:
             try:
-                result = attempt(self.get())
-                self._warned = False
+                conn = self.get()
+                with self.watched(conn):
+                    result = attempt(conn)
+                self._warned = self._silenced = False
                 return result
             except (psycopg.Error, _Outage) as error:
                 if not self.is_outage(error):
                     raise
                 self.drop()
+                reason = self.scrub(_reason(error))
+                if self._silenced:
+                    reason = f"no answer from the server for {silence_seconds():.0f} s"
+                    self._silenced = False
                 now = time.monotonic()
                 if deadline is None:
                     deadline = now + _retry_seconds()
                     if not self._warned:
                         what = ("cannot record anything in the store" if
                                 _lacks_resources(error) else "lost the connection to the store")
-                        _warn(f"{what} {self.location} ({self.scrub(_reason(error))}); "
+                        _warn(f"{what} {self.location} ({reason}); "
                               f"retrying for up to {_retry_seconds():.0f} s")
                         self._warned = True
                 if now >= deadline:
@@ -428,7 +481,7 @@ class _Connection:
                              else "has been unreachable")
                     raise OptimizerException(
                         f"the store {self.location} {state} for "
-                        f"{_retry_seconds():.0f} s: {self.scrub(_reason(error))}"
+                        f"{_retry_seconds():.0f} s: {reason}"
                     ) from None
                 time.sleep(min(delay, max(0.0, deadline - now)))
                 delay = delay if eager else min(delay * 2, 2.0)
@@ -775,7 +828,8 @@ class PostgresJournal:
         conn = self._db._conn
         if conn is not None and not conn.closed:
             try:
-                conn.execute("ROLLBACK")
+                with self._db.watched(conn):
+                    conn.execute("ROLLBACK")
             except psycopg.Error:
                 self._db.drop()
             except BaseException:

@@ -8,25 +8,22 @@ connection came second), or the launcher that started it had reached the
 store. Such a worker died with "cannot connect to the store" (both workers of
 a ``-j 2`` run, in a drill that froze the server for 40 s as they started).
 
-Between the worker and the server runs a proxy of the test's own, which lets
-the first connection through and turns the next ones away until the test,
+Between the worker and the server runs a relay of the test's own (`tests.pg_relay`),
+which lets the first connection through and turns the next ones away until the test,
 having read the worker's "retrying" line, lets them through.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
-from urllib.parse import urlsplit
 
 import pytest
 
 from comet_optimize import Optimizer
 from comet_optimize.cli.launcher import Plan
-from tests.conftest import postgres_server_url
+from tests.pg_relay import Relay
 
 pytest.importorskip("psycopg", reason="psycopg is in the 'postgres' extra")
 
@@ -39,64 +36,7 @@ print("finished", flush=True)
 CONFIG = {"algorithm": "grid", "parameters": {"x": [1, 2, 3]}, "spec": {"metric": "loss"}}
 
 
-class Gate:
-    """A TCP proxy to the test server: lets ``allowed`` connections through, closes
-    the others at once until `open` is called."""
-
-    def __init__(self, allowed: int):
-        target = urlsplit(postgres_server_url())
-        self.target = (target.hostname, target.port or 5432)
-        self.allowed = allowed
-        self.refused = 0
-        self.opened = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.sockets: list[socket.socket] = [self.listener]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self, store_url: str) -> str:
-        parts = urlsplit(store_url)
-        user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-        return parts._replace(netloc=f"{user}127.0.0.1:{self.port}").geturl()
-
-    def open(self) -> None:
-        self.opened.set()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.allowed > 0 or self.opened.is_set():
-                self.allowed -= 1
-                server = socket.create_connection(self.target)
-                self.sockets += [client, server]
-                for a, b in ((client, server), (server, client)):
-                    threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-            else:
-                self.refused += 1
-                client.close()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        for end in (source, sink):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.close()
-
-
-def run_worker(url: str, optimizer_id: str, gate: Gate, extra_env: dict[str, str]
+def run_worker(url: str, optimizer_id: str, gate: Relay, extra_env: dict[str, str]
                ) -> tuple[int, str, str]:
     """Run WORKER; open the gate when it says it is retrying; (rc, stdout, stderr)."""
     env = {**os.environ, "COMET_OPTIMIZE_STORE": url, "COMET_OPTIMIZER_ID": optimizer_id,
@@ -115,10 +55,10 @@ def run_worker(url: str, optimizer_id: str, gate: Gate, extra_env: dict[str, str
 
 @pytest.fixture
 def gate():
-    gates: list[Gate] = []
+    gates: list[Relay] = []
 
-    def make(allowed: int) -> Gate:
-        gates.append(Gate(allowed))
+    def make(allowed: int) -> Relay:
+        gates.append(Relay(allowed))
         return gates[-1]
 
     yield make
