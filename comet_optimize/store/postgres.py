@@ -303,7 +303,7 @@ class _Connection:
                 os.close(null)
         except (OSError, ValueError, psycopg.Error):
             pass
-        _orphans.append(conn)  # never collected, so never closed over the parent's socket
+        _orphan(conn)
 
     def get(self):
         """The live connection of this process, connecting if needed."""
@@ -315,7 +315,7 @@ class _Connection:
             # The script closed our socket (a daemonizing library closes every descriptor)
             # and its number now names a file of its own: libpq must never close or write
             # that number, so the old connection is kept, unused, for good.
-            _orphans.append(self._conn)
+            _orphan(self._conn)
             self._conn = None
         try:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10,
@@ -338,6 +338,21 @@ class _Connection:
         self._socket = _identity(conn)
         self.prepared = set()
         return conn
+
+    def __del__(self) -> None:
+        # The last store or journal using it is gone: say goodbye to the server now, rather
+        # than leave psycopg to find the connection open (a ResourceWarning, which a
+        # script's tests may run as errors) or the server to notice the socket closing.
+        conn, self._conn = getattr(self, "_conn", None), None
+        if conn is None:
+            return
+        try:  # late in the interpreter's shutdown, module globals may be gone already
+            if self._pid != os.getpid() or _identity(conn) != self._socket:
+                _orphan(conn)
+            else:
+                conn.close()
+        except Exception:
+            pass
 
     def drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -502,6 +517,18 @@ def _reached_before(url: str) -> bool:
 
 
 _orphans: list[Any] = []
+
+
+def _orphan(conn) -> None:
+    """Keep a connection that must never be closed: its descriptor is no longer its socket
+    (a forked child's copy, pointed at /dev/null, or a number the script reused)."""
+    # Closing would write to, and close, a descriptor that is not ours: such a connection
+    # stays referenced for good, and psycopg is told its staying open is on purpose (it
+    # does not warn about a pooled connection; ``None`` is what it sets out of a pool).
+    conn._pool = None
+    _orphans.append(conn)
+
+
 # The connection every store object of one URL shares in this process (configs, lists,
 # heartbeats, leases: short statements, never a transaction left open), for as long as
 # one of them lives; journals have their own, since a decision holds its connection for
