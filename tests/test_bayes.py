@@ -163,6 +163,27 @@ def test_the_start_up_design_is_shared_by_workers_and_fixed_by_the_seed(kind):
     assert not np.array_equal(other, again)
 
 
+def test_the_parallel_start_up_design_leaves_a_single_worker_as_it_was():
+    """``startup_design_parallel``: a suggestion made while others run takes the design's
+    point for its hand-out number; one made with nothing pending is the plain random
+    draw, so a sequential search suggests exactly what the default does."""
+    space = space_of(MIXED)
+    rows, scores = filled(space, 10)
+    parallel = ParzenSearch(space, seed=7, startup_design_parallel="halton")
+    default = ParzenSearch(space, seed=7)
+    for i in range(10):
+        history = History(rows[:i], scores[:i], rows[:0])
+        assert np.array_equal(parallel.propose(history, np.random.default_rng(i)),
+                              default.propose(history, np.random.default_rng(i)))
+    halton = ParzenSearch(space, seed=7, startup_design="halton")._design()
+    for i in range(1, 10):
+        # Four workers: the i-th hand-out sees i - 3 results and the rest pending.
+        done = max(0, i - 3)
+        history = History(rows[:done], scores[:done], rows[done:i])
+        assert np.array_equal(parallel.propose(history, np.random.default_rng(100 + i))[0],
+                              halton[i])
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_the_start_up_design_fills_the_box(seed):
     space = space_of({"x": {"type": "double", "min": 0.0, "max": 1.0},
@@ -226,7 +247,8 @@ def test_pending_experiments_count_towards_the_start_up():
     assert not np.array_equal(ParzenSearch(space, startup_design=False).propose(
         parallel, np.random.default_rng(5))[0], random_draw)
     # ... where counting results alone would have drawn an eleventh random experiment.
-    assert np.array_equal(ParzenSearch(space, startup_pending=False, startup_design=False)
+    assert np.array_equal(ParzenSearch(space, startup_pending=False, startup_design=False,
+                                       startup_design_parallel=False)
                           .propose(parallel, np.random.default_rng(5))[0], random_draw)
 
 

@@ -154,6 +154,9 @@ class ParzenSettings:
     # completed or pending) is point i of a design fixed by the search's seed (`design.py`):
     # "halton" (scrambled Halton), "lhs" or True (maximin Latin hypercube), False or
     # "random" (uniform draws); space-filling, and the same design for 1 worker or 4
+    startup_design_parallel: bool | str = "halton"  # the start-up design (as startup_design)
+    # for a suggestion made while other experiments are running: "halton" gives parallel
+    # workers a space-filling start and leaves a single worker's searches as they were
     startup_spread: int = 1  # a start-up suggestion is the one of this many uniform draws
     # farthest from every experiment so far (1: a plain random draw)
     gp_mixed_search: int = 0  # rounds of the mixed polish (`acquisition.py`): L-BFGS-B
@@ -169,6 +172,8 @@ class ParzenSettings:
     # every choice of each categorical parameter, not only the candidates' choices
     gp_discrete_search: bool = False  # ... and every value of each integer/discrete one
     # (with gp_mixed_search it always does)
+    gp_fit_restarts: bool = False  # the GP's hyperparameters are optimised from every
+    # start in gp_starts and the best optimum kept (False: from the most promising start)
 
 
 class ParzenSearch(SamplingAlgorithm):
@@ -179,7 +184,7 @@ class ParzenSearch(SamplingAlgorithm):
         super().__init__(space, retry_limit)
         self.settings = replace(type(self).settings, **overrides)
         self.seed = seed  # the search's seed (only the start-up design uses it)
-        self._startup_design: np.ndarray | None = None
+        self._startup_designs: dict[str, np.ndarray] = {}  # by kind, built once
         self.numeric = np.flatnonzero(~space.categorical_mask)
         self.categorical = np.flatnonzero(space.categorical_mask)
         # Width of one step on the unit interval of integer and discrete parameters.
@@ -264,12 +269,18 @@ class ParzenSearch(SamplingAlgorithm):
     def _startup(self, history: History, rng: np.random.Generator) -> np.ndarray:
         """Uniform draws, the one farthest from every completed and pending experiment
         first: with ``startup_spread`` > 1, a space-filling start that needs no state
-        between suggestions (each is decided from the history alone), also in parallel."""
-        if self._design_kind() != "random":
+        between suggestions (each is decided from the history alone), also in parallel.
+        With a design (``startup_design``, or ``startup_design_parallel`` while other
+        experiments are running), the design's point for this hand-out instead."""
+        kind = self._design_kind()
+        if len(history.pending) and kind == "random":
+            kind = self._design_kind(self.settings.startup_design_parallel)
+        if kind != "random":
             index = len(history.scores) + len(history.pending)
             # The design's point for this hand-out and the later ones (a point already
             # handed out, after a failure, moves on), then uniform draws.
-            return np.concatenate([self._design()[index:], self.space.sample_internal(rng, 8)])
+            return np.concatenate([self._design(kind)[index:],
+                                   self.space.sample_internal(rng, 8)])
         k = self.settings.startup_spread
         draws = self.space.sample_internal(rng, k)
         seen = np.concatenate([history.completed, history.pending])
@@ -280,27 +291,28 @@ class ParzenSearch(SamplingAlgorithm):
         r2 = np.where(ordered, diff * diff, (diff != 0) * 0.25).sum(axis=2)
         return draws[np.argsort(-r2.min(axis=1), kind="stable")]
 
-    def _design_kind(self) -> str:
-        """``startup_design`` by name (True and False, its earlier values, are "lhs" and
-        "random")."""
-        kind = self.settings.startup_design
+    def _design_kind(self, kind: bool | str | None = None) -> str:
+        """``kind`` (by default ``startup_design``) by name (True and False, its earlier
+        values, are "lhs" and "random")."""
+        kind = self.settings.startup_design if kind is None else kind
         kind = "lhs" if kind is True else "random" if kind is False else kind
         if kind not in ("random", "lhs", "halton"):
             raise ValueError(f"startup_design: unknown design {kind!r} "
                              "(choose random, lhs or halton)")
         return kind
 
-    def _design(self) -> np.ndarray:
+    def _design(self, kind: str | None = None) -> np.ndarray:
         """The start-up's ``n_startup`` points in the internal box (`design.py`): a
-        scrambled Halton sequence (``startup_design`` "halton") or a maximin Latin
-        hypercube ("lhs"), drawn from the search's seed. Fixed by the seed, so start-up
-        point i is the same whoever hands it out: 4 workers get the design a single one
-        does."""
-        if self._startup_design is not None:
-            return self._startup_design
+        scrambled Halton sequence ("halton") or a maximin Latin hypercube ("lhs"), drawn
+        from the search's seed (``kind`` defaults to ``startup_design``). Fixed by the
+        seed, so start-up point i is the same whoever hands it out: 4 workers get the
+        design a single one does."""
+        kind = self._design_kind(kind)
+        if kind in self._startup_designs:
+            return self._startup_designs[kind]
         n, d = self.settings.n_startup, len(self.space.dimensions)
         rng = np.random.default_rng([0 if self.seed is None else self.seed, 1729])
-        if self._design_kind() == "halton":
+        if kind == "halton":
             best = design.scrambled_halton(n, d, rng)
         else:
             best = design.maximin_latin_hypercube(n, d, rng)
@@ -309,7 +321,7 @@ class ParzenSearch(SamplingAlgorithm):
             choices = self.space.n_choices[self.categorical].astype(float)
             rows[:, self.categorical] = np.minimum(
                 np.floor(best[:, self.categorical] * choices), choices - 1)
-        self._startup_design = rows
+        self._startup_designs[kind] = rows
         return rows
 
     def _use_gp(self, history: History) -> bool:
@@ -333,7 +345,8 @@ class ParzenSearch(SamplingAlgorithm):
         y = self._gp_scores(history)
         model = gp.fit(history.completed, y, self.space.categorical_mask, rng,
                        settings.gp_fit_size, starts=settings.gp_starts,
-                       prior_shift=settings.gp_prior_shift, noise_centre=settings.gp_noise)
+                       prior_shift=settings.gp_prior_shift, noise_centre=settings.gp_noise,
+                       restarts=settings.gp_fit_restarts)
         if settings.gp_gate is not None and model.loo_rank_correlation() < settings.gp_gate:
             return None
         best = float(y.min())
