@@ -439,7 +439,9 @@ class _Connection:
             # say) is an answer from a server that is working.
             return getattr(error, "sqlstate", None) is None
         if row is None:
-            return True  # our session is gone
+            # Gone, or never a server process of its own: a pooler (PgBouncer) gives its
+            # clients made-up ones. Not ours to judge: a frozen server fails the probe.
+            return False
         state, idle = row
         # Idle, waiting for the rest of our statement or for our next one, while we wait
         # for its answer: what one of us sent was lost on the way.
@@ -627,9 +629,19 @@ def _reason(error: BaseException) -> str:
 
 
 def _sql_error(connection: _Connection, error: Exception, doing: str) -> OptimizerException:
-    return OptimizerException(
-        f"the store {connection.location} refused to {doing}: {connection.scrub(_reason(error))}"
-    )
+    hint = ""
+    if getattr(error, "sqlstate", None) in _POOLED_STATEMENT_STATES:
+        hint = ("; is a connection pooler in transaction mode in front of the server? It "
+                "gives each transaction any server session, which loses the statements "
+                "this store prepares: use session mode (or PgBouncer 1.21+ with "
+                "max_prepared_statements)")
+    return OptimizerException(f"the store {connection.location} refused to {doing}: "
+                              f"{connection.scrub(_reason(error))}{hint}")
+
+
+# A statement prepared on this connection missing, or one prepared already: the server
+# session behind the connection changed under it.
+_POOLED_STATEMENT_STATES = ("26000", "42P05")
 
 
 class PostgresJournal:
