@@ -174,7 +174,10 @@ def _key(key: Any, what: str) -> str:
 
 
 def name(value: Any, what: str) -> str:
-    """A metric, parameter or other name: a string (numpy strings included)."""
+    """A metric, parameter or other name: a string (numpy strings included), or a number
+    as its text, as Comet takes it (scripts write ``experiment.set_name(batch_size)``)."""
+    if isinstance(value, (bool, numbers.Number)) and not isinstance(value, str):
+        value = str(value)
     if isinstance(value, str):
         if len(value) > MAX_NAME_CHARACTERS:
             raise OptimizerException(f"{what} name {short(value)} is {len(value)} characters "

@@ -62,6 +62,23 @@ def test_name_tags_text_and_dataset_hash_reach_the_journal(store):
     assert row["name"] == "first run" and row["tags"] == ["baseline", "numpy"]
 
 
+def test_numbers_as_names_are_their_text_as_in_comet(store):
+    """A real Comet script names each experiment by its parameter:
+    ``experiment.set_name(batch_size)``, an int; that raised, and the script died."""
+    opt = search(store)
+    experiment = opt.next()
+    experiment.set_name(32)
+    experiment.add_tag(np.int64(7))
+    experiment.log_parameter(3, "three")
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    assert experiment.get_name() == "32"
+    row = recorded(opt)
+    assert row["name"] == "32" and row["tags"] == ["7"]
+    with pytest.raises(OptimizerException, match="name must be a string"):
+        opt.next().set_name(("not", "a", "name"))
+
+
 def test_tags_logged_after_the_end_are_an_update(store):
     opt = search(store)
     experiment = opt.next()
