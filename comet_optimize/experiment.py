@@ -215,6 +215,12 @@ class Experiment:
         everything is still recorded locally and this only echoes the argument."""
         return bool(self.kwargs.get("disabled", False))
 
+    @disabled.setter
+    def disabled(self, value: bool) -> None:
+        # Comet keeps it as a plain attribute, and scripts set it on the experiments an
+        # optimizer hands them (``experiment.disabled = not args.use_comet``).
+        self.kwargs["disabled"] = bool(value)
+
     def get_other(self, key: str) -> Any:
         with self._lock:
             if key not in self.others:

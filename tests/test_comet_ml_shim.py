@@ -28,6 +28,10 @@ opt = Optimizer(sys.argv[1], verbose=0)
 for experiment in opt.get_experiments(project_name="shim", workspace="team"):
     assert (experiment.project_name, experiment.workspace) == ("shim", "team")
     assert experiment.alive and not experiment.disabled  # scripts check these
+    # and set these, as Comet keeps them: plain attributes
+    experiment.auto_metric_logging, experiment.parse_args = False, False
+    experiment.disabled = not experiment.disabled  # raised AttributeError
+    assert experiment.disabled
     experiment.log_dependency("numpy", "2.0")  # Comet's API: a no-op offline
     experiment.log_metric("loss", experiment.params["x"] ** 2)
 print("from-import done")
