@@ -38,20 +38,38 @@ def parse_event(text: str) -> Any:
 
 #: The journal's schema. Version 2 added the ``progress``, ``start`` and ``release``
 #: events and an ``assign``'s ``reserved``; version 3 an ``end``'s ``next`` (the start of
-#: the worker's next reservation, written with the end that precedes it). Each event is
-#: written with the oldest version that has it (`schema_of`), so a search that uses none
-#: of them stays readable by a comet_optimize that knows version 1, and one that does is
-#: refused by an older one (a reader stops at an event newer than it knows, rather than
-#: misread it: a version-2 reader would take the reservation for one never started).
-SCHEMA_VERSION = 3
+#: the worker's next reservation, written with the end that precedes it); version 4 the
+#: ``reserve`` event (a decision's reservations in one event that names their worker
+#: once). Each event is written with the oldest version that has it (`schema_of`), so a
+#: search that uses none of them stays readable by a comet_optimize that knows version 1,
+#: and one that does is refused by an older one (a reader stops at an event newer than it
+#: knows, rather than misread it: a version-2 reader would take the reservation for one
+#: never started, a version-3 reader would not count a reserve event's assignments).
+SCHEMA_VERSION = 4
 _VERSION_2_TYPES = frozenset({"progress", "start", "release"})
 
 
 def schema_of(event: dict[str, Any]) -> int:
     """The journal schema version ``event`` needs a reader to know."""
+    kind = event.get("type")
+    if kind == "reserve":
+        return 4
     if "next" in event:
         return 3
-    return 2 if event.get("type") in _VERSION_2_TYPES or event.get("reserved") else 1
+    return 2 if kind in _VERSION_2_TYPES or event.get("reserved") else 1
+
+
+def assigned_keys(event: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """(experiment number, experiment key) of each assignment ``event`` makes, as written
+    (unchecked): an ``assign``'s one, or each of a ``reserve``'s items."""
+    kind = event.get("type")
+    if kind == "assign":
+        return [(event.get("count"), event.get("experiment"))]
+    items = event.get("items")
+    if kind != "reserve" or type(items) is not list:
+        return []
+    return [(item[0], item[1]) for item in items
+            if type(item) is list and len(item) >= 2 and type(item[0]) is int]
 
 
 def newer_schema(version: Any) -> bool:
@@ -106,19 +124,56 @@ def _assign_problem(event: dict[str, Any], count: int) -> str | None:
     retry = get("retry", 0)
     if type(retry) is not int or retry < 0:
         return f"assign #{count} has an invalid 'retry'"
+    problem = _handed_out_problem(event)
+    if problem is not None:
+        return f"assign #{count} {problem}"
+    if "reserved" in event and type(event["reserved"]) is not bool:
+        return f"assign #{count} has an invalid 'reserved'"
+    return None
+
+
+def _handed_out_problem(event: dict[str, Any]) -> str | None:
+    """What is wrong with the worker, time and extra an assign or reserve event names."""
+    get = event.get
     process, pidns = get("process", 0), get("pidns")
     # process_start may be anything: an odd one only makes the start unknown (see
     # liveness.Worker.from_event).
     if type(get("host", "")) is not str or type(get("boot", "")) is not str \
             or type(process) is not int or process < 0 \
             or (pidns is not None and (type(pidns) is not int or pidns < 0)):
-        return f"assign #{count} names its worker process wrongly"
+        return "names its worker process wrongly"
     if "time" in event and not _time(event["time"]):
-        return f"assign #{count} has an invalid 'time'"
+        return "has an invalid 'time'"
     if "extra" in event and type(event["extra"]) is not dict:
-        return f"assign #{count} has an invalid 'extra'"
-    if "reserved" in event and type(event["reserved"]) is not bool:
-        return f"assign #{count} has an invalid 'reserved'"
+        return "has an invalid 'extra'"
+    return None
+
+
+def _reserve_problem(event: dict[str, Any]) -> str | None:
+    """A ``reserve`` event: the worker, time and extra once, then one item per reserved
+    assignment, ``[count, experiment, pid, trial, retry, params]``."""
+    items = event.get("items")
+    if type(items) is not list or not items:
+        return "a reserve event without its items"
+    first = items[0][0] if type(items[0]) is list and items[0] else "?"
+    problem = _handed_out_problem(event)
+    if problem is not None:
+        return f"reserve #{str(first)[:20]} {problem}"
+    for item in items:
+        if type(item) is not list or len(item) != 6:
+            return f"reserve #{str(first)[:20]} has an item that is not [count, experiment, " \
+                   f"pid, trial, retry, params]"
+        count, experiment, pid, trial, retry, params = item
+        if type(count) is not int or count < 1:
+            return f"reserve #{str(first)[:20]} has an item without a valid count"
+        if type(experiment) is not str:
+            return f"reserve #{count} has no experiment id"
+        if type(params) is not dict or type(pid) is not str:
+            return f"reserve #{count} lacks its parameters"
+        if type(trial) is not int or trial < 1:
+            return f"reserve #{count} has no valid trial"
+        if type(retry) is not int or retry < 0:
+            return f"reserve #{count} has an invalid 'retry'"
     return None
 
 
@@ -197,6 +252,8 @@ def event_problem(event: dict[str, Any]) -> str | None:
         return _result_problem(event, kind, count)
     if kind == "progress":
         return _progress_problem(event)
+    if kind == "reserve":
+        return _reserve_problem(event)
     if kind == "start" or kind == "release":
         return _reservation_problem(event, kind)
     if kind == "created":

@@ -559,7 +559,7 @@ class Optimizer:
                               self.state.reserved.get, [a["count"] for a in self._reserved]))
                           if held is not None and held.experiment_id == assign["experiment"]])
             self._record(self._fail_dead_workers(now))
-            first = None
+            first = reservation = None
             for _ in range(batch if self.algorithm.independent else 1):
                 choice = self._choose(now)
                 if choice is None:
@@ -574,10 +574,22 @@ class Optimizer:
                     assign["extra"] = extra
                 if first is None:
                     first = assign
-                else:
-                    assign["reserved"] = True
-                    reserved.append(assign)
-                self._record([assign])
+                    self._record([assign])
+                    continue
+                assign["reserved"] = True
+                reserved.append(assign)
+                # Folded here one by one (the next choice must see it), written with the
+                # others as one ``reserve`` event that names this worker once: every worker
+                # of the search parses what is written (see `comet_optimize.state`).
+                self._apply([assign])
+                if reservation is None:
+                    reservation = {"type": "reserve", **worker.to_event(), "time": now,
+                                   "items": []}
+                    if extra:
+                        reservation["extra"] = extra
+                    self._pending_events.append(reservation)
+                reservation["items"].append([assign["count"], assign["experiment"], pid,
+                                             trial, retry, params])
             if first is None:
                 return None
             # Claimed by an Experiment once handed over; until then the exit hook ends

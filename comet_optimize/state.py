@@ -38,6 +38,11 @@ counts towards the budget and takes its parameter set, but is not running
   of the experiment its worker ran before (one event instead of two, read by every
   worker); the start is applied whether or not the end was (an experiment ended
   twice keeps its first end).
+* ``reserve``: a decision's reservations in one event (every worker parses it, and
+  a decision takes up to 32): the worker's ``host``, ``process``, ``process_start``,
+  ``boot`` and ``pidns``, ``time`` and ``extra`` once, then ``items``, each
+  ``[count, experiment, pid, trial, retry, params]``: the same as that many
+  ``assign`` events with ``reserved: true``.
 * ``release``: ``count``, ``experiment``, ``time``, ``reason``: a reservation goes
   back to the pool (its worker left the loop, exited or died). Neither a
   failure nor a retry: the same parameter set, trial, retry number and
@@ -225,6 +230,8 @@ class SearchState:
             self.last_update = event["time"]
         if kind == "assign":
             return self._apply_assign(event)
+        if kind == "reserve":
+            return self._apply_reserve(event)
         if kind in ("end", "update"):  # a number seen anywhere is never handed out again
             self.max_count = max(self.max_count, event["count"])
         if kind == "end":
@@ -247,25 +254,43 @@ class SearchState:
         return None
 
     def _apply_assign(self, event: dict[str, Any]) -> str | None:
-        # Every worker folds every assign of its search: each field is read once, and
+        return self._assign(event["count"], event["experiment"], event["pid"], event["trial"],
+                            event.get("retry", 0), event["params"], self._worker_of(event),
+                            event.get("time", 0.0), event.get("extra", {}),
+                            event.get("reserved") is True)
+
+    def _apply_reserve(self, event: dict[str, Any]) -> str | None:
+        """A decision's reservations: each item as an assign with ``reserved``, by the
+        event's worker, at its time, with (a copy of) its extra. Items that cannot be
+        applied are skipped, the others applied; returns the first problem."""
+        when, extra = event.get("time", 0.0), event.get("extra")
+        worker = self._worker_of(event)
+        problem = None
+        for count, experiment, pid, trial, retry, params in event["items"]:
+            found = self._assign(count, experiment, pid, trial, retry, params, worker, when,
+                                 {} if extra is None else dict(extra), True)
+            if problem is None:
+                problem = found
+        return problem
+
+    def _assign(self, count: int, experiment: str, pid: str, trial: int, retry: int,
+                params: dict[str, Any], worker: Worker, when: float,
+                extra: dict[str, Any], reserved: bool) -> str | None:
+        # Every worker folds every assignment of its search: each field is read once, and
         # nothing is looked up twice (see `benchmarks/pg_throughput.py`).
-        count = event["count"]
         if count in self.assignments or count in self.reserved:
             return f"experiment number {count} assigned twice (the second is ignored)"
-        pid, params = event["pid"], event["params"]
         if pid not in self._row_cache:
             try:
                 self.row_of(pid, params)
             except (KeyError, TypeError, ValueError):
                 return f"assign #{count} has parameters outside this search's space"
             self._params[pid] = params
-        trial, retry = event["trial"], event.get("retry", 0)
-        assignment = Assignment(count, event["experiment"], pid, trial, retry, params,
-                                self._worker_of(event), event.get("time", 0.0),
-                                extra=event.get("extra", {}))
+        assignment = Assignment(count, experiment, pid, trial, retry, params,
+                                worker, when, extra=extra)
         if count > self.max_count:
             self.max_count = count
-        if event.get("reserved") is True:
+        if reserved:
             self.reserved[count] = assignment  # taken, not running (see `_start`)
         else:
             self.assignments[count] = assignment

@@ -9,9 +9,11 @@ was, before anything new.
 
 from __future__ import annotations
 
+import os
 import time
 
 from comet_optimize import Optimizer
+from comet_optimize.events import assigned_keys
 from comet_optimize.store import open_store
 from tests.conftest import stored_events
 
@@ -89,8 +91,10 @@ def test_a_loop_writes_no_start_event_of_its_own_after_an_end(store):
     opt = Optimizer({**CONFIG, "spec": {"maxCombo": 40}}, verbose=0, store=store)
     for experiment in opt.get_experiments():
         experiment.log_metric("loss", experiment.params["x"])
-    kinds = [event["type"] for event in stored_events(store, opt.id)]
-    assert kinds.count("assign") == 40 and kinds.count("end") == 40
+    events = stored_events(store, opt.id)
+    kinds = [event["type"] for event in events]
+    assert sum(len(assigned_keys(event)) for event in events) == 40
+    assert kinds.count("end") == 40 and "reserve" in kinds
     assert "start" not in kinds
     assert Optimizer(opt.id, verbose=0, store=store).status()["completed"] == 40
 
@@ -132,3 +136,95 @@ def test_malformed_reservation_events_are_damage(store):
     opt = _folded(store, [_assign(1, reserved=True), *bad])
     assert len(opt.damage) == len(bad)
     assert set(opt.state.reserved) == {1} and 2 not in opt.state.assignments
+
+
+# -- a decision's reservations as one ``reserve`` event (journal schema 4)
+
+def _reserve(*counts: int, **more) -> dict:
+    """One reserve event holding what ``_assign(count, reserved=True)`` holds, per count."""
+    return {"type": "reserve", "host": "elsewhere", "process": 7, "process_start": 5,
+            "boot": "b", "pidns": 1, "time": time.time(),
+            "items": [[c, f"e{c:031x}", f"{c:032x}", 1, 0, {"x": c / 100}] for c in counts],
+            **more}
+
+
+def _view(opt: Optimizer) -> tuple:
+    state = opt.state
+    reserved = {count: (a.experiment_id, a.pid, a.trial, a.retry, a.parameters, a.extra,
+                        a.worker.name, a.start_time) for count, a in state.reserved.items()}
+    return (reserved, dict(state.combos), dict(state.attempts), state.max_count,
+            state.next_count, opt.status()["reserved"], opt.status()["comboCount"])
+
+
+def test_a_reserve_event_folds_as_its_reserved_assigns(store):
+    extra = {"project_name": "p"}
+    one = _folded(store, [_assign(1), _reserve(2, 3, 4, extra=extra)])
+    moment = one.state.reserved[2].start_time
+    each = _folded(store, [_assign(1), *[_assign(c, reserved=True, extra=dict(extra),
+                                                 time=moment) for c in (2, 3, 4)]])
+    assert _view(one) == _view(each) and one.damage == []
+    assert one.state.reserved[2].worker is one.state.reserved[4].worker  # named once
+    # each reservation owns its extra: an end that records a name changes only its own
+    one.state.apply({**_end(2), "name": "mine"})
+    assert one.state.reserved[3].extra == {"project_name": "p"}
+    # started, ended and released as any reservation
+    after = _folded(store, [_assign(1), _reserve(2, 3), {**_end(1), "next": {
+        "count": 2, "experiment": f"e{2:031x}"}}, _release(3)])
+    assert set(after.state.running) == {2} and after.state.next_released()[2] == 3
+
+
+def test_a_decision_writes_its_reservations_as_one_event(store):
+    opt = Optimizer({**CONFIG, "spec": {"maxCombo": 40}}, verbose=0, store=store)
+    for experiment in opt.get_experiments(project_name="p"):
+        experiment.log_metric("loss", experiment.params["x"])
+    events = stored_events(store, opt.id)
+    reserves = [e for e in events if e["type"] == "reserve"]
+    assert reserves and not any(e.get("reserved") for e in events)
+    assert all(e["v"] == 4 and e["extra"] == {"project_name": "p"} for e in reserves)
+    counts = [count for e in events for count, _ in assigned_keys(e)]
+    assert sorted(counts) == list(range(1, 41))
+    again = Optimizer(opt.id, verbose=0, store=store)
+    assert again.status()["completed"] == 40 and again.damage == []
+    assert {row["project_name"] for row in again.experiments()} == {"p"}
+
+
+def test_a_damaged_reserve_event_is_damage_and_a_bad_item_skips_only_itself(store):
+    bad = [_reserve(), {**_reserve(5), "items": [[5, "e", "p"]]},
+           {**_reserve(5), "items": [[0, "e", "p", 1, 0, {"x": 1}]]},
+           {**_reserve(5), "items": [[5, 7, "p", 1, 0, {"x": 1}]]},
+           {**_reserve(5), "items": [[5, "e", "p", 0, 0, {"x": 1}]]},
+           {**_reserve(5), "items": [[5, "e", "p", 1, -1, {"x": 1}]]},
+           {**_reserve(5), "items": [[5, "e", "p", 1, 0, "x"]]}, _reserve(5, pidns="one"),
+           _reserve(5, time="noon"), _reserve(5, extra=[1]), {**_reserve(5), "items": {}}]
+    opt = _folded(store, [_assign(1), *bad])
+    assert len(opt.damage) == len(bad) and set(opt.state.reserved) == set()
+    # an item that cannot be applied (its number taken) is skipped; the others are not
+    mixed = _folded(store, [_assign(1), _reserve(2, 1, 3)])
+    assert set(mixed.state.reserved) == {2, 3} and len(mixed.damage) == 1
+    assert "assigned twice" in mixed.damage[0].reason
+
+
+def test_a_copy_carries_the_files_of_reserved_experiments(file_store, tmp_path):
+    from comet_optimize.cli.commands import copy_search
+
+    opt = Optimizer({**CONFIG, "spec": {"maxCombo": 12}}, verbose=0, store=file_store)
+    for experiment in opt.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+        experiment.log_asset_data("model " + experiment.id, name="model.txt")
+    assert any(e["type"] == "reserve" for e in stored_events(file_store, opt.id))
+    target = str(tmp_path / "copy")
+    copy_search(opt.id, target, store=file_store)
+    files = _files(os.path.join(target, opt.id, "assets"))
+    assert files == _files(os.path.join(file_store, opt.id, "assets"))
+    assert sorted(path.split(os.sep)[0] for path in files) == sorted(
+        row["id"] for row in opt.experiments())
+
+
+def _files(root: str) -> dict[str, str]:
+    """Every file under ``root``: its path relative to ``root`` -> its content."""
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name)) as handle:
+                found[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
+    return found

@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from comet_optimize import Optimizer, OptimizerException
-from comet_optimize.events import schema_of
+from comet_optimize.events import assigned_keys, schema_of
 from comet_optimize.store import FileStore, is_optimizer_id, new_optimizer_id, open_store
 from comet_optimize.store.journal import Journal
 
@@ -116,11 +116,11 @@ def test_every_append_is_a_whole_line_with_a_schema_version(file_store):
         experiment.log_metric("loss", experiment.params["x"])
     with open(os.path.join(store, opt.id, "journal.jsonl")) as handle:
         events = [json.loads(line) for line in handle]
-    # each with the oldest schema that has it: a reservation needs version 2, an end that
-    # starts the next reservation version 3
+    # each with the oldest schema that has it: an end that starts the next reservation
+    # needs version 3, a decision's reservations (one reserve event) version 4
     assert all(e["v"] == schema_of(e) and "type" in e for e in events)
-    assert {e["v"] for e in events} == {1, 2, 3}
-    assert [e["type"] for e in events].count("assign") == 10
+    assert {e["v"] for e in events} == {1, 3, 4}
+    assert sum(len(assigned_keys(e)) for e in events) == 10
     assert [e["type"] for e in events].count("end") == 10
 
 

@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from comet_optimize import Optimizer, OptimizerException
+from comet_optimize.events import SCHEMA_VERSION
 
 CONFIG = {"algorithm": "grid", "parameters": {"x": [1, 2]}}
 
@@ -64,14 +65,16 @@ def test_an_event_from_a_newer_schema_is_refused_not_misread(file_store):
     experiment.end()
     journal = os.path.join(store, opt.id, "journal.jsonl")
     with open(journal, "a") as handle:  # what a future version might append
-        handle.write('{"v":4,"type":"assign","count":2,"shape":"unknown to us"}\n')
+        handle.write(f'{{"v":{SCHEMA_VERSION + 1},"type":"assign","count":2,'
+                     f'"shape":"unknown to us"}}\n')
     before = open(journal, "rb").read()
 
     for args in (("status", opt.id), ("check", opt.id), ("export", opt.id)):
         run = comet(*args, store=store)
         assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
         assert "written by a newer comet_optimize" in run.stderr
-        assert "journal schema 4" in run.stderr and "Traceback" not in run.stderr
+        assert f"journal schema {SCHEMA_VERSION + 1}" in run.stderr
+        assert "Traceback" not in run.stderr
     with pytest.raises(OptimizerException, match="written by a newer comet_optimize"):
         opt.next()  # a worker already attached stops too, at its next read
     assert open(journal, "rb").read() == before  # nothing appended after it

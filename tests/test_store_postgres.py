@@ -17,6 +17,7 @@ import time
 import pytest
 
 from comet_optimize import Optimizer, OptimizerException
+from comet_optimize.events import SCHEMA_VERSION
 from comet_optimize.store import JournalConflict, new_optimizer_id, open_store
 from tests.conftest import postgres_server_url, split_password
 
@@ -239,13 +240,13 @@ def test_an_event_from_a_newer_journal_schema_is_refused_not_misread(postgres_st
                     store=postgres_store)
     opt.next().end()
     sql(postgres_store, "INSERT INTO comet_optimize_events (search, batch, body) VALUES "
-        "(%s, gen_random_uuid(), '{\"v\": 4, \"type\": \"assign\", \"count\": 2}')",
-        (opt.id,))
+        "(%s, gen_random_uuid(), %s)",
+        (opt.id, f'{{"v": {SCHEMA_VERSION + 1}, "type": "assign", "count": 2}}'))
     for args in (("status", opt.id), ("export", opt.id)):
         run = comet("optimize", *args, "--store", postgres_store)
         assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert "written by a newer comet_optimize" in run.stderr
-        assert "journal schema 4" in run.stderr
+        assert f"journal schema {SCHEMA_VERSION + 1}" in run.stderr
     with pytest.raises(OptimizerException, match="written by a newer comet_optimize"):
         opt.next()  # a worker already attached stops too, at its next read
     assert [e["v"] for e in open_store(postgres_store).journal(opt.id, readonly=True)

@@ -441,12 +441,12 @@ def _copy_assets(source: Any, target: Any, optimizer_id: str,
 
     from comet_optimize import safe_files
     from comet_optimize.assets import AssetFolder, folder_for
+    from comet_optimize.events import assigned_keys
     from comet_optimize.store.journal import is_optimizer_id
 
     # An experiment key becomes a folder name: only the keys we make (32 hex digits).
-    keys = {event.get("count"): event.get("experiment") for event in events
-            if event.get("type") == "assign" and isinstance(event.get("experiment"), str)
-            and is_optimizer_id(event["experiment"])}
+    keys = {count: key for event in events for count, key in assigned_keys(event)
+            if isinstance(key, str) and is_optimizer_id(key)}
     listed = {keys.get(event.get("count")) for event in events
               if event.get("type") in ("end", "update") and event.get("assets")}
     files = size = elsewhere = 0
