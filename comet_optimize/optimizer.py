@@ -570,8 +570,8 @@ class Optimizer:
                     "experiment": uuid.uuid4().hex, "pid": pid, "trial": trial,
                     "retry": retry, "params": params, **worker.to_event(), "time": now,
                 }
-                if extra:
-                    assign["extra"] = extra
+                if extra:  # each its own: an outcome's fields are recorded on it
+                    assign["extra"] = dict(extra)
                 if first is None:
                     first = assign
                     self._record([assign])

@@ -228,3 +228,18 @@ def _files(root: str) -> dict[str, str]:
             with open(os.path.join(folder, name)) as handle:
                 found[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
     return found
+
+
+def test_each_assignment_of_a_decision_keeps_its_extra_its_own(store):
+    """One decision's assignments share their experiment arguments; the outcome recorded
+    on one of them (a name it set) is not the others' (in the deciding process, the one
+    that shows them to the script, they shared one dict)."""
+    opt = Optimizer({**CONFIG, "spec": {"maxCombo": 12}}, verbose=0, store=store)
+    for experiment in opt.get_experiments(project_name="p"):
+        if experiment.count == 2:
+            experiment.set_name("second")
+        experiment.log_metric("loss", experiment.params["x"])
+    assert any(e["type"] == "reserve" for e in stored_events(store, opt.id))
+    for view in (opt, Optimizer(opt.id, verbose=0, store=store)):
+        names = {row["count"]: row.get("name") for row in view.experiments()}
+        assert names == {count: "second" if count == 2 else None for count in range(1, 13)}
