@@ -103,7 +103,7 @@ class Experiment:
         self._recorded_revision = 0  # of them, in the journal
         self._snapshot_revision = 0
         self._context_values: dict[str, list[float]] = {}  # bare objective name in a context
-        self.name: str | None = None
+        self._name: str | None = None  # as set by the script (recorded only then)
         self.tags: list[str] = []
         self.texts: list[dict[str, Any]] = []
         self.assets: list[dict[str, Any]] = []
@@ -158,15 +158,29 @@ class Experiment:
 
     # -- identity (Comet's getters and setters)
 
+    @property
+    def name(self) -> str:
+        """As in Comet, every experiment has a name: the one the script set, else one made
+        of its number and key. Scripts name their files by it (``f"{exp.name}.joblib"``);
+        None would have had every experiment of a search write the same file."""
+        if self._name is not None:
+            return self._name
+        number = "" if self.count is None else f"{self.count}-"
+        return f"experiment-{number}{self.id[:8]}"
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self.set_name(name)
+
     def set_name(self, name: str) -> None:
         """The experiment's display name (recorded; ``export`` shows it)."""
         name = encoding.name(name, "experiment")
         with self._lock:
-            self.name = name
+            self._name = name
             self._revision += 1
         self._after_change()
 
-    def get_name(self) -> str | None:
+    def get_name(self) -> str:
         return self.name
 
     def add_tag(self, tag: str) -> bool:
@@ -813,8 +827,8 @@ class Experiment:
                 event["logged_parameters"] = dict(self._plain_parameters)
             user_others = {k: v for k, v in self.others.items()
                            if not k.startswith("optimizer_")}
-            if self.name is not None:
-                event["name"] = self.name
+            if self._name is not None:
+                event["name"] = self._name
             if self.tags:
                 event["tags"] = list(self.tags)
             if self.assets:
@@ -865,7 +879,7 @@ class Experiment:
         with self._lock:
             return bool(self.metrics or self._plain_parameters or any(
                 not key.startswith("optimizer_") for key in self.others)
-                or self.name is not None or self.tags or self.assets or self.texts
+                or self._name is not None or self.tags or self.assets or self.texts
                 or self.dataset_hash is not None)
 
     def _mark_ended(self, status: State | None) -> None:

@@ -79,6 +79,21 @@ def test_numbers_as_names_are_their_text_as_in_comet(store):
         opt.next().set_name(("not", "a", "name"))
 
 
+def test_every_experiment_has_a_name_of_its_own_as_in_comet(store):
+    """Scripts save their models as ``f"{exp.name}.joblib"``: with no name set, Comet
+    names each experiment, and ours were all None (one file for the whole search)."""
+    opt = search(store)
+    first, second = opt.next(), opt.next()
+    assert first.name == first.get_name() and first.name.startswith("experiment-1-")
+    assert second.name != first.name and "None" not in second.name
+    second.name = "set by assignment"  # Comet's plain attribute
+    for experiment in (first, second):
+        experiment.log_metric("loss", 1.0)
+        experiment.end()
+    names = {row["count"]: row.get("name") for row in opt.experiments()}
+    assert names == {1: None, 2: "set by assignment"}  # only a name the script set is recorded
+
+
 def test_tags_logged_after_the_end_are_an_update(store):
     opt = search(store)
     experiment = opt.next()
