@@ -889,7 +889,8 @@ class Experiment:
         if status is State.COMPLETED:
             self.others["optimizer_metric_value"] = self.score()
         elif status is State.ABORTED:
-            logged = ", ".join(sorted(self.metrics)) or "nothing"
+            logged = (f"it logged: {', '.join(sorted(self.metrics))}" if self.metrics
+                      else "it logged no metric")
             hint = ""
             if len(self._context_values) > 1:
                 hint = (f"; it was logged in several contexts ("
@@ -897,7 +898,7 @@ class Experiment:
                         f"of their prefixed names, e.g. "
                         f"'{sorted(self._context_values)[0]}_{self.metric}'")
             messages.warning(f"experiment #{self.count} ended without logging the metric "
-                             f"{self.metric!r} (it logged: {logged}){hint}; recorded as aborted")
+                             f"{self.metric!r} ({logged}){hint}; recorded as aborted")
         if self._optimizer is not None and self._revision != self._recorded_revision:
             # Logged while the end was being written (another thread, a signal handler):
             # recorded now, as an update of the result.

@@ -155,7 +155,7 @@ def _reason(experiment: dict[str, Any], metric: str) -> str:
     if experiment.get("status") == "aborted":
         logged = sorted(experiment.get("metrics") or {})
         return (f"ended without logging the metric {metric!r}"
-                + (f" (it logged: {', '.join(logged)})" if logged else " (it logged nothing)"))
+                + (f" (it logged: {', '.join(logged)})" if logged else " (it logged no metric)"))
     return ""
 
 
