@@ -741,6 +741,23 @@ class Experiment:
         """Everything is written when it is logged (or at end): nothing waits."""
         return True
 
+    # -- what Comet's framework integrations call (PyTorch Lightning's CometLogger)
+
+    def __internal_api__log_metrics__(self, metrics: dict[str, Any], step: int | None = None,
+                                      epoch: int | None = None, prefix: str | None = None,
+                                      framework: str | None = None, **_: Any) -> None:
+        self.log_metrics(metrics, prefix=prefix, step=step, epoch=epoch)
+
+    def __internal_api__log_parameters__(self, parameters: dict[str, Any],
+                                         framework: str | None = None,
+                                         flatten_nested: bool = False,
+                                         source: str | None = None, **_: Any) -> None:
+        self.log_parameters(parameters)
+
+    def __internal_api__set_model_graph__(self, graph: Any, framework: str | None = None,
+                                          **_: Any) -> dict[str, Any]:
+        return self.set_model_graph(graph)
+
     def _after_change(self) -> None:
         """A change after the end is recorded at once, as an update of the result;
         before the end, metrics are recorded as progress once an interval has passed."""

@@ -274,3 +274,50 @@ def test_comet_s_framework_log_model_and_server_only_names(tmp_path, store):
     torch_file = next(m for m in models if m.endswith(".pth"))
     with open(os.path.join(store, torch_file), "rb") as handle:
         assert pickle.load(handle)["weight"][0] in (0, 1)
+
+
+# What PyTorch Lightning's CometLogger (2.5+) does with a Comet experiment, call for call
+# (checked against lightning 2.6.6 itself; lightning is not a test dependency), in
+# Comet's own example: get_parameters() and CometLogger(optimizer_data=parameters).
+LIGHTNING_LOGGER = """\
+import sys
+import comet_ml
+from comet_ml import Optimizer
+
+opt = Optimizer(sys.argv[1], verbose=0)
+for parameters in opt.get_parameters():
+    # CometLogger.__init__ and _create_experiment
+    config = comet_ml.ExperimentConfig(optimizer_data=parameters)
+    assert config.offline_directory is None  # Trainer.log_dir reads it
+    experiment = comet_ml.start(api_key=None, workspace=None, project="lightning",
+                                experiment_key=None, mode=None, online=None,
+                                experiment_config=config)
+    experiment.log_other("Created from", "pytorch-lightning")
+    # log_hyperparams, log_graph, log_metrics (a step's), finalize
+    experiment.__internal_api__log_parameters__(
+        parameters=parameters["parameters"], framework="pytorch-lightning",
+        flatten_nested=True, source="manual")
+    experiment.__internal_api__set_model_graph__(graph="Linear(2, 1)",
+                                                 framework="pytorch-lightning")
+    experiment.__internal_api__log_metrics__({"loss": 10.0 + parameters["parameters"]["x"]},
+                                             step=0, epoch=0, prefix=None,
+                                             framework="pytorch-lightning")
+    experiment.flush()
+print("lightning done")
+"""
+
+
+def test_pytorch_lightning_s_comet_logger_reports_an_assignment(tmp_path, store):
+    """Each call raised (no offline_directory; start() dropped the optimizer_data, so
+    the metrics went to an experiment of no search; no __internal_api__ methods)."""
+    run = subprocess.run([*COMET, "optimize", write(tmp_path, "pl.py", LIGHTNING_LOGGER),
+                          config(tmp_path, range(3))], env=environment(store),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "lightning done" in run.stdout
+    from comet_optimize import Optimizer
+
+    [search] = FileStore(store).list_ids()
+    rows = Optimizer(search, verbose=0, store=store).experiments()
+    assert sorted((row["status"], row["score"]) for row in rows) == [
+        ("completed", 10.0), ("completed", 11.0), ("completed", 12.0)]

@@ -53,10 +53,20 @@ def login(*args: Any, **kwargs: Any) -> None:
 
 
 class ExperimentConfig:
-    """Comet's settings for `start()`; offline only the name and the tags mean anything."""
+    """Comet's settings for `start()`; offline only the name, the tags and the
+    ``optimizer_data`` of an assignment mean anything.
+
+    Comet's has a field for each setting, None when not given, and integrations
+    read them (PyTorch Lightning's CometLogger reads ``offline_directory``).
+    """
 
     def __init__(self, **settings: Any):
         self.settings = settings
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "settings":
+            raise AttributeError(name)
+        return self.settings.get(name)
 
 
 _running: list[Any] = []  # the experiment start() made last, as Comet keeps one
@@ -65,8 +75,11 @@ _running: list[Any] = []  # the experiment start() made last, as Comet keeps one
 def start(api_key: str | None = None, workspace: str | None = None,
           project_name: str | None = None, mode: str | None = None,
           online: bool | None = None, experiment_key: str | None = None,
-          experiment_config: ExperimentConfig | None = None, **_: Any) -> Any:
-    """Comet's newer way to make an experiment: here always a new offline one."""
+          experiment_config: ExperimentConfig | None = None, project: str | None = None,
+          **_: Any) -> Any:
+    """Comet's newer way to make an experiment: here always a new offline one, the
+    handle of an optimizer's assignment when the config carries its ``optimizer_data``
+    (as PyTorch Lightning's ``CometLogger(optimizer_data=...)`` passes it)."""
     from comet_optimize.errors import OptimizerException
     from comet_optimize.experiment import Experiment
 
@@ -76,7 +89,8 @@ def start(api_key: str | None = None, workspace: str | None = None,
             "Comet's server; offline there is none: start a new one, or use the "
             "optimizer's get_experiments()")
     settings = experiment_config.settings if experiment_config is not None else {}
-    experiment = Experiment(project_name=project_name, workspace=workspace)
+    experiment = Experiment(optimizer_data=settings.get("optimizer_data"),
+                            project_name=project_name or project, workspace=workspace)
     if settings.get("name"):
         experiment.set_name(settings["name"])
     for tag in settings.get("tags") or ():
