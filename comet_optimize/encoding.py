@@ -188,7 +188,7 @@ def name(value: Any, what: str) -> str:
 
 
 def whole_number(value: Any, what: str) -> int | None:
-    """A step or epoch: None or an integer (numpy integers included)."""
+    """A step: None or an integer (numpy integers included)."""
     if value is None:
         return None
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -196,3 +196,16 @@ def whole_number(value: Any, what: str) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise OptimizerException(f"{what} must be a whole number, not {short(value)}")
+
+
+def epoch_number(value: Any, what: str) -> int | float | None:
+    """An epoch: None, or a finite number, whole or not: trainers log the fraction of
+    an epoch done (Hugging Face's Trainer gives Comet ``epoch=0.33``)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        number = float(value)
+        if math.isfinite(number) and not number.is_integer():
+            return number
+    try:
+        return whole_number(value, what)
+    except OptimizerException:
+        raise OptimizerException(f"{what} must be a number, not {short(value)}") from None

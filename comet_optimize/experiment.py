@@ -110,7 +110,7 @@ class Experiment:
         self.dataset_hash: str | None = None
         self.context: str | None = None
         self.curr_step: int | None = None
-        self.curr_epoch: int | None = None
+        self.curr_epoch: int | float | None = None
         self.auto_metric_logging = bool(kwargs.get("auto_metric_logging", True))
         self._folder: AssetFolder | None = None
         self._progress_due = math.inf  # monotonic time of the next progress write
@@ -258,7 +258,7 @@ class Experiment:
 
     def set_epoch(self, epoch: int | None) -> None:
         """The epoch later metrics are logged at when they give none."""
-        self.curr_epoch = encoding.whole_number(epoch, "set_epoch")
+        self.curr_epoch = encoding.epoch_number(epoch, "set_epoch")
 
     def log_epoch_end(self, epoch_cnt: int, step: int | None = None) -> None:
         self.set_epoch(epoch_cnt)
@@ -318,7 +318,7 @@ class Experiment:
         context = self.context if include_context else None
         name = self._full_name(bare, include_context)
         step = encoding.whole_number(step, f"metric {name!r}: step")
-        epoch = encoding.whole_number(epoch, f"metric {name!r}: epoch")
+        epoch = encoding.epoch_number(epoch, f"metric {name!r}: epoch")
         if step is None:
             step = self.curr_step
         else:

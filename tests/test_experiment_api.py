@@ -180,6 +180,22 @@ def test_set_step_and_set_epoch_are_defaults_and_timestamp_is_kept(store):
     assert metrics["acc"]["step"] == 9 and metrics["other"]["step"] == 9  # a step moves it
 
 
+def test_an_epoch_may_be_a_fraction_as_trainers_log_it(store):
+    """Hugging Face's Trainer logs to Comet at ``epoch=state.epoch`` (0.33, 0.67...):
+    the first such call raised, and the training died."""
+    opt = search(store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 2.0, step=1, epoch=0.33)
+    experiment.set_epoch(np.float32(1.5))
+    experiment.log_metric("loss", 1.0, step=2)
+    for bad in ("one", float("nan"), True):
+        with pytest.raises(OptimizerException, match="epoch must be a number"):
+            experiment.log_metric("loss", 1.0, epoch=bad)
+    experiment.end()
+    loss = recorded(opt)["metrics"]["loss"]
+    assert (loss["last"], loss["epoch"]) == (1.0, 1.5)
+
+
 def test_log_parameters_with_step_and_get_parameter(store):
     opt = search(store)
     experiment = opt.next()
