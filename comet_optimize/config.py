@@ -202,9 +202,8 @@ def _validate(raw: Any) -> OptimizerConfig:
     raw = _plain_config(raw)
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
-            raise _fail(
-                f"unknown top-level key {show(key)} (allowed: {', '.join(TOP_LEVEL_KEYS)})"
-            )
+            raise _fail(f"unknown top-level key {show(key)}{_did_you_mean(key, TOP_LEVEL_KEYS)} "
+                        f"(allowed: {', '.join(TOP_LEVEL_KEYS)})")
     algorithm = raw.get("algorithm")
     if algorithm is None:
         raise _fail('algorithm: missing (choose grid, random or bayes)')
@@ -222,6 +221,24 @@ def _validate(raw: Any) -> OptimizerConfig:
     if not _is_number(verbose) and not isinstance(verbose, bool):
         raise _fail(f"verbose: must be a number (got {show(verbose)})")
     return OptimizerConfig(algorithm, spec, parameters, name, trials)
+
+
+def _did_you_mean(key: Any, allowed: tuple[str, ...]) -> str:
+    """``; did you mean "scalingType"?`` for a key that is one of ``allowed`` written
+    another way (``scaling_type``, ``maxcombo``) or misspelled, else ""."""
+    if not isinstance(key, str) or len(key) > 100:
+        return ""
+
+    def plain(text: str) -> str:
+        return text.lower().replace("_", "").replace("-", "")
+
+    same = [name for name in allowed if plain(name) == plain(key)]
+    if not same:
+        import difflib
+
+        same = difflib.get_close_matches(plain(key), [plain(name) for name in allowed], 1, 0.8)
+        same = [name for name in allowed if same and plain(name) == same[0]]
+    return f'; did you mean "{same[0]}"?' if same else ""
 
 
 def validate_trials(trials: Any, where: str = "trials") -> int:
@@ -247,7 +264,8 @@ def _validate_spec(spec: Any) -> SpecConfig:
         if key in SPEC_DEFAULTS:
             values[key] = value
         else:
-            warnings.warn(f"spec.{_label(key)}: unknown key, ignored", stacklevel=4)
+            warnings.warn(f"spec.{_label(key)}: unknown key, ignored"
+                          f"{_did_you_mean(key, tuple(SPEC_DEFAULTS))}", stacklevel=4)
     objective = _one_of("spec.objective", values["objective"], OBJECTIVES)
     metric = values["metric"]
     if not isinstance(metric, str) or not metric:
@@ -332,8 +350,8 @@ def _validate_parameter(name: str, definition: Any) -> ParameterConfig:
     allowed = VALUES_KEYS if kind in ("discrete", "categorical") else NUMERIC_KEYS
     for key in definition:
         if key not in allowed:
-            raise _fail(f"{where}: unknown key {show(key)} for a {kind} parameter "
-                        f"(allowed: {', '.join(allowed)})")
+            raise _fail(f"{where}: unknown key {show(key)} for a {kind} parameter"
+                        f"{_did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})")
     grid_size = definition.get("gridSize")
     if grid_size is not None:
         _int_field(f"{where}.gridSize", grid_size, 1, MAX_GRID_SIZE)

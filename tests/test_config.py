@@ -262,6 +262,15 @@ def test_unknown_spec_key_only_warns_and_the_config_loads():
     assert "learningRate" not in config.to_dict()["spec"]  # not stored, so never warned again
 
 
+def test_a_spec_key_written_another_way_is_named():
+    """``maxcombo`` is ignored (the budget falls back to its default): the warning says
+    which key was meant."""
+    with pytest.warns(UserWarning, match=r'spec\.maxcombo: unknown key, ignored; did you '
+                                         r'mean "maxCombo"\?'):
+        validate({"algorithm": "random", "parameters": GOOD_PARAMETERS,
+                  "spec": {"maxcombo": 3, "metric": "loss"}})
+
+
 def test_known_spec_keys_do_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -400,8 +409,12 @@ BAD_CONFIGS = [
     ("trials-string", top(trials="3"), 'trials: must be an integer >= 1 (got "3")',
      ALGORITHMS),
     ("unknown-top-level-key", top(paramters={}),
-     'unknown top-level key "paramters" (allowed: algorithm, spec, parameters, name, '
-     "trials, verbose)", ALGORITHMS),
+     'unknown top-level key "paramters"; did you mean "parameters"? (allowed: algorithm, '
+     "spec, parameters, name, trials, verbose)", ALGORITHMS),
+    ("parameter-key-in-another-case", param({"type": "double", "min": 1e-5, "max": 1,
+                                             "scaling_type": "loguniform"}),
+     'parameters.lr: unknown key "scaling_type" for a double parameter; did you mean '
+     '"scalingType"?', ALGORITHMS),
     ("name-not-a-string", top(name=5), "name: must be a string (got 5)", ALGORITHMS),
     ("unknown-parameter-key", param({"type": "double", "min": 0, "max": 1, "step": 0.1}),
      'parameters.lr: unknown key "step" for a double parameter', ALGORITHMS),
