@@ -424,7 +424,9 @@ class _Connection:
     def _answer_lost(self, conn, waited: float) -> bool:
         """Asked from a second connection: will ``conn``'s statement never be answered?"""
         try:
-            if select.select([conn.fileno()], [], [], 0)[0]:
+            waiting = select.poll()  # not select(): a script may hold over 1,024 descriptors
+            waiting.register(conn.fileno(), select.POLLIN)
+            if waiting.poll(0):
                 return False  # the answer has come; it is being read
             backend = conn.info.backend_pid
         except (OSError, ValueError, psycopg.Error):

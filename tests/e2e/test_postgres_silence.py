@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import queue
+import resource
 import subprocess
 import sys
 import threading
@@ -26,8 +27,12 @@ from tests.pg_relay import Relay
 pytest.importorskip("psycopg", reason="psycopg is in the 'postgres' extra")
 
 WORKER = """
-import sys
+import os, resource, sys
 from comet_optimize import Optimizer
+if os.environ.get("HOLD_DESCRIPTORS"):  # the store's sockets then get numbers over 1,024
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
 for experiment in Optimizer().get_experiments():
     experiment.log_metric("loss", experiment.params["x"])
     if experiment.params["x"] == 2:
@@ -70,20 +75,24 @@ class Lines:
         return "".join(self.seen)
 
 
-@pytest.mark.parametrize("fault", ["frozen server", "replies lost"])
+@pytest.mark.parametrize("fault", ["frozen server", "replies lost",
+                                   "frozen server, 1,100 descriptors held"])
 def test_a_silent_server_is_said_and_waited_out(postgres_store, fault):
+    if "descriptors" in fault and resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 1200:
+        pytest.skip("the hard limit on open files is under 1,200")
     opt = Optimizer(CONFIG, store=postgres_store, verbose=0)
     relay = Relay()
     env = {**os.environ, "COMET_OPTIMIZE_STORE": relay.url(postgres_store),
            "COMET_OPTIMIZER_ID": opt.id, "COMET_OPTIMIZE_PG_SILENCE": "1",
-           "COMET_OPTIMIZE_PG_RETRY": "120"}
+           "COMET_OPTIMIZE_PG_RETRY": "120",
+           "HOLD_DESCRIPTORS": "1" if "descriptors" in fault else ""}
     worker = subprocess.Popen([sys.executable, "-c", WORKER], env=env, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     try:
         out, err = Lines(worker.stdout), Lines(worker.stderr)
         out.until("holding")
-        relay.freeze() if fault == "frozen server" else relay.hold_replies()
+        relay.hold_replies() if fault == "replies lost" else relay.freeze()
         worker.stdin.write("\n")  # #2 ends now: its result goes to a server that is silent
         worker.stdin.flush()
         err.until(SAID)
