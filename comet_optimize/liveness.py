@@ -9,7 +9,7 @@ ways of telling, and we only ever declare a worker dead when we are sure:
   clock ticks since boot, must match. Ticks since boot never move when the
   wall clock is stepped (NTP), and the boot id tells a reboot apart. This runs
   for every running assignment on every suggestion, so after the first
-  look (``/proc``) it is one ``select`` on a pidfd held open for that process
+  look (``/proc``) it is one ``poll`` of a pidfd held open for that process
   (a microsecond or two; `_ProcessWatch`).
 * **By lease**, for everything else (another host, another PID namespace such
   as a container, a rebooted kernel): the worker's process keeps a heartbeat
@@ -150,6 +150,20 @@ def process_is_gone(worker: Worker) -> bool:
     return _watch.gone(worker.pid, worker.start)
 
 
+def _readable(fds: list[int]) -> list[int]:
+    """Those of ``fds`` that are readable now (a pidfd: its process has ended).
+
+    ``poll``, not ``select``: select refuses a descriptor numbered over 1,024, and a
+    script holding that many files (data loaders, a raised ulimit) gets our handles
+    numbered above them; every liveness check then raised ValueError inside a
+    decision, and the worker died.
+    """
+    waiting = select.poll()
+    for fd in fds:
+        waiting.register(fd, select.POLLIN)
+    return [fd for fd, _ in waiting.poll(0)]
+
+
 class _ProcessWatch:
     """Process handles (pidfds) of the workers this process has asked about.
 
@@ -158,7 +172,7 @@ class _ProcessWatch:
     parse, close) cost about a millisecond per decision. A pidfd, opened once
     and checked against the start time right after, names that very process
     (never a later one with the same id); asking whether it has ended is one
-    ``select`` with no wait. Where pidfds are missing (before Linux 5.3, other
+    ``poll`` with no wait. Where pidfds are missing (before Linux 5.3, other
     systems), /proc (or psutil) is read each time, as before.
 
     The handle is only a number, and the script may close it (``os.closerange``
@@ -189,14 +203,14 @@ class _ProcessWatch:
         if not self._still_the_handle(fd, identity):
             del self.handles[key]  # not closed: that number belongs to someone else now
             return _start_of(pid) != start
-        ended, _, _ = select.select([fd], [], [], 0)
+        ended = _readable([fd])
         if ended:
             del self.handles[key]
             os.close(fd)
         return bool(ended)
 
     def gone_many(self, processes: list[tuple[int, int]]) -> set[tuple[int, int]]:
-        """`gone` for many (pid, start) at once: one ``select`` over all their handles.
+        """`gone` for many (pid, start) at once: one ``poll`` over all their handles.
 
         Every decision asks about every running assignment, so with 64 workers this
         was 64 ``select`` calls (and the Python around each) per decision, inside the
@@ -222,8 +236,7 @@ class _ProcessWatch:
                 continue
             watched[fd] = key
         if watched:
-            readable, _, _ = select.select(list(watched), [], [], 0)
-            for fd in readable:
+            for fd in _readable(list(watched)):
                 key = watched[fd]
                 del self.handles[key]
                 os.close(fd)
@@ -366,7 +379,7 @@ def dead_among(held: list[tuple[Worker, float]], store, optimizer_id: str) -> li
 
     What a decision asks about every running assignment: this process's identity is
     taken once, and the kernel is asked about all the processes it can see in one
-    ``select`` (`_ProcessWatch.gone_many`); the others go by their lease, one by one.
+    ``poll`` (`_ProcessWatch.gone_many`); the others go by their lease, one by one.
     """
     me = this_process()
     local = [worker.host == me.host and worker.boot == me.boot and bool(me.boot)

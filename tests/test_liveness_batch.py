@@ -58,3 +58,34 @@ def test_dead_among_answers_as_is_dead_one_by_one(tmp_path):
         for process in (alive, zombie, stopped):
             process.kill()
             process.wait()
+
+
+def test_handles_numbered_over_1024_are_asked_too(tmp_path):
+    """A script holding over 1,024 files gets our process handles numbered above them;
+    ``select`` refused those (ValueError inside every decision: the worker died)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 1200:
+        import pytest
+
+        pytest.skip("the hard limit on open files is under 1,200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    alive, ended = _sleeper(), _sleeper()
+    try:
+        store = FileStore(str(tmp_path / "store"))
+        search = new_optimizer_id()
+        store.create(search, {"algorithm": "random"})
+        workers = [(_worker(alive), 0.0), (_worker(ended), 0.0)]
+        assert liveness.dead_among(workers, store, search) == [False, False]
+        ended.kill()
+        ended.wait()
+        assert liveness.dead_among(workers, store, search) == [False, True]
+        assert liveness.is_dead(workers[0][0], store, search, 0.0) is False
+    finally:
+        alive.kill()
+        alive.wait()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
