@@ -1142,10 +1142,33 @@ def _recording_exit(original: Callable[..., Any]) -> Callable[..., Any]:
     return exit
 
 
+class _RecordingQuitter:
+    """The ``exit`` and ``quit`` builtins, remembering their code as `_recording_exit`
+    does for ``sys.exit`` (scripts call ``exit(1)`` too)."""
+
+    def __init__(self, original: Any):
+        self.__wrapped__ = original
+
+    def __call__(self, code: Any = None) -> None:
+        _exit_status.append(code)
+        self.__wrapped__(code)
+
+    def __repr__(self) -> str:
+        return repr(self.__wrapped__)
+
+
 def _install_exit_recorder() -> None:
-    """Remember the code given to ``sys.exit`` (atexit cannot see it otherwise)."""
+    """Remember the code given to ``sys.exit``, ``exit`` or ``quit`` (atexit cannot see
+    it otherwise). A bare ``raise SystemExit(3)`` is not seen: nothing runs between it
+    and the interpreter's exit that could read its code."""
+    import builtins
+
     if not hasattr(sys.exit, "__wrapped__"):
         sys.exit = _recording_exit(sys.exit)
+    for name in ("exit", "quit"):
+        original = getattr(builtins, name, None)
+        if original is not None and not hasattr(original, "__wrapped__"):
+            setattr(builtins, name, _RecordingQuitter(original))
 
 
 def _abnormal_exit() -> str | None:
