@@ -204,8 +204,7 @@ def _cholesky(k: np.ndarray) -> tuple[np.ndarray, bool]:
 def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Generator,
         fit_size: int = 100, max_iterations: int = 40,
         starts: tuple[float, ...] = (math.log(0.3), 1.0),
-        prior_shift: float = 0.0, noise_centre: float = 1e-3,
-        restarts: bool = False) -> GaussianProcess:
+        prior_shift: float = 0.0, noise_centre: float = 1e-3) -> GaussianProcess:
     """MAP hyperparameters on at most ``fit_size`` rows, then the posterior on all rows.
 
     ``starts``: log length scales to start from (the one with the best objective is used).
@@ -219,9 +218,6 @@ def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Ge
 
     ``noise_centre``: the centre of the log-normal prior on the noise variance (of the
     standardised scores); larger values let the fit smooth over a rugged landscape.
-
-    ``restarts``: the optimiser runs from every start and the best optimum is kept (by
-    default it runs once, from the start with the best objective).
 
     ``y`` should already be transformed (e.g. `rank_transform`), mean 0 and scale 1.
     """
@@ -275,21 +271,15 @@ def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Ge
     # one; the likelihood often has a mode near each): the optimiser runs from the one
     # with the best objective.
     theta0 = None
-    trials = []
     for start in starts:
         trial = np.concatenate([np.full(d, start), [0.0, math.log(1e-2)]])
         trial[:d][categorical] = 0.0  # a mismatch of r^2 = 1 is a fair start whatever d is
-        trials.append(trial)
         value = objective(trial)[0]
         if theta0 is None or value < theta0[0]:
             theta0 = (value, trial)
-    best = None
-    for trial in (trials if restarts else [theta0[1]]):
-        result = minimize(objective, trial, jac=True, method="L-BFGS-B", bounds=bounds,
-                          options={"maxiter": max_iterations})
-        if best is None or result.fun < best.fun:
-            best = result
-    theta = best.x
+    result = minimize(objective, theta0[1], jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": max_iterations})
+    theta = result.x
     return _posterior(x, y, categorical, np.exp(-2.0 * theta[:d]), math.exp(theta[d]),
                       math.exp(theta[d + 1]))
 
