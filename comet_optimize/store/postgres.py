@@ -43,12 +43,15 @@ psycopg (3) is imported only here, and this module only when a
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import re
 import select
 import socket
+import struct
+import termios
 import threading
 import time
 import uuid
@@ -322,10 +325,12 @@ class _Connection:
                                    application_name=_application_name(), keepalives=1,
                                    keepalives_idle=10, keepalives_interval=5,
                                    keepalives_count=3, **_primary_unless_told(self._url))
-            _lift_statement_timeout(conn)
-            conn.execute(_SESSION)
-            if conn.info.server_version >= 170000:
-                conn.execute(_SESSION_17)
+            self._socket = _identity(conn)
+            with self.watched(conn):  # a server may stop answering right after it accepted
+                _lift_statement_timeout(conn)
+                conn.execute(_SESSION)
+                if conn.info.server_version >= 170000:
+                    conn.execute(_SESSION_17)
         except psycopg.Error as error:
             # A refused login is no outage: waiting will not bring the password back.
             if _reached_before(self._url) and not _refused_login(error):
@@ -335,7 +340,6 @@ class _Connection:
             ) from None
         self._conn, self._pid = conn, os.getpid()
         _reached.add(self._url)
-        self._socket = _identity(conn)
         self.prepared = set()
         return conn
 
@@ -344,21 +348,24 @@ class _Connection:
         # than leave psycopg to find the connection open (a ResourceWarning, which a
         # script's tests may run as errors) or the server to notice the socket closing.
         conn, self._conn = getattr(self, "_conn", None), None
-        if conn is None:
-            return
-        try:  # late in the interpreter's shutdown, module globals may be gone already
-            if self._pid != os.getpid() or _identity(conn) != self._socket:
-                _orphan(conn)
-            else:
+        if conn is not None:
+            with contextlib.suppress(Exception):  # late in the shutdown, globals may be gone
+                self._close(conn)
+
+    def _close(self, conn) -> None:
+        """Close ``conn`` if its descriptor is still its socket in this process; else keep
+        it for good (`_orphan`): libpq's goodbye would go to, and its close would close,
+        a file of the script's that took the number (or the parent's socket)."""
+        if self._pid != os.getpid() or _identity(conn) != self._socket:
+            _orphan(conn)
+        else:
+            with contextlib.suppress(Exception):
                 conn.close()
-        except Exception:
-            pass
 
     def drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
+            self._close(conn)
 
     def abandon(self) -> None:
         """Drop a connection interrupted mid-conversation, and let its server side settle.
@@ -374,8 +381,7 @@ class _Connection:
         backend = None
         with contextlib.suppress(Exception):
             backend = conn.info.backend_pid
-        with contextlib.suppress(Exception):
-            conn.close()
+        self._close(conn)
         if not backend:
             return
         deadline = time.monotonic() + 10.0
@@ -424,17 +430,18 @@ class _Connection:
     def _answer_lost(self, conn, waited: float) -> bool:
         """Asked from a second connection: will ``conn``'s statement never be answered?"""
         try:
+            fd = conn.fileno()
             waiting = select.poll()  # not select(): a script may hold over 1,024 descriptors
-            waiting.register(conn.fileno(), select.POLLIN)
+            waiting.register(fd, select.POLLIN)
             if waiting.poll(0):
                 return False  # the answer has come; it is being read
-            backend = conn.info.backend_pid
+            backend, host, port = conn.info.backend_pid, conn.info.host, conn.info.port
         except (OSError, ValueError, psycopg.Error):
             return False
-        try:
+        try:  # that very server (of a URL's several), primary or not
             with psycopg.connect(self._url, autocommit=True, connect_timeout=10,
-                                 application_name=_application_name(),
-                                 **_primary_unless_told(self._url)) as probe:
+                                 application_name=_application_name(), host=host,
+                                 port=port, target_session_attrs="any") as probe:
                 row = probe.execute(_SESSION_STATE, (backend,)).fetchone()
         except psycopg.Error as error:
             # No answer at all is a server gone silent; a refusal (too many connections,
@@ -445,6 +452,8 @@ class _Connection:
             # clients made-up ones. Not ours to judge: a frozen server fails the probe.
             return False
         state, idle = row
+        if _unsent(fd):
+            return False  # still sending a long statement to a server that is there
         # Idle, waiting for the rest of our statement or for our next one, while we wait
         # for its answer: what one of us sent was lost on the way.
         return state in _IDLE and idle is not None and idle >= min(1.0, waited / 2)
@@ -476,7 +485,10 @@ class _Connection:
                 conn = self.get()
                 with self.watched(conn):
                     result = attempt(conn)
-                self._warned = self._silenced = False
+                if self._silenced:  # cut just as its answer came: that socket is done for
+                    self._silenced = False
+                    self.drop()
+                self._warned = False
                 return result
             except (psycopg.Error, _Outage) as error:
                 if not self.is_outage(error):
@@ -484,7 +496,7 @@ class _Connection:
                 self.drop()
                 reason = self.scrub(_reason(error))
                 if self._silenced:
-                    reason = f"no answer from the server for {silence_seconds():.0f} s"
+                    reason = f"no answer from the server for {silence_seconds():g} s"
                     self._silenced = False
                 now = time.monotonic()
                 if deadline is None:
@@ -531,6 +543,12 @@ def _orphan(conn) -> None:
     # does not warn about a pooled connection; ``None`` is what it sets out of a pool).
     conn._pool = None
     _orphans.append(conn)
+    # Kept past the interpreter's exit too: libpq's finaliser would end the connection
+    # then, on that number. One reference that is never released.
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(conn.pgconn))
 
 
 # The connection every store object of one URL shares in this process (configs, lists,
@@ -540,6 +558,14 @@ def _orphan(conn) -> None:
 _store_connections: weakref.WeakValueDictionary[str, _Connection] = \
     weakref.WeakValueDictionary()
 _store_connections_guard = threading.Lock()
+
+
+def _unsent(fd: int) -> int:
+    """Bytes of ours in the socket's send queue that the other end has not taken yet."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0" * 4))[0]
+    except OSError:
+        return 0
 
 
 def _identity(conn) -> tuple[int, int] | None:

@@ -7,7 +7,9 @@ loses one direction does the same. A worker waiting for an answer then waits
 for ever, saying nothing, with its results in hand. No statement of ours
 legitimately takes long (the search's lock is waited for in bounded steps), so
 a statement without an answer for `silence_seconds` is looked into from a
-second connection. When that one cannot reach the server either, or reaches it
+second connection. The silence counts only while the watched thread waits: a
+thread that uses the processor (parsing a long history it has just read) is
+working, not waiting for the server. When that one cannot reach the server either, or reaches it
 and finds our session gone or idle, waiting for us (the answer was lost on the
 way), the statement's socket is shut down: the statement fails as on any lost
 connection, and the store's outage handling (say so, reconnect, find out
@@ -34,15 +36,39 @@ SILENCE_SECONDS = 15.0  # COMET_OPTIMIZE_PG_SILENCE overrides it
 
 
 def silence_seconds() -> float:
-    """How long a statement may go without an answer before the server is looked into."""
-    return seconds_from_env("COMET_OPTIMIZE_PG_SILENCE", SILENCE_SECONDS)
+    """How long a statement may go without an answer before the server is looked into
+    (at least a second: the look itself takes a connection)."""
+    return max(1.0, seconds_from_env("COMET_OPTIMIZE_PG_SILENCE", SILENCE_SECONDS))
+
+
+PROBE_SECONDS = 10.0  # the least time the second connection is given to answer
+_BUSY_SECONDS = 0.01  # processor time between two looks that says a thread is working
+
+
+def _thread_clock() -> int | None:
+    """The processor-time clock of the calling thread (None where there is none)."""
+    try:
+        return time.pthread_getcpuclockid(threading.get_ident())
+    except (AttributeError, OSError):
+        return None
+
+
+def _processor_time(clock: int | None) -> float | None:
+    if clock is None:
+        return None
+    try:
+        return time.clock_gettime(clock)
+    except OSError:  # the thread is gone
+        return None
 
 
 @dataclass
 class _Watch:
-    since: float  # when the statement was sent, or last found to be alive
+    since: float  # when the statement was sent, or last found to be alive or working
     answer_lost: Callable[[float], bool]  # given how long it has waited
     cut: Callable[[], None]
+    clock: int | None  # the watched thread's processor-time clock
+    used: float | None  # its processor time at the last look
 
 
 class Watchdog:
@@ -64,13 +90,15 @@ class Watchdog:
                  ) -> Iterator[None]:
         """Watch the statement(s) run in this block; ``cut`` ends their connection."""
         key = next(self._keys)
-        watch = _Watch(time.monotonic(), answer_lost, cut)
+        clock = _thread_clock()
+        watch = _Watch(time.monotonic(), answer_lost, cut, clock, _processor_time(clock))
         with self._lock:
             self._watches[key] = watch
             if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, daemon=True,
-                                                 name="comet_optimize silence watch")
-                self._thread.start()
+                thread = threading.Thread(target=self._watch, daemon=True,
+                                          name="comet_optimize silence watch")
+                thread.start()
+                self._thread = thread
         try:
             yield
         finally:
@@ -80,22 +108,36 @@ class Watchdog:
     def _watch(self) -> None:
         while True:
             silence = silence_seconds()
-            time.sleep(min(max(silence / 4, 0.05), 5.0))
-            with self._lock:
-                due = [(key, watch) for key, watch in self._watches.items()
-                       if time.monotonic() - watch.since >= silence]
-            for key, watch in due:
-                waited = time.monotonic() - watch.since
-                if _asked_in_time(watch.answer_lost, waited, silence):
-                    with self._lock:
-                        if key in self._watches:  # its statement has not returned meanwhile
-                            watch.cut()
-                else:
-                    watch.since = time.monotonic()  # alive: look again after another silence
+            time.sleep(min(silence / 4, 5.0))
+            try:
+                self._look(silence)
+            except Exception:  # noqa: BLE001 - the watch must outlive any one look
+                continue
+
+    def _look(self, silence: float) -> None:
+        with self._lock:
+            watches = list(self._watches.items())
+        for key, watch in watches:
+            now = time.monotonic()
+            used = _processor_time(watch.clock)
+            if used is not None and watch.used is not None \
+                    and used - watch.used >= _BUSY_SECONDS:
+                watch.since = now  # working since the last look, not waiting
+            watch.used = used
+            if now - watch.since < silence:
+                continue
+            if _asked_in_time(watch.answer_lost, now - watch.since,
+                              max(silence, PROBE_SECONDS)):
+                with self._lock:
+                    if key in self._watches:  # its statement has not returned meanwhile
+                        watch.cut()
+            else:
+                watch.since = time.monotonic()  # alive: look again after another silence
 
 
-def _asked_in_time(answer_lost: Callable[[float], bool], waited: float, silence: float) -> bool:
-    """``answer_lost(waited)``, or True when it has no answer itself within ``silence``.
+def _asked_in_time(answer_lost: Callable[[float], bool], waited: float, patience: float
+                   ) -> bool:
+    """``answer_lost(waited)``, or True when it has no answer itself within ``patience``.
 
     The question goes to the same server over a new connection, which a frozen
     server can accept and then never answer: it is asked from a thread of its
@@ -111,7 +153,7 @@ def _asked_in_time(answer_lost: Callable[[float], bool], waited: float, silence:
 
     asking = threading.Thread(target=ask, daemon=True, name="comet_optimize silence probe")
     asking.start()
-    asking.join(silence)
+    asking.join(patience)
     return verdict[0] if verdict else True
 
 
