@@ -311,7 +311,7 @@ def test_pytorch_lightning_s_comet_logger_reports_an_assignment(tmp_path, store)
     """Each call raised (no offline_directory; start() dropped the optimizer_data, so
     the metrics went to an experiment of no search; no __internal_api__ methods)."""
     run = subprocess.run([*COMET, "optimize", write(tmp_path, "pl.py", LIGHTNING_LOGGER),
-                          config(tmp_path, range(3))], env=environment(store),
+                          config(tmp_path, range(3))], env=environment(store), cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "lightning done" in run.stdout
