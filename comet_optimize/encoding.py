@@ -177,7 +177,10 @@ def name(value: Any, what: str) -> str:
     """A metric, parameter or other name: a string (numpy strings included), or a number
     as its text, as Comet takes it (scripts write ``experiment.set_name(batch_size)``)."""
     if isinstance(value, (bool, numbers.Number)) and not isinstance(value, str):
-        value = str(value)
+        try:
+            value = str(value)
+        except ValueError:  # an integer of more digits than Python will write out
+            raise OptimizerException(f"{what} name: a number too long to be a name") from None
     if isinstance(value, str):
         if len(value) > MAX_NAME_CHARACTERS:
             raise OptimizerException(f"{what} name {short(value)} is {len(value)} characters "
@@ -202,7 +205,10 @@ def epoch_number(value: Any, what: str) -> int | float | None:
     """An epoch: None, or a finite number, whole or not: trainers log the fraction of
     an epoch done (Hugging Face's Trainer gives Comet ``epoch=0.33``)."""
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
-        number = float(value)
+        try:
+            number = float(value)
+        except (OverflowError, ValueError, TypeError):
+            number = math.nan
         if math.isfinite(number) and not number.is_integer():
             return number
     try:

@@ -233,7 +233,11 @@ class Experiment:
     def disabled(self, value: bool) -> None:
         # Comet keeps it as a plain attribute, and scripts set it on the experiments an
         # optimizer hands them (``experiment.disabled = not args.use_comet``).
-        self.kwargs["disabled"] = bool(value)
+        try:
+            self.kwargs["disabled"] = bool(value)
+        except Exception:  # an array, say: as ambiguous as Python finds it
+            raise OptimizerException(f"Experiment.disabled must be True or False, not "
+                                     f"{encoding.short(value)}") from None
 
     def get_other(self, key: str) -> Any:
         with self._lock:

@@ -196,6 +196,21 @@ def test_an_epoch_may_be_a_fraction_as_trainers_log_it(store):
     assert (loss["last"], loss["epoch"]) == (1.0, 1.5)
 
 
+def test_hostile_numbers_as_names_epochs_and_flags_are_one_sentence(file_store):
+    """Each raised a bare ValueError or OverflowError from Python itself."""
+    from fractions import Fraction
+
+    experiment = search(file_store).next()
+    for call, match in [(lambda: experiment.set_name(10 ** 5000), "too long to be a name"),
+                        (lambda: experiment.log_metric("loss", 1.0,
+                                                       epoch=Fraction(10 ** 400, 3)),
+                         "epoch must be a number"),
+                        (lambda: setattr(experiment, "disabled", np.array([1, 2])),
+                         "disabled must be True or False")]:
+        with pytest.raises(OptimizerException, match=match):
+            call()
+
+
 def test_log_parameters_with_step_and_get_parameter(store):
     opt = search(store)
     experiment = opt.next()

@@ -88,6 +88,12 @@ def start(api_key: str | None = None, workspace: str | None = None,
             "comet_ml.start(experiment_key=..., mode='get') continues an experiment kept on "
             "Comet's server; offline there is none: start a new one, or use the "
             "optimizer's get_experiments()")
+    if isinstance(experiment_config, dict):  # a dict says what an ExperimentConfig says
+        experiment_config = ExperimentConfig(**experiment_config)
+    if experiment_config is not None and not isinstance(experiment_config, ExperimentConfig):
+        raise OptimizerException(f"comet_ml.start(experiment_config=...) takes a "
+                                 f"comet_ml.ExperimentConfig, not "
+                                 f"{type(experiment_config).__name__}")
     settings = experiment_config.settings if experiment_config is not None else {}
     experiment = Experiment(optimizer_data=settings.get("optimizer_data"),
                             project_name=project_name or project, workspace=workspace)
