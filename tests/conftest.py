@@ -73,6 +73,16 @@ def log_folder(store: str, optimizer_id: str) -> str:
     return open_store(store).log_folder(optimizer_id)
 
 
+def asset_files(root: str) -> dict[str, str]:
+    """Every file under ``root`` (an experiments' folder): path relative to it -> content."""
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name)) as handle:
+                found[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
+    return found
+
+
 def postgres_server_url() -> str:
     """The test server's URL (with its password), or skip (fail in CI) without one."""
     url = os.environ.get(PG_URL_VARIABLE)

@@ -15,7 +15,7 @@ import time
 from comet_optimize import Optimizer
 from comet_optimize.events import assigned_keys
 from comet_optimize.store import open_store
-from tests.conftest import stored_events
+from tests.conftest import asset_files, stored_events
 
 CONFIG = {"algorithm": "random", "spec": {"maxCombo": 5, "retryAssignLimit": 1},
           "parameters": {"x": {"type": "double", "min": 0, "max": 1}}}
@@ -214,20 +214,10 @@ def test_a_copy_carries_the_files_of_reserved_experiments(file_store, tmp_path):
     assert any(e["type"] == "reserve" for e in stored_events(file_store, opt.id))
     target = str(tmp_path / "copy")
     copy_search(opt.id, target, store=file_store)
-    files = _files(os.path.join(target, opt.id, "assets"))
-    assert files == _files(os.path.join(file_store, opt.id, "assets"))
+    files = asset_files(os.path.join(target, opt.id, "assets"))
+    assert files == asset_files(os.path.join(file_store, opt.id, "assets"))
     assert sorted(path.split(os.sep)[0] for path in files) == sorted(
         row["id"] for row in opt.experiments())
-
-
-def _files(root: str) -> dict[str, str]:
-    """Every file under ``root``: its path relative to ``root`` -> its content."""
-    found = {}
-    for folder, _, names in os.walk(root):
-        for name in names:
-            with open(os.path.join(folder, name)) as handle:
-                found[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
-    return found
 
 
 def test_each_assignment_of_a_decision_keeps_its_extra_its_own(store):

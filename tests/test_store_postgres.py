@@ -19,7 +19,7 @@ import pytest
 from comet_optimize import Optimizer, OptimizerException
 from comet_optimize.events import SCHEMA_VERSION
 from comet_optimize.store import JournalConflict, new_optimizer_id, open_store
-from tests.conftest import postgres_server_url, split_password
+from tests.conftest import asset_files, postgres_server_url, split_password
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is in the 'postgres' extra")
 
@@ -714,16 +714,6 @@ for experiment in opt.get_experiments():
     experiment.log_asset_data("model of " + experiment.id, name="model.txt")
 print(opt.id)
 """
-
-
-def asset_files(root: str) -> dict[str, str]:
-    """Every file under ``root``: path relative to it -> content."""
-    found = {}
-    for folder, _, names in os.walk(root):
-        for name in names:
-            with open(os.path.join(folder, name)) as handle:
-                found[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
-    return found
 
 
 def test_copy_carries_the_experiments_files_both_ways(postgres_store, file_store, tmp_path):
