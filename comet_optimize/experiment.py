@@ -608,9 +608,13 @@ class Experiment:
                              epoch: int | None = None, images: Any = None,
                              experiment_key: str | None = None, **kwargs: Any,
                              ) -> dict[str, Any]:
-        """Stored as Comet's JSON document (labels, matrix) under confusion-matrix/."""
-        document = media.confusion_matrix(y_true, y_predicted, matrix, labels, title,
-                                          row_label, column_label)
+        """Stored as Comet's JSON document (labels, matrix) under confusion-matrix/;
+        ``matrix`` may be a `comet_ml.ConfusionMatrix`."""
+        if isinstance(matrix, media.ConfusionMatrix):
+            document = matrix.to_json()
+        else:
+            document = media.confusion_matrix(y_true, y_predicted, matrix, labels, title,
+                                              row_label, column_label)
         return self._store_file("log_confusion_matrix", media.to_json_bytes(document),
                                 file_name, "confusion-matrix", overwrite, step)
 

@@ -116,6 +116,47 @@ def confusion_matrix(y_true: Any = None, y_predicted: Any = None, matrix: Any = 
             "matrix": rows, "rowLabel": row_label, "columnLabel": column_label}
 
 
+class ConfusionMatrix:
+    """Comet's ``comet_ml.ConfusionMatrix``: scripts build one (from a matrix, or counted
+    with `compute_matrix`) and pass it to ``log_confusion_matrix(matrix=...)``. Offline
+    it holds the counts and the labels; examples and images per cell are not kept."""
+
+    def __init__(self, y_true: Any = None, y_predicted: Any = None, labels: list | None = None,
+                 matrix: Any = None, title: str = "Confusion Matrix",
+                 row_label: str = "Actual Category",
+                 column_label: str = "Predicted Category", **_: Any):
+        self.labels, self.title = labels, title
+        self.row_label, self.column_label = row_label, column_label
+        self.matrix: list | None = None
+        if matrix is not None or y_true is not None or y_predicted is not None:
+            self.compute_matrix(y_true, y_predicted, matrix=matrix)
+
+    def compute_matrix(self, y_true: Any = None, y_predicted: Any = None,
+                       matrix: Any = None, **_: Any) -> None:
+        document = confusion_matrix(y_true, y_predicted, matrix, self.labels)
+        self.matrix, self.labels = document["matrix"], document["labels"]
+
+    def need_init(self) -> bool:
+        return self.matrix is None
+
+    def clear(self) -> None:
+        self.matrix = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.matrix is None:
+            raise OptimizerException("ConfusionMatrix has no counts yet: give it matrix= or "
+                                     "y_true= and y_predicted=, or call compute_matrix()")
+        return confusion_matrix(matrix=self.matrix, labels=self.labels, title=self.title,
+                                row_label=self.row_label, column_label=self.column_label)
+
+    def display(self, *args: Any, **kwargs: Any) -> None:
+        """Comet draws it in a notebook; offline the counts are printed."""
+        document = self.to_json()
+        print(document["title"])
+        for label, row in zip(document["labels"], document["matrix"]):
+            print(f"  {label}: {row}")
+
+
 def curve(name: str, x: Any, y: Any) -> dict[str, Any]:
     xs, ys = encoding.plain(x, f"curve {name!r}: x"), encoding.plain(y, f"curve {name!r}: y")
     if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):

@@ -448,6 +448,24 @@ def test_confusion_matrix_from_labels_one_hot_or_a_matrix(file_store):
         experiment.log_confusion_matrix()
 
 
+def test_comets_confusion_matrix_object_is_logged(file_store):
+    """Scripts import ``comet_ml.ConfusionMatrix``, count with it and log it: the import
+    failed, and the script with it."""
+    from comet_optimize._compat.comet_ml import ConfusionMatrix
+
+    experiment = search(file_store).next()
+    matrix = ConfusionMatrix(labels=["cat", "dog"], title="pets")
+    assert matrix.need_init()
+    matrix.compute_matrix([0, 1, 1], np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]))
+    entry = experiment.log_confusion_matrix(matrix=matrix)
+    document = json.load(open(asset_path(file_store, experiment._optimizer, experiment,
+                                         entry)))
+    assert (document["matrix"], document["labels"], document["title"]) == (
+        [[1, 0], [1, 1]], ["cat", "dog"], "pets")
+    with pytest.raises(OptimizerException, match="no counts yet"):
+        experiment.log_confusion_matrix(matrix=ConfusionMatrix())
+
+
 def test_curve_table_html_code_and_figure_are_files(file_store, tmp_path):
     opt = search(file_store)
     experiment = opt.next()

@@ -20,6 +20,7 @@ __all__ = [
     "API",
     "APIExperiment",
     "Artifact",
+    "ConfusionMatrix",
     "ExistingExperiment",
     "ExistingOfflineExperiment",
     "Experiment",
@@ -171,6 +172,10 @@ def __getattr__(name: str) -> Any:
         from comet_optimize.experiment import Experiment
 
         return Experiment
+    if name == "ConfusionMatrix":
+        from comet_optimize.media import ConfusionMatrix
+
+        return ConfusionMatrix
     if name == "integration":
         import importlib
 
