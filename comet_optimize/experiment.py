@@ -618,6 +618,12 @@ class Experiment:
         return self._store_file("log_confusion_matrix", media.to_json_bytes(document),
                                 file_name, "confusion-matrix", overwrite, step)
 
+    def create_confusion_matrix(self, y_true: Any = None, y_predicted: Any = None,
+                                labels: list | None = None, matrix: Any = None,
+                                **kwargs: Any) -> media.ConfusionMatrix:
+        """A `comet_ml.ConfusionMatrix` to count into, then ``log_confusion_matrix(matrix=)``."""
+        return media.ConfusionMatrix(y_true, y_predicted, labels, matrix, **kwargs)
+
     def log_curve(self, name: str, x: Any, y: Any, overwrite: bool = False,
                   step: int | None = None) -> dict[str, Any]:
         name = encoding.name(name, "curve")

@@ -464,6 +464,10 @@ def test_comets_confusion_matrix_object_is_logged(file_store):
         [[1, 0], [1, 1]], ["cat", "dog"], "pets")
     with pytest.raises(OptimizerException, match="no counts yet"):
         experiment.log_confusion_matrix(matrix=ConfusionMatrix())
+    made = experiment.create_confusion_matrix(y_true=[1, 0], y_predicted=[1, 1])
+    entry = experiment.log_confusion_matrix(matrix=made, file_name="made.json")
+    assert json.load(open(asset_path(file_store, experiment._optimizer, experiment,
+                                     entry)))["matrix"] == [[0, 1], [0, 1]]
 
 
 def test_curve_table_html_code_and_figure_are_files(file_store, tmp_path):
