@@ -217,6 +217,7 @@ INTEGRATIONS = """\
 import sys
 import comet_ml
 from comet_ml import API, Artifact, Optimizer
+from comet_ml.api import API as API_FROM_ITS_MODULE
 from comet_ml.integration.pytorch import log_model as log_torch_model, load_model
 from comet_ml.integration.sklearn import log_model as log_sklearn_model
 from sklearn.linear_model import LinearRegression
@@ -230,6 +231,7 @@ for experiment in opt.get_experiments():
     print("logged to", experiment.url)
 assert comet_ml.flush() is True
 comet_ml.end()  # nothing running any more: nothing to do
+assert API_FROM_ITS_MODULE is API
 for make in (API, Artifact, lambda: load_model("experiment://abc/net")):
     try:
         make()
