@@ -349,8 +349,10 @@ class _Connection:
         # script's tests may run as errors) or the server to notice the socket closing.
         conn, self._conn = getattr(self, "_conn", None), None
         if conn is not None:
-            with contextlib.suppress(Exception):  # late in the shutdown, globals may be gone
+            try:  # late in the interpreter's shutdown this module's globals may be gone
                 self._close(conn)
+            except Exception:
+                pass
 
     def _close(self, conn) -> None:
         """Close ``conn`` if its descriptor is still its socket in this process; else keep
