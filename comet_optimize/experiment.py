@@ -260,7 +260,7 @@ class Experiment:
         """The step later metrics are logged at when they give none."""
         self.curr_step = encoding.whole_number(step, "set_step")
 
-    def set_epoch(self, epoch: int | None) -> None:
+    def set_epoch(self, epoch: float | None) -> None:
         """The epoch later metrics are logged at when they give none."""
         self.curr_epoch = encoding.epoch_number(epoch, "set_epoch")
 
@@ -313,7 +313,7 @@ class Experiment:
     # -- logging
 
     def log_metric(self, name: str, value: Any, step: int | None = None,
-                   epoch: int | None = None, include_context: bool = True,
+                   epoch: float | None = None, include_context: bool = True,
                    timestamp: float | None = None) -> None:
         """Comet's log_metric: step/epoch default to `set_step`/`set_epoch`'s values,
         and inside ``with experiment.train():`` the name gets the ``train_`` prefix
@@ -370,7 +370,7 @@ class Experiment:
         self._after_change()
 
     def log_metrics(self, metrics: dict[str, Any], prefix: str | None = None,
-                    step: int | None = None, epoch: int | None = None,
+                    step: int | None = None, epoch: float | None = None,
                     include_context: bool = True) -> None:
         """Comet's order: ``log_metrics(dic, prefix=None, step=None, epoch=None)``."""
         for name, value in _as_mapping(metrics, "log_metrics").items():
@@ -758,7 +758,7 @@ class Experiment:
     # -- what Comet's framework integrations call (PyTorch Lightning's CometLogger)
 
     def __internal_api__log_metrics__(self, metrics: dict[str, Any], step: int | None = None,
-                                      epoch: int | None = None, prefix: str | None = None,
+                                      epoch: float | None = None, prefix: str | None = None,
                                       framework: str | None = None, **_: Any) -> None:
         self.log_metrics(metrics, prefix=prefix, step=step, epoch=epoch)
 

@@ -150,8 +150,9 @@ def process_is_gone(worker: Worker) -> bool:
     return _watch.gone(worker.pid, worker.start)
 
 
-def _readable(fds: list[int]) -> list[int]:
-    """Those of ``fds`` that are readable now (a pidfd: its process has ended).
+def readable_now(fds: list[int]) -> list[int]:
+    """Those of ``fds`` that are readable now (a pidfd: its process has ended; a socket:
+    its answer has come).
 
     ``poll``, not ``select``: select refuses a descriptor numbered over 1,024, and a
     script holding that many files (data loaders, a raised ulimit) gets our handles
@@ -203,7 +204,7 @@ class _ProcessWatch:
         if not self._still_the_handle(fd, identity):
             del self.handles[key]  # not closed: that number belongs to someone else now
             return _start_of(pid) != start
-        ended = _readable([fd])
+        ended = readable_now([fd])
         if ended:
             del self.handles[key]
             os.close(fd)
@@ -236,7 +237,7 @@ class _ProcessWatch:
                 continue
             watched[fd] = key
         if watched:
-            for fd in _readable(list(watched)):
+            for fd in readable_now(list(watched)):
                 key = watched[fd]
                 del self.handles[key]
                 os.close(fd)

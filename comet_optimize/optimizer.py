@@ -1132,22 +1132,13 @@ def _is_a_pipe(path: str) -> bool:
         return False
 
 
-def _recording_exit(original: Callable[..., Any]) -> Callable[..., Any]:
-    def exit(status: Any = None) -> None:  # noqa: A001 - stands in for sys.exit
-        _exit_status.append(status)
-        original(status)
+class _RecordingExit:
+    """``sys.exit``, or the ``exit`` / ``quit`` builtins (scripts call ``exit(1)`` too),
+    remembering the code it is given before it exits."""
 
-    exit.__wrapped__ = original  # type: ignore[attr-defined]
-    exit.__doc__ = original.__doc__
-    return exit
-
-
-class _RecordingQuitter:
-    """The ``exit`` and ``quit`` builtins, remembering their code as `_recording_exit`
-    does for ``sys.exit`` (scripts call ``exit(1)`` too)."""
-
-    def __init__(self, original: Any):
+    def __init__(self, original: Callable[..., Any]):
         self.__wrapped__ = original
+        self.__doc__ = original.__doc__
 
     def __call__(self, code: Any = None) -> None:
         _exit_status.append(code)
@@ -1164,11 +1155,11 @@ def _install_exit_recorder() -> None:
     import builtins
 
     if not hasattr(sys.exit, "__wrapped__"):
-        sys.exit = _recording_exit(sys.exit)
+        sys.exit = _RecordingExit(sys.exit)
     for name in ("exit", "quit"):
         original = getattr(builtins, name, None)
         if original is not None and not hasattr(original, "__wrapped__"):
-            setattr(builtins, name, _RecordingQuitter(original))
+            setattr(builtins, name, _RecordingExit(original))
 
 
 def _abnormal_exit() -> str | None:

@@ -48,7 +48,6 @@ import json
 import logging
 import os
 import re
-import select
 import socket
 import struct
 import termios
@@ -64,6 +63,7 @@ from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import SCHEMA_VERSION as EVENTS_SCHEMA
 from comet_optimize.events import newer_schema, parse_event, schema_of
+from comet_optimize.liveness import readable_now
 from comet_optimize.settings import seconds_from_env
 from comet_optimize.store.base import Damage, JournalConflict
 from comet_optimize.store.journal import _lock_warning_seconds, check_optimizer_id
@@ -433,9 +433,7 @@ class _Connection:
         """Asked from a second connection: will ``conn``'s statement never be answered?"""
         try:
             fd = conn.fileno()
-            waiting = select.poll()  # not select(): a script may hold over 1,024 descriptors
-            waiting.register(fd, select.POLLIN)
-            if waiting.poll(0):
+            if readable_now([fd]):
                 return False  # the answer has come; it is being read
             backend, host, port = conn.info.backend_pid, conn.info.host, conn.info.port
         except (OSError, ValueError, psycopg.Error):

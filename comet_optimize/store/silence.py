@@ -17,7 +17,8 @@ whether the commit went through) takes over. A slow server that answers the
 second connection is left to finish.
 
 One daemon thread per process watches every statement in flight; a statement
-costs it a dictionary entry.
+costs it a dictionary entry (its thread's clock is only read once it has lasted
+a look).
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ PROBE_SECONDS = 10.0  # the least time the second connection is given to answer
 _BUSY_SECONDS = 0.01  # processor time between two looks that says a thread is working
 
 
-def _thread_clock() -> int | None:
-    """The processor-time clock of the calling thread (None where there is none)."""
+def _thread_clock(thread: int) -> int | None:
+    """The processor-time clock of a thread of this process (None where there is none)."""
     try:
-        return time.pthread_getcpuclockid(threading.get_ident())
+        return time.pthread_getcpuclockid(thread)
     except (AttributeError, OSError):
         return None
 
@@ -67,8 +68,9 @@ class _Watch:
     since: float  # when the statement was sent, or last found to be alive or working
     answer_lost: Callable[[float], bool]  # given how long it has waited
     cut: Callable[[], None]
-    clock: int | None  # the watched thread's processor-time clock
-    used: float | None  # its processor time at the last look
+    thread: int  # the watched thread; its processor-time clock is found at the first look
+    clock: int | None = None
+    used: float | None = None  # its processor time at the last look
 
 
 class Watchdog:
@@ -90,8 +92,7 @@ class Watchdog:
                  ) -> Iterator[None]:
         """Watch the statement(s) run in this block; ``cut`` ends their connection."""
         key = next(self._keys)
-        clock = _thread_clock()
-        watch = _Watch(time.monotonic(), answer_lost, cut, clock, _processor_time(clock))
+        watch = _Watch(time.monotonic(), answer_lost, cut, threading.get_ident())
         with self._lock:
             self._watches[key] = watch
             if self._thread is None:
@@ -119,6 +120,8 @@ class Watchdog:
             watches = list(self._watches.items())
         for key, watch in watches:
             now = time.monotonic()
+            if watch.clock is None:  # looked up here, not for each statement sent
+                watch.clock = _thread_clock(watch.thread)
             used = _processor_time(watch.clock)
             if used is not None and watch.used is not None \
                     and used - watch.used >= _BUSY_SECONDS:
