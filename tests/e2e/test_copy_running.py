@@ -71,3 +71,23 @@ def test_a_running_search_is_copied_only_when_forced(store, tmp_path):
     assert done.returncode == 0, done.stderr
     status = Optimizer(opt.id, store=str(tmp_path / "done"), verbose=0).status()
     assert (status["completed"], status["status"]) == (3, "completed")
+
+
+def test_a_copy_into_a_search_folder_is_refused(tmp_path):
+    """`--to` inside a search's own folder (its own, or another search's) would
+    plant a store among that search's files; it is refused and nothing is made."""
+    store = str(tmp_path / "store")
+    opt = Optimizer(CONFIG, store=store, verbose=0)
+    other = Optimizer(CONFIG, store=store, verbose=0)
+    before = {path: sorted(os.listdir(path)) for path in
+              (os.path.join(store, opt.id), os.path.join(store, other.id))}
+    for inside in (os.path.join(store, opt.id), os.path.join(store, opt.id, "logs"),
+                   os.path.join(store, other.id, "deeper", "still")):
+        run = comet("copy", opt.id, "--to", inside, "--store", store, env={**os.environ})
+        assert run.returncode == 2, run.stderr
+        assert "inside the search folder" in run.stderr and "Traceback" not in run.stderr
+        assert run.stderr.count("\n") == 1
+    assert {path: sorted(os.listdir(path)) for path in before} == before
+    beside = comet("copy", opt.id, "--to", str(tmp_path / "elsewhere"), "--store", store,
+                   env={**os.environ})
+    assert beside.returncode == 0, beside.stderr
