@@ -357,28 +357,6 @@ def export_text(optimizer_id: str | None, store: str | None = None,
 
 # -- comet optimize copy
 
-def _search_folder_around(target) -> str | None:
-    """The search folder (of any folder store) that holds the target folder, if one does.
-
-    A search's folder holds its own files only (config, journal, heartbeats,
-    logs, assets); a copy written inside one would change that search.
-    """
-    from comet_optimize.store import is_optimizer_id
-
-    there = getattr(target, "root", None)
-    if there is None:
-        return None
-    folder = os.path.realpath(there)
-    while True:
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return None
-        if is_optimizer_id(os.path.basename(folder)) and os.path.exists(
-                os.path.join(folder, "journal.jsonl")):
-            return folder
-        folder = parent
-
-
 def copy_search(optimizer_id: str, to: str, store: str | None = None,
                 force: bool = False) -> str:
     """Copy a search exactly (same id, config and events, in order) to another store.
@@ -407,10 +385,6 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None,
         target = open_store(to)
         if source.location == target.location:
             raise BadInput(f"--to {target.location}: that is the store the search is in")
-        inside = _search_folder_around(target)
-        if inside:
-            raise BadInput(f"--to {target.location}: that folder is inside the search "
-                           f"folder {inside}; a copy goes to a store of its own")
         if not source.exists(optimizer_id):
             raise BadInput(f"unknown optimizer id {optimizer_id} (not found in the store "
                            f"{source.location})")

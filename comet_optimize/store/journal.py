@@ -528,6 +528,24 @@ def encode_events(events: list[dict[str, Any]]) -> bytes:
         raise OptimizerException(f"cannot record an event: {error}") from None
 
 
+def _search_folder_around(root: str) -> str | None:
+    """The search folder that is, or holds, this store root, if one does.
+
+    A search's folder holds its own files (config, journal, heartbeats, logs,
+    assets). People pass one as the store by mistake (the summary prints paths
+    inside it); a search created there would change that search's folder.
+    """
+    folder = os.path.realpath(root)
+    while True:
+        if is_optimizer_id(os.path.basename(folder)) and os.path.isfile(
+                os.path.join(folder, "journal.jsonl")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
 class FileStore:
     """The folder that holds every optimizer of one store root."""
 
@@ -558,6 +576,12 @@ class FileStore:
     def create(self, optimizer_id: str, config: dict[str, Any]) -> None:
         """Write the config atomically; the optimizer exists once config.json does."""
         folder = self.folder(optimizer_id)
+        around = _search_folder_around(self.root)
+        if around:
+            raise OptimizerException(
+                f"the store {self.root} is inside the folder of the search "
+                f"{os.path.basename(around)}, which holds that search's own files only; "
+                f"give the store that holds it ({os.path.dirname(around)}) or another folder")
         try:
             self._prepare_root()
             _make_private_dir(folder)

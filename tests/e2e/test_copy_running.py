@@ -7,6 +7,7 @@ refused in one sentence that says so (and how to go on), unless ``--force``.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -85,9 +86,35 @@ def test_a_copy_into_a_search_folder_is_refused(tmp_path):
                    os.path.join(store, other.id, "deeper", "still")):
         run = comet("copy", opt.id, "--to", inside, "--store", store, env={**os.environ})
         assert run.returncode == 2, run.stderr
-        assert "inside the search folder" in run.stderr and "Traceback" not in run.stderr
+        assert "is inside the folder of the search" in run.stderr and "Traceback" not in run.stderr
         assert run.stderr.count("\n") == 1
     assert {path: sorted(os.listdir(path)) for path in before} == before
     beside = comet("copy", opt.id, "--to", str(tmp_path / "elsewhere"), "--store", store,
                    env={**os.environ})
     assert beside.returncode == 0, beside.stderr
+
+
+def test_a_search_folder_given_as_the_store_is_refused(tmp_path):
+    """The summary prints paths inside a search's folder, and people pass that
+    folder as --store: a new search there would be planted among its files."""
+    import pytest
+
+    from comet_optimize.errors import OptimizerException
+
+    store = str(tmp_path / "store")
+    opt = Optimizer(CONFIG, store=store, verbose=0)
+    folder = os.path.join(store, opt.id)
+    before = sorted(os.listdir(folder))
+    with pytest.raises(OptimizerException, match=f"inside the folder of the search {opt.id}"):
+        Optimizer(CONFIG, store=folder, verbose=0)
+    config = tmp_path / "opt.json"
+    config.write_text(json.dumps(CONFIG))
+    script = tmp_path / "train.py"
+    script.write_text(WORKER)
+    run = subprocess.run([sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", "1",
+                          str(script), str(config), "--store", os.path.join(folder, "logs")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert f"give the store that holds it ({store})" in run.stderr
+    assert "Traceback" not in run.stderr and run.stderr.count("\n") == 1
+    assert sorted(os.listdir(folder)) == before
