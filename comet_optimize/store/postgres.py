@@ -141,7 +141,10 @@ _SESSION = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
             "SET tcp_keepalives_count = 3; SET lock_timeout = 0; "
             "SET idle_in_transaction_session_timeout = 0; "
             "SET default_transaction_isolation = 'read committed'")
-# PostgreSQL 17's limit on a whole transaction: the same reasoning, where it exists.
+# PostgreSQL 14's limit on an idle session, and 17's on a whole transaction: the same
+# reasoning, where they exist. A role's idle_session_timeout ended our sessions between
+# experiments, and every worker said "lost the connection" once an experiment.
+_SESSION_14 = "SET idle_session_timeout = 0"
 _SESSION_17 = "SET transaction_timeout = 0"
 # What a session is doing, as its server sees it (`_Connection._answer_lost`).
 _SESSION_STATE = ("SELECT state, extract(epoch FROM clock_timestamp() - state_change)::float8 "
@@ -329,6 +332,8 @@ class _Connection:
             with self.watched(conn):  # a server may stop answering right after it accepted
                 _lift_statement_timeout(conn)
                 conn.execute(_SESSION)
+                if conn.info.server_version >= 140000:
+                    conn.execute(_SESSION_14)
                 if conn.info.server_version >= 170000:
                     conn.execute(_SESSION_17)
         except psycopg.Error as error:

@@ -68,3 +68,31 @@ def test_a_roles_session_defaults_lose_no_result(postgres_store, tmp_path, setti
     assert len(experiments) == 24
     assert {experiment["status"] for experiment in experiments} == {"completed"}
     assert all(experiment["score"] is not None for experiment in experiments)
+
+
+SLOW_WORKER = """
+import sys, time
+from comet_optimize import Optimizer
+
+for experiment in Optimizer(sys.argv[1], verbose=0).get_experiments():
+    time.sleep(0.6)  # the experiment's work: longer than the role's idle limit
+    experiment.log_metric("loss", experiment.params["x"])
+"""
+
+
+def test_a_roles_idle_session_timeout_is_no_outage(postgres_store, tmp_path):
+    """A role's idle_session_timeout (PostgreSQL 14) ended our sessions while a worker
+    waited for its script; every experiment then said "lost the connection"."""
+    store = with_session_setting(postgres_store, "idle_session_timeout=200")
+    optimizer_id = Optimizer(CONFIG | {"algorithm": "random"}, store=postgres_store,
+                             verbose=0).id
+    script = tmp_path / "train.py"
+    script.write_text(SLOW_WORKER)
+    run = subprocess.run(
+        [sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", "2", str(script),
+         optimizer_id, "--store", store],
+        capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "lost the connection" not in run.stdout + run.stderr, run.stdout + run.stderr
+    experiments = Optimizer(optimizer_id, store=postgres_store, verbose=0).experiments()
+    assert [experiment["status"] for experiment in experiments] == ["completed"] * 24
