@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -81,6 +82,16 @@ def asset_files(root: str) -> dict[str, str]:
             with open(os.path.join(folder, name)) as handle:
                 found[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
     return found
+
+
+def with_session_setting(url: str, setting: str) -> str:
+    """The URL with ``-c setting`` added to libpq's options, as a role's setting would be."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    options = query.get("options", [""])[0]
+    query["options"] = [f"{options} -c{setting}".strip()]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(
+        query, doseq=True, quote_via=urllib.parse.quote)))
 
 
 def postgres_server_url() -> str:

@@ -19,7 +19,7 @@ import pytest
 from comet_optimize import Optimizer, OptimizerException
 from comet_optimize.events import SCHEMA_VERSION
 from comet_optimize.store import JournalConflict, new_optimizer_id, open_store
-from tests.conftest import asset_files, postgres_server_url, split_password
+from tests.conftest import asset_files, postgres_server_url, split_password, with_session_setting
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is in the 'postgres' extra")
 
@@ -100,8 +100,10 @@ def test_an_exception_inside_locked_writes_nothing(postgres_store):
     assert [e["type"] for e in events] == ["kept"]
 
 
-def test_append_returns_only_once_its_events_are_on_disk(postgres_store):
-    """The commit inside the lock does not wait for the disk; the flush after it must.
+@pytest.mark.parametrize("role_default", [None, "synchronous_commit=off"])
+def test_append_returns_only_once_its_events_are_on_disk(postgres_store, role_default):
+    """The commit inside the lock does not wait for the disk; the flush after it must,
+    even where the role's sessions default to not waiting (``synchronous_commit=off``).
 
     A flush that writes nothing to the log commits without waiting: the server's
     write-ahead log would then be flushed only up to some earlier point. The check
@@ -109,7 +111,8 @@ def test_append_returns_only_once_its_events_are_on_disk(postgres_store):
     position with the server's insert position would also count records that
     background processes write meanwhile, which nobody waits for.
     """
-    store = open_store(postgres_store)
+    store = open_store(postgres_store if role_default is None
+                       else with_session_setting(postgres_store, role_default))
     optimizer_id = new_optimizer_id()
     store.create(optimizer_id, {})
     journal = store.journal(optimizer_id)

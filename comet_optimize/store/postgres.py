@@ -140,7 +140,12 @@ _HOLDER = ("SELECT a.pid, a.application_name, host(a.client_addr), a.state, "
 _SESSION = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
             "SET tcp_keepalives_count = 3; SET lock_timeout = 0; "
             "SET idle_in_transaction_session_timeout = 0; "
-            "SET default_transaction_isolation = 'read committed'")
+            "SET default_transaction_isolation = 'read committed'; "
+            # The flush after a decision waits for the disk only if the session's commits
+            # do: a role's `off` made every append return before it was durable. Stronger
+            # levels (remote_write, remote_apply) are the administrator's, and kept.
+            "SELECT set_config('synchronous_commit', 'on', false) "
+            "WHERE current_setting('synchronous_commit') = 'off'")
 # PostgreSQL 14's limit on an idle session, and 17's on a whole transaction: the same
 # reasoning, where they exist. A role's idle_session_timeout ended our sessions between
 # experiments, and every worker said "lost the connection" once an experiment.

@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import urllib.parse
 
 import pytest
 
 from comet_optimize import Optimizer
+from tests.conftest import with_session_setting
 
 pytest.importorskip("psycopg", reason="psycopg is in the 'postgres' extra")
 
@@ -36,16 +36,6 @@ CONFIG = {"algorithm": "bayes",
           "parameters": {"x": {"type": "float", "min": 0.0, "max": 1.0},
                          "y": {"type": "float", "min": 0.0, "max": 1.0}},
           "spec": {"metric": "loss", "objective": "minimize", "maxCombo": 24}}
-
-
-def with_session_setting(url: str, setting: str) -> str:
-    """The URL with ``-c setting`` added to libpq's options, as a role's setting would be."""
-    parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qs(parts.query)
-    options = query.get("options", [""])[0]
-    query["options"] = [f"{options} -c{setting}".strip()]
-    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(
-        query, doseq=True, quote_via=urllib.parse.quote)))
 
 
 @pytest.mark.parametrize("setting", [
