@@ -30,10 +30,26 @@ def parse_event(text: str) -> Any:
     try:
         value, end = _scan(text, 0)
     except StopIteration:
-        return json.loads(text)
+        return parse_json(text)
+    except RecursionError:
+        raise _too_deep() from None
     if end != len(text) and text[end:].strip(_JSON_SPACE):
-        return json.loads(text)  # raises its "Extra data" error
+        return parse_json(text)  # raises its "Extra data" error
     return value
+
+
+def parse_json(data: str | bytes) -> Any:
+    """``json.loads(data)``, whose answer to nesting deeper than the interpreter's
+    recursion limit is a ValueError too: what a store holds may be damaged or
+    planted, and readers treat a ValueError as damage, not as a crash."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> ValueError:
+    return ValueError("nested too deeply for JSON this program writes")
 
 
 #: The journal's schema. Version 2 added the ``progress``, ``start`` and ``release``

@@ -78,3 +78,57 @@ def test_an_event_from_a_newer_schema_is_refused_not_misread(file_store):
     with pytest.raises(OptimizerException, match="written by a newer comet_optimize"):
         opt.next()  # a worker already attached stops too, at its next read
     assert open(journal, "rb").read() == before  # nothing appended after it
+
+
+def _plant(store: str, optimizer_id: str, config: str | None = None,
+           event: str | None = None) -> None:
+    """Write a config or an event line as someone else would, in either kind of store."""
+    if store.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(store, autocommit=True) as conn:
+            if config is not None:
+                conn.execute("UPDATE comet_optimize_searches SET config = %s WHERE id = %s",
+                             (config, optimizer_id))
+            if event is not None:
+                conn.execute("INSERT INTO comet_optimize_events (search, batch, body) "
+                             "VALUES (%s, gen_random_uuid(), %s)", (optimizer_id, event))
+        return
+    folder = os.path.join(store, optimizer_id)
+    if config is not None:
+        with open(os.path.join(folder, "config.json"), "w") as handle:
+            handle.write(config)
+    if event is not None:
+        with open(os.path.join(folder, "journal.jsonl"), "a") as handle:
+            handle.write(event + "\n")
+
+
+@pytest.mark.parametrize("text", ["ascii", "utf-8"])
+def test_json_nested_past_the_recursion_limit_is_damage_not_a_crash(store, text):
+    """A planted or damaged store may nest arrays 100,000 deep: the JSON parser's
+    RecursionError was a traceback in every reader (status, list, export, report,
+    a worker's decision)."""
+    bomb = "[" * 100_000 + "]" * 100_000
+    events = Optimizer(CONFIG, verbose=0, store=store)
+    for experiment in events.get_experiments():
+        experiment.log_metric("loss", experiment.params["x"])
+    name = "caf\u00e9" if text == "utf-8" else "cafe"
+    _plant(store, events.id, event=f'{{"v": 1, "type": "update", "name": "{name}", '
+                                    f'"count": 1, "deep": {bomb}}}')
+    for command in (["status", events.id], ["export", events.id], ["check", events.id]):
+        run = comet(*command, store=store)
+        assert "Traceback" not in run.stderr and "RecursionError" not in run.stderr, run.stderr
+        assert "damaged" in run.stderr + run.stdout
+    reread = Optimizer(events.id, verbose=0, store=store)
+    assert [e["status"] for e in reread.experiments()] == ["completed", "completed"]
+
+    config = Optimizer(CONFIG, verbose=0, store=store)
+    _plant(store, config.id, config=bomb)
+    run = comet("status", config.id, store=store)
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert "cannot read the stored config" in run.stderr and run.stderr.count("\n") == 1
+    listed = comet("list", store=store)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr
+    assert "damaged" in listed.stdout
+    with pytest.raises(OptimizerException, match="nested too deeply"):
+        Optimizer(config.id, verbose=0, store=store)

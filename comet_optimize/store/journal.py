@@ -51,7 +51,7 @@ from typing import Any, NoReturn
 from comet_optimize import echo, messages, safe_files
 from comet_optimize import events as events_schema
 from comet_optimize.errors import OptimizerException
-from comet_optimize.events import parse_event
+from comet_optimize.events import parse_event, parse_json
 from comet_optimize.settings import seconds_from_env
 from comet_optimize.store.base import MAX_EVENT_BYTES, Damage, JournalGone
 
@@ -385,7 +385,7 @@ class Journal:
                 continue
             try:
                 event = (parse_event(body) if body.isascii()
-                         else json.loads(body.encode("latin-1")))
+                         else parse_json(body.encode("latin-1")))
             except ValueError:
                 event = None
             if type(event) is not dict:
@@ -610,7 +610,7 @@ class FileStore:
     def read_config(self, optimizer_id: str) -> dict[str, Any]:
         path = os.path.join(self.folder(optimizer_id), "config.json")
         try:
-            config = json.loads(safe_files.read_plain(path, MAX_EVENT_BYTES).decode("utf-8"))
+            config = parse_json(safe_files.read_plain(path, MAX_EVENT_BYTES).decode("utf-8"))
         except FileNotFoundError:
             if os.path.isdir(os.path.dirname(path)):
                 raise OptimizerException(

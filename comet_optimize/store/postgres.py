@@ -62,7 +62,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import SCHEMA_VERSION as EVENTS_SCHEMA
-from comet_optimize.events import newer_schema, parse_event, schema_of
+from comet_optimize.events import newer_schema, parse_event, parse_json, schema_of
 from comet_optimize.liveness import readable_now
 from comet_optimize.settings import seconds_from_env
 from comet_optimize.store.base import Damage, JournalConflict
@@ -1172,7 +1172,7 @@ class PostgresStore:
                 f"unknown optimizer id {optimizer_id} (not found in the store {self.location})"
             )
         try:
-            config = json.loads(row[0])
+            config = parse_json(row[0])
         except ValueError as error:
             raise OptimizerException(
                 f"{self.location}: cannot read the stored config of {optimizer_id} ({error})"
