@@ -323,3 +323,43 @@ def test_pytorch_lightning_s_comet_logger_reports_an_assignment(tmp_path, store)
     rows = Optimizer(search, verbose=0, store=store).experiments()
     assert sorted((row["status"], row["score"]) for row in rows) == [
         ("completed", 10.0), ("completed", 11.0), ("completed", 12.0)]
+    # Each result reached the search when the next trial's logger started, not at the
+    # process's exit: the next decision but one could learn from it.
+    from tests.conftest import stored_events
+
+    order = [(event["type"], event.get("count")) for event in stored_events(store, search)]
+    assert order.index(("end", 1)) < order.index(("assign", 3)), order
+
+
+def test_start_returns_the_running_experiment_or_ends_it_as_comet_does(tmp_path):
+    """Comet's start() hands back the running experiment when its key settings match,
+    and otherwise ends it before making the new one."""
+    script = """\
+import comet_ml
+from comet_ml import Optimizer
+
+first = comet_ml.start(project_name="p")
+assert comet_ml.start(project_name="p") is first and not first.ended
+second = comet_ml.start(project_name="p", mode="create")
+assert first.ended and second is not first
+third = comet_ml.start(project_name="q")
+assert second.ended and not third.ended
+
+opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2]}}, verbose=0)
+data = opt.next_data()
+one = comet_ml.start(experiment_config=comet_ml.ExperimentConfig(optimizer_data=data))
+assert third.ended
+again = comet_ml.start(experiment_config=comet_ml.ExperimentConfig(optimizer_data=data))
+assert again is one and not one.ended
+one.log_metric("loss", 1.0)
+other = comet_ml.start(experiment_config=comet_ml.ExperimentConfig(
+    optimizer_data=opt.next_data()))
+assert one.ended and not other.ended
+print([row["status"] for row in opt.experiments()])
+"""
+    run = subprocess.run([sys.executable, write(tmp_path, "s.py", script)],
+                         env=environment(str(tmp_path / "store"),
+                                         PYTHONPATH=os.path.dirname(_compat.__file__)),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "['completed', 'running']"

@@ -96,14 +96,41 @@ def start(api_key: str | None = None, workspace: str | None = None,
                                  f"comet_ml.ExperimentConfig, not "
                                  f"{type(experiment_config).__name__}")
     settings = experiment_config.settings if experiment_config is not None else {}
+    project_name = project_name or project
+    running = _running[0] if _running and not _running[0].ended else None
+    if running is not None:
+        if mode != "create" and _same_experiment(running, settings.get("optimizer_data"),
+                                                 project_name, workspace):
+            return running
+        # As Comet does, a start() for another experiment ends the running one. With
+        # PyTorch Lightning's CometLogger in an optimizer loop (it never ends its
+        # experiment) each result then reaches the search when the next trial starts,
+        # not when the process exits: bayes learns from it during the run.
+        running.end()
     experiment = Experiment(optimizer_data=settings.get("optimizer_data"),
-                            project_name=project_name or project, workspace=workspace)
+                            project_name=project_name, workspace=workspace)
     if settings.get("name"):
         experiment.set_name(settings["name"])
     for tag in settings.get("tags") or ():
         experiment.add_tag(tag)
     _running[:] = [experiment]
     return experiment
+
+
+def _same_experiment(running: Any, optimizer_data: Any, project_name: str | None,
+                     workspace: str | None) -> bool:
+    """Would Comet's start() hand back the running experiment (its key settings match)?"""
+    if (project_name or running.project_name) != running.project_name:
+        return False
+    if (workspace or running.workspace) != running.workspace:
+        return False
+    if optimizer_data is None or running.count is None:
+        return optimizer_data is None and running.count is None
+    if not isinstance(optimizer_data, dict):
+        return False
+    return (optimizer_data.get("count") == running.count
+            and (optimizer_data.get("optimizer_id") or optimizer_data.get("id"))
+            == running.others.get("optimizer_id"))
 
 
 def get_running_experiment() -> Any:
