@@ -345,7 +345,7 @@ assert first.ended and second is not first
 third = comet_ml.start(project_name="q")
 assert second.ended and not third.ended
 
-opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2]}}, verbose=0)
+opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2, 3, 4]}}, verbose=0)
 data = opt.next_data()
 one = comet_ml.start(experiment_config=comet_ml.ExperimentConfig(optimizer_data=data))
 assert third.ended
@@ -356,6 +356,15 @@ other = comet_ml.start(experiment_config=comet_ml.ExperimentConfig(
     optimizer_data=opt.next_data()))
 assert one.ended and not other.ended
 print([row["status"] for row in opt.experiments()])
+other.log_metric("loss", 1.5)
+other.end()
+
+# Inside an optimizer's loop, a start() of no assignment of its own (Hugging Face's
+# Comet callback) logs to the loop's experiment.
+for experiment in opt.get_experiments():
+    assert comet_ml.start(experiment_config=comet_ml.ExperimentConfig(name="run")) \
+        is experiment
+    experiment.log_metric("loss", 2.0)
 """
     run = subprocess.run([sys.executable, write(tmp_path, "s.py", script)],
                          env=environment(str(tmp_path / "store"),
@@ -363,3 +372,62 @@ print([row["status"] for row in opt.experiments()])
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "['completed', 'running']"
+    from comet_optimize import Optimizer
+
+    [search] = FileStore(str(tmp_path / "store")).list_ids()
+    rows = Optimizer(search, verbose=0, store=str(tmp_path / "store")).experiments()
+    assert [row["status"] for row in rows] == ["completed"] * 4
+
+
+# What Hugging Face's Trainer (transformers 4.57, report_to="comet_ml" or its default
+# "all") does with comet_ml, call for call (checked against transformers itself, which
+# is not a test dependency): it looks the distribution's version up, reads the API key
+# from comet_ml.config, and start()s an experiment inside the optimizer's loop.
+HUGGING_FACE_TRAINER = """\
+import importlib.metadata, sys
+import comet_ml
+from comet_ml import Optimizer
+
+version = importlib.metadata.version("comet_ml")
+assert tuple(int(part) for part in version.split("+")[0].split(".")[:3]) >= (3, 43, 2)
+assert comet_ml.config.get_config("comet.api_key") is not None
+opt = Optimizer(sys.argv[1], verbose=0)
+for experiment in opt.get_experiments():
+    # CometCallback.setup
+    started = comet_ml.start(online=None, mode=None,
+                             experiment_config=comet_ml.ExperimentConfig(name="out"))
+    assert started is experiment
+    started.__internal_api__set_model_graph__(object(), framework="transformers")
+    started.__internal_api__log_parameters__(
+        {"args": {"output_dir": "out", "learning_rate": 5e-05, "report_to": ["comet_ml"],
+                  "fsdp_config": {"min_num_params": 0}, "seed": None},
+         "config": {"vocab_size": 50, "architectures": ["BertForMaskedLM"]}},
+        framework="transformers", source="manual", flatten_nested=True)
+    # CometCallback.on_log, after rewrite_logs
+    started.__internal_api__log_metrics__({"train/loss": 0.7, "train/epoch": 0.5},
+                                          step=2, epoch=0.5, framework="transformers")
+    started.__internal_api__log_metrics__(
+        {"eval/loss": 1.0 + experiment.params["x"], "train/epoch": 1.0}, step=4, epoch=1.0,
+        framework="transformers")
+print("trainer done")
+"""
+
+
+def test_hugging_face_s_trainer_logs_to_the_optimizer_s_experiment(tmp_path):
+    """Hugging Face's Comet callback was never used: no comet_ml distribution to find,
+    no comet_ml.config to read the API key from; and its start() made an experiment of
+    no search, so the optimizer's own ended 'without the metric'."""
+    options = write(tmp_path, "opt.config", json.dumps(
+        {"algorithm": "grid", "parameters": {"x": [0, 1, 2]}, "spec": {"metric": "eval/loss"}}))
+    store = str(tmp_path / "store")
+    run = subprocess.run([*COMET, "optimize", write(tmp_path, "hf.py", HUGGING_FACE_TRAINER),
+                          options], env=environment(store), cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "trainer done" in run.stdout
+    from comet_optimize import Optimizer
+
+    [search] = FileStore(store).list_ids()
+    rows = Optimizer(search, verbose=0, store=store).experiments()
+    assert sorted((row["status"], row["score"]) for row in rows) == [
+        ("completed", 1.0), ("completed", 2.0), ("completed", 3.0)]

@@ -97,7 +97,7 @@ def start(api_key: str | None = None, workspace: str | None = None,
                                  f"{type(experiment_config).__name__}")
     settings = experiment_config.settings if experiment_config is not None else {}
     project_name = project_name or project
-    running = _running[0] if _running and not _running[0].ended else None
+    running = get_running_experiment()
     if running is not None:
         if mode != "create" and _same_experiment(running, settings.get("optimizer_data"),
                                                  project_name, workspace):
@@ -119,14 +119,18 @@ def start(api_key: str | None = None, workspace: str | None = None,
 
 def _same_experiment(running: Any, optimizer_data: Any, project_name: str | None,
                      workspace: str | None) -> bool:
-    """Would Comet's start() hand back the running experiment (its key settings match)?"""
+    """Would Comet's start() hand back the running experiment (its key settings match)?
+
+    Without an assignment of its own, a start() inside an optimizer's loop (Hugging
+    Face's Comet callback makes one) logs to the loop's experiment, as with Comet.
+    """
     if (project_name or running.project_name) != running.project_name:
         return False
     if (workspace or running.workspace) != running.workspace:
         return False
-    if optimizer_data is None or running.count is None:
-        return optimizer_data is None and running.count is None
-    if not isinstance(optimizer_data, dict):
+    if optimizer_data is None:
+        return True
+    if not isinstance(optimizer_data, dict) or running.count is None:
         return False
     return (optimizer_data.get("count") == running.count
             and (optimizer_data.get("optimizer_id") or optimizer_data.get("id"))
@@ -203,9 +207,9 @@ def __getattr__(name: str) -> Any:
         from comet_optimize.media import ConfusionMatrix
 
         return ConfusionMatrix
-    if name == "integration":
+    if name in ("integration", "config", "api", "exceptions"):  # submodules, on first use
         import importlib
 
-        return importlib.import_module(f"{__name__}.integration")
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'comet_ml' (comet_optimize's offline stand-in) has no "
                          f"attribute {name!r}")
