@@ -41,7 +41,8 @@ runnable point has. Optionally (``gp_trust``, off), once ``gp_trust_after``
 results are in, the GP searches a trust region (TuRBO's box around the best
 point, replayed from the history): left to itself, expected improvement keeps
 sending it to the corners of the space on rugged problems, where the Parzen
-model does better; the box fixes that there but stalls on plateaus. Also
+model does better; the box fixes that there but stalls on plateaus
+(``gp_trust_plateau``: no box while two results share the best score). Also
 optional and off, since they lost on the benchmark's tuning half: a mixed
 polish of the acquisition (closed-form gradients, a coordinate search over
 integer and categorical values: `acquisition.py`) and a Parzen re-ranking of
@@ -56,8 +57,9 @@ the whole history), so it stops growing at all. Past the cap the two mixtures
 also change rarely (the good one when a result enters the best 25, the bad one
 when a result lands on a multiple of s), so the search keeps the last of each
 and reuses it while its rows are the same (pending rows are added to the bad
-one as kernels of their own); a reused mixture is the one a fresh build gives,
-so a suggestion does not depend on what the process decided before. The GP costs
+one as kernels of their own; when the bad sample gains a row, only the kernels whose
+widths that changes are computed again); a reused mixture is the one a fresh build
+gives, bit for bit, so a suggestion does not depend on what the process decided before. The GP costs
 O(n^3) in the history; past ``gp_max_trials`` it is not fitted, which keeps a
 suggestion under 50 ms while it runs and the Parzen path's cost beyond.
 """
@@ -143,6 +145,8 @@ class ParzenSettings:
     # within a few hundred trials)
     gp_trust_step: bool = True  # the box is at least one step wide on integer/discrete
     gp_trust_ties: bool = False  # a result equal to the best is not a miss (plateaus)
+    gp_trust_plateau: bool = False  # no box while the best score is shared by two or
+    # more results (a plateau: the box's centre would be arbitrary)
     gp_trust_every: int = 1  # the box applies to every k-th suggestion only (by the count
     # of results), the GP's global search makes the others
     gp_thompson: int = 0  # with experiments pending, the next is the best of one joint
@@ -243,7 +247,14 @@ class ParzenSearch(SamplingAlgorithm):
         cached = self._mixtures.get(name)
         if cached is not None and np.array_equal(cached.centres, centres):
             return cached
-        mixture = _Parzen(self, centres)
+        k = 0 if cached is None else len(cached.centres)
+        if 0 < k < len(centres) and np.array_equal(cached.centres, centres[:k]):
+            # The same rows and a few more (the bad sample when a result lands on a
+            # multiple of s: every 4th suggestion at 1,000 results): only the kernels
+            # whose widths changed are computed again.
+            mixture = cached.grown(centres)
+        else:
+            mixture = _Parzen(self, centres)
         self._mixtures[name] = mixture
         return mixture
 
@@ -369,11 +380,13 @@ class ParzenSearch(SamplingAlgorithm):
         box = None
         if (settings.gp_trust and len(self.numeric)
                 and len(history.scores) >= settings.gp_trust_after
-                and len(history.scores) % settings.gp_trust_every == 0):
+                and len(history.scores) % settings.gp_trust_every == 0
+                and not (settings.gp_trust_plateau and self._plateau(history))):
             box = self._trust_box(history, model, top[0])
             candidates = self._into_box(candidates, box, rng)
         if settings.gp_snap:
             candidates = self._snap(candidates)
+
         def acquisition(rows: np.ndarray) -> np.ndarray:
             value = gp.log_expected_improvement(*model.predict(rows), best)
             if len(pending) and settings.gp_pending_penalty:
@@ -383,6 +396,31 @@ class ParzenSearch(SamplingAlgorithm):
                                               1 - 1e-12)).sum(axis=1)
             return value
 
+        candidates, score = self._gp_search(model, best, acquisition, candidates, top, box)
+        order = np.argsort(-score, kind="stable")
+        if settings.gp_rerank is not None and bad is not None:
+            # The GP's shortlist (within gp_rerank of the best log expected improvement),
+            # in the Parzen model's order (log l - log g): where the GP sees several
+            # nearly equal chances, the one the good results vouch for goes first.
+            short = order[score[order] >= score[order[0]] - settings.gp_rerank]
+            rows = candidates[short]
+            ratio = good.log_pdf(rows) - bad.log_pdf(rows)
+            order = np.concatenate([short[np.argsort(-ratio, kind="stable")],
+                                    order[len(short):]])
+        if len(pending) and settings.gp_thompson:
+            pool = order[:settings.gp_thompson]
+            draw = model.sample(candidates[pool], rng)
+            order = np.concatenate([pool[np.argsort(draw, kind="stable")],
+                                    order[settings.gp_thompson:]])
+        return candidates[order]
+
+    def _gp_search(self, model: gp.GaussianProcess, best: float,
+                   acquisition: Callable[[np.ndarray], np.ndarray], candidates: np.ndarray,
+                   top: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """``candidates`` scored by ``acquisition``, with the best few polished (inside
+        ``box``, when given) and appended."""
+        settings = self.settings
         score = acquisition(candidates)
         if len(self.numeric) and settings.gp_polish:
             leaders = candidates[np.argsort(-score, kind="stable")[:settings.gp_polish]]
@@ -403,22 +441,14 @@ class ParzenSearch(SamplingAlgorithm):
                 polished = self._snap(polished)
             candidates = np.concatenate([candidates, polished])
             score = np.concatenate([score, acquisition(polished)])
-        order = np.argsort(-score, kind="stable")
-        if settings.gp_rerank is not None and bad is not None:
-            # The GP's shortlist (within gp_rerank of the best log expected improvement),
-            # in the Parzen model's order (log l - log g): where the GP sees several
-            # nearly equal chances, the one the good results vouch for goes first.
-            short = order[score[order] >= score[order[0]] - settings.gp_rerank]
-            rows = candidates[short]
-            ratio = good.log_pdf(rows) - bad.log_pdf(rows)
-            order = np.concatenate([short[np.argsort(-ratio, kind="stable")],
-                                    order[len(short):]])
-        if len(pending) and settings.gp_thompson:
-            pool = order[:settings.gp_thompson]
-            draw = model.sample(candidates[pool], rng)
-            order = np.concatenate([pool[np.argsort(draw, kind="stable")],
-                                    order[settings.gp_thompson:]])
-        return candidates[order]
+        return candidates, score
+
+    @staticmethod
+    def _plateau(history: History) -> bool:
+        """Whether the best score is shared by two or more completed experiments: then
+        "the best point" is one of several, and a box around it is arbitrary."""
+        scores = history.scores
+        return bool(len(scores)) and int(np.count_nonzero(scores == scores.min())) >= 2
 
     def _gp_scores(self, history: History) -> np.ndarray:
         """The scores the GP is fitted to: warped (``gp_transform``), then centred on their
@@ -625,6 +655,30 @@ class _Parzen:
         return _Parzen(self.search, centres, np.concatenate([self.bandwidth, bandwidth]),
                        joined)
 
+    def grown(self, centres: np.ndarray) -> _Parzen:
+        """The mixture a fresh build gives on ``centres``, whose first rows are this one's:
+        every width is worked out again (a new kernel narrows its neighbours'), but the
+        kernel terms only for the new kernels and those whose widths changed."""
+        if not len(self.search.numeric):
+            return _Parzen(self.search, centres)
+        k = len(self.centres)
+        mu = centres[:, self.search.numeric]
+        bandwidth = self._bandwidths(self.search.settings, mu)
+        rows = np.concatenate([np.flatnonzero((bandwidth[:k] != self.bandwidth).any(axis=1)),
+                               np.arange(k, len(centres))])
+        joined = []
+        for old, new in zip((self.cdf_low, self.cdf_high, self.log_norm, self.precision,
+                             self.mu_precision, self.mu_sq_precision),
+                            _kernel_terms(mu[rows], bandwidth[rows])):
+            both = np.empty((len(centres),) + old.shape[1:])
+            both[:k] = old
+            both[rows] = new
+            joined.append(both)
+        # einsum's sums over a row depend on how many rows it is given: this one is taken
+        # over every kernel, as a fresh build takes it (the others are exact row by row).
+        joined[5] = np.einsum("ij,ij->i", mu, joined[4])
+        return _Parzen(self.search, centres, bandwidth, tuple(joined))
+
     def _bandwidths(self, settings: ParzenSettings, mu: np.ndarray | None = None,
                     last: int | None = None) -> np.ndarray:
         """(kernels, numeric dims) widths on the unit interval, from the neighbour gaps
@@ -684,11 +738,15 @@ class _Parzen:
         total -= peak[:, None]
         # Terms below e^-40 of the largest change nothing, and exp() of very negative
         # numbers returns subnormals, which are a hundred times slower to compute. They
-        # count as e^-40 each; past a few dozen kernels most terms are that far down, so
-        # exp() runs on the others only (the same numbers, at a third of the cost).
-        far = total <= -40.0
-        np.exp(total, out=total, where=~far)
-        np.copyto(total, _EXP_FLOOR, where=far)
+        # count as e^-40 each; past a few dozen kernels most terms (four in five at 1,000
+        # results) are that far down, so exp() runs on the others only, gathered into one
+        # short array (the same numbers; a masked exp() and a masked copy of the floor
+        # cost twice as much, and exp() is most of a suggestion past the cap).
+        flat = total.reshape(-1)
+        near = np.flatnonzero(flat > -40.0)
+        values = np.exp(flat[near])
+        flat.fill(_EXP_FLOOR)
+        flat[near] = values
         return peak + np.log(total.sum(axis=1) + np.exp(prior - peak))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -707,7 +765,11 @@ class _Parzen:
             u = low + rng.uniform(size=low.shape) * (high - low)
             values = self.mu[chosen] + self.bandwidth[chosen] * ndtri(
                 np.clip(u, 1e-15, 1 - 1e-15))
-            out[np.ix_(from_kernel, search.numeric)] = np.clip(values, 0.0, 1.0)
+            np.clip(values, 0.0, 1.0, out=values)
+            if len(search.categorical):
+                out[np.flatnonzero(from_kernel)[:, None], search.numeric] = values
+            else:  # every column is ordered: a plain row selection (np.ix_ costs more)
+                out[from_kernel] = values
         for j in search.categorical:
             keep = rng.uniform(size=m) < self.keep[j]
             values = out[from_kernel, j]

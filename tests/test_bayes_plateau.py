@@ -1,0 +1,52 @@
+"""The trust region's plateau rule (``gp_trust_plateau``): no box while the best score is
+shared, the box as before otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from comet_optimize.algorithms.base import History
+from comet_optimize.algorithms.bayes import ParzenSearch
+from comet_optimize.config import validate
+from comet_optimize.space import Space
+
+SPACE = Space.from_config(validate({
+    "algorithm": "bayes", "spec": {"seed": 1, "maxCombo": 0},
+    "parameters": {"x": {"type": "double", "min": 0.0, "max": 1.0},
+                   "y": {"type": "double", "min": 0.0, "max": 1.0},
+                   "n": {"type": "integer", "min": 1, "max": 30}}}))
+TRUST = {"gp_trust": True, "gp_trust_after": 20}
+
+
+def history(tied: bool) -> History:
+    rows = SPACE.sample_internal(np.random.default_rng(4), 40)
+    scores = np.round(((rows[:, :2] - 0.4) ** 2).sum(axis=1), 3) + 0.01
+    best = int(np.argmin(scores))
+    if tied:  # a second experiment as good as the best, elsewhere: a plateau
+        other = int(np.argmax(scores))
+        scores[other] = scores[best]
+    return History(rows, scores, rows[:0])
+
+
+def proposal(h: History, **settings) -> np.ndarray:
+    return ParzenSearch(SPACE, seed=1, **settings).propose(h, np.random.default_rng(9))
+
+
+def test_a_shared_best_score_leaves_the_search_without_its_box():
+    tied = history(tied=True)
+    assert ParzenSearch._plateau(tied)
+    plateau = proposal(tied, gp_trust_plateau=True, **TRUST)
+    assert np.array_equal(plateau, proposal(tied))  # the global search, draw for draw
+    assert not np.array_equal(plateau, proposal(tied, **TRUST))  # the box acted there
+
+
+def test_a_single_best_keeps_the_box():
+    single = history(tied=False)
+    assert not ParzenSearch._plateau(single)
+    assert np.array_equal(proposal(single, gp_trust_plateau=True, **TRUST),
+                          proposal(single, **TRUST))
+    assert not np.array_equal(proposal(single, **TRUST), proposal(single))
+
+
+def test_an_empty_history_is_no_plateau():
+    assert not ParzenSearch._plateau(History.empty(3))
