@@ -32,6 +32,14 @@ benchmark's workers, the server and that job are the three busy sessions).
 This gives the benchmark's session and the server's the autogroup nice -N, so
 that nice 19 work yields to it as intended; the figures say which was used.
 
+``--split`` says where a worker's CPU goes (our stores only): each worker times a few
+functions with ``time.process_time`` (each section's own time, without the sections it
+calls) and the table is printed per worker count, in ms per experiment: the fold of
+events into the search's state (``fold``: others' events, and its own), their parse
+(``parse``, PostgreSQL's read), the round trips (``round trips``: libpq and psycopg), the
+rest of the reserved start (``start, other``: the write's own Python), the choice of
+parameters, the decisions' own work, the liveness check, and the Experiment API.
+
 The server URL comes from --url or COMET_OPTIMIZE_TEST_PG (what
 .ci/with-postgres sets). Each of our runs gets a fresh schema, each Optuna
 run a fresh database. COMET_OPTIMIZE_PG_SYNC_COMMIT=1 measures the slower
@@ -55,13 +63,60 @@ CONFIG = {"algorithm": "random",
                          "y": {"type": "double", "min": -5.0, "max": 5.0}}}
 
 
-def ours_worker(optimizer_id: str, store: str, barrier, queue) -> None:
+# --split: section name -> (module, class or None, function), timed in each worker.
+SECTIONS = {
+    "fold": ("comet_optimize.optimizer", "Optimizer", "_apply"),
+    "parse": ("comet_optimize.store.postgres", "PostgresJournal", "_fold"),
+    "round trips": ("comet_optimize.store.pipeline", None, "run"),
+    "start, other": ("comet_optimize.optimizer", "Optimizer", "_start_reserved"),
+    "choice": ("comet_optimize.optimizer", "Optimizer", "_choose"),
+    "decision, other": ("comet_optimize.optimizer", "Optimizer", "_transaction"),
+    "liveness": ("comet_optimize.optimizer", "Optimizer", "_fail_dead_workers"),
+    "Experiment()": ("comet_optimize.experiment", "Experiment", "__init__"),
+    "log_metric": ("comet_optimize.experiment", "Experiment", "log_metric"),
+    "result event": ("comet_optimize.optimizer", "Optimizer", "_result_event"),
+}
+
+
+def time_sections() -> dict[str, float]:
+    """Wrap the `SECTIONS` so that each adds its own processor time (without the time of
+    the sections it calls) to the returned dict."""
+    import importlib
+
+    spent: dict[str, float] = {}
+    stack: list[float] = []
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            began = time.process_time()
+            stack.append(0.0)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                took = time.process_time() - began
+                spent[name] = spent.get(name, 0.0) + took - stack.pop()
+                if stack:
+                    stack[-1] += took
+        return wrapper
+
+    for name, (module, owner, function) in SECTIONS.items():
+        holder = importlib.import_module(module)
+        if owner is not None:
+            holder = getattr(holder, owner)
+        setattr(holder, function, timed(name, getattr(holder, function)))
+    return spent
+
+
+def ours_worker(optimizer_id: str, store: str, split: bool, barrier, queue) -> None:
     from comet_optimize import Optimizer
 
+    spent = time_sections() if split else None
     opt = Optimizer(optimizer_id, verbose=0, store=store)
     waits = []
     barrier.wait()
     cpu = time.process_time()
+    if spent:
+        spent.clear()
     experiments = opt.get_experiments()
     while True:
         start = time.perf_counter()
@@ -70,7 +125,7 @@ def ours_worker(optimizer_id: str, store: str, barrier, queue) -> None:
         if experiment is None:
             break
         experiment.log_metric("loss", experiment.params["x"] ** 2 + experiment.params["y"] ** 2)
-    queue.put((time.perf_counter(), waits, time.process_time() - cpu))
+    queue.put((time.perf_counter(), waits, time.process_time() - cpu, spent))
 
 
 def optuna_worker(url: str, trials: int, barrier, queue) -> None:
@@ -89,7 +144,7 @@ def optuna_worker(url: str, trials: int, barrier, queue) -> None:
         x, y = trial.suggest_float("x", -5, 5), trial.suggest_float("y", -5, 5)
         study.tell(trial, x * x + y * y)
         waits.append(time.perf_counter() - start)
-    queue.put((time.perf_counter(), waits, time.process_time() - cpu))
+    queue.put((time.perf_counter(), waits, time.process_time() - cpu, None))
 
 
 def server_cpu_seconds() -> float | None:
@@ -136,13 +191,18 @@ def run(target, args_for, processes: int) -> dict:
     results = [queue.get() for _ in workers]
     for worker in workers:
         worker.join()
-    end = max(finished for finished, _, _ in results)
-    waits = np.concatenate([w for _, w, _ in results]) * 1000
+    end = max(finished for finished, _, _, _ in results)
+    waits = np.concatenate([w for _, w, _, _ in results]) * 1000
     after = server_cpu_seconds()
+    split: dict[str, float] = {}
+    for _, _, _, spent in results:
+        for name, seconds in (spent or {}).items():
+            split[name] = split.get(name, 0.0) + seconds
     return {"seconds": end - start, "median_wait_ms": float(np.median(waits)),
             "p99_wait_ms": float(np.percentile(waits, 99)), "worst_wait_ms": float(waits.max()),
-            "client_cpu_seconds": sum(cpu for _, _, cpu in results),
-            "server_cpu_seconds": None if server is None or after is None else after - server}
+            "client_cpu_seconds": sum(cpu for _, _, cpu, _ in results),
+            "server_cpu_seconds": None if server is None or after is None else after - server,
+            "split_cpu_seconds": split}
 
 
 def take_priority(level: int) -> str:
@@ -187,11 +247,11 @@ def fresh_database(url: str) -> str:
     return head.replace("postgresql://", "postgresql+psycopg://", 1) + "/" + name
 
 
-def ours(store: str, experiments: int, workers: int) -> dict:
+def ours(store: str, experiments: int, workers: int, split: bool = False) -> dict:
     from comet_optimize import Optimizer
 
     opt = Optimizer({**CONFIG, "spec": {"maxCombo": experiments}}, verbose=0, store=store)
-    result = run(ours_worker, (opt.id, store), workers)
+    result = run(ours_worker, (opt.id, store, split), workers)
     status = Optimizer(opt.id, verbose=0, store=store).status()
     assert status["completed"] == experiments, status
     return result
@@ -258,7 +318,7 @@ def ceiling_worker(url: str, mode: str, passes: int, barrier, queue) -> None:
             pipeline.run(conn, prepared, [(pg._P_BEGIN, None), (pg._P_LOCK, lock), insert,
                                           (pg._P_COMMIT, None), (pg._P_FLUSH, None)])
         waits.append(time.perf_counter() - start)
-    queue.put((time.perf_counter(), waits, time.process_time() - cpu))
+    queue.put((time.perf_counter(), waits, time.process_time() - cpu, None))
 
 
 def ceiling(url: str, mode: str, passes: int, workers: int) -> dict:
@@ -287,6 +347,8 @@ def main() -> None:
                         help="lock passes with no Python work instead (see the docstring)")
     parser.add_argument("--priority", type=int, default=0,
                         help="autogroup nice -N for the benchmark and the server (see above)")
+    parser.add_argument("--split", action="store_true",
+                        help="where our workers' CPU goes, by section (see the docstring)")
     parser.add_argument("--url", default=os.environ.get("COMET_OPTIMIZE_TEST_PG"))
     parser.add_argument("--out", default="benchmarks/results/pg_throughput.json")
     args = parser.parse_args()
@@ -303,9 +365,10 @@ def main() -> None:
           "| client CPU ms/exp | server CPU ms/exp | load |")
     print("|---|---|---|---|---|---|---|---|---|")
     for workers in [int(w) for w in args.workers.split(",")]:
-        runs = {"postgres": lambda w=workers: ours(fresh_schema(args.url), args.experiments, w),
+        runs = {"postgres": lambda w=workers: ours(fresh_schema(args.url), args.experiments, w,
+                                                   args.split),
                 "file": lambda w=workers: ours(tempfile.mkdtemp(prefix="comet-bench-"),
-                                               args.experiments, w)}
+                                               args.experiments, w, args.split)}
         if args.ceiling:
             runs = {mode: lambda w=workers, m=mode: ceiling(fresh_schema(args.url), m,
                                                             args.experiments, w)
@@ -327,6 +390,12 @@ def main() -> None:
                   f"{result['worst_wait_ms']:.1f} | "
                   f"{result['client_cpu_seconds'] * 1000 / count:.2f} | "
                   f"{server_ms(result, count)} | {result['load']:.1f} |", flush=True)
+            if result.get("split_cpu_seconds"):
+                split = result["split_cpu_seconds"]
+                rest = result["client_cpu_seconds"] - sum(split.values())
+                print("    " + ", ".join(f"{name} {seconds * 1000 / count:.3f}" for name, seconds
+                                         in sorted(split.items(), key=lambda item: -item[1]))
+                      + f", the rest {rest * 1000 / count:.3f} ms/exp", flush=True)
     bayes = {}
     if not args.skip_bayes:
         bayes = {"postgres_ms": bayes_cost(fresh_schema(args.url), 1000, 30),

@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 
 from comet_optimize.algorithms.base import History
-from comet_optimize.events import event_problem
+from comet_optimize.events import PLAIN_RESULT_KEYS, event_problem
 from comet_optimize.liveness import Worker
 from comet_optimize.space import Space
 
@@ -226,20 +226,24 @@ class SearchState:
         if problem is not None:
             return problem
         kind = event["type"]
-        if isinstance(event.get("time"), (int, float)):
-            self.last_update = event["time"]
+        when = event.get("time")
+        if isinstance(when, (int, float)):
+            self.last_update = when
+        if kind == "end":  # most events: each experiment's end, by every worker
+            count = event["count"]
+            if count > self.max_count:  # a number seen anywhere is never handed out again
+                self.max_count = count
+            self._apply_end(event)
+            following = event.get("next")
+            if following is not None:
+                self._start(following["count"], following["experiment"], when)
+            return None
         if kind == "assign":
             return self._apply_assign(event)
         if kind == "reserve":
             return self._apply_reserve(event)
-        if kind in ("end", "update"):  # a number seen anywhere is never handed out again
+        if kind == "update":
             self.max_count = max(self.max_count, event["count"])
-        if kind == "end":
-            self._apply_end(event)
-            following = event.get("next")
-            if following is not None:
-                self._start(following["count"], following["experiment"], event.get("time"))
-        elif kind == "update":
             return self._apply_update(event)
         elif kind == "progress":
             return self._apply_progress(event)
@@ -393,9 +397,10 @@ class SearchState:
         assignment.score = decode_score(get("score"))
         assignment.reason = get("reason")
         assignment.metrics = get("metrics", assignment.metrics)
-        for key in RESULT_FIELDS:
-            if key in event:
-                assignment.extra[key] = event[key]
+        if not event.keys() <= PLAIN_RESULT_KEYS:  # it carries some of RESULT_FIELDS
+            for key in RESULT_FIELDS:
+                if key in event:
+                    assignment.extra[key] = event[key]
         counts = self.counts
         counts[before] -= 1
         counts[state] += 1
@@ -439,7 +444,8 @@ class SearchState:
         if index is None:
             if oriented is None:
                 return
-            self._observed_at[assignment.count] = len(self._scores)
+            observed = self._observed_at  # a row for each, in order: its size is the next
+            observed[assignment.count] = len(observed)
             self._rows.append(self.row(assignment))
             self._scores.append(oriented)
         else:
