@@ -32,7 +32,6 @@ import os
 import secrets
 import stat
 import sys
-import threading
 import time
 import uuid
 import warnings
@@ -54,6 +53,7 @@ from comet_optimize.space import Space
 from comet_optimize.state import SearchState, State
 from comet_optimize.store import check_optimizer_id, is_optimizer_id, new_optimizer_id, open_store
 from comet_optimize.store.base import Damage, JournalConflict, JournalGone
+from comet_optimize.waiting_lock import WaitingLock
 
 _live_optimizers: weakref.WeakSet[Optimizer] = weakref.WeakSet()
 CONFLICT_ATTEMPTS = 5  # decisions retried after the store lost its lock (JournalConflict)
@@ -136,7 +136,7 @@ class Optimizer:
         self.experiment_kwargs = experiment_kwargs
         self.experiment_class = _experiment_factory(experiment_class)
         self._said_complete = False
-        self._lock = threading.RLock()
+        self._lock = WaitingLock()
         self._pid = os.getpid()
         self._open: dict[int, Experiment] = {}  # this process's unended experiments
         # Assignments written but not yet in an Experiment: a signal between the two
@@ -260,7 +260,7 @@ class Optimizer:
         """After a fork: a new lock, and no claim on the parent's open experiments."""
         if self._pid != os.getpid():
             self._pid = os.getpid()
-            self._lock = threading.RLock()
+            self._lock = WaitingLock()
             self._open = {}
             self._unclaimed = {}
             self._busy = self._draining = False
@@ -312,9 +312,15 @@ class Optimizer:
         handler that logs a metric or ends an experiment, interrupting a write) is
         run as soon as the interrupted one is done, not in the middle of it, where it
         would take the events the interrupted one was about to write; it returns None.
+        So is one asked for while this thread waits for the lock (a handler run
+        inside that wait): waiting there too, it would be run again by the next
+        signal, nested (`comet_optimize.waiting_lock`).
         """
         if self.readonly:
             raise OptimizerException(f"the search {self.id} was opened read-only")
+        if self._lock.waiting_here():
+            self._deferred.append((decide, written))
+            return None
         with self._lock:
             self._own()
             if self._busy:
@@ -1195,7 +1201,7 @@ def _end_open_experiments() -> None:
             _warning(f"could not end the open experiments of {optimizer.id}: {error}")
 
 
-_locked_for_fork: list[threading.RLock] = []
+_locked_for_fork: list[WaitingLock] = []
 
 
 def _before_fork() -> None:

@@ -102,3 +102,66 @@ def test_a_handler_that_ends_the_experiment_mid_write_loses_nothing(store, algor
     assert sorted((r["status"], r["score"]) for r in records) == [
         ("completed", 0.1), ("completed", 0.2), ("completed", 0.3), ("completed", 0.4)]
     assert "damaged" not in done.stderr
+
+
+STORM = """
+import signal, sys, threading
+from comet_optimize import Optimizer
+
+opt = Optimizer(sys.argv[1], verbose=0)
+experiment = opt.next()
+experiment.log_metric("loss", 0.5)
+experiment.end()
+ticks = 0
+entered = threading.Event()
+
+def tick(signum, frame):
+    global ticks
+    ticks += 1
+    entered.set()
+    experiment.log_metric("ticks", ticks)  # after the end: an update, written at once
+
+signal.signal(signal.SIGUSR1, tick)
+holding, waiting = threading.Event(), threading.Event()
+
+def decision_of_another_thread():
+    # While it holds the optimizer, the main thread waits for it; each signal comes
+    # once the previous handler runs, as a fast timer's would.
+    with opt._lock:
+        holding.set()
+        assert waiting.wait(30)
+        for _ in range(400):
+            entered.clear()
+            # Sent again while unanswered: a signal that lands just before the thread
+            # starts to wait for a lock is handled only once the wait ends (CPython).
+            while not entered.is_set():
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+                entered.wait(0.05)
+
+other = threading.Thread(target=decision_of_another_thread)
+other.start()
+assert holding.wait(30)
+waiting.set()
+experiment.log_metric("ticks", 0)  # waits for the other thread's lock
+other.join()
+print("ticks", ticks, file=open(sys.argv[2], "w"))
+"""
+
+
+def test_a_handler_that_logs_while_its_thread_waits_for_the_optimizer_does_not_nest(
+        store, tmp_path):
+    """The main thread waits for the optimizer (another thread decides) and a signal
+    handler logs to an ended experiment: the handler waited for the lock too, so the
+    next signal ran it again inside the wait, nested, until the recursion limit. It
+    now leaves the write to the wait it interrupted, which makes it on getting the lock."""
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    env = {**os.environ, "COMET_OPTIMIZE_STORE": store}
+    told = tmp_path / "ticks"
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(STORM), opt.id, str(told)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ticks = int(told.read_text().split()[1])
+    assert ticks >= 400
+    record = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
+    assert (record["status"], record["score"]) == ("completed", 0.5)
+    assert record["metrics"]["ticks"]["last"] == ticks
