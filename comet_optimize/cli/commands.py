@@ -95,6 +95,27 @@ def open_optimizer(optimizer: str | None, store: str, trials: int | None = None,
         raise BadInput(f"store {store}: {error.strerror or error}") from None
 
 
+def _check_the_lock(opt) -> None:
+    """A folder store's lock, taken once before any worker starts: on a file system
+    that cannot lock files (NFS without its lock service), every worker would
+    otherwise die on its first decision, each with a traceback."""
+    from comet_optimize.store import FileStore
+
+    if not isinstance(opt.store, FileStore):
+        return
+    try:
+        journal = opt.store.journal(opt.id)
+        try:
+            with journal.locked():
+                pass
+        finally:
+            journal.close()
+    except OptimizerException as error:
+        raise BadInput(str(error)) from None
+    except OSError as error:
+        raise BadInput(f"store {opt.store.location}: {error.strerror or error}") from None
+
+
 def attach(optimizer_id: str | None, store: str):
     """An existing search by id (from the argument, else COMET_OPTIMIZER_ID), quietly."""
     from comet_optimize.store import is_optimizer_id
@@ -204,6 +225,7 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     interpreter = check_executable(executable or sys.executable)
     root = resolve_store(store)
     opt = open_optimizer(optimizer, root, trials=trials)
+    _check_the_lock(opt)
     plan = Plan(script=script, optimizer=optimizer, optimizer_id=opt.id, store=root,
                 jobs=jobs, executable=executable or interpreter, args=list(args or []),
                 trials=trials, gpus=gpu_list, grace=grace,

@@ -423,13 +423,24 @@ class Journal:
 
     def _take_lock(self, fd: int) -> None:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            token = _lock_watch.waiting(self)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            finally:
-                _lock_watch.done(token)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                token = _lock_watch.waiting(self)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                finally:
+                    _lock_watch.done(token)
+        except OSError as error:
+            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+            # An NFS mount whose lock service is not running answers ENOLCK ("No locks
+            # available"); some network and FUSE file systems have no flock at all.
+            # Without the lock, workers would overwrite each other's decisions.
+            raise OptimizerException(
+                f"{self.path}: the file system cannot lock files ({error.strerror}), and a "
+                f"folder store needs that lock to keep workers from overwriting each other: "
+                f"put the store on a local disk (--store), or use a PostgreSQL store") from None
 
     def _sync(self, fd: int) -> None:
         """Make what `append` wrote durable (outside the lock: see the module docstring)."""
