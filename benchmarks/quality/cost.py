@@ -13,6 +13,11 @@ on this machine's virtual disk, outside the search's lock), so a round trip pays
 Then, over as many samples, one step of the ``get_experiments()`` loop, which records
 the previous result and the next assignment in one write (one flush). Also times the
 first 100 suggestions (the issue compares with Optuna's GP there).
+
+``--profile K`` also prints the K functions that took the most time of their own over
+the timed round trips (cProfile, which slows Python code more than numpy's, so read it
+for where the time goes, not for how much): at 1,000 results the two flushes to disk
+(``posix.fdatasync``, the store's) and the Parzen mixtures' densities (``log_pdf``) lead.
 """
 
 from __future__ import annotations
@@ -65,7 +70,8 @@ def _loop_steps(opt: Optimizer, samples: int) -> list[float]:
     return steps
 
 
-def measure(completed: int, dimensions: int, samples: int) -> dict[str, float]:
+def measure(completed: int, dimensions: int, samples: int,
+            profile: int = 0) -> dict[str, float]:
     parameters = {f"x{i}": {"type": "double", "min": 0.0, "max": 1.0} for i in range(dimensions)}
     store = tempfile.mkdtemp(prefix="comet-cost-")
     opt = Optimizer({"algorithm": "bayes",
@@ -74,7 +80,19 @@ def measure(completed: int, dimensions: int, samples: int) -> dict[str, float]:
     first = [_round(opt) for _ in range(min(completed - samples, 100))]
     for _ in range(completed - samples - len(first)):
         _round(opt)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     times = np.array([_round(opt) for _ in range(samples)]) * 1000
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        print(f"-- {completed} completed: the {profile} costliest functions (own time)")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
     steps = np.array(_loop_steps(opt, samples)) * 1000  # at N to N + samples completed
     return {"completed": completed, "dimensions": dimensions,
             "median_ms": float(np.median(times[:, 0])), "mean_ms": float(times[:, 0].mean()),
@@ -94,6 +112,9 @@ def main() -> None:
     parser.add_argument("--variant", default=None,
                         help='ParzenSettings fields as JSON (default: the shipped settings), '
                              'e.g. \'{"gp": false}\'')
+    parser.add_argument("--profile", type=int, default=0, metavar="K",
+                        help="print the K costliest functions of the timed round trips "
+                             "(cProfile; the timings are then those of a profiled run)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/cost.json"))
     args = parser.parse_args()
     if args.variant:  # before any worker is forked, so that every process uses it
@@ -102,7 +123,7 @@ def main() -> None:
         from comet_optimize.algorithms.bayes import ParzenSearch, ParzenSettings
 
         ParzenSearch.settings = replace(ParzenSettings(), **json.loads(args.variant))
-    rows = [measure(n, args.dimensions, args.samples) for n in args.sizes]
+    rows = [measure(n, args.dimensions, args.samples, args.profile) for n in args.sizes]
     print("| completed | round trip: median ms | mean ms | CPU ms | next() median ms "
           "| end() median ms | get_experiments() step: median ms | first 100: mean ms "
           "| load |")
