@@ -283,6 +283,26 @@ def test_a_wrong_password_is_one_line_without_the_password(postgres_store, monke
     assert "Wr0ngSecret" not in run.stderr + run.stdout
 
 
+def test_a_short_password_is_hidden_without_mangling_the_message_or_showing_where_it_was():
+    """Every occurrence of the password was replaced: with a one-letter password, the
+    message read "***ort 1 failed ... acce***ting", which also told where its letter
+    was. A URI that libpq echoes whole hides any password it holds."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = comet("optimize", "list", "--store", f"postgresql://someone:p@127.0.0.1:{port}/db",
+                timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert f"port {port} failed" in run.stderr and "***" not in run.stderr, run.stderr
+    echoed = comet("optimize", "list", "--store", "postgresql://someone:Tr0ub4dor@[::1/db",
+                   timeout=60)
+    assert echoed.returncode == 2, echoed.stderr
+    assert "Tr0ub4dor" not in echoed.stderr and "IPv6" in echoed.stderr, echoed.stderr
+    assert len(echoed.stderr.strip().splitlines()) == 1
+
+
 def test_a_server_that_is_down_at_start_is_one_line_and_exit_2(tmp_path):
     import socket
 

@@ -57,7 +57,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from comet_optimize import messages
 from comet_optimize.errors import OptimizerException
@@ -213,6 +213,28 @@ def printable_url(url: str) -> str:
     return f"{scheme}://{netloc}{tail}"
 
 
+# Where libpq may echo a password: a URI it could not parse, or a keyword=value pair.
+_URI_PASSWORD = re.compile(r"(postgres(?:ql)?://[^\s/?#@:]*:)[^\s@/]*@", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)",
+                               re.IGNORECASE)
+
+
+def scrub_password(text: object, password: str | None) -> str:
+    """A message from the driver, on one line, with no password in it.
+
+    Wherever a URI or a ``password=`` pair shows one, any password is hidden; the
+    given one is hidden elsewhere only as a whole word: replacing every occurrence
+    of a short password mangled the message ("***ort 1 failed") and showed where
+    its letters were.
+    """
+    text = " ".join(str(text).split())
+    text = _URI_PASSWORD.sub(r"\1***@", text)
+    text = _KEYWORD_PASSWORD.sub(r"\1***", text)
+    for form in {password, quote(password or "", safe="")} - {None, ""}:
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", "***", text)
+    return text
+
+
 def _password_of(url: str) -> str | None:
     rest = url.partition("://")[2]
     netloc = rest.split("/", 1)[0].split("?", 1)[0]
@@ -294,10 +316,7 @@ class _Connection:
         _connections.add(self)
 
     def scrub(self, text: str) -> str:
-        text = " ".join(str(text).split())
-        if self._password:
-            text = text.replace(self._password, "***")
-        return text
+        return scrub_password(text, self._password)
 
     def disown(self) -> None:
         # A thread of the parent may have held the mutex at the fork: the child's copy
