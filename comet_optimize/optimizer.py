@@ -136,7 +136,7 @@ class Optimizer:
         self.experiment_kwargs = experiment_kwargs
         self.experiment_class = _experiment_factory(experiment_class)
         self._said_complete = False
-        self._lock = WaitingLock()
+        self._lock = self._new_lock()
         self._pid = os.getpid()
         self._open: dict[int, Experiment] = {}  # this process's unended experiments
         # Assignments written but not yet in an Experiment: a signal between the two
@@ -260,7 +260,7 @@ class Optimizer:
         """After a fork: a new lock, and no claim on the parent's open experiments."""
         if self._pid != os.getpid():
             self._pid = os.getpid()
-            self._lock = WaitingLock()
+            self._lock = self._new_lock()
             self._open = {}
             self._unclaimed = {}
             self._busy = self._draining = False
@@ -313,8 +313,9 @@ class Optimizer:
         run as soon as the interrupted one is done, not in the middle of it, where it
         would take the events the interrupted one was about to write; it returns None.
         So is one asked for while this thread waits for the lock (a handler run
-        inside that wait): waiting there too, it would be run again by the next
-        signal, nested (`comet_optimize.waiting_lock`).
+        inside that wait, whatever the wait was for): waiting there too, it would be
+        run again by the next signal, nested; it is run once the thread lets go of
+        the lock (`comet_optimize.waiting_lock`).
         """
         if self.readonly:
             raise OptimizerException(f"the search {self.id} was opened read-only")
@@ -342,6 +343,27 @@ class Optimizer:
             yield
         finally:
             self._busy = False
+
+    def _new_lock(self) -> WaitingLock:
+        """The optimizer's lock; once a thread lets go of it, what a signal handler left
+        for later is written (the reference is weak: an Optimizer nobody holds is freed
+        at once, and its journal descriptor with it)."""
+        lock = WaitingLock()
+        me = weakref.WeakMethod(self._write_deferred)
+
+        def on_free() -> None:
+            write = me()
+            if write is not None:
+                write()
+
+        lock.on_free = on_free
+        return lock
+
+    def _write_deferred(self) -> None:
+        if self._deferred and not self.readonly and self._pid == os.getpid():
+            with self._lock:
+                if not self._busy:
+                    self._run_deferred()
 
     def _run_deferred(self) -> None:
         """What a signal handler asked to write mid-write, in order (see `_transaction`)."""

@@ -165,3 +165,55 @@ def test_a_handler_that_logs_while_its_thread_waits_for_the_optimizer_does_not_n
     record = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
     assert (record["status"], record["score"]) == ("completed", 0.5)
     assert record["metrics"]["ticks"]["last"] == ticks
+
+
+STATUS_WAIT = """
+import signal, sys, threading
+from comet_optimize import Optimizer
+
+opt = Optimizer(sys.argv[1], verbose=0)
+experiment = opt.next()
+experiment.log_metric("loss", 1.0)
+experiment.end()
+entered = threading.Event()
+
+def handler(signum, frame):
+    entered.set()
+    experiment.log_metric("loss", 0.25)  # after the end: an update, written at once
+
+signal.signal(signal.SIGUSR1, handler)
+holding, waiting = threading.Event(), threading.Event()
+
+def decision_of_another_thread():
+    with opt._lock:
+        holding.set()
+        assert waiting.wait(30)
+        while not entered.is_set():  # sent again if it landed before the wait began
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+            entered.wait(0.05)
+
+other = threading.Thread(target=decision_of_another_thread)
+other.start()
+assert holding.wait(30)
+waiting.set()
+opt.status()  # waits for the other thread: a wait that writes nothing of its own
+other.join()
+reader = Optimizer(opt.id, verbose=0, readonly=True)
+print(reader.experiments()[0]["metrics"]["loss"]["last"], file=open(sys.argv[2], "w"))
+"""
+
+
+def test_a_handler_s_write_left_to_a_wait_that_writes_nothing_is_still_written(
+        store, tmp_path):
+    """A handler that interrupts a wait for the optimizer leaves its write for later; when
+    the wait was one that writes nothing (status(), a fork, the fold before a decision)
+    the write stayed in memory: other processes never saw it, and an exit lost it."""
+    opt = Optimizer(CONFIG, verbose=0, store=store)
+    env = {**os.environ, "COMET_OPTIMIZE_STORE": store}
+    told = tmp_path / "seen"
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(STATUS_WAIT), opt.id,
+                           str(told)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert told.read_text().strip() == "0.25"  # seen by another reader before the exit
+    record = Optimizer(opt.id, verbose=0, store=store).experiments()[0]
+    assert record["metrics"]["loss"]["last"] == 0.25
