@@ -52,6 +52,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -62,6 +63,39 @@ from comet_optimize.state import State, encode_score
 from comet_optimize.store.base import MAX_EVENT_BYTES
 
 _MISSING = object()
+# Every Experiment this process made, oldest first, with the process and thread that
+# made it: what `comet_ml.start()` may hand back or end is the calling thread's own.
+_made: list[tuple[weakref.ref, int, int]] = []
+_made_lock = threading.Lock()
+
+
+def _opened_here(experiment: Experiment) -> None:
+    with _made_lock:
+        _made[:] = [entry for entry in _made
+                    if (made := entry[0]()) is not None and not made.ended]
+        _made.append((weakref.ref(experiment), os.getpid(), threading.get_ident()))
+
+
+def not_made_by_the_script(experiment: Experiment) -> None:
+    """An experiment the optimizer holds for an assignment it handed out as data
+    (`next_data`): not one `running_in_this_thread` gives."""
+    with _made_lock:
+        _made[:] = [entry for entry in _made if entry[0]() is not experiment]
+
+
+def running_in_this_thread() -> Experiment | None:
+    """The newest open experiment that this thread of this process made, or None.
+
+    Never another thread's (its trial is not ours to log to or to end), nor one a
+    forked child inherited from its parent (the parent still runs it).
+    """
+    here = (os.getpid(), threading.get_ident())
+    with _made_lock:
+        for ref, pid, thread in reversed(_made):
+            made = ref()
+            if made is not None and not made.ended and (pid, thread) == here:
+                return made
+    return None
 
 
 class Search(Protocol):
@@ -151,6 +185,7 @@ class Experiment:
         self._start_autolog()
 
     def _start_autolog(self) -> None:
+        _opened_here(self)
         if self.auto_metric_logging:
             from comet_optimize import autolog
 

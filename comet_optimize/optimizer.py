@@ -47,7 +47,7 @@ from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.algorithms.base import History
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
-from comet_optimize.experiment import Experiment, failure_reason
+from comet_optimize.experiment import Experiment, failure_reason, not_made_by_the_script
 from comet_optimize.liveness import dead_among, lease_seconds, start_heartbeat, this_process
 from comet_optimize.space import Space
 from comet_optimize.state import SearchState, State
@@ -860,7 +860,8 @@ class Optimizer:
         """
         data = self._assign({})
         if data is not None:
-            Experiment(optimizer_data=data, _optimizer=self)  # ended at exit if nobody does
+            held = Experiment(optimizer_data=data, _optimizer=self)  # ended at exit if nobody does
+            not_made_by_the_script(held)
         return data
 
     def next(self, **experiment_kwargs: Any) -> Experiment | None:

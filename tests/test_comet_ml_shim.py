@@ -431,3 +431,57 @@ def test_hugging_face_s_trainer_logs_to_the_optimizer_s_experiment(tmp_path):
     rows = Optimizer(search, verbose=0, store=store).experiments()
     assert sorted((row["status"], row["score"]) for row in rows) == [
         ("completed", 1.0), ("completed", 2.0), ("completed", 3.0)]
+
+
+THREADS_AND_FORK = """\
+import os, threading
+import comet_ml
+from comet_ml import Optimizer
+
+opt = Optimizer({"algorithm": "grid", "parameters": {"x": [1, 2, 3, 4]},
+                 "spec": {"metric": "loss"}}, verbose=0)
+mine, ready, checked = {}, threading.Barrier(2), threading.Barrier(2)
+
+def trial(name):
+    experiment = opt.next()  # each thread's own trial
+    mine[name] = experiment
+    ready.wait()
+    # Hugging Face's callback in this thread: this thread's trial, never the other's
+    assert comet_ml.start(experiment_config=comet_ml.ExperimentConfig(name=name)) \\
+        is experiment
+    checked.wait()
+    experiment.log_metric("loss", experiment.params["x"])
+    experiment.end()
+
+threads = [threading.Thread(target=trial, args=(name,)) for name in "ab"]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+
+held = opt.next()  # the parent's trial, still running when the child starts its own
+data = opt.next_data()
+child = os.fork()
+if child == 0:
+    started = comet_ml.start(experiment_config=comet_ml.ExperimentConfig(optimizer_data=data))
+    started.log_metric("loss", 40.0)
+    started.end()
+    os._exit(0)
+os.waitpid(child, 0)
+assert not held.ended
+held.log_metric("loss", 30.0)
+held.end()
+print(sorted((row["status"], row["score"]) for row in opt.experiments()))
+"""
+
+
+def test_start_never_takes_another_thread_s_or_the_parent_s_experiment(tmp_path):
+    """start() took the process's newest experiment: another thread's trial (whose
+    result then went to the wrong trial, or which it ended mid-training), or, in a
+    forked child, the parent's (ended while the parent trained it, then handed out
+    again)."""
+    run = subprocess.run([sys.executable, write(tmp_path, "s.py", THREADS_AND_FORK)],
+                         env=environment(str(tmp_path / "store"),
+                                         PYTHONPATH=os.path.dirname(_compat.__file__)),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(sorted([("completed", 1.0), ("completed", 2.0),
+                                             ("completed", 30.0), ("completed", 40.0)]))

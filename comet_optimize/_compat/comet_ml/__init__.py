@@ -78,9 +78,10 @@ def start(api_key: str | None = None, workspace: str | None = None,
           online: bool | None = None, experiment_key: str | None = None,
           experiment_config: ExperimentConfig | None = None, project: str | None = None,
           **_: Any) -> Any:
-    """Comet's newer way to make an experiment: here always a new offline one, the
-    handle of an optimizer's assignment when the config carries its ``optimizer_data``
-    (as PyTorch Lightning's ``CometLogger(optimizer_data=...)`` passes it)."""
+    """Comet's newer way to make an experiment, offline: the running experiment when
+    its settings match (see `_same_experiment`), else a new one, after ending the
+    running one; the handle of an optimizer's assignment when the config carries its
+    ``optimizer_data`` (as PyTorch Lightning's ``CometLogger(optimizer_data=...)``)."""
     from comet_optimize.errors import OptimizerException
     from comet_optimize.experiment import Experiment
 
@@ -97,7 +98,11 @@ def start(api_key: str | None = None, workspace: str | None = None,
                                  f"{type(experiment_config).__name__}")
     settings = experiment_config.settings if experiment_config is not None else {}
     project_name = project_name or project
-    running = get_running_experiment()
+    from comet_optimize.experiment import running_in_this_thread
+
+    # As Comet's, the newest experiment made is the running one; here, only the calling
+    # thread's own (another thread's trial is not this one's to log to, or to end).
+    running = running_in_this_thread()
     if running is not None:
         if mode != "create" and _same_experiment(running, settings.get("optimizer_data"),
                                                  project_name, workspace):
