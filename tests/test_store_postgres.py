@@ -303,6 +303,18 @@ def test_a_short_password_is_hidden_without_mangling_the_message_or_showing_wher
     assert len(echoed.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("secret", ["Kq7/Wx9", "Kq7@Wx9", "Kq7?Wx9", "Kq7#Wx9"])
+def test_a_password_with_a_raw_url_character_is_refused_without_showing_it(secret):
+    """A raw '/' '?' '#' or '@' splits the URL elsewhere: the printed URL kept part of
+    the password ("postgresql://bob:Kq7/Wx9@..." printed whole) and libpq named part of
+    it as the host."""
+    run = comet("optimize", "list", "--store", f"postgresql://bob:{secret}@127.0.0.1:1/db",
+                timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert "percent-encoded" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not any(part in run.stderr for part in ("Kq7", "Wx9")), run.stderr
+
+
 def test_a_server_that_is_down_at_start_is_one_line_and_exit_2(tmp_path):
     import socket
 

@@ -235,6 +235,30 @@ def scrub_password(text: object, password: str | None) -> str:
     return text
 
 
+def _refuse_raw_characters_in_the_user_part(url: str) -> None:
+    """A ``@ / ? #`` left raw in the password splits the URL elsewhere than its owner
+    meant: libpq then takes part of the password for the host (and says so in its
+    error), and what we print as the URL without the password would hold some of it.
+    Refused in a sentence that does not repeat the URL."""
+    rest = url.partition("://")[2]
+    ends = [i for i in (rest.find(c) for c in "/?#") if i >= 0]
+    netloc = rest[:min(ends, default=len(rest))]
+    if netloc.count("@") > 1:
+        raw = True
+    elif "@" in netloc or "@" not in rest or rest.startswith("["):
+        raw = False
+    else:  # user:secret/with/slashes@host: the first '/' came before the '@'
+        head = rest[:rest.find("@")]
+        after = head.split(":", 1)[1] if ":" in head else ""
+        cuts = [i for i in (after.find(c) for c in "/?#") if i >= 0]
+        raw = ":" in head and not after[:min(cuts, default=len(after))].isdigit()
+    if raw:
+        raise OptimizerException(
+            "the store URL's user name or password holds a '@', '/', '?' or '#' that is "
+            "not percent-encoded (write %40, %2F, %3F, %23), which splits the URL in the "
+            "wrong place; or keep the password in ~/.pgpass or PGPASSWORD")
+
+
 def _password_of(url: str) -> str | None:
     rest = url.partition("://")[2]
     netloc = rest.split("/", 1)[0].split("?", 1)[0]
@@ -1086,6 +1110,7 @@ class PostgresStore:
     """Every search of one PostgreSQL database (or schema)."""
 
     def __init__(self, url: str):
+        _refuse_raw_characters_in_the_user_part(url)
         _require_driver()
         self._url = url
         self.location = printable_url(url)
