@@ -95,25 +95,18 @@ def open_optimizer(optimizer: str | None, store: str, trials: int | None = None,
         raise BadInput(f"store {store}: {error.strerror or error}") from None
 
 
-def _check_the_lock(opt) -> None:
-    """A folder store's lock, taken once before any worker starts: on a file system
-    that cannot lock files (NFS without its lock service), every worker would
-    otherwise die on its first decision, each with a traceback."""
-    from comet_optimize.store import FileStore
+def _check_the_lock(root: str) -> None:
+    """A folder store's file system must lock files; checked before anything is created
+    or started: on NFS without its lock service, every worker died on its first
+    decision, each with a traceback."""
+    from comet_optimize.store import FileStore, is_postgres_url
 
-    if not isinstance(opt.store, FileStore):
+    if is_postgres_url(root):
         return
     try:
-        journal = opt.store.journal(opt.id)
-        try:
-            with journal.locked():
-                pass
-        finally:
-            journal.close()
+        FileStore(root).check_locking()
     except OptimizerException as error:
         raise BadInput(str(error)) from None
-    except OSError as error:
-        raise BadInput(f"store {opt.store.location}: {error.strerror or error}") from None
 
 
 def attach(optimizer_id: str | None, store: str):
@@ -224,8 +217,8 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     check_script(script)
     interpreter = check_executable(executable or sys.executable)
     root = resolve_store(store)
+    _check_the_lock(root)
     opt = open_optimizer(optimizer, root, trials=trials)
-    _check_the_lock(opt)
     plan = Plan(script=script, optimizer=optimizer, optimizer_id=opt.id, store=root,
                 jobs=jobs, executable=executable or interpreter, args=list(args or []),
                 trials=trials, gpus=gpu_list, grace=grace,

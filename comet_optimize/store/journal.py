@@ -432,15 +432,7 @@ class Journal:
                 finally:
                     _lock_watch.done(token)
         except OSError as error:
-            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
-                raise
-            # An NFS mount whose lock service is not running answers ENOLCK ("No locks
-            # available"); some network and FUSE file systems have no flock at all.
-            # Without the lock, workers would overwrite each other's decisions.
-            raise OptimizerException(
-                f"{self.path}: the file system cannot lock files ({error.strerror}), and a "
-                f"folder store needs that lock to keep workers from overwriting each other: "
-                f"put the store on a local disk (--store), or use a PostgreSQL store") from None
+            raise _cannot_lock(self.path, error) from None
 
     def _sync(self, fd: int) -> None:
         """Make what `append` wrote durable (outside the lock: see the module docstring)."""
@@ -539,6 +531,18 @@ def encode_events(events: list[dict[str, Any]]) -> bytes:
         raise OptimizerException(f"cannot record an event: {error}") from None
 
 
+def _cannot_lock(path: str, error: OSError) -> Exception:
+    """What a failed ``flock`` means. An NFS mount whose lock service is not running
+    answers ENOLCK ("No locks available"); some network and FUSE file systems have no
+    flock at all. Without the lock, workers would overwrite each other's decisions."""
+    if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+        return error
+    return OptimizerException(
+        f"{path}: the file system cannot lock files ({error.strerror}), and a folder store "
+        f"needs that lock to keep workers from overwriting each other: put the store on a "
+        f"local disk (--store), or use a PostgreSQL store")
+
+
 def _search_folder_around(root: str) -> str | None:
     """The search folder that is, or holds, this store root, if one does.
 
@@ -548,8 +552,9 @@ def _search_folder_around(root: str) -> str | None:
     """
     folder = os.path.realpath(root)
     while True:
-        if is_optimizer_id(os.path.basename(folder)) and os.path.isfile(
-                os.path.join(folder, "journal.jsonl")):
+        if is_optimizer_id(os.path.basename(folder)) and all(
+                os.path.isfile(os.path.join(folder, name))
+                for name in ("journal.jsonl", "config.json")):
             return folder
         parent = os.path.dirname(folder)
         if parent == folder:
@@ -573,6 +578,27 @@ class FileStore:
 
     def exists(self, optimizer_id: str) -> bool:
         return os.path.isfile(os.path.join(self.folder(optimizer_id), "config.json"))
+
+    def check_locking(self) -> None:
+        """Refuse at once a store on a file system that cannot lock files (see
+        `_cannot_lock`), before anything is created: the store's folder, or the
+        nearest one above it that exists, is locked and let go."""
+        folder = self.root
+        while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+            folder = os.path.dirname(folder)
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return  # unreadable: what is wrong with it is said when it is used
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except BlockingIOError:
+            pass  # somebody holds it: locks work
+        except OSError as error:
+            raise _cannot_lock(self.root, error) from None
+        finally:
+            os.close(fd)
 
     def _prepare_root(self) -> None:
         existed = os.path.isdir(self.root)

@@ -118,3 +118,13 @@ def test_a_search_folder_given_as_the_store_is_refused(tmp_path):
     assert f"give the store that holds it ({store})" in run.stderr
     assert "Traceback" not in run.stderr and run.stderr.count("\n") == 1
     assert sorted(os.listdir(folder)) == before
+
+
+def test_a_folder_that_only_looks_like_a_search_is_no_search(tmp_path):
+    """A folder named with 32 hex digits that holds a journal.jsonl of another tool is
+    not a search (a search has its config.json): a store inside it is a store."""
+    lookalike = tmp_path / ("0123456789abcdef" * 2)
+    lookalike.mkdir()
+    (lookalike / "journal.jsonl").write_text("{}\n")
+    opt = Optimizer(CONFIG, store=str(lookalike / "store"), verbose=0)
+    assert os.path.isfile(os.path.join(lookalike, "store", opt.id, "config.json"))

@@ -61,7 +61,29 @@ def test_a_store_that_cannot_be_locked_is_refused_in_one_sentence(tmp_path, answ
     assert run.returncode != 0
     assert "Traceback" not in run.stderr, run.stderr
     lines = [line for line in run.stderr.splitlines() if "cannot lock files" in line]
-    assert lines and all("journal.jsonl" in line and "PostgreSQL" in line for line in lines)
+    assert lines and all(str(store) in line and "PostgreSQL" in line for line in lines)
     assert os.strerror(getattr(errno, answer)) in lines[0]
     events = (store / opt.id / "journal.jsonl").read_text()
     assert json.dumps("assign") not in events  # nothing was decided without the lock
+
+
+def test_no_search_is_created_on_a_store_that_cannot_be_locked(tmp_path):
+    """The check comes before the search is made: each retry used to leave one more."""
+    store = tmp_path / "store"
+    store.mkdir()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_LOCKS % ("ENOLCK", "ENOLCK"))
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    config = tmp_path / "opt.json"
+    config.write_text(json.dumps({"algorithm": "grid", "parameters": {"x": [1, 2]}}))
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "NO_LOCKS_UNDER": str(store)}
+    for _ in range(2):
+        run = subprocess.run([sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", "2",
+                              str(script), str(config), "--store", str(store)],
+                             capture_output=True, text=True, env=env, timeout=120)
+        assert run.returncode == 2, run.stderr
+        assert "cannot lock files" in run.stderr and run.stderr.count("\n") == 1, run.stderr
+    assert os.listdir(store) == []
