@@ -144,12 +144,13 @@ def _same_experiment(running: Any, optimizer_data: Any, project_name: str | None
 
 def get_running_experiment() -> Any:
     """The experiment `start()` made last while it is open, else (as Comet, which
-    keeps the newest experiment of the process) the newest open one; else None."""
+    keeps the newest experiment of the process) the newest open one this process
+    made, in any thread; else None."""
     if _running and not _running[0].ended:
         return _running[0]
-    from comet_optimize import autolog
+    from comet_optimize.experiment import running_in_this_thread
 
-    return autolog.current()
+    return running_in_this_thread(any_thread=True)
 
 
 get_global_experiment = get_running_experiment
