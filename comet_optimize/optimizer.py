@@ -1152,6 +1152,7 @@ def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
 # -- how a process ends: normally, or not
 
 _exit_status: list[Any] = []
+_target_errors: list[BaseException] = []  # a multiprocessing child's target's exception
 
 
 def _is_a_pipe(path: str) -> bool:
@@ -1194,6 +1195,8 @@ def _install_exit_recorder() -> None:
 def _abnormal_exit() -> str | None:
     """Why this process is ending abnormally, or None for a normal end."""
     error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    if error is None and _target_errors:
+        error = _target_errors[-1]
     if error is None:
         error = sys.exc_info()[1]  # a multiprocessing child whose target raised
         if isinstance(error, SystemExit):
@@ -1257,9 +1260,27 @@ class _AfterFork:
 
 
 def _end_at_multiprocessing_exit(_: object) -> None:
+    import multiprocessing
     import multiprocessing.util
 
     multiprocessing.util.Finalize(None, _end_open_experiments, exitpriority=10)
+    # How the target ended, seen from inside: since Python 3.13 the child runs its
+    # finalizers after the target's exception has been printed and cleared, so the
+    # exit handler could no longer tell a crash from a normal end.
+    process = multiprocessing.current_process()
+    target = process.run
+
+    def run_and_remember() -> None:
+        try:
+            target()
+        except SystemExit as stop:
+            _exit_status.append(stop.code)
+            raise
+        except BaseException as error:
+            _target_errors.append(error)
+            raise
+
+    process.run = run_and_remember
 
 
 os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
