@@ -23,6 +23,11 @@ from collections.abc import Callable, Iterator
 
 # Each returns the calling thread's previous setting, which restores it.
 _LOCAL_SETTERS = ("openblas_set_num_threads_local", "mkl_set_num_threads_local")
+# Builds without those (numpy 2.5's OpenBLAS exports only its prefixed names): a getter
+# and a setter, process-wide as OpenBLAS's local call is anyway.
+_GET_AND_SET = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+                ("openblas_get_num_threads", "openblas_set_num_threads"))
 _MARKERS = ("openblas", "mkl_rt", "libmkl")
 
 _lock = threading.Lock()
@@ -60,7 +65,26 @@ def _find_setters() -> list[Callable[[int], int]]:
                 setter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
                 found.append(setter)
                 break
+        else:
+            for get_name, set_name in _GET_AND_SET:
+                get, put = getattr(library, get_name, None), getattr(library, set_name, None)
+                if get is not None and put is not None:
+                    found.append(_swapper(get, put))
+                    break
     return found
+
+
+def _swapper(get: Callable[[], int], put: Callable[[int], None]) -> Callable[[int], int]:
+    """A setter that returns the previous value, from a getter and a plain setter."""
+    get.restype, get.argtypes = ctypes.c_int, []
+    put.restype, put.argtypes = None, [ctypes.c_int]
+
+    def swap(threads: int) -> int:
+        previous = get()
+        put(threads)
+        return previous
+
+    return swap
 
 
 def _current_setters() -> list[Callable[[int], int]]:
