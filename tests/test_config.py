@@ -578,8 +578,10 @@ BAD_CONFIGS = [
                                       '{"algorithm": "ALG", "name": ' + "[" * 5000 + "]" * 5000
                                       + "}"),
      "deep.config: nested more than 32 levels deep", ALGORITHMS),
+    # Python 3.10's parser sees the sum as an expression before its depth is counted.
     ("literal-sum-of-5000-terms", file("sum.config", "1" + "+1" * 5000),
-     "sum.config: nested more than 32 levels deep", ALGORITHMS),
+     ("sum.config: nested more than 32 levels deep",
+      "sum.config: line 1: only literals are allowed"), ALGORITHMS),
     ("yaml-nested-200-deep", file("deep.yaml", "".join("  " * i + "a:\n" for i in range(200))),
      "deep.yaml: nested more than 32 levels deep", ALGORITHMS),
     ("yaml-flow-nested-5000-deep", file("flow.yaml", "[" * 5000 + "]" * 5000),
@@ -634,7 +636,8 @@ def test_bad_config_is_refused_before_anything_is_stored(tmp_path, monkeypatch, 
             comet_optimize.Optimizer(config, verbose=0, store=str(store))
         assert isinstance(caught.value, OptimizerException)
         message = str(caught.value)
-        assert fragment in message
+        assert any(part in message for part in
+                   (fragment if isinstance(fragment, tuple) else (fragment,))), message
         if isinstance(config, str):
             assert message.startswith(config), "a file's error names the file"
         messages.add(message)
