@@ -36,17 +36,28 @@ def test_a_shared_best_score_leaves_the_search_without_its_box():
     tied = history(tied=True)
     assert ParzenSearch._plateau(tied)
     plateau = proposal(tied, gp_trust_plateau=True, **TRUST)
-    assert np.array_equal(plateau, proposal(tied))  # the global search, draw for draw
-    assert not np.array_equal(plateau, proposal(tied, **TRUST))  # the box acted there
+    assert np.array_equal(plateau, proposal(tied, gp_trust=False))  # the global search
+    assert not np.array_equal(plateau, proposal(tied, gp_trust_plateau=False, **TRUST))
 
 
 def test_a_single_best_keeps_the_box():
     single = history(tied=False)
     assert not ParzenSearch._plateau(single)
     assert np.array_equal(proposal(single, gp_trust_plateau=True, **TRUST),
-                          proposal(single, **TRUST))
-    assert not np.array_equal(proposal(single, **TRUST), proposal(single))
+                          proposal(single, gp_trust_plateau=False, **TRUST))
+    assert not np.array_equal(proposal(single, **TRUST), proposal(single, gp_trust=False))
 
 
 def test_an_empty_history_is_no_plateau():
     assert not ParzenSearch._plateau(History.empty(3))
+
+
+def test_the_default_search_uses_the_box_from_the_31st_result_and_leaves_plateaus():
+    """What the ninth session shipped: the box on, from 30 results, none on plateaus."""
+    single, tied = history(tied=False), history(tied=True)
+    shipped = {"gp_trust": True, "gp_trust_after": 30, "gp_trust_plateau": True}
+    assert np.array_equal(proposal(single), proposal(single, **shipped))
+    assert not np.array_equal(proposal(single), proposal(single, gp_trust=False))
+    assert np.array_equal(proposal(tied), proposal(tied, gp_trust=False))
+    early = History(single.completed[:29], single.scores[:29], single.pending)  # 30th
+    assert np.array_equal(proposal(early), proposal(early, gp_trust=False))
