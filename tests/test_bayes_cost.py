@@ -13,8 +13,7 @@ import pytest
 
 from comet_optimize.algorithms.base import History
 from comet_optimize.algorithms.bayes import _EXP_FLOOR, ParzenSearch, _Parzen
-from comet_optimize.config import validate
-from comet_optimize.space import Space
+from tests.test_bayes import filled, space_of
 
 MIXED = {"a": {"type": "double", "min": 0.0, "max": 1.0},
          "b": {"type": "integer", "min": 1, "max": 20},
@@ -23,17 +22,6 @@ MIXED = {"a": {"type": "double", "min": 0.0, "max": 1.0},
          "f": {"type": "float", "min": 1e-4, "max": 1.0, "scalingType": "loguniform"}}
 DOUBLES = {f"x{i}": {"type": "double", "min": 0.0, "max": 1.0} for i in range(5)}
 TERMS = ("cdf_low", "cdf_high", "log_norm", "precision", "mu_precision", "mu_sq_precision")
-
-
-def space_of(parameters: dict) -> Space:
-    return Space.from_config(validate({"algorithm": "bayes",
-                                       "spec": {"seed": 1, "maxCombo": 0},
-                                       "parameters": parameters}))
-
-
-def filled(space: Space, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rows = space.sample_internal(np.random.default_rng(seed), n)
-    return rows, ((rows - 0.3) ** 2).sum(axis=1) + 0.1 * np.sin(9 * rows).sum(axis=1)
 
 
 def plain_log_pdf(mixture: _Parzen, rows: np.ndarray) -> np.ndarray:
