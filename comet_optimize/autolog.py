@@ -21,12 +21,10 @@ import importlib.util
 import os
 import sys
 import threading
-import weakref
 from typing import Any
 
 _KERAS_MODULES = ("keras", "tf_keras")
 _lock = threading.Lock()
-_experiments: list[weakref.ref] = []
 _hook_installed = False
 
 
@@ -36,12 +34,9 @@ def enabled_by_environment() -> bool:
 
 
 def track(experiment: Any) -> None:
-    """Make ``experiment`` the one Keras reports to (until a newer one, or its end)."""
+    """Let Keras report to ``experiment`` (the newest open one is `current`)."""
     if not enabled_by_environment():
         return
-    with _lock:
-        _experiments[:] = [r for r in _experiments if r() is not None and not r().ended]
-        _experiments.append(weakref.ref(experiment))
     for name in _KERAS_MODULES:
         if name in sys.modules:
             _patch(sys.modules[name])
@@ -49,14 +44,15 @@ def track(experiment: Any) -> None:
 
 
 def current() -> Any:
-    """The newest open auto-logging experiment of this process, or None."""
-    with _lock:
-        for ref in reversed(_experiments):
-            experiment = ref()
-            if experiment is not None and not experiment.ended \
-                    and experiment.auto_metric_logging:
-                return experiment
-    return None
+    """The newest open auto-logging experiment this thread made, else the newest this
+    process made in any thread (a ``fit`` run in a worker thread of a loop), or None:
+    a ``fit`` in one thread never reports to another thread's newer trial."""
+    if not enabled_by_environment():
+        return None
+    from comet_optimize.experiment import running_in_this_thread
+
+    return (running_in_this_thread(auto_logging=True)
+            or running_in_this_thread(any_thread=True, auto_logging=True))
 
 
 def keras_callback(experiment: Any, keras: Any = None) -> Any:
@@ -129,8 +125,7 @@ class _KerasFinder(importlib.abc.MetaPathFinder):
 
         def exec_module(module: Any) -> None:
             original(module)
-            if current() is not None or _experiments:
-                _patch(module)
+            _patch(module)  # installed once an experiment was tracked; fit asks current()
 
         try:
             loader.exec_module = exec_module

@@ -83,19 +83,21 @@ def not_made_by_the_script(experiment: Experiment) -> None:
         _made[:] = [entry for entry in _made if entry[0]() is not experiment]
 
 
-def running_in_this_thread(any_thread: bool = False) -> Experiment | None:
+def running_in_this_thread(any_thread: bool = False,
+                           auto_logging: bool = False) -> Experiment | None:
     """The newest open experiment that this thread of this process made, or None.
 
     Never another thread's (its trial is not ours to log to or to end) unless
     ``any_thread``, nor one a forked child inherited from its parent (the parent
-    still runs it).
+    still runs it); with ``auto_logging``, only one that lets Keras log to it.
     """
     pid_here, thread_here = os.getpid(), threading.get_ident()
     with _made_lock:
         for ref, pid, thread in reversed(_made):
             made = ref()
             if made is not None and not made.ended and pid == pid_here \
-                    and (any_thread or thread == thread_here):
+                    and (any_thread or thread == thread_here) \
+                    and (not auto_logging or made.auto_metric_logging):
                 return made
     return None
 
