@@ -104,10 +104,36 @@ def test_a_handler_that_ends_the_experiment_mid_write_loses_nothing(store, algor
     assert "damaged" not in done.stderr
 
 
-STORM = """
+# The main thread waits for the optimizer while another thread holds it and sends
+# SIGUSR1 `count` times, each once the handler before has run, as a fast timer would.
+# A signal that lands just before a thread starts to wait for a lock is handled only
+# once that wait ends (CPython): one left unanswered is sent again.
+WHILE_ANOTHER_THREAD_HOLDS = """
 import signal, sys, threading
 from comet_optimize import Optimizer
 
+def signals_while_another_thread_holds(opt, entered, count, wait):
+    holding, waiting = threading.Event(), threading.Event()
+
+    def decision_of_another_thread():
+        with opt._lock:
+            holding.set()
+            assert waiting.wait(30)
+            for _ in range(count):
+                entered.clear()
+                while not entered.is_set():
+                    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+                    entered.wait(0.05)
+
+    other = threading.Thread(target=decision_of_another_thread)
+    other.start()
+    assert holding.wait(30)
+    waiting.set()
+    wait()  # waits for the other thread's lock
+    other.join()
+"""
+
+STORM = WHILE_ANOTHER_THREAD_HOLDS + """
 opt = Optimizer(sys.argv[1], verbose=0)
 experiment = opt.next()
 experiment.log_metric("loss", 0.5)
@@ -122,28 +148,7 @@ def tick(signum, frame):
     experiment.log_metric("ticks", ticks)  # after the end: an update, written at once
 
 signal.signal(signal.SIGUSR1, tick)
-holding, waiting = threading.Event(), threading.Event()
-
-def decision_of_another_thread():
-    # While it holds the optimizer, the main thread waits for it; each signal comes
-    # once the previous handler runs, as a fast timer's would.
-    with opt._lock:
-        holding.set()
-        assert waiting.wait(30)
-        for _ in range(400):
-            entered.clear()
-            # Sent again while unanswered: a signal that lands just before the thread
-            # starts to wait for a lock is handled only once the wait ends (CPython).
-            while not entered.is_set():
-                signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
-                entered.wait(0.05)
-
-other = threading.Thread(target=decision_of_another_thread)
-other.start()
-assert holding.wait(30)
-waiting.set()
-experiment.log_metric("ticks", 0)  # waits for the other thread's lock
-other.join()
+signals_while_another_thread_holds(opt, entered, 400, lambda: experiment.log_metric("ticks", 0))
 print("ticks", ticks, file=open(sys.argv[2], "w"))
 """
 
@@ -167,10 +172,7 @@ def test_a_handler_that_logs_while_its_thread_waits_for_the_optimizer_does_not_n
     assert record["metrics"]["ticks"]["last"] == ticks
 
 
-STATUS_WAIT = """
-import signal, sys, threading
-from comet_optimize import Optimizer
-
+STATUS_WAIT = WHILE_ANOTHER_THREAD_HOLDS + """
 opt = Optimizer(sys.argv[1], verbose=0)
 experiment = opt.next()
 experiment.log_metric("loss", 1.0)
@@ -182,22 +184,8 @@ def handler(signum, frame):
     experiment.log_metric("loss", 0.25)  # after the end: an update, written at once
 
 signal.signal(signal.SIGUSR1, handler)
-holding, waiting = threading.Event(), threading.Event()
-
-def decision_of_another_thread():
-    with opt._lock:
-        holding.set()
-        assert waiting.wait(30)
-        while not entered.is_set():  # sent again if it landed before the wait began
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
-            entered.wait(0.05)
-
-other = threading.Thread(target=decision_of_another_thread)
-other.start()
-assert holding.wait(30)
-waiting.set()
-opt.status()  # waits for the other thread: a wait that writes nothing of its own
-other.join()
+# status() waits for the other thread: a wait that writes nothing of its own
+signals_while_another_thread_holds(opt, entered, 1, opt.status)
 reader = Optimizer(opt.id, verbose=0, readonly=True)
 print(reader.experiments()[0]["metrics"]["loss"]["last"], file=open(sys.argv[2], "w"))
 """
