@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime
 import enum
-import json
 import math
 import numbers
 import os
 from decimal import Decimal
 from typing import Any
 
-from comet_optimize import messages
+from comet_optimize import jsontext, messages
 from comet_optimize.errors import OptimizerException
 
 MAX_DEPTH = 20
@@ -172,7 +171,7 @@ def bounded(value: Any, what: str) -> Any:
         _too_big(what, None)  # an array: at least two bytes per number in JSON
     converted = plain(value, what)
     if not isinstance(converted, (str, float, int, bool, type(None))):
-        size = len(json.dumps(converted, ensure_ascii=False, separators=(",", ":")))
+        size = len(jsontext.compact(converted, ascii_only=False))
         if size > MAX_VALUE_BYTES:
             _too_big(what, size)
     elif isinstance(converted, str) and len(converted) * 4 > MAX_VALUE_BYTES:

@@ -49,7 +49,6 @@ import contextlib
 import functools
 import hashlib
 import inspect
-import json
 import math
 import numbers
 import os
@@ -62,7 +61,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-from comet_optimize import encoding, media, messages, progress, safe_files, unsupported
+from comet_optimize import encoding, jsontext, media, messages, progress, safe_files, unsupported
 from comet_optimize.assets import AssetFolder, folder_for
 from comet_optimize.errors import OptimizerException
 from comet_optimize.state import State, encode_score
@@ -523,8 +522,8 @@ class Experiment:
         elif hasattr(data, "tobytes"):
             digest.update(data.tobytes())
         else:
-            digest.update(json.dumps(encoding.plain(data, "log_dataset_hash"),
-                                     sort_keys=True).encode("utf-8"))
+            digest.update(jsontext.standard(encoding.plain(data, "log_dataset_hash"),
+                                            sort_keys=True).encode("utf-8"))
         value = digest.hexdigest()[:16]
         with self._lock:
             self.dataset_hash = value
@@ -988,7 +987,7 @@ class Experiment:
             return event
         dropped = []
         for key in ("texts", "others", "assets", "logged_parameters", "tags", "metrics"):
-            if len(json.dumps(event, default=str)) <= MAX_EVENT_BYTES:
+            if jsontext.size(event) <= MAX_EVENT_BYTES:
                 break
             if key == "metrics":  # keep the objective's own summary
                 kept = {k: v for k, v in event.get(key, {}).items() if k == self.metric}
