@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 import pytest
 
-from comet_optimize import Experiment, Optimizer, OptimizerException
+from comet_optimize import Experiment, Optimizer, OptimizerException, encoding
 from comet_optimize.store import FileStore
 from tests.conftest import stored_events
 
@@ -274,7 +274,8 @@ def test_optimizer_end_of_something_else_is_one_sentence(file_store):
             opt.end(wrong)
 
 
-def test_a_formatted_loss_and_a_one_number_array_are_numbers(file_store, capfd):
+def test_a_formatted_loss_and_a_one_number_array_are_numbers(file_store, capfd, monkeypatch):
+    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
     opt = Optimizer({"algorithm": "grid", "spec": {"metric": "loss", "maxCombo": 6},
                      "parameters": {"x": list(range(6))}}, verbose=0, store=file_store)
     try:  # torch is not in the test extra: its tensor where it is installed
@@ -389,9 +390,11 @@ def test_long_deep_or_escaping_asset_names_stay_inside_the_experiments_folder(fi
     assert [e["fileName"] for e in entries] == names  # the name the script gave is kept
 
 
-def test_a_huge_value_or_name_is_one_warning_and_the_script_goes_on(store, capfd):
+def test_a_huge_value_or_name_is_one_warning_and_the_script_goes_on(store, capfd,
+                                                                   monkeypatch):
     """As in Comet's SDK, a logging call never ends the script for what it logs: each of
     these raised, and a script that logged its model's summary died at every trial."""
+    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
     opt = search(store)
     experiment = opt.next()
     for _ in range(3):  # a loop that logs the same thing at every step warns once

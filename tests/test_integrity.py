@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from comet_optimize import Experiment, Optimizer, OptimizerException
+from comet_optimize import Experiment, Optimizer, OptimizerException, encoding
 from comet_optimize.events import assigned_keys
 from tests.conftest import stored_events
 
@@ -380,9 +380,11 @@ def test_a_loss_tensor_still_in_its_graph_is_recorded_without_a_warning(file_sto
     assert opt.experiments()[0]["score"] == 0.5
 
 
-def test_odd_values_are_kept_as_comet_keeps_them_and_only_numbers_score(store, capfd):
+def test_odd_values_are_kept_as_comet_keeps_them_and_only_numbers_score(store, capfd,
+                                                                        monkeypatch):
     """A value that is no number, string, list or dict is kept as its text, a bad step
     is left out (not the value), and neither can end the script (both raised)."""
+    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
     opt = Optimizer(WIDE, verbose=0, store=store)
     experiment = opt.next()
     with pytest.raises(OptimizerException, match="metric name must be a string"):
