@@ -17,6 +17,7 @@ import enum
 import math
 import numbers
 import os
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -125,10 +126,10 @@ def plain(value: Any, what: str, depth: int = 0) -> Any:
         return integer if abs(integer) < 2 ** 63 else _finite_or_text(to_float(integer))
     if isinstance(value, (numbers.Real, Decimal)):
         return _finite_or_text(float(value))
-    if isinstance(value, dict):
+    if isinstance(value, dict) or _small_container(value, Mapping):  # Hydra's DictConfig
         return {_key(k, what): plain(v, f"{what}[{short(k, 20)}]", depth + 1)
                 for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)) or _small_container(value, Sequence):  # ListConfig
         return [plain(v, what, depth + 1) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((plain(v, what, depth + 1) for v in value), key=repr)
@@ -145,6 +146,17 @@ def plain(value: Any, what: str, depth: int = 0) -> Any:
     if number is not None:
         return _finite_or_text(number)
     return as_text(value, what)
+
+
+def _small_container(value: Any, kind: type) -> bool:
+    """A mapping or sequence of another class, converted item by item only when short:
+    ``range(10**12)`` is a Sequence too, and is better kept as its text."""
+    if not isinstance(value, kind) or isinstance(value, (bytes, bytearray)):
+        return False
+    try:
+        return len(value) <= MAX_VALUE_BYTES
+    except Exception:  # a __len__ that raises
+        return False
 
 
 def as_text(value: Any, what: str) -> str:

@@ -569,3 +569,40 @@ def test_log_metrics_takes_comets_positional_order(store):
     experiment = opt.next()
     experiment.log_metrics({"loss": 0.5}, "val", 4, 2)  # dic, prefix, step, epoch
     assert experiment.metrics["val_loss"] == {"count": 1, "last": 0.5, "step": 4, "epoch": 2}
+
+
+def test_mappings_and_sequences_of_other_classes_are_recorded_as_such(store):
+    """Hydra users log their ``DictConfig`` (a Mapping, not a dict) and its ``ListConfig``
+    (a Sequence); both raised. A sequence too long to keep item by item (``range(10**12)``)
+    is its text at once, never expanded."""
+    import collections.abc
+
+    class Config(collections.abc.Mapping):  # what omegaconf's DictConfig is to a logger
+        def __init__(self, items):
+            self._items = dict(items)
+
+        def __getitem__(self, key):
+            return self._items[key]
+
+        def __iter__(self):
+            return iter(self._items)
+
+        def __len__(self):
+            return len(self._items)
+
+    class Layers(collections.abc.Sequence):  # ... and its ListConfig
+        def __getitem__(self, index):
+            return [64, 32][index]
+
+        def __len__(self):
+            return 2
+
+    opt = search(store)
+    experiment = opt.next()
+    experiment.log_parameter("model", Config({"lr": 0.1, "layers": Layers()}))
+    experiment.log_other("steps", range(10 ** 12))
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    done = recorded(opt)
+    assert done["logged_parameters"]["model"] == {"lr": 0.1, "layers": [64, 32]}
+    assert done["others"]["steps"] == "range(0, 1000000000000)"
