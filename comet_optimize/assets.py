@@ -10,8 +10,8 @@ only each file's metadata (`AssetFolder.add` returns it): name, type, path
 relative to the experiment's folder, size, step, the user's metadata.
 
 Each file is limited to `max_bytes` (100 MB by default, like Comet's upload
-limit; ``COMET_OPTIMIZE_MAX_ASSET_MB`` changes it): a larger one is refused at
-the call that logged it, with its size and the limit.
+limit; ``COMET_OPTIMIZE_MAX_ASSET_MB`` changes it): a larger one is left out
+with one warning giving its size and the limit, and the script goes on.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import re
 import shutil
 from typing import Any, BinaryIO
 
-from comet_optimize import encoding, safe_files
+from comet_optimize import encoding, messages, safe_files
 from comet_optimize.errors import OptimizerException
 
 DEFAULT_MAX_MB = 100.0
@@ -134,7 +134,8 @@ class AssetFolder:
         if isinstance(source, (str, os.PathLike)):
             path = os.fspath(source)
             if not os.path.isfile(path):
-                raise OptimizerException(f"{what}: {path!r} is not a file")
+                raise encoding.Refused(f"{what} {path!r}", f"{what}: {path!r} is not a file, "
+                                                           f"so nothing was stored")
             size = os.path.getsize(path)
         else:
             if isinstance(source, (bytes, bytearray, memoryview)):
@@ -148,9 +149,10 @@ class AssetFolder:
                                          f"give a file path, bytes, or a file object")
             size = len(data)
         if size > limit:
-            raise OptimizerException(
-                f"{what}: {name!r} is {human(size)}, over the {human(limit)} limit per file "
-                f"(COMET_OPTIMIZE_MAX_ASSET_MB raises it)")
+            raise encoding.Refused(
+                f"{what} {name!r}", f"{what}: {name!r} is {human(size)}, over the "
+                                    f"{human(limit)} limit per file, so it was not stored "
+                                    f"(COMET_OPTIMIZE_MAX_ASSET_MB raises it)")
         try:
             relative = self._target(kind, name, overwrite)
             if data is None:
@@ -178,7 +180,10 @@ class AssetFolder:
                 name = os.path.relpath(source, folder)
                 if prefix:
                     name = os.path.join(prefix, name)
-                entries.append(self.add(what, source, name, kind, **fields))
+                try:
+                    entries.append(self.add(what, source, name, kind, **fields))
+                except encoding.Refused as refused:  # the rest of the folder is still kept
+                    messages.warning(str(refused))
             if not recursive:
                 break
         return entries

@@ -10,7 +10,6 @@ anything is written anywhere.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -18,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from comet_optimize import jsontext
 from comet_optimize.config_file import MAX_DEPTH, MAX_FILE_BYTES, read_config_file
 from comet_optimize.echo import ECHO, show
 from comet_optimize.errors import InvalidOptimizerParameters
@@ -185,7 +185,7 @@ def validate(raw: Any, source: str | None = None) -> OptimizerConfig:
     """
     try:
         config = _validate(raw)
-        size = len(json.dumps(config.to_dict()))
+        size = len(jsontext.standard(config.to_dict()))
         if size > MAX_FILE_BYTES:  # a dict built in Python: it is stored and read as a file
             raise _fail(f"the config is {size // 1024} KiB, too large (the limit is "
                         f"{MAX_FILE_BYTES // 1024} KiB, as for a config file)")

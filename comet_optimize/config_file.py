@@ -8,10 +8,10 @@ naming the file; `config.validate` then checks what the data means.
 from __future__ import annotations
 
 import ast
-import json
 import os
 from typing import Any
 
+from comet_optimize import jsontext
 from comet_optimize.echo import clip, show
 from comet_optimize.errors import InvalidOptimizerParameters
 
@@ -211,7 +211,7 @@ def _yaml_loader() -> type:
 
 def _parse_json_or_literal(path: str, text: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_json_object)
+        return jsontext.parse_with(text, _json_object)
     except _DuplicateKey as error:
         raise InvalidOptimizerParameters(f"{path}: duplicate key {show(error.key)}") from None
     except RecursionError:

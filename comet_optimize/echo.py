@@ -4,10 +4,11 @@ repr raises)."""
 
 from __future__ import annotations
 
-import json
 import math
 import reprlib
 from typing import Any
+
+from comet_optimize import jsontext
 
 ECHO = 40  # characters of a value that a message repeats
 
@@ -31,7 +32,7 @@ def show_text(value: str) -> str:
     """JSON-quoted, escapes included in the length, cut with '...' past `ECHO`."""
     pieces, length = [], 0
     for char in value[:ECHO + 1]:
-        piece = json.dumps(char)[1:-1]
+        piece = jsontext.standard(char)[1:-1]
         if length + len(piece) > ECHO:
             return '"' + "".join(pieces) + '..."'
         pieces.append(piece)

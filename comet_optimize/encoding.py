@@ -1,23 +1,27 @@
 """One door into the journal for user values: checked at the call that logged them.
 
 A value a script logs is converted here, when it is logged, to plain JSON
-(numbers, strings, lists, dicts). Whatever cannot be converted is refused at
-that call with an `OptimizerException` naming it, never later when the event
-is written (where a failure would leave the script's view and the journal
-apart).
+(numbers, strings, lists, dicts), never later when the event is written (where
+a failure would leave the script's view and the journal apart). An object of
+any other kind is recorded as its text, as Comet's SDK does (a script logs
+``vars(args)`` holding a ``torch.device``, or the model itself). What is over
+a bound (a 50 MB string, a 2,000-character name) raises `Refused`, which the
+experiment's logging calls turn into one warning: the value is not recorded
+and the script goes on.
 """
 
 from __future__ import annotations
 
 import datetime
 import enum
-import json
 import math
 import numbers
 import os
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from comet_optimize import jsontext, messages
 from comet_optimize.errors import OptimizerException
 
 MAX_DEPTH = 20
@@ -25,6 +29,18 @@ MAX_DEPTH = 20
 # (the 64 KiB log_text keeps too); bigger data belongs in an asset.
 MAX_VALUE_BYTES = 65536
 MAX_NAME_CHARACTERS = 1000
+_MAX_WARNED = 1000  # distinct "recorded as its text" warnings a process remembers
+
+
+class Refused(OptimizerException):
+    """A logged value or name this journal cannot keep; ``what`` names the call's target."""
+
+    def __init__(self, what: str, message: str):
+        super().__init__(message)
+        self.what = what
+
+
+_warned_as_text: set[str] = set()
 
 
 def utf8(text: str) -> bytes:
@@ -99,7 +115,8 @@ def to_float(value: Any) -> float | None:
 def plain(value: Any, what: str, depth: int = 0) -> Any:
     """``value`` as plain JSON; non-finite floats become "nan"/"inf"/"-inf" strings."""
     if depth > MAX_DEPTH:
-        raise OptimizerException(f"{what}: nested more than {MAX_DEPTH} levels deep")
+        raise Refused(what, f"{what}: nested more than {MAX_DEPTH} levels deep, so it was "
+                            f"not recorded")
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, enum.Enum):
@@ -109,10 +126,10 @@ def plain(value: Any, what: str, depth: int = 0) -> Any:
         return integer if abs(integer) < 2 ** 63 else _finite_or_text(to_float(integer))
     if isinstance(value, (numbers.Real, Decimal)):
         return _finite_or_text(float(value))
-    if isinstance(value, dict):
+    if isinstance(value, dict) or _small_container(value, Mapping):  # Hydra's DictConfig
         return {_key(k, what): plain(v, f"{what}[{short(k, 20)}]", depth + 1)
                 for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)) or _small_container(value, Sequence):  # ListConfig
         return [plain(v, what, depth + 1) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((plain(v, what, depth + 1) for v in value), key=repr)
@@ -128,9 +145,32 @@ def plain(value: Any, what: str, depth: int = 0) -> Any:
     number = to_float(value)
     if number is not None:
         return _finite_or_text(number)
-    raise OptimizerException(
-        f"{what}: cannot record a value of type {type(value).__name__} ({short(value)}); "
-        f"log a number, a string, or a list or dict of them")
+    return as_text(value, what)
+
+
+def _small_container(value: Any, kind: type) -> bool:
+    """A mapping or sequence of another class, converted item by item only when short:
+    ``range(10**12)`` is a Sequence too, and is better kept as its text."""
+    if not isinstance(value, kind) or isinstance(value, (bytes, bytearray)):
+        return False
+    try:
+        return len(value) <= MAX_VALUE_BYTES
+    except Exception:  # a __len__ that raises
+        return False
+
+
+def as_text(value: Any, what: str) -> str:
+    """An object that is no number, string, list or dict, as Comet's SDK records it: its
+    text (``str``), with one warning per name, so that the script goes on."""
+    try:
+        text = str(value)
+    except Exception:  # a __str__ that raises
+        text = f"<{type(value).__name__} object>"
+    if what not in _warned_as_text and len(_warned_as_text) < _MAX_WARNED:
+        _warned_as_text.add(what)
+        messages.warning(f"{what}: a {type(value).__name__} is not a number, string, list "
+                         f"or dict; recorded as its text {short(text)}")
+    return text
 
 
 def bounded(value: Any, what: str) -> Any:
@@ -143,7 +183,7 @@ def bounded(value: Any, what: str) -> Any:
         _too_big(what, None)  # an array: at least two bytes per number in JSON
     converted = plain(value, what)
     if not isinstance(converted, (str, float, int, bool, type(None))):
-        size = len(json.dumps(converted, ensure_ascii=False, separators=(",", ":")))
+        size = len(jsontext.compact(converted, ascii_only=False))
         if size > MAX_VALUE_BYTES:
             _too_big(what, size)
     elif isinstance(converted, str) and len(converted) * 4 > MAX_VALUE_BYTES:
@@ -155,9 +195,9 @@ def bounded(value: Any, what: str) -> Any:
 
 def _too_big(what: str, size: int | None) -> None:
     how_big = f"{size} bytes" if size is not None else "too large"
-    raise OptimizerException(
-        f"{what}: the value is {how_big}, over the {MAX_VALUE_BYTES // 1024} KiB kept per "
-        f"value in the journal; use log_asset_data(value, name=...) for large data")
+    raise Refused(what, f"{what}: the value is {how_big}, over the {MAX_VALUE_BYTES // 1024} "
+                        f"KiB kept per value in the journal, so it was not recorded; use "
+                        f"log_asset_data(value, name=...) for large data")
 
 
 def _finite_or_text(number: float) -> float | str:
@@ -169,8 +209,7 @@ def _key(key: Any, what: str) -> str:
         return key
     if isinstance(key, (bool, numbers.Number)) or key is None:
         return str(key)
-    raise OptimizerException(f"{what}: a key of type {type(key).__name__} ({short(key)}) "
-                             f"is not a name")
+    return as_text(key, f"{what}: a key")
 
 
 def name(value: Any, what: str) -> str:
@@ -183,8 +222,9 @@ def name(value: Any, what: str) -> str:
             raise OptimizerException(f"{what} name: a number too long to be a name") from None
     if isinstance(value, str):
         if len(value) > MAX_NAME_CHARACTERS:
-            raise OptimizerException(f"{what} name {short(value)} is {len(value)} characters "
-                                     f"long, over the {MAX_NAME_CHARACTERS} allowed")
+            raise Refused(f"{what} name {short(value)}",
+                          f"{what} name {short(value)} is {len(value)} characters long, over "
+                          f"the {MAX_NAME_CHARACTERS} allowed, so it was not recorded")
         return str(value)
     raise OptimizerException(f"{what} name must be a string, not {type(value).__name__} "
                              f"({short(value)})")
@@ -198,7 +238,7 @@ def whole_number(value: Any, what: str) -> int | None:
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise OptimizerException(f"{what} must be a whole number, not {short(value)}")
+    raise Refused(what, f"{what} must be a whole number, not {short(value)}")
 
 
 def epoch_number(value: Any, what: str) -> int | float | None:
@@ -213,5 +253,5 @@ def epoch_number(value: Any, what: str) -> int | float | None:
             return number
     try:
         return whole_number(value, what)
-    except OptimizerException:
-        raise OptimizerException(f"{what} must be a number, not {short(value)}") from None
+    except Refused:
+        raise Refused(what, f"{what} must be a number, not {short(value)}") from None

@@ -11,10 +11,11 @@ report all assume their types.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-_scan = json.JSONDecoder().scan_once  # the C scanner behind json.loads
+from comet_optimize import jsontext
+
+_scan = jsontext.scan_once  # the C scanner behind json.loads
 _JSON_SPACE = " \t\n\r"
 
 
@@ -43,7 +44,7 @@ def parse_json(data: str | bytes) -> Any:
     recursion limit is a ValueError too: what a store holds may be damaged or
     planted, and readers treat a ValueError as damage, not as a crash."""
     try:
-        return json.loads(data)
+        return jsontext.parse(data)
     except RecursionError:
         raise _too_deep() from None
 

@@ -5,9 +5,14 @@ the min, or max, over every value logged under exactly ``spec.metric``; our
 ``metricReduction`` may pick the last or mean value instead). Everything else
 is kept as a small summary in the experiment's ``end`` event.
 
-Every value is checked when it is logged (`comet_optimize.encoding`), so a
-bad one fails at the line that logged it. Whatever is logged after the
-experiment ended is recorded too, as an ``update``: nothing logged is dropped.
+Every value is checked when it is logged (`comet_optimize.encoding`). As in
+Comet's SDK, a logging call never ends the script for what it was given: an
+object of another kind is recorded as its text, and a value over a bound (64
+KiB, a 1,000-character name, an asset over the size limit) is left out with one
+warning naming it. A training run of hours must not die at its 37th trial
+because one logged value was odd; the score comes only from ``spec.metric``.
+Whatever is logged after the experiment ended is recorded too, as an
+``update``: nothing logged is dropped.
 
 Example:
     >>> from comet_optimize import Optimizer
@@ -41,9 +46,9 @@ JSON) and build ``Experiment(optimizer_data=data)`` there.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import inspect
-import json
 import math
 import numbers
 import os
@@ -56,13 +61,14 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-from comet_optimize import encoding, media, messages, progress, safe_files, unsupported
+from comet_optimize import encoding, jsontext, media, messages, progress, safe_files, unsupported
 from comet_optimize.assets import AssetFolder, folder_for
 from comet_optimize.errors import OptimizerException
 from comet_optimize.state import State, encode_score
 from comet_optimize.store.base import MAX_EVENT_BYTES
 
 _MISSING = object()
+_MAX_WARNINGS = 100  # distinct names an experiment warns about; then it stays quiet
 # Every Experiment this process made, oldest first, with the process and thread that
 # made it: what `comet_ml.start()` may hand back or end is the calling thread's own.
 _made: list[tuple[weakref.ref, int, int]] = []
@@ -102,6 +108,21 @@ def running_in_this_thread(any_thread: bool = False,
     return None
 
 
+def _logging_call(method):
+    """A value or name the journal cannot keep (`encoding.Refused`) is one warning per
+    experiment and name, the call returns None, and the script goes on."""
+
+    @functools.wraps(method)
+    def logging_call(self: Experiment, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except encoding.Refused as refused:
+            self._refused(refused)
+            return None
+
+    return logging_call
+
+
 class Search(Protocol):
     """What an Experiment needs from the search it reports to (an `Optimizer`)."""
 
@@ -138,6 +159,7 @@ class Experiment:
         self._optimizer: Search | None = None
         self._warned_late = False
         self._revision = 0  # changes logged so far
+        self._warned: set[str] = set()  # what `_refused` has warned about
         self._recorded_revision = 0  # of them, in the journal
         self._snapshot_revision = 0
         self._context_values: dict[str, list[float]] = {}  # bare objective name in a context
@@ -211,6 +233,7 @@ class Experiment:
     def name(self, name: str) -> None:
         self.set_name(name)
 
+    @_logging_call
     def set_name(self, name: str) -> None:
         """The experiment's display name (recorded; ``export`` shows it)."""
         name = encoding.name(name, "experiment")
@@ -222,6 +245,7 @@ class Experiment:
     def get_name(self) -> str:
         return self.name
 
+    @_logging_call
     def add_tag(self, tag: str) -> bool:
         tag = encoding.name(tag, "tag")
         with self._lock:
@@ -295,10 +319,12 @@ class Experiment:
 
     # -- steps, epochs and contexts
 
+    @_logging_call
     def set_step(self, step: int | None) -> None:
         """The step later metrics are logged at when they give none."""
         self.curr_step = encoding.whole_number(step, "set_step")
 
+    @_logging_call
     def set_epoch(self, epoch: float | None) -> None:
         """The epoch later metrics are logged at when they give none."""
         self.curr_epoch = encoding.epoch_number(epoch, "set_epoch")
@@ -351,6 +377,7 @@ class Experiment:
 
     # -- logging
 
+    @_logging_call
     def log_metric(self, name: str, value: Any, step: int | None = None,
                    epoch: float | None = None, include_context: bool = True,
                    timestamp: float | None = None) -> None:
@@ -360,23 +387,23 @@ class Experiment:
         bare = encoding.name(name, "metric")
         context = self.context if include_context else None
         name = self._full_name(bare, include_context)
-        step = encoding.whole_number(step, f"metric {name!r}: step")
-        epoch = encoding.epoch_number(epoch, f"metric {name!r}: epoch")
+        # A bad step, epoch or time is left out, not the value: it may be the score.
+        step = self._or_none(encoding.whole_number, step, f"metric {name!r}: step")
+        epoch = self._or_none(encoding.epoch_number, epoch, f"metric {name!r}: epoch")
         if step is None:
             step = self.curr_step
         else:
             self.curr_step = step
         if epoch is None:
             epoch = self.curr_epoch
-        if timestamp is not None and encoding.to_float(timestamp) is None:
-            raise OptimizerException(f"metric {name!r}: timestamp {encoding.short(timestamp)} "
-                                     f"is not a number of seconds")
+        timestamp = self._or_none(_seconds, timestamp, f"metric {name!r}: timestamp")
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
         number = encoding.to_float(value)
-        if number is None and isinstance(value, str):
+        if number is None and not isinstance(value, str):  # an array of several numbers...
+            value = encoding.as_text(value, f"metric {name!r}")
+        if number is None:
             number = encoding.number_in_text(value)
-        if number is None and not isinstance(value, str):
-            raise OptimizerException(
-                f"metric {name!r}: value {encoding.short(value)} is not a number")
         if number is not None and math.isinf(number) and not isinstance(value, float):
             messages.warning(f"metric {name!r}: value {encoding.short(value)} is too large "
                              f"for a float; recorded as {number}")
@@ -413,10 +440,13 @@ class Experiment:
                     include_context: bool = True) -> None:
         """Comet's order: ``log_metrics(dic, prefix=None, step=None, epoch=None)``."""
         for name, value in _as_mapping(metrics, "log_metrics").items():
-            name = encoding.name(name, "metric")
+            name = self._or_none(encoding.name, name, "metric", then="")
+            if name is None:
+                continue
             self.log_metric(f"{prefix}_{name}" if prefix else name, value, step, epoch,
                             include_context=include_context)
 
+    @_logging_call
     def log_parameter(self, name: str, value: Any, step: int | None = None) -> None:
         name = encoding.name(name, "parameter")
         plain = encoding.bounded(value, f"parameter {name!r}")
@@ -429,9 +459,12 @@ class Experiment:
     def log_parameters(self, parameters: dict[str, Any], prefix: str | None = None,
                        step: int | None = None, nested_support: bool = True) -> None:
         for name, value in _as_mapping(parameters, "log_parameters").items():
-            name = encoding.name(name, "parameter")
+            name = self._or_none(encoding.name, name, "parameter", then="")
+            if name is None:
+                continue
             self.log_parameter(f"{prefix}_{name}" if prefix else name, value)
 
+    @_logging_call
     def log_other(self, key: str, value: Any) -> None:
         key = encoding.name(key, "other")
         plain = encoding.bounded(value, f"other {key!r}")
@@ -461,14 +494,16 @@ class Experiment:
     def set_filename(self, fname: str) -> None:
         self.log_other("file_name", os.fspath(fname))
 
+    @_logging_call
     def log_text(self, text: Any, step: int | None = None,
                  metadata: dict[str, Any] | None = None) -> None:
         """A short text, kept in the journal (up to 64 KiB; log_asset_data for more)."""
         text = str(text)
         if len(encoding.utf8(text)) > 65536:
-            raise OptimizerException(
-                f"log_text: the text is {len(encoding.utf8(text))} bytes, over the 64 KiB "
-                f"kept in the journal; use log_asset_data(text, name=...) for long texts")
+            raise encoding.Refused(
+                "log_text", f"log_text: the text is {len(encoding.utf8(text))} bytes, over the "
+                            f"64 KiB kept in the journal, so it was not recorded; use "
+                            f"log_asset_data(text, name=...) for long texts")
         entry = {"text": text, "step": encoding.whole_number(step, "log_text: step")
                  if step is not None else self.curr_step}
         if metadata:
@@ -478,6 +513,7 @@ class Experiment:
             self._revision += 1
         self._after_change()
 
+    @_logging_call
     def log_dataset_hash(self, data: Any) -> str:
         """A fingerprint of the training data (Comet's: to compare runs), recorded."""
         digest = hashlib.sha256()
@@ -486,8 +522,8 @@ class Experiment:
         elif hasattr(data, "tobytes"):
             digest.update(data.tobytes())
         else:
-            digest.update(json.dumps(encoding.plain(data, "log_dataset_hash"),
-                                     sort_keys=True).encode("utf-8"))
+            digest.update(jsontext.standard(encoding.plain(data, "log_dataset_hash"),
+                                            sort_keys=True).encode("utf-8"))
         value = digest.hexdigest()[:16]
         with self._lock:
             self.dataset_hash = value
@@ -507,6 +543,7 @@ class Experiment:
                 self._folder = AssetFolder(path)
             return self._folder
 
+    @_logging_call
     def _store_file(self, what: str, source: Any, name: str, kind: str,
                     overwrite: bool = False, step: int | None = None,
                     metadata: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
@@ -549,6 +586,7 @@ class Experiment:
         return self._store_file("log_asset_data", content, name, "asset", overwrite, step,
                                 metadata)
 
+    @_logging_call
     def log_asset_folder(self, folder: str, step: int | None = None,
                          log_file_name: bool | None = None, recursive: bool = False,
                          ) -> list[dict[str, Any]]:
@@ -561,6 +599,7 @@ class Experiment:
         self._after_change()
         return [dict(e) for e in entries]
 
+    @_logging_call
     def log_model(self, name: str, file_or_folder: Any, file_name: str | None = None,
                   overwrite: bool = False, metadata: dict[str, Any] | None = None,
                   copy_to_tmp: bool = True, prepend_folder_name: bool = True,
@@ -585,6 +624,7 @@ class Experiment:
         return [self._store_file("log_model", source, os.path.join(name, leaf), "model",
                                  overwrite, None, metadata, model=name)]
 
+    @_logging_call
     def log_code(self, file_name: str | None = None, folder: str | None = None,
                  code: str | None = None, code_name: str | None = None) -> None:
         """Source code: a file, a folder's .py files, a string, or (no argument) the
@@ -663,6 +703,7 @@ class Experiment:
         """A `comet_ml.ConfusionMatrix` to count into, then ``log_confusion_matrix(matrix=)``."""
         return media.ConfusionMatrix(y_true, y_predicted, labels, matrix, **kwargs)
 
+    @_logging_call
     def log_curve(self, name: str, x: Any, y: Any, overwrite: bool = False,
                   step: int | None = None) -> dict[str, Any]:
         name = encoding.name(name, "curve")
@@ -760,6 +801,7 @@ class Experiment:
         return self._store_file("set_model_graph", encoding.utf8(str(graph)), "graph.txt",
                                 "model-graph", overwrite=True)
 
+    @_logging_call
     def log_remote_asset(self, uri: str, remote_file_name: str | None = None,
                          overwrite: bool = False, asset_type: str = "asset",
                          step: int | None = None, metadata: dict | None = None) -> None:
@@ -810,6 +852,25 @@ class Experiment:
     def __internal_api__set_model_graph__(self, graph: Any, framework: str | None = None,
                                           **_: Any) -> dict[str, Any]:
         return self.set_model_graph(graph)
+
+    def _refused(self, refused: encoding.Refused, then: str = "") -> None:
+        """One warning per experiment and name: a loop that logs the same odd value at
+        every step would otherwise bury the script's own output."""
+        with self._lock:
+            first = refused.what not in self._warned and len(self._warned) < _MAX_WARNINGS
+            if first:
+                self._warned.add(refused.what)
+        if first:
+            messages.warning(f"{refused}{then}")
+
+    def _or_none(self, convert: Any, value: Any, what: str,
+                 then: str = "; the value was recorded without it") -> Any:
+        """``convert(value, what)``, or None (with a warning) when it is refused."""
+        try:
+            return convert(value, what)
+        except encoding.Refused as refused:
+            self._refused(refused, then)
+            return None
 
     def _after_change(self) -> None:
         """A change after the end is recorded at once, as an update of the result;
@@ -926,7 +987,7 @@ class Experiment:
             return event
         dropped = []
         for key in ("texts", "others", "assets", "logged_parameters", "tags", "metrics"):
-            if len(json.dumps(event, default=str)) <= MAX_EVENT_BYTES:
+            if jsontext.size(event) <= MAX_EVENT_BYTES:
                 break
             if key == "metrics":  # keep the objective's own summary
                 kept = {k: v for k, v in event.get(key, {}).items() if k == self.metric}
@@ -1002,6 +1063,16 @@ class Experiment:
 
 
 unsupported.install(Experiment)
+
+
+def _seconds(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    seconds = encoding.to_float(value)
+    if seconds is None:
+        raise encoding.Refused(what, f"{what} {encoding.short(value)} is not a number of "
+                                     f"seconds")
+    return seconds
 
 
 def _as_mapping(values: Any, method: str) -> Mapping[str, Any]:

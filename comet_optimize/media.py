@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import struct
 import zlib
 from typing import Any
 
-from comet_optimize import encoding
+from comet_optimize import encoding, jsontext
 from comet_optimize.errors import OptimizerException
 
 
@@ -178,7 +177,7 @@ def table_bytes(filename: str, data: Any, headers: Any = False) -> bytes:
         raise OptimizerException(f"log_table {filename!r}: tabular_data must be rows")
     rows = [row if isinstance(row, list) else [row] for row in rows]
     if lower.endswith(".json"):
-        return json.dumps(rows).encode("utf-8")
+        return jsontext.standard(rows).encode("utf-8")
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t" if lower.endswith(".tsv") else ",",
                         lineterminator="\n")
@@ -210,4 +209,4 @@ def wav_bytes(samples: Any, sample_rate: int) -> bytes:
 
 
 def to_json_bytes(document: Any) -> bytes:
-    return json.dumps(document, indent=1).encode("utf-8")
+    return jsontext.indented(document, indent=1).encode("utf-8")

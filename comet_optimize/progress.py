@@ -15,10 +15,10 @@ decided by its end or its failure alone, never by a progress event.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
+from comet_optimize import jsontext
 from comet_optimize.settings import seconds_from_env
 
 PROGRESS_SECONDS = 10.0
@@ -40,6 +40,6 @@ def progress_event(count: int, metrics: dict[str, dict[str, Any]], objective: st
     """The journal event for ``metrics`` so far (summaries copied, size bounded)."""
     kept = {name: dict(summary) for name, summary in metrics.items()}
     event = {"type": "progress", "count": count, "time": now, "metrics": kept}
-    if len(kept) > 1 and len(json.dumps(event, default=str)) > MAX_PROGRESS_BYTES:
+    if len(kept) > 1 and jsontext.size(event) > MAX_PROGRESS_BYTES:
         event["metrics"] = {name: kept[name] for name in kept if name == objective}
     return event

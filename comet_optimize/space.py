@@ -20,13 +20,13 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from comet_optimize import jsontext
 from comet_optimize.config import OptimizerConfig, ParameterConfig
 
 # Keep draws off the exact ends of the unit interval, where an unbounded
@@ -325,7 +325,7 @@ def make_dimension(config: ParameterConfig) -> Dimension:
 
 def parameter_set_id(params: dict[str, Any]) -> str:
     """A stable 32-hex id of a parameter set (Comet's ``pid``)."""
-    canonical = json.dumps(sorted(params.items()), separators=(",", ":"))
+    canonical = jsontext.compact(sorted(params.items()))
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 

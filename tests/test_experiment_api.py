@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 import pytest
 
-from comet_optimize import Experiment, Optimizer, OptimizerException
+from comet_optimize import Experiment, Optimizer, OptimizerException, encoding
 from comet_optimize.store import FileStore
 from tests.conftest import stored_events
 
@@ -180,35 +180,38 @@ def test_set_step_and_set_epoch_are_defaults_and_timestamp_is_kept(store):
     assert metrics["acc"]["step"] == 9 and metrics["other"]["step"] == 9  # a step moves it
 
 
-def test_an_epoch_may_be_a_fraction_as_trainers_log_it(store):
+def test_an_epoch_may_be_a_fraction_as_trainers_log_it(store, capfd):
     """Hugging Face's Trainer logs to Comet at ``epoch=state.epoch`` (0.33, 0.67...):
-    the first such call raised, and the training died."""
+    the first such call raised, and the training died. A bad epoch is left out, not the
+    value it came with."""
     opt = search(store)
     experiment = opt.next()
     experiment.log_metric("loss", 2.0, step=1, epoch=0.33)
     experiment.set_epoch(np.float32(1.5))
     experiment.log_metric("loss", 1.0, step=2)
     for bad in ("one", float("nan"), True):
-        with pytest.raises(OptimizerException, match="epoch must be a number"):
-            experiment.log_metric("loss", 1.0, epoch=bad)
+        experiment.log_metric("loss", 0.5, epoch=bad)
     experiment.end()
     loss = recorded(opt)["metrics"]["loss"]
-    assert (loss["last"], loss["epoch"]) == (1.0, 1.5)
+    assert (loss["last"], loss["epoch"], recorded(opt)["score"]) == (0.5, 1.5, 0.5)
+    err = capfd.readouterr().err
+    assert err.count("metric 'loss': epoch must be a number") == 1  # once per name
+    assert "the value was recorded without it" in err
 
 
-def test_hostile_numbers_as_names_epochs_and_flags_are_one_sentence(file_store):
+def test_hostile_numbers_as_names_epochs_and_flags_are_one_sentence(file_store, capfd):
     """Each raised a bare ValueError or OverflowError from Python itself."""
     from fractions import Fraction
 
     experiment = search(file_store).next()
     for call, match in [(lambda: experiment.set_name(10 ** 5000), "too long to be a name"),
-                        (lambda: experiment.log_metric("loss", 1.0,
-                                                       epoch=Fraction(10 ** 400, 3)),
-                         "epoch must be a number"),
                         (lambda: setattr(experiment, "disabled", np.array([1, 2])),
                          "disabled must be True or False")]:
         with pytest.raises(OptimizerException, match=match):
             call()
+    experiment.log_metric("loss", 1.0, epoch=Fraction(10 ** 400, 3))
+    assert "epoch must be a number" in capfd.readouterr().err
+    assert experiment.get_metric("loss") == 1.0
 
 
 def test_log_parameters_with_step_and_get_parameter(store):
@@ -271,7 +274,8 @@ def test_optimizer_end_of_something_else_is_one_sentence(file_store):
             opt.end(wrong)
 
 
-def test_a_formatted_loss_and_a_one_number_array_are_numbers(file_store, capfd):
+def test_a_formatted_loss_and_a_one_number_array_are_numbers(file_store, capfd, monkeypatch):
+    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
     opt = Optimizer({"algorithm": "grid", "spec": {"metric": "loss", "maxCombo": 6},
                      "parameters": {"x": list(range(6))}}, verbose=0, store=file_store)
     try:  # torch is not in the test extra: its tensor where it is installed
@@ -289,8 +293,10 @@ def test_a_formatted_loss_and_a_one_number_array_are_numbers(file_store, capfd):
     scores = [e["score"] for e in sorted(opt.experiments(), key=lambda e: e["count"])]
     assert scores == [0.1235, 0.001, 0.5, 0.25, 0.75, None]
     assert "'not a loss' is not a number" in capfd.readouterr().err
-    with pytest.raises(OptimizerException, match="is not a number"):
-        Experiment().log_metric("loss", np.array([1.0, 2.0]))
+    standalone = Experiment()  # several numbers are no one number: kept as text, as Comet
+    standalone.log_metric("loss", np.array([1.0, 2.0]))
+    assert standalone.get_metric("loss") == "[1. 2.]"
+    assert "a ndarray is not a number, string" in capfd.readouterr().err
 
 
 def test_key_url_and_optimizer(store, assets_folder):
@@ -349,13 +355,22 @@ def test_log_model_copies_a_file_or_a_folder(file_store, tmp_path):
         assert entry["type"] == "model" and entry["model"] == "net"
 
 
-def test_an_asset_over_the_size_limit_is_a_clear_error(file_store, monkeypatch):
+def test_an_asset_over_the_size_limit_is_one_warning_and_the_script_goes_on(
+        file_store, monkeypatch, capfd, tmp_path):
     monkeypatch.setenv("COMET_OPTIMIZE_MAX_ASSET_MB", "0.001")
     experiment = search(file_store).next()
-    with pytest.raises(OptimizerException, match=r"'big.bin' is 2000 bytes, over the 1000 "
-                                                 r"bytes limit per file"):
-        experiment.log_asset_data(b"x" * 2000, name="big.bin")
-    assert experiment.assets == []
+    assert experiment.log_asset_data(b"x" * 2000, name="big.bin") is None
+    assert experiment.log_asset(str(tmp_path / "never-written.pt")) is None
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "big.bin").write_bytes(b"x" * 2000)
+    (tmp_path / "run" / "small.txt").write_bytes(b"x" * 20)
+    kept = experiment.log_asset_folder(str(tmp_path / "run"))
+    err = capfd.readouterr().err
+    assert "'big.bin' is 2000 bytes, over the 1000 bytes limit per file, so it was not " \
+           "stored" in err
+    assert "never-written.pt' is not a file, so nothing was stored" in err
+    assert [e["fileName"] for e in kept] == ["small.txt"]  # the rest of the folder is kept
+    assert [e["fileName"] for e in experiment.assets] == ["small.txt"]
 
 
 def test_long_deep_or_escaping_asset_names_stay_inside_the_experiments_folder(file_store,
@@ -375,27 +390,38 @@ def test_long_deep_or_escaping_asset_names_stay_inside_the_experiments_folder(fi
     assert [e["fileName"] for e in entries] == names  # the name the script gave is kept
 
 
-def test_a_huge_value_or_name_is_refused_at_the_call_and_the_experiment_goes_on(store):
+def test_a_huge_value_or_name_is_one_warning_and_the_script_goes_on(store, capfd,
+                                                                   monkeypatch):
+    """As in Comet's SDK, a logging call never ends the script for what it logs: each of
+    these raised, and a script that logged its model's summary died at every trial."""
+    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
     opt = search(store)
     experiment = opt.next()
-    for call in (lambda: experiment.log_other("big", "x" * 100_000),
-                 lambda: experiment.log_parameter("weights", np.zeros(1_000_000)),
-                 lambda: experiment.log_parameter("nested", {"a": ["y" * 1000] * 100}),
-                 lambda: experiment.log_metric("note", "z" * 100_000)):
-        with pytest.raises(OptimizerException, match=r"over the 64 KiB kept per value"):
-            call()
-    with pytest.raises(OptimizerException, match=r"is 2000 characters long"):
+    for _ in range(3):  # a loop that logs the same thing at every step warns once
+        experiment.log_other("big", "x" * 100_000)
+        experiment.log_parameter("weights", np.zeros(1_000_000))
+        experiment.log_parameter("nested", {"a": ["y" * 1000] * 100})
+        experiment.log_metric("note", "z" * 100_000)
+        experiment.log_text("t" * 100_000)
         experiment.log_metric("n" * 2000, 1.0)
+        experiment.log_metrics({"m" * 2000: 1.0, "acc": 0.5})  # the good one is kept
+    err = capfd.readouterr().err
+    for what in ("other 'big'", "parameter 'weights'", "parameter 'nested'", "metric 'note'",
+                 "log_text"):
+        assert err.count(f"{what}: the value is") + err.count(f"{what}: the text is") == 1
+    assert err.count("over the 64 KiB kept") == 5 and err.count("so it was not recorded") == 7
+    assert err.count("is 2000 characters long, over the 1000 allowed") == 2
     from PIL import Image  # a .size that is a tuple, not an array's element count
 
-    with pytest.raises(OptimizerException, match=r"cannot record a value of type Image"):
-        experiment.log_parameter("picture", Image.new("RGB", (2, 2)))
+    experiment.log_parameter("picture", Image.new("RGB", (2, 2)))  # its text, as Comet
+    assert "parameter 'picture': a Image is not a number" in capfd.readouterr().err
     experiment.log_other("small", "x" * 1000)
     experiment.log_metric("loss", 0.25)
     experiment.end()
     done = recorded(opt)
     assert done["status"] == "completed" and done["score"] == 0.25
-    assert "big" not in done.get("others", {})
+    assert "big" not in done.get("others", {}) and done["metrics"]["acc"]["last"] == 0.5
+    assert done["logged_parameters"]["picture"].startswith("<PIL.Image.Image image mode=RGB")
     assert max(len(json.dumps(e)) for e in stored_events(store, opt.id)) < 20_000
 
 
@@ -543,3 +569,40 @@ def test_log_metrics_takes_comets_positional_order(store):
     experiment = opt.next()
     experiment.log_metrics({"loss": 0.5}, "val", 4, 2)  # dic, prefix, step, epoch
     assert experiment.metrics["val_loss"] == {"count": 1, "last": 0.5, "step": 4, "epoch": 2}
+
+
+def test_mappings_and_sequences_of_other_classes_are_recorded_as_such(store):
+    """Hydra users log their ``DictConfig`` (a Mapping, not a dict) and its ``ListConfig``
+    (a Sequence); both raised. A sequence too long to keep item by item (``range(10**12)``)
+    is its text at once, never expanded."""
+    import collections.abc
+
+    class Config(collections.abc.Mapping):  # what omegaconf's DictConfig is to a logger
+        def __init__(self, items):
+            self._items = dict(items)
+
+        def __getitem__(self, key):
+            return self._items[key]
+
+        def __iter__(self):
+            return iter(self._items)
+
+        def __len__(self):
+            return len(self._items)
+
+    class Layers(collections.abc.Sequence):  # ... and its ListConfig
+        def __getitem__(self, index):
+            return [64, 32][index]
+
+        def __len__(self):
+            return 2
+
+    opt = search(store)
+    experiment = opt.next()
+    experiment.log_parameter("model", Config({"lr": 0.1, "layers": Layers()}))
+    experiment.log_other("steps", range(10 ** 12))
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    done = recorded(opt)
+    assert done["logged_parameters"]["model"] == {"lr": 0.1, "layers": [64, 32]}
+    assert done["others"]["steps"] == "range(0, 1000000000000)"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from comet_optimize import Experiment, Optimizer, OptimizerException
+from comet_optimize import Experiment, Optimizer, OptimizerException, encoding
 from comet_optimize.events import assigned_keys
 from tests.conftest import stored_events
 
@@ -380,20 +380,27 @@ def test_a_loss_tensor_still_in_its_graph_is_recorded_without_a_warning(file_sto
     assert opt.experiments()[0]["score"] == 0.5
 
 
-def test_unrecordable_values_are_refused_at_the_call_that_logged_them(store):
+def test_odd_values_are_kept_as_comet_keeps_them_and_only_numbers_score(store, capfd,
+                                                                        monkeypatch):
+    """A value that is no number, string, list or dict is kept as its text, a bad step
+    is left out (not the value), and neither can end the script (both raised)."""
+    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
     opt = Optimizer(WIDE, verbose=0, store=store)
     experiment = opt.next()
     with pytest.raises(OptimizerException, match="metric name must be a string"):
-        experiment.log_metric(("loss", 1), 1.0)
-    with pytest.raises(OptimizerException, match="cannot record a value of type object"):
-        experiment.log_other("thing", object())
-    with pytest.raises(OptimizerException, match="step must be a whole number"):
-        experiment.log_metric("loss", 1.0, step="three")
-    with pytest.raises(OptimizerException, match="is not a number"):
-        experiment.log_metric("loss", [1.0, 2.0])
+        experiment.log_metric(("loss", 1), 1.0)  # a misuse of the call itself still raises
+    experiment.log_other("thing", object())
+    experiment.log_metric("loss", 1.0, step="three")
+    experiment.log_metric("loss", [1.0, 2.0])
     experiment.log_metric("loss", 0.25)
     experiment.end()
-    assert opt.status()["completed"] == 1
+    err = capfd.readouterr().err
+    assert "other 'thing': a object is not a number" in err
+    assert "step must be a whole number, not 'three'; the value was recorded without it" in err
+    assert "value '[1.0, 2.0]' is not a number; it does not count towards the score" in err
+    [record] = opt.experiments()
+    assert (record["status"], record["score"]) == ("completed", 0.25)
+    assert record["others"]["thing"].startswith("<object object at")
 
 
 def test_a_huge_integer_metric_is_recorded_as_infinite(store, capfd):

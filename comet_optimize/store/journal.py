@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import re
 import stat
@@ -48,7 +47,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-from comet_optimize import echo, messages, safe_files
+from comet_optimize import echo, jsontext, messages, safe_files
 from comet_optimize import events as events_schema
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import parse_event, parse_json
@@ -523,8 +522,7 @@ def encode_events(events: list[dict[str, Any]]) -> bytes:
     """JSON lines, strict (no NaN tokens, no objects json does not know)."""
     try:
         return "".join(
-            json.dumps({"v": events_schema.schema_of(event), **event}, separators=(",", ":"),
-                       allow_nan=False) + "\n"
+            jsontext.line({"v": events_schema.schema_of(event), **event}) + "\n"
             for event in events
         ).encode()
     except (TypeError, ValueError) as error:
@@ -627,7 +625,7 @@ class FileStore:
                 os.unlink(tmp)  # left by a crash, or planted: never written through
             fd = safe_files.open_plain(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             with open(fd, "w", encoding="utf-8") as handle:
-                json.dump(config, handle, indent=2)
+                handle.write(jsontext.indented(config))
                 handle.write("\n")
                 handle.flush()
                 os.fsync(handle.fileno())

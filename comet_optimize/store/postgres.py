@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import re
@@ -59,7 +58,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from comet_optimize import messages
+from comet_optimize import jsontext, messages
 from comet_optimize.errors import OptimizerException
 from comet_optimize.events import SCHEMA_VERSION as EVENTS_SCHEMA
 from comet_optimize.events import parse_event, parse_json, schema_of
@@ -1100,8 +1099,7 @@ def _encode(events: list[dict[str, Any]]) -> list[str]:
     """Event bodies as the journal holds them (strict, as in the file store: no NaN tokens,
     nothing json does not know); an event may give a ``v`` of its own."""
     try:
-        return [json.dumps({"v": schema_of(event), **event}, separators=(",", ":"),
-                           allow_nan=False) for event in events]
+        return [jsontext.line({"v": schema_of(event), **event}) for event in events]
     except (TypeError, ValueError) as error:
         raise OptimizerException(f"cannot record an event: {error}") from None
 
@@ -1184,14 +1182,14 @@ class PostgresStore:
     def create(self, optimizer_id: str, config: dict[str, Any]) -> None:
         check_optimizer_id(optimizer_id)
         self._ensure_schema(create=True)
-        text = json.dumps(config, indent=2, sort_keys=True)
+        text = jsontext.indented(config, sort_keys=True)
 
         def insert(conn):
             conn.execute("INSERT INTO comet_optimize_searches (id, config) VALUES (%s, %s) "
                          "ON CONFLICT (id) DO NOTHING", (optimizer_id, text))
 
         self._run(insert, "store the config")
-        if self.read_config(optimizer_id) != json.loads(text):
+        if self.read_config(optimizer_id) != jsontext.parse(text):
             raise OptimizerException(
                 f"the search {optimizer_id} already exists in the store {self.location}"
             )

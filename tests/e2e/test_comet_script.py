@@ -106,3 +106,61 @@ def test_a_tutorial_style_script_runs_unchanged_and_export_shows_what_it_logged(
                     matrix = json.load(handle)
                 assert matrix["labels"] == ["neg", "pos"]
                 assert sum(map(sum, matrix["matrix"])) == 200
+
+
+ODD_VALUES_SCRIPT = """\
+import argparse
+import sys
+
+from comet_ml import Optimizer
+
+
+class Device:  # what torch.device looks like to a logger: no number, no dict
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __str__(self):
+        return self.kind
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("optimizer")
+parser.add_argument("--device", type=Device, default=Device("cuda"))
+parser.add_argument("--activation", default=print)
+args = parser.parse_args()
+opt = Optimizer(args.optimizer)
+for experiment in opt.get_experiments(project_name="odd"):
+    experiment.log_parameters(vars(args))
+    experiment.log_other("model summary", "layer " * 20_000)  # 120 KB
+    experiment.log_metric("loss", experiment.get_parameter("lr"), epoch=float("nan"))
+    experiment.log_asset("checkpoint-never-saved.pt")
+"""
+
+
+def test_odd_values_a_comet_script_logs_never_end_its_trials(tmp_path):
+    """A script logging ``vars(args)`` with a device object, a 120 KB model summary, a
+    NaN epoch and a checkpoint it never saved runs under Comet; here every trial died at
+    the first of these calls, recorded failed, and the search spent its budget on
+    nothing. Now each is a warning and every trial completes: a value left out is said once
+    per experiment, a value kept as its text once per process."""
+    store = str(tmp_path / "store")
+    (tmp_path / "train.py").write_text(ODD_VALUES_SCRIPT)
+    (tmp_path / "opt.config").write_text(json.dumps(CONFIG))
+    env = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
+    env["COMET_OPTIMIZE_STORE"] = store
+    run = subprocess.run([*COMET, "optimize", "-j", "1", "train.py", "opt.config"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    from comet_optimize import Optimizer
+
+    [optimizer_id] = FileStore(store).list_ids()
+    records = Optimizer(optimizer_id, verbose=0, store=store).experiments()
+    assert [r["status"] for r in records] == ["completed"] * 4
+    assert all(r["score"] == r["parameters"]["lr"] for r in records)
+    assert all(r["logged_parameters"]["device"] == "cuda" for r in records)
+    assert all("model summary" not in r.get("others", {}) for r in records)
+    assert run.stderr.count("parameter 'device': a Device is not a number") == 1
+    for warning in ("other 'model summary': the value is 120000 bytes",
+                    "metric 'loss': epoch must be a number",
+                    "'checkpoint-never-saved.pt' is not a file"):
+        assert run.stderr.count(warning) == 4, warning  # once per experiment
