@@ -368,7 +368,7 @@ class Journal:
         """Every worker parses every event of its search, so the read is decoded once, as
         latin-1 (a character per byte: offsets stay byte offsets), and an ASCII line (every
         line our writers write: JSON escapes the rest) goes to `events.parse_event`; any
-        other line is parsed from its bytes, as UTF-8, by ``json.loads``."""
+        other line is parsed from its bytes, as UTF-8, by `jsontext.parse`."""
         refuse = self._refuse_a_newer_schema
         for line in data.decode("latin-1").split("\n")[:-1]:
             at = position
