@@ -9,8 +9,9 @@ and writes it back with its events. It pays for what the design in
 the verdict guard on every write, the heartbeat rows read before a decision, and the
 counters row's ``upto`` (it accounts for every event) extended by every write; and it
 asserts what it relies on. Random search on an infinite space, no failures, no retries,
-no liveness verdicts: only what ``benchmarks/pg_throughput.py`` exercises. The events written are the same as today's, so the final ``status()`` (a
-full fold by a fresh reader) still checks that every experiment completed once.
+no liveness verdicts: only what ``benchmarks/pg_throughput.py`` exercises. The events
+written are the same as today's, so the final ``status()`` (a full fold by a fresh
+reader) still checks that every experiment completed once.
 
     flock /tmp/timing.lock .ci/with-postgres python benchmarks/fold_free_prototype.py \
         [--experiments 5000] [--workers 4,16,64] [--split] [--priority 10]
