@@ -4,10 +4,14 @@ Monkeypatches our PostgreSQL store and Optimizer so that no worker reads another
 worker's events: the reserved start (end + next) is inserted under the search's lock
 in one round trip without reading what is new; a decision reads nothing but a counter
 row (``proto_counter``, the highest experiment number handed out) in its transaction,
-and writes it back with its events. Random search on an infinite space, no failures,
-no retries, no liveness across workers: only what ``benchmarks/pg_throughput.py``
-exercises. The events written are the same as today's, so the final ``status()`` (a
-full fold by a fresh reader) still checks that every experiment completed once.
+and writes it back with its events. It pays for what the design in
+``docs/fold-free-decisions.md`` adds to each step: the table of parameter sets handed out,
+the verdict guard on every write, the heartbeat rows read before a decision, and the
+counters row's ``upto`` (it accounts for every event) extended by every write; and it
+asserts what it relies on. Random search on an infinite space, no failures, no retries,
+no liveness verdicts: only what ``benchmarks/pg_throughput.py`` exercises. The events
+written are the same as today's, so the final ``status()`` (a full fold by a fresh
+reader) still checks that every experiment completed once.
 
     flock /tmp/timing.lock .ci/with-postgres python benchmarks/fold_free_prototype.py \
         [--experiments 5000] [--workers 4,16,64] [--split] [--priority 10]
@@ -32,10 +36,13 @@ def patch() -> None:
     from comet_optimize.store import pipeline
     from comet_optimize.store import postgres as pg
 
+    # The row proves it accounts for every event: `upto` is the search's greatest seq.
     select_counter = pipeline.Statement(b"proto_select", (
-        b"SELECT n FROM proto_counter WHERE search = $1"))
+        b"SELECT n, upto = (SELECT coalesce(max(seq), 0) FROM comet_optimize_events "
+        b"WHERE search = $1) FROM proto_counter WHERE search = $1"))
     update_counter = pipeline.Statement(b"proto_update", (
-        b"UPDATE proto_counter SET n = greatest(n, $2::bigint), combos = combos + $3::bigint "
+        b"UPDATE proto_counter SET n = greatest(n, $2::bigint), combos = combos + $3::bigint, "
+        b"upto = (SELECT max(seq) FROM comet_optimize_events WHERE search = $1) "
         b"WHERE search = $1"))
     # What the design adds to each step, so that their cost is in the figures: the
     # set of parameter sets handed out (exact uniqueness), a guard against a verdict on
@@ -44,12 +51,18 @@ def patch() -> None:
         b"INSERT INTO proto_combos (search, pid) SELECT $1::text, pid "
         b"FROM unnest($2::text[]) AS u(pid) ON CONFLICT DO NOTHING RETURNING pid"),
         (pipeline.TEXT, pipeline.BINARY))
+    # The insert, and the counters row's `upto` extended only if it was current (the
+    # UPDATE's subquery sees the events before this statement's insert).
     guarded_insert = pipeline.Statement(b"proto_guarded_insert", (
-        b"INSERT INTO comet_optimize_events (search, batch, body) "
+        b"WITH ins AS (INSERT INTO comet_optimize_events (search, batch, body) "
         b"SELECT $1::text, $2::uuid, body FROM unnest($3::text[]) WITH ORDINALITY AS u(body, n) "
         b"WHERE NOT EXISTS (SELECT 1 FROM proto_verdicts WHERE search = $1 AND worker = $4) "
-        b"ORDER BY n RETURNING seq"), (pipeline.TEXT, pipeline.TEXT, pipeline.BINARY,
-                                      pipeline.TEXT))
+        b"ORDER BY n RETURNING seq), "
+        b"upd AS (UPDATE proto_counter SET upto = (SELECT max(seq) FROM ins) "
+        b"WHERE search = $1 AND upto = (SELECT coalesce(max(seq), 0) "
+        b"FROM comet_optimize_events WHERE search = $1) RETURNING 1) "
+        b"SELECT seq, (SELECT count(*) FROM upd) FROM ins ORDER BY seq"),
+        (pipeline.TEXT, pipeline.TEXT, pipeline.BINARY, pipeline.TEXT))
     holders = pipeline.Statement(b"proto_holders", (
         b"SELECT worker, extract(epoch FROM now() - beat)::float8 "
         b"FROM comet_optimize_heartbeats WHERE search = $1"))
@@ -66,6 +79,7 @@ def patch() -> None:
                                       pipeline.text_array(bodies), me()]),
                     (pg._P_COMMIT, None), (pg._P_FLUSH, None)])
                 assert results[2].ntuples == len(bodies)
+                assert results[2].get_value(0, 1) == b"1"  # the chain held
                 return []
             return self._db.retrying(work)
 
@@ -85,6 +99,7 @@ def patch() -> None:
                 results = pipeline.run(conn, self._db.prepared, [
                     (pg._P_BEGIN, None), (pg._P_LOCK, lock),
                     (select_counter, [self.optimizer_id.encode()])])
+                assert results[-1].get_value(0, 1) == b"t"  # the row accounts for every event
                 return int(results[-1].get_value(0, 0))
             self.proto_counter = self._db.retrying(begin)
             self._in_transaction = True
@@ -94,18 +109,18 @@ def patch() -> None:
             pending, self._pending = self._pending, None
 
             def commit(conn):
-                commands = [(update_counter, [self.optimizer_id.encode(),
-                                              str(self.proto_new).encode(),
-                                              str(len(self.proto_pids)).encode()]),
-                            (insert_combos, [self.optimizer_id.encode(),
+                commands = [(insert_combos, [self.optimizer_id.encode(),
                                              pipeline.text_array(self.proto_pids)])]
                 if pending is not None:
                     commands.append((pg._P_INSERT, [
                         self.optimizer_id.encode(), str(pending[0]).encode(),
                         pipeline.text_array(pending[1])]))
-                commands += [(pg._P_COMMIT, None), (pg._P_FLUSH, None)]
+                commands += [(update_counter, [self.optimizer_id.encode(),
+                                               str(self.proto_new).encode(),
+                                               str(len(self.proto_pids)).encode()]),
+                             (pg._P_COMMIT, None), (pg._P_FLUSH, None)]
                 results = pipeline.run(conn, self._db.prepared, commands)
-                assert results[1].ntuples == len(self.proto_pids)  # no set twice
+                assert results[0].ntuples == len(self.proto_pids)  # no set twice
             self._db.retrying(commit)
 
     def attempts(self, decide):
@@ -168,12 +183,13 @@ def ours(store: str, experiments: int, workers: int, split: bool) -> dict:
     opt = Optimizer({**bench.CONFIG, "spec": {"maxCombo": experiments}}, verbose=0, store=store)
     with psycopg.connect(store, autocommit=True) as conn:
         conn.execute("CREATE TABLE proto_counter (search text PRIMARY KEY, n bigint NOT NULL, "
-                     "combos bigint NOT NULL)")
+                     "combos bigint NOT NULL, upto bigint NOT NULL)")
         conn.execute("CREATE TABLE proto_combos (search text, pid text, "
                      "PRIMARY KEY (search, pid))")
         conn.execute("CREATE TABLE proto_verdicts (search text, worker text, "
                      "PRIMARY KEY (search, worker))")
-        conn.execute("INSERT INTO proto_counter VALUES (%s, 0, 0)", (opt.id,))
+        conn.execute("INSERT INTO proto_counter SELECT %s, 0, 0, max(seq) "
+                     "FROM comet_optimize_events WHERE search = %s", (opt.id, opt.id))
     result = bench.run(worker, (opt.id, store, split), workers)
     status = Optimizer(opt.id, verbose=0, store=store).status()
     assert status["completed"] == experiments and status["assigned"] == experiments, status
