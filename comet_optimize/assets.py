@@ -20,6 +20,7 @@ import hashlib
 import os
 import re
 import shutil
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from comet_optimize import encoding, messages, safe_files
@@ -31,6 +32,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+=@-]+")
 # longer than these is shortened (a prefix and a digest, so names stay apart).
 MAX_COMPONENT = 120
 MAX_DEPTH = 16
+
+
+def _warn(refused: encoding.Refused) -> None:
+    messages.warning(str(refused))
 
 
 def max_bytes() -> int:
@@ -160,18 +165,22 @@ class AssetFolder:
             else:
                 with self._opened(relative) as handle:
                     handle.write(data)
-        except OSError as error:
-            raise OptimizerException(
-                f"{what}: could not store {encoding.short(name)} in {self.path}: "
-                f"{safe_files.describe(error)}") from None
+        except OSError as error:  # a full disk, say: the experiment and its score go on
+            raise encoding.Refused(
+                f"{what} {name!r}", f"{what}: could not store {encoding.short(name)} in "
+                                    f"{self.path}: {safe_files.describe(error)}") from None
         return {"fileName": name, "type": kind, "path": relative, "size": size,
                 **{k: v for k, v in fields.items() if v is not None}}
 
     def add_folder(self, what: str, folder: str, kind: str, recursive: bool,
                    prefix: str | None = None, suffix: str = "",
+                   on_refused: Callable[[encoding.Refused], None] | None = None,
                    **fields: Any) -> list[dict[str, Any]]:
+        """Every file of ``folder``; one that cannot be kept (too big, unreadable) goes
+        to ``on_refused`` and the others are still stored."""
         if not os.path.isdir(folder):
-            raise OptimizerException(f"{what}: {folder!r} is not a folder")
+            raise encoding.Refused(f"{what} {folder!r}", f"{what}: {folder!r} is not a "
+                                                         f"folder, so nothing was stored")
         entries = []
         for root, dirs, files in os.walk(folder):
             dirs.sort()
@@ -182,8 +191,8 @@ class AssetFolder:
                     name = os.path.join(prefix, name)
                 try:
                     entries.append(self.add(what, source, name, kind, **fields))
-                except encoding.Refused as refused:  # the rest of the folder is still kept
-                    messages.warning(str(refused))
+                except encoding.Refused as refused:
+                    (on_refused or _warn)(refused)
             if not recursive:
                 break
         return entries

@@ -20,6 +20,7 @@ from typing import Any
 from comet_optimize import jsontext
 from comet_optimize.config_file import MAX_DEPTH, MAX_FILE_BYTES, read_config_file
 from comet_optimize.echo import ECHO, show
+from comet_optimize.encoding import MAX_NAME_CHARACTERS
 from comet_optimize.errors import InvalidOptimizerParameters
 
 ALGORITHMS = ("grid", "random", "bayes")
@@ -270,6 +271,9 @@ def _validate_spec(spec: Any) -> SpecConfig:
     metric = values["metric"]
     if not isinstance(metric, str) or not metric:
         raise _fail(f"spec.metric: must be a non-empty string (got {show(metric)})")
+    if len(metric) > MAX_NAME_CHARACTERS:  # no experiment could log it: every one aborted
+        raise _fail(f"spec.metric: {len(metric)} characters long, over the "
+                    f"{MAX_NAME_CHARACTERS} a metric name may have")
     reduction = _one_of("spec.metricReduction", values["metricReduction"], METRIC_REDUCTIONS)
     if not isinstance(values["randomize"], bool):
         raise _fail(f"spec.randomize: must be true or false (got {show(values['randomize'])})")

@@ -29,7 +29,7 @@ MAX_DEPTH = 20
 # (the 64 KiB log_text keeps too); bigger data belongs in an asset.
 MAX_VALUE_BYTES = 65536
 MAX_NAME_CHARACTERS = 1000
-_MAX_WARNED = 1000  # distinct "recorded as its text" warnings a process remembers
+_MAX_WARNED = 20  # distinct "recorded as its text" warnings a process prints
 
 
 class Refused(OptimizerException):
@@ -126,11 +126,17 @@ def plain(value: Any, what: str, depth: int = 0) -> Any:
         return integer if abs(integer) < 2 ** 63 else _finite_or_text(to_float(integer))
     if isinstance(value, (numbers.Real, Decimal)):
         return _finite_or_text(float(value))
-    if isinstance(value, dict) or _small_container(value, Mapping):  # Hydra's DictConfig
+    if isinstance(value, dict):
         return {_key(k, what): plain(v, f"{what}[{short(k, 20)}]", depth + 1)
                 for k, v in value.items()}
-    if isinstance(value, (list, tuple)) or _small_container(value, Sequence):  # ListConfig
+    if isinstance(value, (list, tuple)):
         return [plain(v, what, depth + 1) for v in value]
+    if _small_container(value, Mapping) or _small_container(value, Sequence):
+        try:  # Hydra's DictConfig and ListConfig, a mappingproxy, a range...
+            items = dict(value.items()) if isinstance(value, Mapping) else list(value)
+        except Exception:  # an item that raises when read (Hydra's "???"): the text says it
+            return as_text(value, what)
+        return plain(items, what, depth)
     if isinstance(value, (set, frozenset)):
         return sorted((plain(v, what, depth + 1) for v in value), key=repr)
     if isinstance(value, os.PathLike):
@@ -166,10 +172,13 @@ def as_text(value: Any, what: str) -> str:
         text = str(value)
     except Exception:  # a __str__ that raises
         text = f"<{type(value).__name__} object>"
-    if what not in _warned_as_text and len(_warned_as_text) < _MAX_WARNED:
+    if what not in _warned_as_text and len(_warned_as_text) <= _MAX_WARNED:
         _warned_as_text.add(what)
         messages.warning(f"{what}: a {type(value).__name__} is not a number, string, list "
-                         f"or dict; recorded as its text {short(text)}")
+                         f"or dict; recorded as its text {short(text)}"
+                         if len(_warned_as_text) <= _MAX_WARNED else
+                         f"{_MAX_WARNED} values were recorded as their text; the others of "
+                         f"this process will be without a warning")
     return text
 
 
@@ -219,7 +228,8 @@ def name(value: Any, what: str) -> str:
         try:
             value = str(value)
         except ValueError:  # an integer of more digits than Python will write out
-            raise OptimizerException(f"{what} name: a number too long to be a name") from None
+            raise Refused(f"{what} name", f"{what} name: a number too long to be a name, so it "
+                                          f"was not recorded") from None
     if isinstance(value, str):
         if len(value) > MAX_NAME_CHARACTERS:
             raise Refused(f"{what} name {short(value)}",

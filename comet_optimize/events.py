@@ -20,13 +20,13 @@ _JSON_SPACE = " \t\n\r"
 
 
 def parse_event(text: str) -> Any:
-    """``json.loads(text)``: the same value or the same ValueError, for a third less.
+    """`jsontext.parse(text)`: the same value or the same ValueError, for a third less.
 
     Every worker parses every event of its search, and for a one-line event most
-    of ``json.loads`` is its wrapper (type checks, two regular-expression
+    of a parse is its wrapper (type checks, two regular-expression
     matches for the surrounding whitespace); the scanner underneath is called
     here directly, and anything that does not start a value at once (leading
-    whitespace, garbage) goes to ``json.loads`` for its exact answer.
+    whitespace, garbage) goes to `jsontext.parse` for its exact answer.
     """
     try:
         value, end = _scan(text, 0)
@@ -40,7 +40,7 @@ def parse_event(text: str) -> Any:
 
 
 def parse_json(data: str | bytes) -> Any:
-    """``json.loads(data)``, whose answer to nesting deeper than the interpreter's
+    """`jsontext.parse(data)`, whose answer to nesting deeper than the interpreter's
     recursion limit is a ValueError too: what a store holds may be damaged or
     planted, and readers treat a ValueError as damage, not as a crash."""
     try:

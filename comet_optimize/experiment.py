@@ -68,7 +68,7 @@ from comet_optimize.state import State, encode_score
 from comet_optimize.store.base import MAX_EVENT_BYTES
 
 _MISSING = object()
-_MAX_WARNINGS = 100  # distinct names an experiment warns about; then it stays quiet
+_MAX_WARNINGS = 20  # distinct warnings about what an experiment logged; then it stays quiet
 # Every Experiment this process made, oldest first, with the process and thread that
 # made it: what `comet_ml.start()` may hand back or end is the calling thread's own.
 _made: list[tuple[weakref.ref, int, int]] = []
@@ -169,8 +169,8 @@ class Experiment:
         self.assets: list[dict[str, Any]] = []
         self.dataset_hash: str | None = None
         self.context: str | None = None
-        self.curr_step: int | None = None
-        self.curr_epoch: int | float | None = None
+        self._step: int | None = None
+        self._epoch: int | float | None = None
         self.auto_metric_logging = bool(kwargs.get("auto_metric_logging", True))
         self._folder: AssetFolder | None = None
         self._progress_due = math.inf  # monotonic time of the next progress write
@@ -245,9 +245,12 @@ class Experiment:
     def get_name(self) -> str:
         return self.name
 
-    @_logging_call
     def add_tag(self, tag: str) -> bool:
-        tag = encoding.name(tag, "tag")
+        try:
+            tag = encoding.name(tag, "tag")
+        except encoding.Refused as refused:
+            self._refused(refused)
+            return False
         with self._lock:
             if tag not in self.tags:
                 self.tags.append(tag)
@@ -319,15 +322,35 @@ class Experiment:
 
     # -- steps, epochs and contexts
 
-    @_logging_call
-    def set_step(self, step: int | None) -> None:
-        """The step later metrics are logged at when they give none."""
-        self.curr_step = encoding.whole_number(step, "set_step")
+    @property
+    def curr_step(self) -> int | None:
+        """The step later metrics are logged at when they give none. Comet's attribute:
+        scripts set it directly too (a numpy integer from ``np.arange``, say)."""
+        return self._step
 
-    @_logging_call
+    @curr_step.setter
+    def curr_step(self, step: Any) -> None:
+        try:
+            self._step = encoding.whole_number(step, "the step")
+        except encoding.Refused as refused:
+            self._refused(refused, f"; the step stays {self._step}")
+
+    @property
+    def curr_epoch(self) -> int | float | None:
+        return self._epoch
+
+    @curr_epoch.setter
+    def curr_epoch(self, epoch: Any) -> None:
+        try:
+            self._epoch = encoding.epoch_number(epoch, "the epoch")
+        except encoding.Refused as refused:
+            self._refused(refused, f"; the epoch stays {self._epoch}")
+
+    def set_step(self, step: int | None) -> None:
+        self.curr_step = step
+
     def set_epoch(self, epoch: float | None) -> None:
-        """The epoch later metrics are logged at when they give none."""
-        self.curr_epoch = encoding.epoch_number(epoch, "set_epoch")
+        self.curr_epoch = epoch
 
     def log_epoch_end(self, epoch_cnt: int, step: int | None = None) -> None:
         self.set_epoch(epoch_cnt)
@@ -340,7 +363,10 @@ class Experiment:
     def context_manager(self, context: str) -> Iterator[Experiment]:
         """Metrics logged inside get the ``<context>_`` prefix, as in Comet."""
         previous = self.context
-        self.context = encoding.name(context, "context")
+        try:
+            self.context = encoding.name(context, "context")
+        except encoding.Refused as refused:  # metrics inside keep the context around it
+            self._refused(refused)
         try:
             yield self
         finally:
@@ -397,16 +423,17 @@ class Experiment:
         if epoch is None:
             epoch = self.curr_epoch
         timestamp = self._or_none(_seconds, timestamp, f"metric {name!r}: timestamp")
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
+        if isinstance(value, (bytes, bytearray)):
+            value = bytes(value).decode("utf-8", "replace")
         number = encoding.to_float(value)
-        if number is None and not isinstance(value, str):  # an array of several numbers...
+        if number is None and isinstance(value, str):
+            number = encoding.number_in_text(value)  # a formatted loss, f"{loss:.4f}"
+        elif number is None:  # several numbers, or an object: kept as its text, never a score
             value = encoding.as_text(value, f"metric {name!r}")
-        if number is None:
-            number = encoding.number_in_text(value)
         if number is not None and math.isinf(number) and not isinstance(value, float):
-            messages.warning(f"metric {name!r}: value {encoding.short(value)} is too large "
-                             f"for a float; recorded as {number}")
+            self._warn_once(f"metric {name!r} too large",
+                            f"metric {name!r}: value {encoding.short(value)} is too large "
+                            f"for a float; recorded as {number}")
         if number is None:
             last = encoding.bounded(value, f"metric {name!r}")
         elif isinstance(value, numbers.Integral) and math.isfinite(number):
@@ -427,8 +454,9 @@ class Experiment:
             counts = self._optimizer is not None and (
                 name == self.metric or (context is not None and bare == self.metric))
             if counts and number is None:
-                messages.warning(f"metric {name!r} value {encoding.short(value)} is not "
-                                 f"a number; it does not count towards the score")
+                self._warn_once(f"metric {name!r} not a number",
+                                f"metric {name!r} value {encoding.short(value)} is not a "
+                                f"number; it does not count towards the score")
             elif counts and name == self.metric:
                 self._objective_values.append(number)
             elif counts:
@@ -439,6 +467,10 @@ class Experiment:
                     step: int | None = None, epoch: float | None = None,
                     include_context: bool = True) -> None:
         """Comet's order: ``log_metrics(dic, prefix=None, step=None, epoch=None)``."""
+        step = self._or_none(encoding.whole_number, step, "log_metrics: step",
+                             then="; the values were recorded without it")
+        epoch = self._or_none(encoding.epoch_number, epoch, "log_metrics: epoch",
+                              then="; the values were recorded without it")
         for name, value in _as_mapping(metrics, "log_metrics").items():
             name = self._or_none(encoding.name, name, "metric", then="")
             if name is None:
@@ -504,8 +536,9 @@ class Experiment:
                 "log_text", f"log_text: the text is {len(encoding.utf8(text))} bytes, over the "
                             f"64 KiB kept in the journal, so it was not recorded; use "
                             f"log_asset_data(text, name=...) for long texts")
-        entry = {"text": text, "step": encoding.whole_number(step, "log_text: step")
-                 if step is not None else self.curr_step}
+        step = self._or_none(encoding.whole_number, step, "log_text: step",
+                             then="; the text was recorded without it")
+        entry = {"text": text, "step": step if step is not None else self.curr_step}
         if metadata:
             entry["metadata"] = encoding.bounded(metadata, "log_text: metadata")
         with self._lock:
@@ -549,8 +582,11 @@ class Experiment:
                     metadata: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
         if metadata is not None:
             fields["metadata"] = encoding.bounded(metadata, f"{what}: metadata")
-        step = encoding.whole_number(step, f"{what}: step") if step is not None \
-            else self.curr_step
+        name = _file_name(name)
+        step = self._or_none(encoding.whole_number, step, f"{what}: step",
+                             then="; the file was stored without it")
+        if step is None:
+            step = self.curr_step
         with self._lock:
             entry = self._assets().add(what, source, name, kind, overwrite, step=step,
                                        **fields)
@@ -562,6 +598,7 @@ class Experiment:
         self._after_change()
         return dict(entry)
 
+    @_logging_call
     def log_asset(self, file_data: Any, file_name: str | None = None, overwrite: bool = False,
                   copy_to_tmp: bool = True, step: int | None = None,
                   metadata: dict[str, Any] | None = None, epoch: int | None = None,
@@ -571,6 +608,7 @@ class Experiment:
         return self._store_file("log_asset", _as_source(file_data), name, "asset", overwrite,
                                 step, metadata)
 
+    @_logging_call
     def log_asset_data(self, data: Any, name: str | None = None, overwrite: bool = False,
                        step: int | None = None, metadata: dict[str, Any] | None = None,
                        file_name: str | None = None, epoch: int | None = None,
@@ -590,10 +628,13 @@ class Experiment:
     def log_asset_folder(self, folder: str, step: int | None = None,
                          log_file_name: bool | None = None, recursive: bool = False,
                          ) -> list[dict[str, Any]]:
-        step = step if step is not None else self.curr_step
+        step = self._or_none(encoding.whole_number, step, "log_asset_folder: step",
+                             then="; the files were stored without it")
+        if step is None:
+            step = self.curr_step
         with self._lock:
             entries = self._assets().add_folder("log_asset_folder", os.fspath(folder), "asset",
-                                                recursive, step=step)
+                                                recursive, on_refused=self._refused, step=step)
             self.assets.extend(entries)
             self._revision += 1
         self._after_change()
@@ -615,14 +656,16 @@ class Experiment:
                 fields["metadata"] = encoding.bounded(metadata, "log_model: metadata")
             with self._lock:
                 entries = self._assets().add_folder("log_model", source, "model", True,
-                                                    prefix=prefix, **fields)
+                                                    prefix=prefix, on_refused=self._refused,
+                                                    **fields)
                 self.assets.extend(entries)
                 self._revision += 1
             self._after_change()
             return [dict(e) for e in entries]
         leaf = file_name or _source_name(file_or_folder, "log_model")
-        return [self._store_file("log_model", source, os.path.join(name, leaf), "model",
-                                 overwrite, None, metadata, model=name)]
+        entry = self._store_file("log_model", source, os.path.join(name, _file_name(leaf)),
+                                 "model", overwrite, None, metadata, model=name)
+        return [] if entry is None else [entry]
 
     @_logging_call
     def log_code(self, file_name: str | None = None, folder: str | None = None,
@@ -635,7 +678,8 @@ class Experiment:
         elif folder is not None:
             with self._lock:
                 entries = self._assets().add_folder("log_code", os.fspath(folder),
-                                                    "source_code", True, suffix=".py")
+                                                    "source_code", True, suffix=".py",
+                                                    on_refused=self._refused)
                 self.assets.extend(entries)
                 self._revision += 1
             self._after_change()
@@ -651,6 +695,7 @@ class Experiment:
                  filename: str | None = None) -> None:
         self.log_code(file_name=filename if code is None else None, code=code)
 
+    @_logging_call
     def log_html(self, html: str, clear: bool = False) -> None:
         """Appends to the experiment's HTML page (html/experiment.html)."""
         with self._lock:
@@ -658,9 +703,8 @@ class Experiment:
                 size = self._assets().write(os.path.join("html", "experiment.html"), str(html),
                                             append=not clear)
             except OSError as error:
-                raise OptimizerException(
-                    f"log_html: could not store the page: {safe_files.describe(error)}"
-                ) from None
+                raise encoding.Refused("log_html", f"log_html: could not store the page: "
+                                                   f"{safe_files.describe(error)}") from None
             self.assets = [a for a in self.assets if a["type"] != "html"]
             self.assets.append({"fileName": "experiment.html", "type": "html",
                                 "path": os.path.join("html", "experiment.html"), "size": size})
@@ -675,6 +719,7 @@ class Experiment:
         self.log_html(f"<div>{html_module.escape(label) + ': ' if label else ''}"
                       f"<a href=\"{link}\">{words}</a></div>\n")
 
+    @_logging_call
     def log_confusion_matrix(self, y_true: Any = None, y_predicted: Any = None,
                              matrix: Any = None, labels: list | None = None,
                              title: str = "Confusion Matrix",
@@ -710,6 +755,7 @@ class Experiment:
         return self._store_file("log_curve", media.to_json_bytes(media.curve(name, x, y)),
                                 f"{name}.json", "curve", overwrite, step)
 
+    @_logging_call
     def log_image(self, image_data: Any, name: str | None = None, overwrite: bool = False,
                   image_format: str = "png", image_scale: float = 1.0,
                   image_shape: Any = None, image_colormap: str | None = None,
@@ -729,6 +775,7 @@ class Experiment:
                 name = f"{name}.{extension}"
         return self._store_file("log_image", source, name, "image", overwrite, step, metadata)
 
+    @_logging_call
     def log_figure(self, figure_name: str | None = None, figure: Any = None,
                    overwrite: bool = False, step: int | None = None) -> dict[str, Any]:
         """A matplotlib figure (default: pyplot's current one), stored as SVG."""
@@ -743,6 +790,7 @@ class Experiment:
         name = f"{figure_name or 'figure'}.svg"
         return self._store_file("log_figure", out.getvalue(), name, "figure", overwrite, step)
 
+    @_logging_call
     def log_table(self, filename: str, tabular_data: Any = None, headers: Any = False,
                   **format_kwargs: Any) -> dict[str, Any]:
         """Rows, a numpy array or a pandas DataFrame as CSV/TSV/JSON (by the file name);
@@ -753,6 +801,7 @@ class Experiment:
         data = media.table_bytes(filename, tabular_data, headers)
         return self._store_file("log_table", data, os.path.basename(filename), "table")
 
+    @_logging_call
     def log_histogram_3d(self, values: Any, name: str | None = None, step: int | None = None,
                          epoch: int | None = None, metadata: dict | None = None,
                          **kwargs: Any) -> dict[str, Any]:
@@ -761,6 +810,7 @@ class Experiment:
                                 f"{name or 'histogram'}.json", "histogram3d", False, step,
                                 metadata)
 
+    @_logging_call
     def log_points_3d(self, scene_name: str, points: Any = None, boxes: Any = None,
                       step: int | None = None, metadata: dict | None = None
                       ) -> dict[str, Any]:
@@ -769,6 +819,7 @@ class Experiment:
         return self._store_file("log_points_3d", media.to_json_bytes(document),
                                 f"{scene_name}.json", "3d-points", False, step, metadata)
 
+    @_logging_call
     def log_audio(self, audio_data: Any, sample_rate: int | None = None,
                   file_name: str | None = None, metadata: dict | None = None,
                   overwrite: bool = False, copy_to_tmp: bool = True, step: int | None = None
@@ -783,6 +834,7 @@ class Experiment:
             source, name = media.wav_bytes(audio_data, sample_rate), file_name or "audio.wav"
         return self._store_file("log_audio", source, name, "audio", overwrite, step, metadata)
 
+    @_logging_call
     def log_video(self, file: Any, name: str | None = None, overwrite: bool = False,
                   format: str | None = None, step: int | None = None,  # noqa: A002 - Comet's
                   epoch: int | None = None, metadata: dict | None = None) -> dict[str, Any]:
@@ -790,6 +842,7 @@ class Experiment:
         return self._store_file("log_video", _as_source(file), name, "video", overwrite, step,
                                 metadata)
 
+    @_logging_call
     def log_notebook(self, filename: str, overwrite: bool = False) -> dict[str, Any]:
         if not isinstance(filename, (str, os.PathLike)):
             raise OptimizerException(f"log_notebook: filename must be a path, not "
@@ -797,6 +850,7 @@ class Experiment:
         return self._store_file("log_notebook", os.fspath(filename),
                                 os.path.basename(filename), "notebook", overwrite)
 
+    @_logging_call
     def set_model_graph(self, graph: Any, overwrite: bool = False) -> dict[str, Any]:
         return self._store_file("set_model_graph", encoding.utf8(str(graph)), "graph.txt",
                                 "model-graph", overwrite=True)
@@ -806,8 +860,11 @@ class Experiment:
                          overwrite: bool = False, asset_type: str = "asset",
                          step: int | None = None, metadata: dict | None = None) -> None:
         """Only recorded (nothing is fetched): a link to a file that lives elsewhere."""
-        entry = {"fileName": remote_file_name or str(uri).rstrip("/").rsplit("/", 1)[-1],
-                 "type": asset_type, "remote": str(uri), "step": step}
+        step = self._or_none(encoding.whole_number, step, "log_remote_asset: step",
+                             then="; the link was recorded without it")
+        name = remote_file_name or _file_name(uri).rstrip("/").rsplit("/", 1)[-1]
+        entry = {"fileName": _file_name(name), "type": _file_name(asset_type),
+                 "remote": _file_name(uri), "step": step}
         if metadata is not None:
             entry["metadata"] = encoding.bounded(metadata, "log_remote_asset: metadata")
         with self._lock:
@@ -854,14 +911,19 @@ class Experiment:
         return self.set_model_graph(graph)
 
     def _refused(self, refused: encoding.Refused, then: str = "") -> None:
-        """One warning per experiment and name: a loop that logs the same odd value at
-        every step would otherwise bury the script's own output."""
+        self._warn_once(refused.what, f"{refused}{then}")
+
+    def _warn_once(self, key: str, message: str) -> None:
+        """One warning per experiment and key, and at most `_MAX_WARNINGS` in all: a loop
+        that logs the same odd value at every step would otherwise bury the script's own
+        output."""
         with self._lock:
-            first = refused.what not in self._warned and len(self._warned) < _MAX_WARNINGS
-            if first:
-                self._warned.add(refused.what)
-        if first:
-            messages.warning(f"{refused}{then}")
+            if key in self._warned or len(self._warned) > _MAX_WARNINGS:
+                return
+            self._warned.add(key)
+            enough = len(self._warned) > _MAX_WARNINGS
+        messages.warning(f"experiment {self.name}: {_MAX_WARNINGS} warnings about what it "
+                         f"logged; the rest are not shown" if enough else message)
 
     def _or_none(self, convert: Any, value: Any, what: str,
                  then: str = "; the value was recorded without it") -> Any:
@@ -1065,11 +1127,20 @@ class Experiment:
 unsupported.install(Experiment)
 
 
+def _file_name(name: Any) -> str:
+    """A file name or type as given (a str, a ``Path``), as the text the journal keeps."""
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
+    if isinstance(name, bytes):
+        return name.decode("utf-8", "surrogateescape")
+    return name if isinstance(name, str) else str(name)
+
+
 def _seconds(value: Any, what: str) -> float | None:
     if value is None:
         return None
     seconds = encoding.to_float(value)
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds):
         raise encoding.Refused(what, f"{what} {encoding.short(value)} is not a number of "
                                      f"seconds")
     return seconds

@@ -17,7 +17,16 @@ from json.decoder import JSONDecoder
 from json.encoder import JSONEncoder
 from typing import Any
 
-_LINE = JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+class _Strict(JSONEncoder):
+    """Refuses what JSON does not know, whatever a script sets as ``JSONEncoder.default``
+    (packages that make every object "serializable" do that to the class)."""
+
+    def default(self, o: Any) -> Any:
+        raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+_LINE = _Strict(separators=(",", ":"), allow_nan=False)
 _COMPACT = JSONEncoder(separators=(",", ":"))
 _COMPACT_TEXT = JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 # Separators are always given: the class's defaults are attributes a script can set.

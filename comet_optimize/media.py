@@ -36,8 +36,9 @@ def array_to_png(array: Any, channels: str = "last", minmax: tuple | None = None
     if data.ndim == 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] not in (3, 4)):
-        raise OptimizerException(f"log_image: an array of shape {data.shape} is not an image "
-                                 f"(give height x width, or height x width x 1, 3 or 4)")
+        raise encoding.Refused("log_image", f"log_image: an array of shape {data.shape} is "
+                                           f"not an image (give height x width, or height x "
+                                           f"width x 1, 3 or 4), so nothing was stored")
     if data.dtype != np.uint8:
         data = data.astype(float)
         low, high = minmax if minmax else (float(np.nanmin(data)), float(np.nanmax(data)))
@@ -68,9 +69,9 @@ def image_bytes(image: Any, image_format: str, channels: str,
         return out.getvalue(), image_format
     if hasattr(image, "__array__") or isinstance(image, list):
         return array_to_png(image, channels, minmax), "png"
-    raise OptimizerException(
-        f"log_image: cannot make an image of a {type(image).__name__}; give a file path, "
-        f"bytes, a numpy array or a PIL image")
+    raise encoding.Refused(
+        "log_image", f"log_image: cannot make an image of a {type(image).__name__} (give a "
+                     f"file path, bytes, a numpy array or a PIL image), so nothing was stored")
 
 
 def _labels_of(values: Any) -> list[Any]:
@@ -94,8 +95,10 @@ def confusion_matrix(y_true: Any = None, y_predicted: Any = None, matrix: Any = 
                                      "y_predicted=")
         actual, predicted = _labels_of(y_true), _labels_of(y_predicted)
         if len(actual) != len(predicted):
-            raise OptimizerException(f"log_confusion_matrix: y_true has {len(actual)} items, "
-                                     f"y_predicted {len(predicted)}")
+            raise encoding.Refused(
+                "log_confusion_matrix", f"log_confusion_matrix: y_true has {len(actual)} "
+                                        f"items, y_predicted {len(predicted)}, so nothing was "
+                                        f"stored")
         classes = sorted(set(actual) | set(predicted), key=repr)
         if labels is not None and all(isinstance(c, int) for c in classes):
             classes = list(range(max(len(labels), max(classes, default=-1) + 1)))
@@ -108,7 +111,9 @@ def confusion_matrix(y_true: Any = None, y_predicted: Any = None, matrix: Any = 
     else:
         rows = encoding.plain(matrix, "log_confusion_matrix: matrix")
         if not (isinstance(rows, list) and all(isinstance(r, list) for r in rows)):
-            raise OptimizerException("log_confusion_matrix: matrix must be a list of rows")
+            raise encoding.Refused("log_confusion_matrix", "log_confusion_matrix: matrix must "
+                                                           "be a list of rows, so nothing was "
+                                                           "stored")
         if labels is None:
             labels = [str(i) for i in range(len(rows))]
     return {"version": 1, "title": title, "labels": [str(x) for x in labels],
@@ -143,8 +148,10 @@ class ConfusionMatrix:
 
     def to_json(self) -> dict[str, Any]:
         if self.matrix is None:
-            raise OptimizerException("ConfusionMatrix has no counts yet: give it matrix= or "
-                                     "y_true= and y_predicted=, or call compute_matrix()")
+            raise encoding.Refused(
+                "log_confusion_matrix", "ConfusionMatrix has no counts yet (give it matrix= "
+                                        "or y_true= and y_predicted=, or call "
+                                        "compute_matrix()), so nothing was stored")
         return confusion_matrix(matrix=self.matrix, labels=self.labels, title=self.title,
                                 row_label=self.row_label, column_label=self.column_label)
 
@@ -159,7 +166,9 @@ class ConfusionMatrix:
 def curve(name: str, x: Any, y: Any) -> dict[str, Any]:
     xs, ys = encoding.plain(x, f"curve {name!r}: x"), encoding.plain(y, f"curve {name!r}: y")
     if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):
-        raise OptimizerException(f"log_curve {name!r}: x and y must be lists of equal length")
+        raise encoding.Refused(f"log_curve {name!r}", f"log_curve {name!r}: x and y must be "
+                                                      f"lists of equal length, so nothing was "
+                                                      f"stored")
     return {"name": name, "x": xs, "y": ys}
 
 
@@ -174,7 +183,9 @@ def table_bytes(filename: str, data: Any, headers: Any = False) -> bytes:
         return encoding.utf8(data.to_csv(sep="\t" if lower.endswith(".tsv") else ","))
     rows = encoding.plain(data, f"log_table {filename!r}")
     if not isinstance(rows, list):
-        raise OptimizerException(f"log_table {filename!r}: tabular_data must be rows")
+        raise encoding.Refused(f"log_table {filename!r}", f"log_table {filename!r}: "
+                                                          f"tabular_data must be rows, so "
+                                                          f"nothing was stored")
     rows = [row if isinstance(row, list) else [row] for row in rows]
     if lower.endswith(".json"):
         return jsontext.standard(rows).encode("utf-8")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pathlib
 import struct
 import zlib
 
@@ -204,13 +205,13 @@ def test_hostile_numbers_as_names_epochs_and_flags_are_one_sentence(file_store, 
     from fractions import Fraction
 
     experiment = search(file_store).next()
-    for call, match in [(lambda: experiment.set_name(10 ** 5000), "too long to be a name"),
-                        (lambda: setattr(experiment, "disabled", np.array([1, 2])),
-                         "disabled must be True or False")]:
-        with pytest.raises(OptimizerException, match=match):
-            call()
+    with pytest.raises(OptimizerException, match="disabled must be True or False"):
+        experiment.disabled = np.array([1, 2])
+    experiment.set_name(10 ** 5000)
     experiment.log_metric("loss", 1.0, epoch=Fraction(10 ** 400, 3))
-    assert "epoch must be a number" in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert "too long to be a name, so it was not recorded" in err
+    assert "epoch must be a number" in err
     assert experiment.get_metric("loss") == 1.0
 
 
@@ -431,7 +432,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def test_log_image_takes_paths_bytes_arrays_and_pil(file_store, tmp_path):
+def test_log_image_takes_paths_bytes_arrays_and_pil(file_store, tmp_path, capfd):
     opt = search(file_store)
     experiment = opt.next()
     grey = experiment.log_image(np.linspace(0, 1, 12).reshape(3, 4), name="grey")
@@ -451,8 +452,8 @@ def test_log_image_takes_paths_bytes_arrays_and_pil(file_store, tmp_path):
 
     entry = experiment.log_image(Image.new("RGB", (7, 2)), name="pil")
     assert png_size(open(asset_path(file_store, opt, experiment, entry), "rb").read()) == (7, 2)
-    with pytest.raises(OptimizerException, match="not an image"):
-        experiment.log_image(np.zeros((2, 2, 2, 2)))
+    assert experiment.log_image(np.zeros((2, 2, 2, 2))) is None  # a batch: one warning
+    assert "is not an image" in capfd.readouterr().err
 
 
 def test_confusion_matrix_from_labels_one_hot_or_a_matrix(file_store):
@@ -474,7 +475,7 @@ def test_confusion_matrix_from_labels_one_hot_or_a_matrix(file_store):
         experiment.log_confusion_matrix()
 
 
-def test_comets_confusion_matrix_object_is_logged(file_store):
+def test_comets_confusion_matrix_object_is_logged(file_store, capfd):
     """Scripts import ``comet_ml.ConfusionMatrix``, count with it and log it: the import
     failed, and the script with it."""
     from comet_optimize._compat.comet_ml import ConfusionMatrix
@@ -488,8 +489,8 @@ def test_comets_confusion_matrix_object_is_logged(file_store):
                                          entry)))
     assert (document["matrix"], document["labels"], document["title"]) == (
         [[1, 0], [1, 1]], ["cat", "dog"], "pets")
-    with pytest.raises(OptimizerException, match="no counts yet"):
-        experiment.log_confusion_matrix(matrix=ConfusionMatrix())
+    assert experiment.log_confusion_matrix(matrix=ConfusionMatrix()) is None
+    assert "no counts yet" in capfd.readouterr().err
     made = experiment.create_confusion_matrix(y_true=[1, 0], y_predicted=[1, 1])
     entry = experiment.log_confusion_matrix(matrix=made, file_name="made.json")
     assert json.load(open(asset_path(file_store, experiment._optimizer, experiment,
@@ -606,3 +607,125 @@ def test_mappings_and_sequences_of_other_classes_are_recorded_as_such(store):
     done = recorded(opt)
     assert done["logged_parameters"]["model"] == {"lr": 0.1, "layers": [64, 32]}
     assert done["others"]["steps"] == "range(0, 1000000000000)"
+
+
+def test_a_bad_step_time_or_name_never_keeps_the_end_from_being_written(store, capfd):
+    """Each of these was stored as given and made ``end()`` raise ("Object of type int64
+    is not JSON serializable", "Out of range float values"): the trial stayed running
+    with its score logged."""
+    opt = search(store)
+    experiment = opt.next()
+    experiment.log_metric("loss", 0.9, timestamp=float("nan"))
+    experiment.curr_step = np.int64(5)  # Comet's attribute, set directly
+    experiment.log_asset_data(b"x", name="a.bin", step=np.int64(3))
+    experiment.log_remote_asset(pathlib.Path("/data/train.csv"), step=np.int64(3))
+    experiment.log_remote_asset("s3://bucket/key", step=float("nan"),
+                                remote_file_name=pathlib.Path("key"))
+    experiment.curr_epoch = "three"  # refused: the epoch stays as it was
+    experiment.log_text("note", step=1.5)  # the text is kept, without the step
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    done = recorded(opt)
+    assert (done["status"], done["score"]) == ("completed", 0.5)
+    assert [t["text"] for t in done["texts"]] == ["note"]
+    assert experiment.curr_step == 5 and type(experiment.curr_step) is int
+    assert {a["fileName"] for a in done["assets"]} == {"a.bin", "train.csv", "key"}
+    err = capfd.readouterr().err
+    assert "timestamp nan is not a number of seconds; the value was recorded without it" in err
+    assert "the epoch must be a number, not 'three'; the epoch stays None" in err
+
+
+def test_an_objects_text_never_becomes_a_score(store, capfd):
+    """A meter whose text is its average rounded ("0.12") scored 0.12 for 0.123456."""
+
+    class Meter:
+        def __str__(self):
+            return f"{0.123456:.2f}"
+
+    opt = search(store)
+    experiment = opt.next()
+    experiment.log_metric("loss", Meter())
+    experiment.end()
+    done = recorded(opt)
+    assert (done["status"], done["score"]) == ("aborted", None)
+    assert done["metrics"]["loss"]["last"] == "0.12"
+
+
+def test_the_same_odd_value_at_every_step_warns_once(file_store, capfd, tmp_path,
+                                                     monkeypatch):
+    opt = search(file_store)
+    experiment = opt.next()
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "huge.pt").write_bytes(b"x" * 2000)
+    monkeypatch.setenv("COMET_OPTIMIZE_MAX_ASSET_MB", "0.001")
+    for _ in range(100):
+        experiment.log_metric("loss", np.array([1.0, 2.0]))  # does not count: once
+        experiment.log_metric("big", 10 ** 400)  # too large for a float: once
+        experiment.log_metrics({f"m{i}": 1.0 for i in range(20)}, step="bad")
+        experiment.log_asset_folder(str(tmp_path / "ck"))
+        experiment.log_histogram_3d(eval("[" * 30 + "]" * 30))  # too deep
+    err = capfd.readouterr().err
+    assert err.count("does not count towards the score") == 1
+    assert err.count("is too large for a float") == 1
+    assert err.count("log_metrics: step must be a whole number") == 1
+    assert err.count("'huge.pt' is 2000 bytes") == 1
+    assert err.count("nested more than 20 levels deep") == 1
+    for index in range(40):  # names that change every step: a bounded number of lines
+        experiment.log_asset(str(tmp_path / f"missing-{index}.pt"))
+    assert capfd.readouterr().err.count("COMET WARNING") <= 20
+
+
+def test_data_a_call_cannot_use_is_one_warning_not_an_exception(file_store, capfd):
+    experiment = search(file_store).next()
+    for call in (lambda: experiment.log_asset_folder("checkpoints-never-written/"),
+                 lambda: experiment.log_code(folder="src-missing"),
+                 lambda: experiment.log_image(np.zeros((8, 4, 4, 3))),
+                 lambda: experiment.log_curve("pr", [0, 1, 2], [1, 0]),
+                 lambda: experiment.log_confusion_matrix([0, 1, 1], [0, 1]),
+                 lambda: experiment.log_confusion_matrix(matrix=np.array([1, 2])),
+                 lambda: experiment.log_table("t.csv", 3.5)):
+        assert call() is None
+    assert experiment.log_model("m", "model-never-saved.pt") == []
+    assert experiment.add_tag("t" * 2000) is False
+    with experiment.context_manager("c" * 2000):
+        experiment.log_metric("loss", 0.5)  # the context around it is kept: none
+    assert experiment.get_metric("loss") == 0.5
+    err = capfd.readouterr().err
+    for said in ("'checkpoints-never-written/' is not a folder", "'src-missing' is not a folder",
+                 "an array of shape (8, 4, 4, 3) is not an image", "lists of equal length",
+                 "y_true has 3 items, y_predicted 2", "'t.csv': tabular_data must be rows",
+                 "'model-never-saved.pt' is not a file", "tag name 'tttt",
+                 "context name 'cccc"):
+        assert said in err, said
+
+
+def test_a_hydra_config_with_a_missing_value_is_its_text(file_store, capfd):
+    """Reading OmegaConf's "???" raises MissingMandatoryValue: the item-by-item
+    conversion let it out of log_parameters."""
+    import collections.abc
+
+    class Missing(Exception):
+        pass
+
+    class Config(collections.abc.Mapping):
+        def __getitem__(self, key):
+            raise Missing(key)
+
+        def __iter__(self):
+            return iter(["data_dir"])
+
+        def __len__(self):
+            return 1
+
+        def __str__(self):
+            return "{'data_dir': '???'}"
+
+    experiment = search(file_store).next()
+    experiment.log_parameters({"cfg": Config()})
+    assert experiment._plain_parameters["cfg"] == "{'data_dir': '???'}"
+
+
+def test_a_metric_name_no_experiment_could_log_is_refused_in_the_config():
+    with pytest.raises(OptimizerException, match="spec.metric: 2000 characters long"):
+        Optimizer({"algorithm": "random", "parameters": {"x": [1, 2]},
+                   "spec": {"metric": "m" * 2000}}, verbose=0, store=None)

@@ -10,14 +10,13 @@ inside the functions, never when ``comet --help`` runs.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from comet_optimize import encoding
+from comet_optimize import encoding, jsontext
 from comet_optimize.cli import report
 from comet_optimize.cli.launcher import (
     DEFAULT_GRACE,
@@ -135,7 +134,7 @@ def json_safe(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(json_safe(value), indent=2, sort_keys=False)
+    return jsontext.indented(json_safe(value))
 
 
 # -- comet optimize OPTIMIZER
@@ -427,7 +426,8 @@ def copy_search(optimizer_id: str, to: str, store: str | None = None,
         raise BadInput(str(error)) from None
     except OSError as error:
         raise BadInput(f"cannot copy {optimizer_id}: {error.strerror or error}") from None
-    same_events = json.dumps(copied, sort_keys=True) == json.dumps(events, sort_keys=True)
+    same_events = (jsontext.standard(copied, sort_keys=True)
+                   == jsontext.standard(events, sort_keys=True))
     if target.read_config(optimizer_id) != config or not same_events:
         raise BadInput(f"the copy of {optimizer_id} in {target.location} differs from the "
                        f"original: remove it and try again")

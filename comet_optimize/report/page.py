@@ -9,10 +9,10 @@ from the server instead, so a browser fetches them once.
 from __future__ import annotations
 
 import html
-import json
 from importlib import resources
 from typing import Any
 
+from comet_optimize import jsontext
 from comet_optimize.report.extra import require
 
 # No favicon request (a 404 would be an error in the browser's console).
@@ -61,7 +61,7 @@ def plotly_js() -> str:
 
 def _script_json(data: Any) -> str:
     """JSON that is safe inside a <script> element (no '</' can close it early)."""
-    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    text = jsontext.line(data)
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 

@@ -21,7 +21,6 @@ Safety, in the order a request meets it:
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import re
 import socket
@@ -33,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from comet_optimize import encoding
+from comet_optimize import encoding, jsontext
 from comet_optimize.report import page
 from comet_optimize.report.feed import SearchFeed
 
@@ -201,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
                   headers: dict[str, str] | None = None) -> None:
         from comet_optimize.cli.commands import json_safe
 
-        text = json.dumps(json_safe(value), separators=(",", ":"), allow_nan=False)
+        text = jsontext.line(json_safe(value))
         self.send(text, "application/json", status=status, headers=headers)
 
     def refuse(self, status: HTTPStatus, reason: str,

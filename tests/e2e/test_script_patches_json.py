@@ -61,3 +61,18 @@ def test_a_script_that_pretty_prints_json_leaves_a_journal_every_reader_reads(st
     assert all(isinstance(r["score"], float) for r in records)
     assert all(r["pid"] == parameter_set_id(r["parameters"]) for r in records)
     assert all(r["others"]["note"] == {"nested": [1, 2.5]} for r in records)
+
+
+def test_a_script_that_makes_every_object_serializable_cannot_get_one_into_the_journal(
+        monkeypatch):
+    """Packages that make any object "JSON serializable" set ``JSONEncoder.default`` on
+    the class; the journal's strict encoder still refuses what JSON does not know."""
+    import pytest
+
+    from comet_optimize import jsontext
+
+    monkeypatch.setattr(json.JSONEncoder, "default", lambda self, o: str(o))
+    assert json.dumps({"x": object()}).startswith('{"x": "<object')  # the patch works...
+    with pytest.raises(TypeError):
+        jsontext.line({"x": object()})  # ...and not on ours
+    assert jsontext.line({"x": [1, 2.5]}) == '{"x":[1,2.5]}'
