@@ -23,7 +23,7 @@ import shutil
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from comet_optimize import encoding, messages, safe_files
+from comet_optimize import encoding, messages, safe_files, settings
 from comet_optimize.errors import OptimizerException
 
 DEFAULT_MAX_MB = 100.0
@@ -39,13 +39,11 @@ def _warn(refused: encoding.Refused) -> None:
 
 
 def max_bytes() -> int:
-    text = os.environ.get("COMET_OPTIMIZE_MAX_ASSET_MB", "")
-    try:
-        megabytes = float(text) if text else DEFAULT_MAX_MB
-    except ValueError:
-        raise OptimizerException(
-            f"COMET_OPTIMIZE_MAX_ASSET_MB={text!r} is not a number of megabytes") from None
-    return int(megabytes * 1_000_000)
+    """A bad ``COMET_OPTIMIZE_MAX_ASSET_MB`` (``abc``, ``nan``, ``-1``) is one warning and
+    the default: it raised at the first file logged, or let through a NaN limit."""
+    megabytes = settings.number_from_env("COMET_OPTIMIZE_MAX_ASSET_MB", DEFAULT_MAX_MB,
+                                         "megabytes")
+    return int(min(megabytes, 2.0 ** 53) * 1_000_000)
 
 
 def folder_for(store: Any, optimizer_id: str | None, experiment_key: str,

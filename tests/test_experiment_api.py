@@ -729,3 +729,20 @@ def test_a_metric_name_no_experiment_could_log_is_refused_in_the_config():
     with pytest.raises(OptimizerException, match="spec.metric: 2000 characters long"):
         Optimizer({"algorithm": "random", "parameters": {"x": [1, 2]},
                    "spec": {"metric": "m" * 2000}}, verbose=0, store=None)
+
+
+@pytest.mark.parametrize("bad", ["abc", "nan", "-1", "1e999"])
+def test_a_bad_asset_size_limit_in_the_environment_is_a_warning_and_the_default(
+        file_store, monkeypatch, capfd, bad):
+    """"abc" raised at the first file logged, "nan" and "1e999" a ValueError or an
+    OverflowError from int(), and "-1" refused every file."""
+    from comet_optimize import settings
+
+    monkeypatch.setattr(settings, "_warned", set())
+    monkeypatch.setenv("COMET_OPTIMIZE_MAX_ASSET_MB", bad)
+    experiment = search(file_store).next()
+    assert experiment.log_asset_data(b"data", name="a.bin")["size"] == 4
+    assert experiment.log_asset_data(b"data", name="b.bin")["size"] == 4
+    err = capfd.readouterr().err
+    assert err.count(f"COMET_OPTIMIZE_MAX_ASSET_MB={bad!r} is not a positive number of "
+                     f"megabytes; using 100") == 1
