@@ -383,6 +383,12 @@ def _validate_values(where: str, kind: str, values: Any) -> tuple:
     numbers = [_is_number(v) for v in values]
     if any(strings) and any(numbers):
         raise _fail(f"{where}.values: mixed types (numbers and strings) in {show(values)}")
+    if kind == "discrete" and all(isinstance(v, bool) for v in values):
+        # Comet hands such a list back as it is: scripts write
+        # {"type": "discrete", "values": [True, False]} and use the value as a flag.
+        if len(set(values)) < len(values):
+            raise _fail(f"{where}.values: duplicate value {show(values[-1])}")
+        return tuple(values)
     for value in values:
         if kind == "categorical" and not isinstance(value, str):
             raise _fail(f"{where}.values: categorical values must be strings "
