@@ -58,7 +58,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from comet_optimize import encoding, jsontext, media, messages, progress, safe_files, unsupported
@@ -607,6 +607,23 @@ class Experiment:
         name = file_name or _source_name(file_data, "log_asset")
         return self._store_file("log_asset", _as_source(file_data), name, "asset", overwrite,
                                 step, metadata)
+
+    def _log_asset(self, file_data: Any, file_name: str | None = None,
+                   overwrite: bool = False, copy_to_tmp: bool = True,
+                   asset_type: str = "asset", step: int | None = None,
+                   metadata: dict[str, Any] | None = None,
+                   on_asset_upload: Callable[..., Any] | None = None,
+                   on_failed_asset_upload: Callable[..., Any] | None = None,
+                   **_ignored: Any) -> dict[str, Any] | None:
+        """Comet's private ``_log_asset``, which scripts call for its upload callbacks
+        (one that deletes the file once it is sent): `log_asset`, then the callback
+        that says how it went, once the file is copied."""
+        stored = self.log_asset(file_data, file_name=file_name, overwrite=overwrite,
+                                copy_to_tmp=copy_to_tmp, step=step, metadata=metadata)
+        callback = on_asset_upload if stored is not None else on_failed_asset_upload
+        if callback is not None:
+            callback(stored)
+        return stored
 
     @_logging_call
     def log_asset_data(self, data: Any, name: str | None = None, overwrite: bool = False,

@@ -6,6 +6,13 @@ in the same order, and that broke here:
 * ``{"type": "discrete", "values": [True, False]}`` (kbacsa-ethz/phys-stoch
   ``comet_sweep.py`` writes ``[False]``; other public scripts ``[True, False]``):
   refused as "discrete values must be numbers", so the script never started.
+* a sweep worker started by a sweep driver with ``COMET_OPTIMIZER_ID`` (the
+  worker side of a public ``comet_sweep`` tool): ``from comet_ml import
+  experiment`` for its logger's name, ``comet_ml.config.set_global_experiment``
+  with what ``Optimizer.next()`` gave, then ``comet_ml.get_global_experiment()``
+  in its logging helpers and ``experiment._log_asset(..., on_asset_upload=...)``
+  whose callback deletes the temporary file: an ImportError, then an
+  AttributeError, and every experiment failed.
 """
 
 from __future__ import annotations
@@ -68,3 +75,50 @@ def test_discrete_booleans_are_handed_out_as_booleans(tmp_path):
     for row in rows:
         assert row["status"] == "completed"
         assert float(row["score"]) == int(row["dim"]) + (0.5 if row["dissipative"] == "True" else 0)
+
+
+SWEEP_WORKER = """\
+import io
+import logging
+import os
+import sys
+import numpy as np
+import comet_ml
+from comet_ml import experiment as experiment_module
+
+logger = logging.getLogger(experiment_module.__name__)
+logger.addHandler(logging.StreamHandler(io.StringIO()))
+opt = comet_ml.Optimizer(os.environ["COMET_OPTIMIZER_ID"], verbose=0,
+                         experiment_class=comet_ml.Experiment)
+while True:
+    experiment = opt.next(project_name="sweep", workspace=None)
+    comet_ml.config.set_global_experiment(experiment)
+    if experiment is None:
+        break
+    x = comet_ml.get_global_experiment().params["x"]
+    comet_ml.get_global_experiment().log_metrics({"loss": (x - 2) ** 2}, prefix=None, step=1)
+    temporary = f"tmp-{experiment.get_key()}.npy"
+    np.save(temporary, np.arange(x))
+    uploaded = []
+    comet_ml.get_global_experiment()._log_asset(
+        temporary, file_name="weights.npy",
+        on_asset_upload=lambda *a, **k: (uploaded.append(1), os.remove(temporary)),
+        on_failed_asset_upload=lambda *a, **k: os.remove(temporary))
+    assert uploaded == [1] and not os.path.exists(temporary)
+    comet_ml.get_global_experiment().end()
+"""
+
+SWEEP_CONFIG = {"algorithm": "grid", "spec": {"metric": "loss", "objective": "minimize",
+                                              "seed": 4},
+                "parameters": {"x": {"type": "discrete", "values": [1, 2, 3, 4]}}}
+
+
+def test_a_sweep_worker_using_the_global_experiment_and_upload_callbacks(tmp_path):
+    run, rows, store, optimizer_id = run_launcher(tmp_path, SWEEP_WORKER, SWEEP_CONFIG)
+    assert "Traceback" not in run.stderr
+    assert sorted((int(r["x"]), r["status"], float(r["score"])) for r in rows) == [
+        (1, "completed", 1.0), (2, "completed", 0.0), (3, "completed", 1.0),
+        (4, "completed", 4.0)]
+    for row in rows:
+        stored = os.path.join(store, optimizer_id, "assets", row["id"], "asset", "weights.npy")
+        assert os.path.isfile(stored), stored

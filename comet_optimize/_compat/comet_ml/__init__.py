@@ -32,6 +32,7 @@ __all__ = [
     "__version__",
     "end",
     "exceptions",
+    "experiment",
     "flush",
     "get_global_experiment",
     "get_running_experiment",
@@ -213,7 +214,8 @@ def __getattr__(name: str) -> Any:
         from comet_optimize.media import ConfusionMatrix
 
         return ConfusionMatrix
-    if name in ("integration", "config", "api", "exceptions"):  # submodules, on first use
+    # submodules, on first use
+    if name in ("integration", "config", "api", "exceptions", "experiment"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

@@ -59,3 +59,15 @@ def get_running_experiment() -> Any:
     from comet_ml import get_running_experiment as running
 
     return running()
+
+
+def get_global_experiment() -> Any:
+    return get_running_experiment()
+
+
+def set_global_experiment(experiment: Any) -> None:
+    """Comet's: the experiment ``comet_ml.get_global_experiment()`` answers from now on
+    (scripts set the one ``Optimizer.next()`` gave them; None forgets it)."""
+    import comet_ml
+
+    comet_ml._running[:] = [] if experiment is None else [experiment]
