@@ -13,7 +13,8 @@ behaviour whatever the script does to the module's functions.
 
 from __future__ import annotations
 
-from json.decoder import JSONDecoder
+from json import detect_encoding
+from json.decoder import JSONDecodeError, JSONDecoder
 from json.encoder import JSONEncoder
 from typing import Any
 
@@ -64,9 +65,11 @@ def indented(value: Any, indent: int = 2, sort_keys: bool = False) -> str:
 
 
 def parse(data: str | bytes | bytearray) -> Any:
-    """``json.loads(data)`` for UTF-8 text or bytes; a ValueError for anything else."""
+    """``json.loads(data)``: the same value, or the same ValueError."""
     if isinstance(data, (bytes, bytearray)):
-        data = bytes(data).decode("utf-8")  # UnicodeDecodeError is a ValueError
+        data = bytes(data).decode(detect_encoding(data), "surrogatepass")
+    elif data.startswith("\ufeff"):
+        raise JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
     return _DECODER.decode(data)
 
 
