@@ -1107,8 +1107,12 @@ class Experiment:
                         f"{', '.join(sorted(self._context_values))}): set spec.metric to one "
                         f"of their prefixed names, e.g. "
                         f"'{sorted(self._context_values)[0]}_{self.metric}'")
-            messages.warning(f"experiment #{self.count} ended without logging the metric "
-                             f"{self.metric!r} ({logged}){hint}; recorded as aborted")
+            what = f"ended without logging the metric {self.metric!r} ({logged}){hint}"
+            if self.metric in self.metrics:  # logged, but never a number (None, a text)
+                last = repr(self.metrics[self.metric].get("last"))[:80]
+                what = (f"logged the metric {self.metric!r} only as values that are not "
+                        f"numbers (the last: {last})")
+            messages.warning(f"experiment #{self.count} {what}; recorded as aborted")
         if self._optimizer is not None and self._revision != self._recorded_revision:
             # Logged while the end was being written (another thread, a signal handler):
             # recorded now, as an update of the result.

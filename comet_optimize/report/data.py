@@ -154,6 +154,8 @@ def _reason(experiment: dict[str, Any], metric: str) -> str:
         return str(experiment["reason"])
     if experiment.get("status") == "aborted":
         logged = sorted(experiment.get("metrics") or {})
+        if metric in logged:  # logged, but never a number (None, a text)
+            return f"logged the metric {metric!r} only as values that are not numbers"
         return (f"ended without logging the metric {metric!r}"
                 + (f" (it logged: {', '.join(logged)})" if logged else " (it logged no metric)"))
     return ""

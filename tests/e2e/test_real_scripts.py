@@ -122,3 +122,47 @@ def test_a_sweep_worker_using_the_global_experiment_and_upload_callbacks(tmp_pat
     for row in rows:
         stored = os.path.join(store, optimizer_id, "assets", row["id"], "asset", "weights.npy")
         assert os.path.isfile(stored), stored
+
+
+SKIP_SCRIPT = """\
+import sys
+from comet_ml import Optimizer
+
+opt = Optimizer(sys.argv[1])
+for experiment in opt.get_experiments(project_name="tuning", log_code=False,
+                                      auto_metric_logging=False, log_env_gpu=False):
+    if experiment.get_parameter("opt") == "sam" and experiment.get_parameter("swa") == "swa":
+        experiment.log_metric("val_acc_sum", None)  # this combination is not wanted
+        experiment.end()
+        continue
+    experiment.log_metric("val_acc_sum", 1.0 + (experiment.get_parameter("opt") == "sgd"))
+    experiment.end()
+"""
+
+SKIP_CONFIG = {"algorithm": "grid",
+               "spec": {"metric": "val_acc_sum", "objective": "maximize", "maxCombo": 10000},
+               "parameters": {"opt": {"type": "categorical", "values": ["sgd", "sam"]},
+                              "swa": {"type": "categorical", "values": ["None", "swa"]}},
+               "trials": 1}
+
+
+def test_an_objective_logged_as_none_to_skip_a_combination_says_so(tmp_path):
+    """A public CIFAR tuning script skips a combination by logging its objective as None:
+    the warning said it 'ended without logging the metric' it had just logged."""
+    run, rows, store, optimizer_id = run_launcher(tmp_path, SKIP_SCRIPT, SKIP_CONFIG)
+    assert "Traceback" not in run.stderr
+    statuses = {(r["opt"], r["swa"]): r["status"] for r in rows}
+    assert statuses == {("sgd", "None"): "completed", ("sgd", "swa"): "completed",
+                        ("sam", "None"): "completed", ("sam", "swa"): "aborted"}
+    assert ("logged the metric 'val_acc_sum' only as values that are not numbers "
+            "(the last: 'None'); recorded as aborted") in run.stderr
+    assert "ended without logging the metric" not in run.stderr
+    report_data = subprocess.run(
+        [sys.executable, "-c", "import sys, json; from comet_optimize import Optimizer; "
+         "from comet_optimize.report import data; "
+         "opt = Optimizer(sys.argv[1], readonly=True, verbose=0, store=sys.argv[2]); "
+         "print(json.dumps(data.failures(opt.experiments(), 'val_acc_sum')))",
+         optimizer_id, store], capture_output=True, text=True, timeout=60)
+    assert report_data.returncode == 0, report_data.stderr
+    [item] = json.loads(report_data.stdout)["items"]
+    assert item["reason"] == "logged the metric 'val_acc_sum' only as values that are not numbers"
