@@ -108,6 +108,20 @@ def running_in_this_thread(any_thread: bool = False,
     return None
 
 
+def open_in_this_process(key: Any) -> Experiment | None:
+    """The open experiment of this process whose key is ``key``, or None: what Comet's
+    ``start(experiment_key=...)`` and ``ExistingExperiment`` continue when the script
+    hands them the key of the experiment it is running (``CometLogger(experiment_key=
+    experiment.get_key())`` inside an optimizer's loop)."""
+    pid_here = os.getpid()
+    with _made_lock:
+        for ref, pid, _thread in reversed(_made):
+            made = ref()
+            if made is not None and not made.ended and pid == pid_here and made.id == key:
+                return made
+    return None
+
+
 def _logging_call(method):
     """A value or name the journal cannot keep (`encoding.Refused`) is one warning per
     experiment and name, the call returns None, and the script goes on."""

@@ -166,3 +166,55 @@ def test_an_objective_logged_as_none_to_skip_a_combination_says_so(tmp_path):
     assert report_data.returncode == 0, report_data.stderr
     [item] = json.loads(report_data.stdout)["items"]
     assert item["reason"] == "logged the metric 'val_acc_sum' only as values that are not numbers"
+
+
+CONTINUE_BY_KEY_SCRIPT = """\
+import sys
+import comet_ml
+from comet_ml import Optimizer
+
+opt = Optimizer(sys.argv[1])
+for experiment in opt.get_experiments(project_name="codraw", log_git_metadata=False):
+    # What PyTorch Lightning's CometLogger(experiment_key=experiment.get_key()) does:
+    logger_experiment = comet_ml.start(experiment_key=experiment.get_key(), mode="get",
+                                       project_name="codraw")
+    assert logger_experiment is experiment
+    logger_experiment.log_metric("val_ap", experiment.get_parameter("x") / 10)
+    # and what its Lightning 1.x version did:
+    existing = comet_ml.ExistingExperiment(previous_experiment=experiment.get_key())
+    assert existing is experiment
+    existing.log_metric("val_ap_seen", 1)
+"""
+
+CONTINUE_CONFIG = {"algorithm": "grid", "spec": {"metric": "val_ap", "objective": "maximize",
+                                                 "seed": 2},
+                   "parameters": {"x": {"type": "discrete", "values": [1, 2, 3]}}}
+
+
+def test_start_with_the_running_experiments_key_continues_it(tmp_path):
+    """A public CoDraw search script gives each trial's key to Lightning's CometLogger,
+    which calls comet_ml.start(experiment_key=...): refused as 'kept on Comet's server',
+    the first trial failed and the script died."""
+    run, rows, _, _ = run_launcher(tmp_path, CONTINUE_BY_KEY_SCRIPT, CONTINUE_CONFIG)
+    assert "Traceback" not in run.stderr
+    assert sorted((int(r["x"]), r["status"], float(r["score"])) for r in rows) == [
+        (1, "completed", 0.1), (2, "completed", 0.2), (3, "completed", 0.3)]
+
+
+def test_a_key_this_process_does_not_run_is_still_refused(tmp_path):
+    script = ("import comet_ml\n"
+              "for make in (lambda: comet_ml.start(experiment_key='0' * 32),\n"
+              "             lambda: comet_ml.ExistingExperiment(previous_experiment='0' * 32)):\n"
+              "    try:\n"
+              "        make()\n"
+              "    except comet_ml.OptimizerException as error:\n"
+              "        print(error)\n")
+    env = {**os.environ, "COMET_OPTIMIZE_STORE": str(tmp_path / "store")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                      "comet_optimize", "_compat"), env.get("PYTHONPATH", "")])
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2 and all("Comet's server" in line for line in lines), lines

@@ -86,6 +86,13 @@ def start(api_key: str | None = None, workspace: str | None = None,
     from comet_optimize.errors import OptimizerException
     from comet_optimize.experiment import Experiment
 
+    if experiment_key is not None:
+        from comet_optimize.experiment import open_in_this_process
+
+        running = open_in_this_process(experiment_key)
+        if running is not None:  # the script's own running experiment, by its key
+            _running[:] = [running]
+            return running
     if experiment_key is not None or mode == "get":
         raise OptimizerException(
             "comet_ml.start(experiment_key=..., mode='get') continues an experiment kept on "
@@ -191,7 +198,18 @@ ExistingOfflineExperiment = _server_only(
 
 
 class ExistingExperiment:
-    """Comet's handle on an experiment kept on its server: nothing to reopen offline."""
+    """Comet's handle on an experiment kept on its server: nothing to reopen offline,
+    except an experiment this process is running, named by its key (``previous_experiment=``
+    or ``experiment_key=``), which is handed back."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from comet_optimize.experiment import open_in_this_process
+
+        key = kwargs.get("experiment_key") or kwargs.get("previous_experiment")
+        running = open_in_this_process(key) if key is not None else None
+        if running is not None:
+            return running
+        return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any):
         from comet_optimize.errors import OptimizerException
