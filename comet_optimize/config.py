@@ -354,8 +354,15 @@ def _validate_parameter(name: str, definition: Any) -> ParameterConfig:
     allowed = VALUES_KEYS if kind in ("discrete", "categorical") else NUMERIC_KEYS
     for key in definition:
         if key not in allowed:
+            hint = _did_you_mean(key, allowed)
+            if hint == '; did you mean "scalingType"?' and definition[key] == "uniform":
+                # Public Comet scripts write "scaling_type": "uniform" and Comet runs them;
+                # ignoring the key or reading it as scalingType is the same search.
+                warnings.warn(f"{where}: unknown key {show(key)} ignored (its value, "
+                              f'"uniform", is the default scalingType)', stacklevel=5)
+                continue
             raise _fail(f"{where}: unknown key {show(key)} for a {kind} parameter"
-                        f"{_did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})")
+                        f"{hint} (allowed: {', '.join(allowed)})")
     grid_size = definition.get("gridSize")
     if grid_size is not None:
         _int_field(f"{where}.gridSize", grid_size, 1, MAX_GRID_SIZE)

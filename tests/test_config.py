@@ -271,6 +271,24 @@ def test_a_spec_key_written_another_way_is_named():
                   "spec": {"maxcombo": 3, "metric": "loss"}})
 
 
+def test_scaling_type_written_in_snake_case_with_the_default_value_only_warns():
+    """Public Comet scripts (a spike-sorter tuning script, a CoDraw search) write
+    ``"scaling_type": "uniform"`` and Comet runs them: the same search either way, so
+    it loads; ``"scaling_type": "loguniform"`` is still refused (see BAD_CONFIGS)."""
+    parameters = {"weight": {"type": "float", "scaling_type": "uniform", "min": -2, "max": 2},
+                  "seed": {"type": "integer", "scaling_type": "uniform", "min": 1, "max": 9}}
+    with pytest.warns(UserWarning) as caught:
+        config = validate({"algorithm": "bayes", "parameters": parameters,
+                           "spec": {"metric": "loss"}})
+    assert sorted(str(w.message) for w in caught) == [
+        'parameters.seed: unknown key "scaling_type" ignored (its value, "uniform", is the '
+        "default scalingType)",
+        'parameters.weight: unknown key "scaling_type" ignored (its value, "uniform", is the '
+        "default scalingType)"]
+    assert [p.scaling for p in config.parameters] == ["uniform", "uniform"]
+    assert "scaling_type" not in str(config.to_dict())
+
+
 def test_known_spec_keys_do_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
