@@ -61,3 +61,29 @@ def test_the_default_search_uses_the_box_from_the_31st_result_and_leaves_plateau
     assert np.array_equal(proposal(tied), proposal(tied, gp_trust=False))
     early = History(single.completed[:29], single.scores[:29], single.pending)  # 30th
     assert np.array_equal(proposal(early), proposal(early, gp_trust=False))
+
+
+def reference(h: History, step: float | None = None) -> tuple[float, np.ndarray]:
+    search = ParzenSearch(SPACE, seed=1, **({} if step is None else {"gp_plateau_step": step}))
+    y = search._gp_scores(h)
+    return search._improvement_reference(h, y), y
+
+
+def test_on_a_plateau_improvement_is_measured_from_one_step_below_the_best():
+    tied = history(tied=True)
+    best, y = reference(tied, 1.0)
+    first, second = np.unique(y)[:2]
+    assert best == first - (second - first)
+    assert reference(tied, 0.5)[0] == first - 0.5 * (second - first)
+    assert reference(tied, 0.0)[0] == first
+    assert reference(tied)[0] == best  # the default: one step (tenth session)
+
+
+def test_the_plateau_step_changes_nothing_while_the_best_is_single():
+    single = history(tied=False)
+    assert reference(single, 1.0)[0] == reference(single, 0.0)[0]
+    assert np.array_equal(proposal(single, gp_plateau_step=1.0),
+                          proposal(single, gp_plateau_step=0.0))
+    tied = history(tied=True)
+    assert not np.array_equal(proposal(tied, gp_plateau_step=1.0),
+                              proposal(tied, gp_plateau_step=0.0))
