@@ -442,7 +442,7 @@ class Experiment:
         number = encoding.to_float(value)
         if number is None and isinstance(value, str):
             number = encoding.number_in_text(value)  # a formatted loss, f"{loss:.4f}"
-        elif number is None:  # several numbers, or an object: kept as its text, never a score
+        elif number is None and value is not None:  # several numbers, an object: its text
             value = encoding.as_text(value, f"metric {name!r}")
         if number is not None and math.isinf(number) and not isinstance(value, float):
             self._warn_once(f"metric {name!r} too large",

@@ -155,8 +155,9 @@ def test_an_objective_logged_as_none_to_skip_a_combination_says_so(tmp_path):
     assert statuses == {("sgd", "None"): "completed", ("sgd", "swa"): "completed",
                         ("sam", "None"): "completed", ("sam", "swa"): "aborted"}
     assert ("logged the metric 'val_acc_sum' only as values that are not numbers "
-            "(the last: 'None'); recorded as aborted") in run.stderr
+            "(the last: None); recorded as aborted") in run.stderr
     assert "ended without logging the metric" not in run.stderr
+    assert "recorded as its text" not in run.stderr  # None is JSON's null, not a text
     report_data = subprocess.run(
         [sys.executable, "-c", "import sys, json; from comet_optimize import Optimizer; "
          "from comet_optimize.report import data; "
