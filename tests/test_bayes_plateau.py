@@ -76,7 +76,7 @@ def test_on_a_plateau_improvement_is_measured_from_one_step_below_the_best():
     assert best == first - (second - first)
     assert reference(tied, 0.5)[0] == first - 0.5 * (second - first)
     assert reference(tied, 0.0)[0] == first
-    assert reference(tied)[0] == best  # the default: one step (tenth session)
+    assert reference(tied)[0] == first - 2.0 * (second - first)  # the default (tenth session)
 
 
 def test_the_plateau_step_changes_nothing_while_the_best_is_single():
