@@ -108,18 +108,54 @@ def running_in_this_thread(any_thread: bool = False,
     return None
 
 
-def open_in_this_process(key: Any) -> Experiment | None:
-    """The open experiment of this process whose key is ``key``, or None: what Comet's
-    ``start(experiment_key=...)`` and ``ExistingExperiment`` continue when the script
-    hands them the key of the experiment it is running (``CometLogger(experiment_key=
-    experiment.get_key())`` inside an optimizer's loop)."""
+def open_in_this_process(key: Any) -> KeyedHandle | None:
+    """A second handle on the open experiment of this process whose key is ``key``, or
+    None: what Comet's ``start(experiment_key=...)`` and ``ExistingExperiment`` give when
+    the script hands them the key of the experiment it is running (``CometLogger(
+    experiment_key=experiment.get_key())`` inside an optimizer's loop)."""
     pid_here = os.getpid()
     with _made_lock:
         for ref, pid, _thread in reversed(_made):
             made = ref()
             if made is not None and not made.ended and pid == pid_here and made.id == key:
-                return made
+                return KeyedHandle(made)
     return None
+
+
+class KeyedHandle:
+    """Another handle on a running experiment, as Comet's ``ExistingExperiment`` is: what
+    is logged through it goes to the experiment, but its ``end()`` only flushes, because
+    ending a second handle does not end the trial on Comet's server either; whoever made
+    the experiment (the optimizer's loop) ends it. PyTorch Lightning's CometLogger ends
+    its experiment after ``fit()``: given the trial itself, it ended the trial, aborted,
+    before the script logged its objective, and the trial was handed out again."""
+
+    __slots__ = ("_experiment",)
+
+    def __init__(self, experiment: Experiment):
+        object.__setattr__(self, "_experiment", experiment)
+
+    @property
+    def __class__(self) -> type:  # isinstance(handle, Experiment), as integrations check
+        return type(self._experiment)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._experiment, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._experiment, name, value)
+
+    def end(self) -> None:
+        """Nothing to flush offline, and the trial is not this handle's to end."""
+
+    def __enter__(self) -> KeyedHandle:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<another handle on {self._experiment!r}>"
 
 
 def _logging_call(method):

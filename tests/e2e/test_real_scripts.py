@@ -179,12 +179,17 @@ for experiment in opt.get_experiments(project_name="codraw", log_git_metadata=Fa
     # What PyTorch Lightning's CometLogger(experiment_key=experiment.get_key()) does:
     logger_experiment = comet_ml.start(experiment_key=experiment.get_key(), mode="get",
                                        project_name="codraw")
-    assert logger_experiment is experiment
-    logger_experiment.log_metric("val_ap", experiment.get_parameter("x") / 10)
-    # and what its Lightning 1.x version did:
-    existing = comet_ml.ExistingExperiment(previous_experiment=experiment.get_key())
-    assert existing is experiment
-    existing.log_metric("val_ap_seen", 1)
+    assert isinstance(logger_experiment, comet_ml.Experiment)
+    assert logger_experiment.get_key() == experiment.get_key()
+    logger_experiment.log_metric("val_ap_seen", 1)
+    logger_experiment.end()  # the logger's finalize() after fit(): not the trial's end
+    comet_ml.end()  # nor is this
+    # and what its Lightning 1.x version did, in trainer.test() after that:
+    existing = comet_ml.ExistingExperiment(None, experiment.get_key())
+    existing.log_metric("val_ap", experiment.get_parameter("x") / 10)
+    existing.end()
+    assert not experiment.ended
+    experiment.log_metric("val_ap", experiment.get_parameter("x") / 100)  # the script's own
 """
 
 CONTINUE_CONFIG = {"algorithm": "grid", "spec": {"metric": "val_ap", "objective": "maximize",
@@ -198,8 +203,11 @@ def test_start_with_the_running_experiments_key_continues_it(tmp_path):
     the first trial failed and the script died."""
     run, rows, _, _ = run_launcher(tmp_path, CONTINUE_BY_KEY_SCRIPT, CONTINUE_CONFIG)
     assert "Traceback" not in run.stderr
+    # A second handle's end() left the trial to its loop: each is completed once, with
+    # the objective logged after the logger ended (not aborted, then handed out again).
     assert sorted((int(r["x"]), r["status"], float(r["score"])) for r in rows) == [
         (1, "completed", 0.1), (2, "completed", 0.2), (3, "completed", 0.3)]
+    assert "recorded as aborted" not in run.stderr
 
 
 def test_a_key_this_process_does_not_run_is_still_refused(tmp_path):

@@ -206,6 +206,8 @@ class ExistingExperiment:
         from comet_optimize.experiment import open_in_this_process
 
         key = kwargs.get("experiment_key") or kwargs.get("previous_experiment")
+        if key is None and len(args) > 1:  # Comet's (api_key, previous_experiment, ...)
+            key = args[1]
         running = open_in_this_process(key) if key is not None else None
         if running is not None:
             return running
