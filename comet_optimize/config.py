@@ -399,8 +399,11 @@ def _validate_values(where: str, kind: str, values: Any) -> tuple:
     for value in values:
         if kind == "categorical" and not isinstance(value, str):
             raise _fail(f"{where}.values: categorical values must be strings "
-                        f"(got {show(value)}); use discrete for numbers")
+                        f"(got {show(value)}); use discrete for numbers or booleans")
         if kind == "discrete":
+            if isinstance(value, bool):
+                raise _fail(f"{where}.values: discrete values are all numbers or all "
+                            f"booleans, not both (got {show(values)})")
             if isinstance(value, str):
                 raise _fail(f"{where}.values: discrete values must be numbers "
                             f"(got {show(value)}); use categorical for strings")

@@ -165,7 +165,7 @@ def _small_container(value: Any, kind: type) -> bool:
         return False
 
 
-def as_text(value: Any, what: str) -> str:
+def as_text(value: Any, what: str, why: str = "is not a number, string, list or dict") -> str:
     """An object that is no number, string, list or dict, as Comet's SDK records it: its
     text (``str``), with one warning per name, so that the script goes on."""
     try:
@@ -174,8 +174,8 @@ def as_text(value: Any, what: str) -> str:
         text = f"<{type(value).__name__} object>"
     if what not in _warned_as_text and len(_warned_as_text) <= _MAX_WARNED:
         _warned_as_text.add(what)
-        messages.warning(f"{what}: a {type(value).__name__} is not a number, string, list "
-                         f"or dict; recorded as its text {short(text)}"
+        messages.warning(f"{what}: a {type(value).__name__} {why}; recorded as its text "
+                         f"{short(text)}"
                          if len(_warned_as_text) <= _MAX_WARNED else
                          f"{_MAX_WARNED} values were recorded as their text; the others of "
                          f"this process will be without a warning")

@@ -479,7 +479,7 @@ class Experiment:
         if number is None and isinstance(value, str):
             number = encoding.number_in_text(value)  # a formatted loss, f"{loss:.4f}"
         elif number is None and value is not None:  # several numbers, an object: its text
-            value = encoding.as_text(value, f"metric {name!r}")
+            value = encoding.as_text(value, f"metric {name!r}", "is not one number")
         if number is not None and math.isinf(number) and not isinstance(value, float):
             self._warn_once(f"metric {name!r} too large",
                             f"metric {name!r}: value {encoding.short(value)} is too large "

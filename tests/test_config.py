@@ -401,7 +401,8 @@ BAD_CONFIGS = [
      'parameters.lr.values: discrete values must be numbers (got "a"); use categorical',
      ALGORITHMS),
     ("discrete-with-bool", param({"type": "discrete", "values": [1, True]}),
-     "parameters.lr.values: discrete values must be numbers (got True)", ALGORITHMS),
+     "parameters.lr.values: discrete values are all numbers or all booleans, not both "
+     "(got [1, True])", ALGORITHMS),
     ("duplicate-values", param({"type": "discrete", "values": [1, 2, 2]}),
      "parameters.lr.values: duplicate value 2", ALGORITHMS),
     ("duplicate-categories", param(["relu", "relu"]),

@@ -297,7 +297,7 @@ def test_a_formatted_loss_and_a_one_number_array_are_numbers(file_store, capfd, 
     standalone = Experiment()  # several numbers are no one number: kept as text, as Comet
     standalone.log_metric("loss", np.array([1.0, 2.0]))
     assert standalone.get_metric("loss") == "[1. 2.]"
-    assert "a ndarray is not a number, string" in capfd.readouterr().err
+    assert "a ndarray is not one number; recorded as its text" in capfd.readouterr().err
 
 
 def test_key_url_and_optimizer(store, assets_folder):
