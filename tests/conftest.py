@@ -9,7 +9,9 @@ Tests about the folder layout itself ask for ``file_store``.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -167,3 +169,18 @@ def postgres_store(monkeypatch) -> str:
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+def launch(tmp_path, script: str, config: dict, store: str,
+           jobs: int = 2) -> subprocess.CompletedProcess:
+    """``comet optimize -j JOBS train.py opt.config`` run in ``tmp_path`` on ``store``, as
+    a user runs a script of theirs; it must exit 0."""
+    (tmp_path / "train.py").write_text(script)
+    (tmp_path / "opt.config").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
+    env["COMET_OPTIMIZE_STORE"] = store
+    run = subprocess.run([sys.executable, "-m", "comet_optimize.cli", "optimize", "-j",
+                          str(jobs), "train.py", "opt.config"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return run

@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 from comet_optimize.store import FileStore
+from tests.conftest import launch
 
 COMET = [sys.executable, "-m", "comet_optimize.cli"]
 
@@ -62,13 +63,8 @@ CONFIG = {"algorithm": "random",
 
 def test_a_tutorial_style_script_runs_unchanged_and_export_shows_what_it_logged(tmp_path):
     store = str(tmp_path / "store")
-    (tmp_path / "train.py").write_text(TUTORIAL_SCRIPT)
-    (tmp_path / "opt.config").write_text(json.dumps(CONFIG))
-    env = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
-    env["COMET_OPTIMIZE_STORE"] = store
-    run = subprocess.run([*COMET, "optimize", "-j", "2", "train.py", "opt.config"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    launch(tmp_path, TUTORIAL_SCRIPT, CONFIG, store)
+    env = {**os.environ, "COMET_OPTIMIZE_STORE": store}
     [optimizer_id] = FileStore(store).list_ids()
 
     export = subprocess.run([*COMET, "optimize", "export", optimizer_id, "--store", store],
@@ -144,13 +140,7 @@ def test_odd_values_a_comet_script_logs_never_end_its_trials(tmp_path):
     nothing. Now each is a warning and every trial completes: a value left out is said once
     per experiment, a value kept as its text once per process."""
     store = str(tmp_path / "store")
-    (tmp_path / "train.py").write_text(ODD_VALUES_SCRIPT)
-    (tmp_path / "opt.config").write_text(json.dumps(CONFIG))
-    env = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
-    env["COMET_OPTIMIZE_STORE"] = store
-    run = subprocess.run([*COMET, "optimize", "-j", "1", "train.py", "opt.config"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    run = launch(tmp_path, ODD_VALUES_SCRIPT, CONFIG, store, jobs=1)
     from comet_optimize import Optimizer
 
     [optimizer_id] = FileStore(store).list_ids()

@@ -25,6 +25,7 @@ import subprocess
 import sys
 
 from comet_optimize.store import FileStore
+from tests.conftest import launch
 
 COMET = [sys.executable, "-m", "comet_optimize.cli"]
 
@@ -52,16 +53,10 @@ FLAG_CONFIG = {
 
 def run_launcher(tmp_path, script: str, config: dict):
     store = str(tmp_path / "store")
-    (tmp_path / "train.py").write_text(script)
-    (tmp_path / "opt.config").write_text(json.dumps(config))
-    env = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
-    env["COMET_OPTIMIZE_STORE"] = store
-    run = subprocess.run([*COMET, "optimize", "-j", "2", "train.py", "opt.config"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    run = launch(tmp_path, script, config, store)
     [optimizer_id] = FileStore(store).list_ids()
     export = subprocess.run([*COMET, "optimize", "export", optimizer_id, "--store", store],
-                            env=env, capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60)
     assert export.returncode == 0, export.stderr
     return run, list(csv.DictReader(io.StringIO(export.stdout))), store, optimizer_id
 

@@ -10,12 +10,11 @@ completed them all; parameter-set ids changed with the indentation.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 
 from comet_optimize import Optimizer
 from comet_optimize.space import parameter_set_id
+from tests.conftest import launch
 
 COMET = [sys.executable, "-m", "comet_optimize.cli"]
 
@@ -44,13 +43,7 @@ CONFIG = {"algorithm": "grid", "spec": {"metric": "loss", "seed": 3},
 
 def test_a_script_that_pretty_prints_json_leaves_a_journal_every_reader_reads(store,
                                                                                tmp_path):
-    (tmp_path / "train.py").write_text(SCRIPT)
-    (tmp_path / "opt.config").write_text(json.dumps(CONFIG))
-    env = {k: v for k, v in os.environ.items() if k != "COMET_OPTIMIZER_ID"}
-    env["COMET_OPTIMIZE_STORE"] = store
-    run = subprocess.run([*COMET, "optimize", "-j", "2", "train.py", "opt.config"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    run = launch(tmp_path, SCRIPT, CONFIG, store)
     assert "damage" not in run.stderr.lower() and "damaged" not in run.stderr
     optimizer_id = run.stderr.split("COMET_OPTIMIZER_ID=")[1].split()[0]
     opt = Optimizer(optimizer_id, verbose=0, store=store)
