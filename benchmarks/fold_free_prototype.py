@@ -209,18 +209,7 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f}; {priority}")
     for workers in [int(w) for w in args.workers.split(",")]:
         result = ours(bench.fresh_schema(args.url), args.experiments, workers, args.split)
-        count = args.experiments
-        print(f"| {workers} | prototype | {count / result['seconds']:.0f} | "
-              f"{result['median_wait_ms']:.2f} | {result['p99_wait_ms']:.2f} | "
-              f"{result['worst_wait_ms']:.1f} | "
-              f"{result['client_cpu_seconds'] * 1000 / count:.2f} | "
-              f"{bench.server_ms(result, count)} | {os.getloadavg()[0]:.1f} |", flush=True)
-        if result.get("split_cpu_seconds"):
-            split = result["split_cpu_seconds"]
-            rest = result["client_cpu_seconds"] - sum(split.values())
-            print("    " + ", ".join(f"{name} {seconds * 1000 / count:.3f}" for name, seconds
-                                     in sorted(split.items(), key=lambda item: -item[1]))
-                  + f", the rest {rest * 1000 / count:.3f} ms/exp", flush=True)
+        bench.print_row(workers, "prototype", result, args.experiments)
 
 
 if __name__ == "__main__":

@@ -328,6 +328,21 @@ def ceiling(url: str, mode: str, passes: int, workers: int) -> dict:
     return run(ceiling_worker, (url, mode, passes // workers), workers)
 
 
+def print_row(workers: int, name: str, result: dict, count: int) -> None:
+    """One row of the table (and, with --split, where the workers' CPU went)."""
+    print(f"| {workers} | {name} | {count / result['seconds']:.0f} | "
+          f"{result['median_wait_ms']:.2f} | {result['p99_wait_ms']:.2f} | "
+          f"{result['worst_wait_ms']:.1f} | "
+          f"{result['client_cpu_seconds'] * 1000 / count:.2f} | "
+          f"{server_ms(result, count)} | {os.getloadavg()[0]:.1f} |", flush=True)
+    if result.get("split_cpu_seconds"):
+        split = result["split_cpu_seconds"]
+        rest = result["client_cpu_seconds"] - sum(split.values())
+        print("    " + ", ".join(f"{part} {seconds * 1000 / count:.3f}" for part, seconds
+                                 in sorted(split.items(), key=lambda item: -item[1]))
+              + f", the rest {rest * 1000 / count:.3f} ms/exp", flush=True)
+
+
 def server_ms(result: dict, count: int) -> str:
     seconds = result.get("server_cpu_seconds")
     return "-" if seconds is None else f"{seconds * 1000 / count:.2f}"
@@ -385,17 +400,7 @@ def main() -> None:
             result.update(workers=workers, store=name, load=os.getloadavg()[0],
                           experiments_per_second=count / result["seconds"])
             rows.append(result)
-            print(f"| {workers} | {name} | {result['experiments_per_second']:.0f} | "
-                  f"{result['median_wait_ms']:.2f} | {result['p99_wait_ms']:.2f} | "
-                  f"{result['worst_wait_ms']:.1f} | "
-                  f"{result['client_cpu_seconds'] * 1000 / count:.2f} | "
-                  f"{server_ms(result, count)} | {result['load']:.1f} |", flush=True)
-            if result.get("split_cpu_seconds"):
-                split = result["split_cpu_seconds"]
-                rest = result["client_cpu_seconds"] - sum(split.values())
-                print("    " + ", ".join(f"{name} {seconds * 1000 / count:.3f}" for name, seconds
-                                         in sorted(split.items(), key=lambda item: -item[1]))
-                      + f", the rest {rest * 1000 / count:.3f} ms/exp", flush=True)
+            print_row(workers, name, result, count)
     bayes = {}
     if not args.skip_bayes:
         bayes = {"postgres_ms": bayes_cost(fresh_schema(args.url), 1000, 30),
