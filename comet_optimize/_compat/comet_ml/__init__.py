@@ -90,7 +90,7 @@ def start(api_key: str | None = None, workspace: str | None = None,
         from comet_optimize.experiment import open_in_this_process
 
         running = open_in_this_process(experiment_key)
-        if running is not None:  # the script's own running experiment, by its key
+        if running is not None:  # another handle on the script's running experiment
             _running[:] = [running]
             return running
     if experiment_key is not None or mode == "get":
@@ -200,7 +200,7 @@ ExistingOfflineExperiment = _server_only(
 class ExistingExperiment:
     """Comet's handle on an experiment kept on its server: nothing to reopen offline,
     except an experiment this process is running, named by its key (``previous_experiment=``
-    or ``experiment_key=``), which is handed back."""
+    or ``experiment_key=``): another handle on it (`experiment.KeyedHandle`)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         from comet_optimize.experiment import open_in_this_process
