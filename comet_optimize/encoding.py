@@ -29,7 +29,6 @@ MAX_DEPTH = 20
 # (the 64 KiB log_text keeps too); bigger data belongs in an asset.
 MAX_VALUE_BYTES = 65536
 MAX_NAME_CHARACTERS = 1000
-_MAX_WARNED = 20  # distinct "recorded as its text" warnings a process prints
 
 
 class Refused(OptimizerException):
@@ -40,7 +39,9 @@ class Refused(OptimizerException):
         self.what = what
 
 
-_warned_as_text: set[str] = set()
+# Once per process and name: the text kept is all a reader needs to see what happened.
+_text_warnings = messages.Once(20, "20 values were recorded as their text; the others of "
+                                   "this process will be without a warning")
 
 
 def utf8(text: str) -> bytes:
@@ -172,13 +173,8 @@ def as_text(value: Any, what: str, why: str = "is not a number, string, list or 
         text = str(value)
     except Exception:  # a __str__ that raises
         text = f"<{type(value).__name__} object>"
-    if what not in _warned_as_text and len(_warned_as_text) <= _MAX_WARNED:
-        _warned_as_text.add(what)
-        messages.warning(f"{what}: a {type(value).__name__} {why}; recorded as its text "
-                         f"{short(text)}"
-                         if len(_warned_as_text) <= _MAX_WARNED else
-                         f"{_MAX_WARNED} values were recorded as their text; the others of "
-                         f"this process will be without a warning")
+    _text_warnings.warn(what, f"{what}: a {type(value).__name__} {why}; recorded as its "
+                              f"text {short(text)}")
     return text
 
 

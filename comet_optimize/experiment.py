@@ -209,7 +209,9 @@ class Experiment:
         self._optimizer: Search | None = None
         self._warned_late = False
         self._revision = 0  # changes logged so far
-        self._warned: set[str] = set()  # what `_refused` has warned about
+        self._warnings = messages.Once(_MAX_WARNINGS, f"{_MAX_WARNINGS} warnings about what "
+                                                      f"one experiment logged; its others "
+                                                      f"are not shown")
         self._recorded_revision = 0  # of them, in the journal
         self._snapshot_revision = 0
         self._context_values: dict[str, list[float]] = {}  # bare objective name in a context
@@ -481,7 +483,7 @@ class Experiment:
         elif number is None and value is not None:  # several numbers, an object: its text
             value = encoding.as_text(value, f"metric {name!r}", "is not one number")
         if number is not None and math.isinf(number) and not isinstance(value, float):
-            self._warn_once(f"metric {name!r} too large",
+            self._warnings.warn(f"metric {name!r} too large",
                             f"metric {name!r}: value {encoding.short(value)} is too large "
                             f"for a float; recorded as {number}")
         if number is None:
@@ -504,7 +506,7 @@ class Experiment:
             counts = self._optimizer is not None and (
                 name == self.metric or (context is not None and bare == self.metric))
             if counts and number is None:
-                self._warn_once(f"metric {name!r} not a number",
+                self._warnings.warn(f"metric {name!r} not a number",
                                 f"metric {name!r} value {encoding.short(value)} is not a "
                                 f"number; it does not count towards the score")
             elif counts and name == self.metric:
@@ -586,9 +588,7 @@ class Experiment:
                 "log_text", f"log_text: the text is {len(encoding.utf8(text))} bytes, over the "
                             f"64 KiB kept in the journal, so it was not recorded; use "
                             f"log_asset_data(text, name=...) for long texts")
-        step = self._or_none(encoding.whole_number, step, "log_text: step",
-                             then="; the text was recorded without it")
-        entry = {"text": text, "step": step if step is not None else self.curr_step}
+        entry = {"text": text, "step": self._step_or_current(step, "log_text", "the text was")}
         if metadata:
             entry["metadata"] = encoding.bounded(metadata, "log_text: metadata")
         with self._lock:
@@ -633,10 +633,7 @@ class Experiment:
         if metadata is not None:
             fields["metadata"] = encoding.bounded(metadata, f"{what}: metadata")
         name = _file_name(name)
-        step = self._or_none(encoding.whole_number, step, f"{what}: step",
-                             then="; the file was stored without it")
-        if step is None:
-            step = self.curr_step
+        step = self._step_or_current(step, what, "the file was")
         with self._lock:
             entry = self._assets().add(what, source, name, kind, overwrite, step=step,
                                        **fields)
@@ -695,10 +692,7 @@ class Experiment:
     def log_asset_folder(self, folder: str, step: int | None = None,
                          log_file_name: bool | None = None, recursive: bool = False,
                          ) -> list[dict[str, Any]]:
-        step = self._or_none(encoding.whole_number, step, "log_asset_folder: step",
-                             then="; the files were stored without it")
-        if step is None:
-            step = self.curr_step
+        step = self._step_or_current(step, "log_asset_folder", "the files were")
         with self._lock:
             entries = self._assets().add_folder("log_asset_folder", os.fspath(folder), "asset",
                                                 recursive, on_refused=self._refused, step=step)
@@ -978,19 +972,14 @@ class Experiment:
         return self.set_model_graph(graph)
 
     def _refused(self, refused: encoding.Refused, then: str = "") -> None:
-        self._warn_once(refused.what, f"{refused}{then}")
+        self._warnings.warn(refused.what, f"{refused}{then}")
 
-    def _warn_once(self, key: str, message: str) -> None:
-        """One warning per experiment and key, and at most `_MAX_WARNINGS` in all: a loop
-        that logs the same odd value at every step would otherwise bury the script's own
-        output."""
-        with self._lock:
-            if key in self._warned or len(self._warned) > _MAX_WARNINGS:
-                return
-            self._warned.add(key)
-            enough = len(self._warned) > _MAX_WARNINGS
-        messages.warning(f"experiment {self.name}: {_MAX_WARNINGS} warnings about what it "
-                         f"logged; the rest are not shown" if enough else message)
+    def _step_or_current(self, step: Any, what: str, kept_was: str) -> int | None:
+        """The step a call gave, else the current one; a bad one is left out, not what was
+        logged with it."""
+        step = self._or_none(encoding.whole_number, step, f"{what}: step",
+                             then=f"; {kept_was} recorded without it")
+        return self.curr_step if step is None else step
 
     def _or_none(self, convert: Any, value: Any, what: str,
                  then: str = "; the value was recorded without it") -> Any:

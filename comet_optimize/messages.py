@@ -19,6 +19,24 @@ def warning(message: str) -> None:
     say(f"COMET WARNING: {message}")
 
 
+class Once:
+    """Warnings said once per key, at most ``limit`` of them, then ``enough`` once: a loop
+    that logs the same odd value at every step would otherwise bury the script's own
+    output. No lock: a race can only say one warning twice, and a lock held by another
+    thread at a fork would stay held in the child."""
+
+    def __init__(self, limit: int, enough: str):
+        self.limit = limit
+        self.enough = enough
+        self.said: set[str] = set()
+
+    def warn(self, key: str, message: str) -> None:
+        if key in self.said or len(self.said) > self.limit:
+            return
+        self.said.add(key)
+        warning(self.enough if len(self.said) > self.limit else message)
+
+
 def say(line: str) -> None:
     stream = sys.stderr
     if stream is None:

@@ -276,7 +276,7 @@ def test_optimizer_end_of_something_else_is_one_sentence(file_store):
 
 
 def test_a_formatted_loss_and_a_one_number_array_are_numbers(file_store, capfd, monkeypatch):
-    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
+    monkeypatch.setattr(encoding._text_warnings, "said", set())  # once per process: afresh
     opt = Optimizer({"algorithm": "grid", "spec": {"metric": "loss", "maxCombo": 6},
                      "parameters": {"x": list(range(6))}}, verbose=0, store=file_store)
     try:  # torch is not in the test extra: its tensor where it is installed
@@ -395,7 +395,7 @@ def test_a_huge_value_or_name_is_one_warning_and_the_script_goes_on(store, capfd
                                                                    monkeypatch):
     """As in Comet's SDK, a logging call never ends the script for what it logs: each of
     these raised, and a script that logged its model's summary died at every trial."""
-    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
+    monkeypatch.setattr(encoding._text_warnings, "said", set())  # once per process: afresh
     opt = search(store)
     experiment = opt.next()
     for _ in range(3):  # a loop that logs the same thing at every step warns once

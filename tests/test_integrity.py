@@ -384,7 +384,7 @@ def test_odd_values_are_kept_as_comet_keeps_them_and_only_numbers_score(store, c
                                                                         monkeypatch):
     """A value that is no number, string, list or dict is kept as its text, a bad step
     is left out (not the value), and neither can end the script (both raised)."""
-    monkeypatch.setattr(encoding, "_warned_as_text", set())  # once per process: afresh
+    monkeypatch.setattr(encoding._text_warnings, "said", set())  # once per process: afresh
     opt = Optimizer(WIDE, verbose=0, store=store)
     experiment = opt.next()
     with pytest.raises(OptimizerException, match="metric name must be a string"):
