@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ast
 import os
+import select
+import stat
+import time
 from typing import Any
 
 from comet_optimize import jsontext
@@ -21,6 +24,9 @@ MAX_DEPTH = 32
 # Values in a YAML document, its aliases expanded. (Reading YAML takes ~20 us
 # a value, against ~2 us for JSON.)
 MAX_YAML_VALUES = 20_000
+# How long a pipe (``<(...)``, a FIFO) may take to deliver the whole config: a FIFO
+# nothing writes to, or a writer that never closes it, would otherwise wait forever.
+PIPE_WAIT_SECONDS = 10.0
 
 _BOMS = (  # longest first: a UTF-32 LE mark starts with the UTF-16 LE one
     (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
@@ -39,8 +45,7 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """
     path = os.fspath(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = _read_bounded(path)
     except OSError as error:
         raise InvalidOptimizerParameters(
             f"{path}: cannot read the config file ({error.strerror or error})"
@@ -61,6 +66,45 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
             f"'parameters' (got a {type(parsed).__name__})"
         )
     return parsed
+
+
+def _read_bounded(path: str) -> bytes:
+    """At most ``MAX_FILE_BYTES + 1`` bytes of the file; a pipe's, within
+    ``PIPE_WAIT_SECONDS`` (the open itself never waits for a writer)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                return handle.read(MAX_FILE_BYTES + 1)
+        return _read_pipe(path, fd)
+    finally:
+        os.close(fd)
+
+
+def _read_pipe(path: str, fd: int) -> bytes:
+    deadline = time.monotonic() + PIPE_WAIT_SECONDS
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_FILE_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            why = "its writer never closed it" if size else "nothing was written to it"
+            raise InvalidOptimizerParameters(
+                f"{path}: the pipe did not deliver a whole config within "
+                f"{PIPE_WAIT_SECONDS:g} s ({why})")
+        if not poller.poll(left * 1000):
+            continue
+        try:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+        except BlockingIOError:
+            continue
+        if not chunk:  # the writer closed it: the end of the config
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _decode(path: str, data: bytes) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 import warnings
@@ -16,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import comet_optimize
-from comet_optimize import InvalidOptimizerParameters, OptimizerException
+from comet_optimize import InvalidOptimizerParameters, OptimizerException, config_file
 from comet_optimize.config import (
     MAX_INTEGER,
     MIN_INTEGER,
@@ -668,6 +670,52 @@ def test_bad_config_is_refused_before_anything_is_stored(tmp_path, monkeypatch, 
 def test_missing_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(InvalidOptimizerParameters, match="cannot read the config file"):
         read_config_file(tmp_path / "nope.config")
+
+
+def test_a_config_pipe_is_read_within_a_bound(tmp_path, monkeypatch):
+    """A FIFO nothing writes to (or whose writer never closes it) made ``comet optimize
+    SCRIPT FIFO`` wait forever in open(); it is now one sentence after
+    ``PIPE_WAIT_SECONDS``, and a writer that comes later is still read."""
+    monkeypatch.setattr(config_file, "PIPE_WAIT_SECONDS", 0.5, raising=False)
+    fifo = tmp_path / "opt.fifo"
+    os.mkfifo(fifo)
+    outcome: list = []
+
+    def read() -> None:
+        try:
+            outcome.append(read_config_file(fifo))
+        except InvalidOptimizerParameters as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    if reader.is_alive():  # blocked in open(): a writer lets it go before the test fails
+        os.close(os.open(fifo, os.O_WRONLY))
+        reader.join(timeout=30)
+        pytest.fail("reading a FIFO nothing writes to did not end")
+    assert str(outcome[0]) == (f"{fifo}: the pipe did not deliver a whole config within "
+                               f"0.5 s (nothing was written to it)")
+
+    text = json.dumps({"algorithm": "random", "parameters": GOOD_PARAMETERS})
+    writer = os.open(fifo, os.O_RDWR)  # a writer already there, that has not written yet
+    try:
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        os.write(writer, text[:10].encode())
+        reader.join(timeout=30)
+        assert "its writer never closed it" in str(outcome[1])
+    finally:
+        os.close(writer)
+
+    def write_later() -> None:
+        with open(fifo, "w") as handle:
+            handle.write(text)
+
+    writer_thread = threading.Thread(target=write_later, daemon=True)
+    writer_thread.start()
+    assert read_config_file(fifo)["algorithm"] == "random"
+    writer_thread.join(timeout=30)
 
 
 def test_validate_prefixes_the_source_file():
