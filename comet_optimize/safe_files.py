@@ -81,6 +81,22 @@ def read_plain(path: str, max_bytes: int) -> bytes:
     return data
 
 
+def write_output(path: str, data: bytes) -> None:
+    """Write a file the user named (``-d``, ``-o``): created or emptied, or a pipe
+    that something reads (``>(gzip > x)``). A FIFO nothing reads is refused at once
+    instead of waiting for a reader that may never come, after the search has run."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK
+                     | os.O_CLOEXEC, 0o666)
+    except OSError as error:
+        if error.errno == errno.ENXIO:
+            raise OSError(errno.ENXIO, "a named pipe that nothing reads", path) from None
+        raise
+    with os.fdopen(fd, "wb") as handle:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        handle.write(data)
+
+
 def is_plain(path: str) -> bool:
     """True for a regular file that is not a symbolic link."""
     try:

@@ -369,3 +369,23 @@ def test_output_that_cannot_be_written_is_one_line(finished, store):
         assert run.returncode == 1, run.stderr
         assert run.stderr == ("Error: cannot write to the standard output "
                               "(No space left on device)\n"), run.stderr
+
+
+def test_an_output_to_a_named_pipe_nothing_reads_is_refused_not_waited_on(finished, store,
+                                                                          tmp_path):
+    """``-o`` or ``-d`` naming a FIFO with no reader waited forever in open(), after the
+    whole search had run; a pipe that something reads still gets the output."""
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    for args in (["export", finished.id, "-o", str(fifo)],
+                 ["report", finished.id, "-o", str(fifo)],
+                 ["-d", str(fifo), finished.id]):
+        run = comet("optimize", *args, store=store)
+        assert run.returncode == 2, (args, run.stderr)
+        assert run.stderr.strip().endswith(f"{fifo}: a named pipe that nothing reads"), \
+            run.stderr
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    run = comet("optimize", "export", finished.id, "--format", "json", "-o", str(fifo),
+                store=store)
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(reader.communicate(timeout=30)[0])) == 4

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from comet_optimize import encoding, jsontext
+from comet_optimize import encoding, jsontext, safe_files
 from comet_optimize.cli import report
 from comet_optimize.cli.launcher import (
     DEFAULT_GRACE,
@@ -153,8 +153,7 @@ def create_or_attach(optimizer: str, store: str | None = None, trials: int | Non
 
 def write_dump(path: str, data: dict[str, Any]) -> None:
     try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(dumps(data) + "\n")
+        safe_files.write_output(path, encoding.utf8(dumps(data) + "\n"))
     except OSError as error:
         raise BadInput(f"-d {path}: {error.strerror}") from None
 
@@ -525,8 +524,7 @@ def write_report(opt, output: str) -> int:
     _require_report_extra()
     text = encoding.utf8(render(opt))
     try:
-        with open(output, "wb") as handle:
-            handle.write(text)
+        safe_files.write_output(output, text)
     except OSError as error:
         raise BadInput(f"-o {output}: {error.strerror}") from None
     return len(text)

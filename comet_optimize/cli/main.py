@@ -216,7 +216,7 @@ def list_command(store: str | None, as_json: bool) -> None:
 def export_command(optimizer_id: str | None, store: str | None, fmt: str,
                    output: str | None) -> None:
     """Export every experiment of a search as CSV or JSON."""
-    from comet_optimize import encoding
+    from comet_optimize import encoding, safe_files
     from comet_optimize.cli import commands
 
     text = _run(commands.export_text, optimizer_id, store, fmt)
@@ -224,8 +224,7 @@ def export_command(optimizer_id: str | None, store: str | None, fmt: str,
         click.echo(text)
         return
     try:
-        with open(output, "wb") as handle:
-            handle.write(encoding.utf8(text + "\n"))
+        safe_files.write_output(output, encoding.utf8(text + "\n"))
     except OSError as error:
         raise UserError(f"-o {output}: {error.strerror}") from None
 
