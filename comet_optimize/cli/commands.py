@@ -108,6 +108,16 @@ def _check_the_lock(root: str) -> None:
         raise BadInput(str(error)) from None
 
 
+def _check_writable(store: Any) -> None:
+    """Workers can record results in the store (`PostgresStore.check_writable`)."""
+    check = getattr(store, "check_writable", None)
+    if check is not None:
+        try:
+            check()
+        except OptimizerException as error:
+            raise BadInput(str(error)) from None
+
+
 def attach(optimizer_id: str | None, store: str):
     """An existing search by id (from the argument, else COMET_OPTIMIZER_ID), quietly."""
     from comet_optimize.store import is_optimizer_id
@@ -217,6 +227,7 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     root = resolve_store(store)
     _check_the_lock(root)
     opt = open_optimizer(optimizer, root, trials=trials)
+    _check_writable(opt.store)
     plan = Plan(script=script, optimizer=optimizer, optimizer_id=opt.id, store=root,
                 jobs=jobs, executable=executable or interpreter, args=list(args or []),
                 trials=trials, gpus=gpu_list, grace=grace,

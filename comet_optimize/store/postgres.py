@@ -1238,6 +1238,22 @@ class PostgresStore:
         self._ensure_schema(create=False)
         return PostgresJournal(self._url, self.location, self._password, optimizer_id, readonly)
 
+    def check_writable(self) -> None:
+        """Refuse a server that takes no writes, before workers start: a standby, or a
+        role whose transactions are read-only by default, let the launcher attach the
+        search and read it, then every worker died at its first write."""
+        standby, read_only = self._run(lambda conn: conn.execute(
+            "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
+        ).fetchone(), "say whether it takes writes")
+        if standby:
+            raise OptimizerException(
+                f"the store {self.location} is a standby server, which takes no writes: "
+                f"give the primary's address")
+        if read_only == "on":
+            raise OptimizerException(
+                f"the store {self.location} takes no writes: this role's or database's "
+                f"sessions are read-only (default_transaction_read_only is on)")
+
     # -- liveness, on the server's clock
 
     def beat(self, optimizer_id: str, worker: str) -> None:

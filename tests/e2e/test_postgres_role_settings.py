@@ -86,3 +86,21 @@ def test_a_roles_idle_session_timeout_is_no_outage(postgres_store, tmp_path):
     assert "lost the connection" not in run.stdout + run.stderr, run.stdout + run.stderr
     experiments = Optimizer(optimizer_id, store=postgres_store, verbose=0).experiments()
     assert [experiment["status"] for experiment in experiments] == ["completed"] * 24
+
+
+def test_a_store_that_takes_no_writes_is_refused_before_any_worker(postgres_store, tmp_path):
+    """A role whose sessions are read-only (or a standby) let the launcher attach the
+    search, then every worker died at its first write with a traceback."""
+    store = with_session_setting(postgres_store, "default_transaction_read_only=on")
+    optimizer_id = Optimizer(CONFIG, store=postgres_store, verbose=0).id
+    script = tmp_path / "train.py"
+    script.write_text(WORKER)
+    run = subprocess.run(
+        [sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", "2", str(script),
+         optimizer_id, "--store", store],
+        capture_output=True, text=True, timeout=240)
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.stderr.strip().splitlines()[-1].endswith(
+        "takes no writes: this role's or database's sessions are read-only "
+        "(default_transaction_read_only is on)"), run.stderr
+    assert "Traceback" not in run.stdout + run.stderr and "[w0]" not in run.stdout
