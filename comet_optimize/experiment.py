@@ -75,6 +75,12 @@ _made: list[tuple[weakref.ref, int, int]] = []
 _made_lock = threading.Lock()
 
 
+# When a standalone experiment (no optimizer_data) of this process last logged each
+# metric name as a number: a search's experiment that ends without its metric says so,
+# since the script most likely logged its score to the wrong handle.
+_standalone_metrics: dict[str, float] = {}
+
+
 def _opened_here(experiment: Experiment) -> None:
     with _made_lock:
         _made[:] = [entry for entry in _made
@@ -227,6 +233,7 @@ class Experiment:
         self._folder: AssetFolder | None = None
         self._progress_due = math.inf  # monotonic time of the next progress write
         self._progress_written: dict[str, dict[str, Any]] = {}
+        self._opened_at = time.monotonic()
         if optimizer_data is None:
             self.id = uuid.uuid4().hex
             self.params: dict[str, Any] = {}
@@ -513,6 +520,8 @@ class Experiment:
                 self._objective_values.append(number)
             elif counts:
                 self._context_values.setdefault(context, []).append(number)
+        if self._optimizer is None and number is not None:
+            _standalone_metrics[bare] = time.monotonic()
         self._after_change()
 
     def log_metrics(self, metrics: dict[str, Any], prefix: str | None = None,
@@ -1146,6 +1155,10 @@ class Experiment:
                         f"{', '.join(sorted(self._context_values))}): set spec.metric to one "
                         f"of their prefixed names, e.g. "
                         f"'{sorted(self._context_values)[0]}_{self.metric}'")
+            if not hint and _standalone_metrics.get(self.metric, -math.inf) >= self._opened_at:
+                hint = ("; a standalone Experiment() of this process logged it instead: log "
+                        "it on the experiment get_experiments() gave (or make the Experiment "
+                        "with optimizer_data=)")
             what = f"ended without logging the metric {self.metric!r} ({logged}){hint}"
             if self.metric in self.metrics:  # logged, but never a number (None, a text)
                 last = repr(self.metrics[self.metric].get("last"))[:80]

@@ -155,6 +155,25 @@ def test_objective_in_two_contexts_is_ambiguous_and_says_which_name_to_use(store
     assert "set spec.metric to one of their prefixed names" in capfd.readouterr().err
 
 
+def test_an_objective_logged_to_a_standalone_experiment_is_named_in_the_warning(store,
+                                                                             capfd):
+    """A script that makes its own ``Experiment()`` inside the loop and logs its score
+    there got "it logged no metric" and nothing that pointed at the other handle."""
+    Experiment().log_metric("loss", 0.5)  # before the search's experiment: not the cause
+    opt = search(store, maxCombo=2)
+    first = opt.next()
+    first.end()
+    assert "standalone" not in capfd.readouterr().err
+    second = opt.next()
+    mine = Experiment(project_name="p")
+    mine.log_metric("loss", 0.25)
+    mine.end()
+    second.end()
+    assert recorded(opt, 2)["status"] == "aborted"
+    assert ("ended without logging the metric 'loss' (it logged no metric); a standalone "
+            "Experiment() of this process logged it instead") in capfd.readouterr().err
+
+
 def test_a_prefixed_spec_metric_counts_its_context(store):
     opt = search(store, metric="validate_loss")
     experiment = opt.next()
