@@ -710,6 +710,16 @@ class Experiment:
         self._after_change()
         return [dict(e) for e in entries]
 
+    def log_tensorflow_folder(self, folder: str) -> list[dict[str, Any]]:
+        """A TensorBoard log folder's files, recursively, each under its own name."""
+        return self.log_asset_folder(os.fspath(folder).rstrip(os.sep) or os.sep,
+                                     log_file_name=True, recursive=True)
+
+    def stop_early(self, epoch: int) -> bool:
+        """As in Comet's SDK, which returns False and does nothing: the script stops its
+        own training, and the score is whatever it logged by then."""
+        return False
+
     @_logging_call
     def log_model(self, name: str, file_or_folder: Any, file_name: str | None = None,
                   overwrite: bool = False, metadata: dict[str, Any] | None = None,

@@ -25,6 +25,8 @@ from comet_optimize.errors import OptimizerException
 NO_OPS: dict[str, str] = {
     "clean": "there is no upload queue to clean",
     "create_embedding_image": "embedding images are a Comet UI feature",
+    "create_symlink": "projects are kept by Comet's server (the experiment stays in its "
+                      "search's folder)",
     "disable_mp": "there is no monkey-patching besides Keras auto-logging "
                   "(auto_metric_logging=False turns that off)",
     "display": "there is no Comet page to display (see experiment.url for its folder)",
@@ -32,12 +34,14 @@ NO_OPS: dict[str, str] = {
     "log_dataframe_profile": "dataframe profiles are rendered by Comet's server",
     "log_dependency": "dependencies are not recorded (log_other keeps a value)",
     "log_embedding": "embeddings are a Comet UI feature",
+    "register_callback": "remote calls come from Comet's web page",
     "register_model": "the model registry is on Comet's server (log_model keeps the files)",
     "send_notification": "notifications are sent by Comet's server",
     "set_cmd_args": "command-line arguments are not recorded",
     "set_offline_zip_uploader": "nothing is uploaded",
     "set_os_packages": "OS packages are not recorded",
     "set_pip_packages": "pip packages are not recorded",
+    "unregister_callback": "remote calls come from Comet's web page",
 }
 
 REFUSED: dict[str, str] = {

@@ -485,3 +485,43 @@ def test_start_never_takes_another_thread_s_or_the_parent_s_experiment(tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == str(sorted([("completed", 1.0), ("completed", 2.0),
                                              ("completed", 30.0), ("completed", 40.0)]))
+
+
+@pytest.fixture
+def comet_ml_here(monkeypatch):
+    """The stand-in imported in this process, forgotten afterwards."""
+    monkeypatch.syspath_prepend(_compat.FOLDER)
+    import comet_ml
+
+    yield comet_ml
+    for name in [n for n in sys.modules if n == "comet_ml" or n.startswith("comet_ml.")]:
+        del sys.modules[name]
+
+
+def test_the_sdk_calls_scripts_make_that_were_missing_keep_the_trial_running(
+        comet_ml_here, store, tmp_path, capfd):
+    """``comet_ml.CometExperiment`` in an annotation, ``stop_early``,
+    ``log_tensorflow_folder``, ``create_symlink`` and ``register_callback`` are in
+    comet_ml 3.49's Experiment; here each was an AttributeError, and the trial failed."""
+    comet_ml = comet_ml_here
+
+    def train(experiment: comet_ml.CometExperiment) -> None:
+        assert isinstance(experiment, (comet_ml.ExperimentBase, comet_ml.CometExperiment))
+        logs = tmp_path / "tb" / "train"
+        logs.mkdir(parents=True)
+        (logs / "events.out.tfevents.1").write_bytes(b"\x00tb")
+        assert len(experiment.log_tensorflow_folder(str(tmp_path / "tb") + os.sep)) == 1
+        experiment.create_symlink("other-project")
+        experiment.register_callback(print)
+        experiment.unregister_callback(print)
+        assert experiment.stop_early(epoch=3) is False
+        experiment.log_metric("loss", 0.5)
+
+    opt = comet_ml.Optimizer({"algorithm": "random", "spec": {"metric": "loss", "maxCombo": 1},
+                              "parameters": {"x": {"type": "float", "min": 0, "max": 1}}},
+                             verbose=0, store=store)
+    for experiment in opt.get_experiments():
+        train(experiment)
+    [result] = opt.experiments()
+    assert result["status"] == "completed" and result["score"] == 0.5
+    assert "create_symlink() does nothing offline" in capfd.readouterr().err

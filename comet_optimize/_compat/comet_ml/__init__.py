@@ -20,10 +20,12 @@ __all__ = [
     "API",
     "APIExperiment",
     "Artifact",
+    "CometExperiment",
     "ConfusionMatrix",
     "ExistingExperiment",
     "ExistingOfflineExperiment",
     "Experiment",
+    "ExperimentBase",
     "ExperimentConfig",
     "InvalidOptimizerParameters",
     "OfflineExperiment",
@@ -226,7 +228,9 @@ def __getattr__(name: str) -> Any:
         from comet_optimize.optimizer import Optimizer
 
         return Optimizer
-    if name in ("Experiment", "OfflineExperiment"):
+    # CometExperiment and ExperimentBase are the types comet_ml.start() returns: scripts
+    # name them in annotations and isinstance checks.
+    if name in ("Experiment", "OfflineExperiment", "CometExperiment", "ExperimentBase"):
         from comet_optimize.experiment import Experiment
 
         return Experiment
