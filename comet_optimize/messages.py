@@ -1,9 +1,10 @@
 """The library's lines to the person running the script (``COMET INFO/WARNING``).
 
 A message is never worth a result: when the script's stderr is gone (its reader
-exited, as in ``2>&1 | head``; a daemon closed it or set it to None) a plain
-``print`` raised in the middle of recording an end, and the script's loop died
-with the experiment it had finished. So a line that cannot be written is dropped.
+exited, as in ``2>&1 | head``; a daemon closed it or set it to None; the script
+replaced it with an object whose ``write`` raises) a plain ``print`` raised in the
+middle of recording an end, and the script's loop died with the experiment it had
+finished. So a line that cannot be written is dropped.
 """
 
 from __future__ import annotations
@@ -48,5 +49,5 @@ def say(line: str) -> None:
             encoding = getattr(stream, "encoding", None) or "ascii"
             stream.write(line.encode(encoding, "backslashreplace").decode(encoding) + "\n")
         stream.flush()
-    except (OSError, ValueError, AttributeError, LookupError):  # EPIPE, closed, not a file
-        pass
+    except Exception:  # noqa: BLE001 - EPIPE, closed, not a file, or whatever a stream
+        pass  # the script set up raises: the line is dropped, never the result

@@ -308,15 +308,27 @@ elif how == "None":  # pythonw, some daemons
     sys.stderr = None
 elif how == "closed file":
     sys.stderr.close()
+elif how == "a stream that raises":  # a logging redirect with a bug of its own
+    class Refusing:
+        def write(self, text):
+            raise RuntimeError("this stream takes no writes")
+
+        def flush(self):
+            raise RuntimeError("nor flushes")
+
+    sys.stderr = Refusing()
 for experiment in opt.get_experiments():
     if experiment.count % 2:  # the others end without the metric: a warning each
         experiment.log_metric("loss", experiment.params["x"])
     experiment.log_metric("text", "not a number")  # another warning
 os.write(1, b"loop ended")
+if how == "a stream that raises":
+    sys.stderr = sys.__stderr__  # else Python's own flush at exit fails (status 120)
 """
 
 
-@pytest.mark.parametrize("how", ["closed pipe", "None", "closed file"])
+@pytest.mark.parametrize("how", ["closed pipe", "None", "closed file",
+                                 "a stream that raises"])
 def test_a_script_whose_stderr_is_gone_still_records_every_result(file_store, tmp_path, how):
     """Our warnings used to raise BrokenPipeError/ValueError in the middle of an end."""
     import subprocess
