@@ -63,9 +63,25 @@ def utf8(text: str) -> bytes:
 
 
 def short(value: Any, limit: int = 40) -> str:
-    """A value's repr cut to ``limit`` characters, for error messages."""
-    text = repr(value)
+    """A value's repr cut to ``limit`` characters, for error messages (an object whose
+    ``__repr__`` raises is named by its type: the message must not raise instead)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - anything a script's class raises
+        text = f"<{type(value).__name__} object>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def text_of(value: Any, what: str) -> str:
+    """``str(value)``, or a refusal naming ``what`` when the object's ``__str__`` raises."""
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception as error:  # noqa: BLE001 - anything a script's class raises
+        raise Refused(what, f"{what}: the {type(value).__name__}'s text could not be made "
+                            f"({short(error, 80)}), so it was "
+                            f"not recorded") from None
 
 
 def number_in_text(text: str) -> float | None:
@@ -94,6 +110,14 @@ def to_float(value: Any) -> float | None:
         return float(value)
     if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
         return None
+    try:
+        return _number_of(value)
+    except Exception:  # noqa: BLE001 - a script's class whose conversion raises: not a number
+        return None
+
+
+def _number_of(value: Any) -> float | None:
+    """An object with ``__float__``: an array, a tensor or a scalar of some library."""
     shape = getattr(value, "shape", ())
     count = getattr(value, "size", 1)
     if callable(count):  # a tensor: size() is its shape, numel() how many numbers it holds
@@ -183,6 +207,8 @@ def bounded(value: Any, what: str) -> Any:
     array logged as a parameter would otherwise be re-read by every worker."""
     if isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_BYTES:
         _too_big(what, len(value))
+    if _more_items_than(value, MAX_VALUE_BYTES // 2):
+        _too_big(what, None)  # two bytes an item at least: refused before it is converted
     size = getattr(value, "size", 0)  # an image's size is a tuple: only arrays count here
     if isinstance(size, int) and size > MAX_VALUE_BYTES // 2 and hasattr(value, "tolist"):
         _too_big(what, None)  # an array: at least two bytes per number in JSON
@@ -196,6 +222,25 @@ def bounded(value: Any, what: str) -> Any:
         if size > MAX_VALUE_BYTES:
             _too_big(what, size)
     return converted
+
+
+def _more_items_than(value: Any, limit: int) -> bool:
+    """Whether the lists, tuples, dicts and sets in ``value`` hold more than ``limit``
+    items in all, counted only up to ``limit``: a list of millions was converted whole,
+    for seconds, before its size was refused."""
+    pending = [value]
+    count = 0
+    try:
+        while pending:
+            item = pending.pop()
+            if isinstance(item, (dict, list, tuple, set, frozenset)):
+                count += len(item)
+                if count > limit:
+                    return True
+                pending.extend(item.values() if isinstance(item, dict) else item)
+    except Exception:  # noqa: BLE001 - a subclass's __len__ or __iter__ that raises:
+        return False  # `plain` deals with it
+    return False
 
 
 def _too_big(what: str, size: int | None) -> None:

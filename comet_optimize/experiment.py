@@ -49,6 +49,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import itertools
 import math
 import numbers
 import os
@@ -68,6 +69,7 @@ from comet_optimize.state import State, encode_score
 from comet_optimize.store.base import MAX_EVENT_BYTES
 
 _MISSING = object()
+MAX_TAGS = 1000  # per experiment: far more than any view shows
 _MAX_WARNINGS = 20  # distinct warnings about what an experiment logged; then it stays quiet
 # Every Experiment this process made, oldest first, with the process and thread that
 # made it: what `comet_ml.start()` may hand back or end is the calling thread's own.
@@ -223,6 +225,7 @@ class Experiment:
         self._context_values: dict[str, list[float]] = {}  # bare objective name in a context
         self._name: str | None = None  # as set by the script (recorded only then)
         self.tags: list[str] = []
+        self._tag_set: set[str] = set()  # the same, to look up (a list would be quadratic)
         self.texts: list[dict[str, Any]] = []
         self.assets: list[dict[str, Any]] = []
         self.dataset_hash: str | None = None
@@ -307,13 +310,18 @@ class Experiment:
     def add_tag(self, tag: str) -> bool:
         try:
             tag = encoding.name(tag, "tag")
+            with self._lock:
+                if tag in self._tag_set:
+                    return True
+                if len(self.tags) >= MAX_TAGS:
+                    raise encoding.Refused("tags", f"tags: over {MAX_TAGS} on one experiment; "
+                                                   f"the others were not recorded")
+                self.tags.append(tag)
+                self._tag_set.add(tag)
+                self._revision += 1
         except encoding.Refused as refused:
             self._refused(refused)
             return False
-        with self._lock:
-            if tag not in self.tags:
-                self.tags.append(tag)
-                self._revision += 1
         self._after_change()
         return True
 
@@ -323,7 +331,8 @@ class Experiment:
         elif not isinstance(tags, Iterable):
             raise OptimizerException(f"add_tags: tags must be a list of strings, not "
                                      f"{type(tags).__name__}")
-        for tag in list(tags):
+        # At most one more than can be kept: a generator may never end.
+        for tag in list(itertools.islice(tags, MAX_TAGS + 1)):
             self.add_tag(tag)
         return True
 
@@ -591,7 +600,7 @@ class Experiment:
     def log_text(self, text: Any, step: int | None = None,
                  metadata: dict[str, Any] | None = None) -> None:
         """A short text, kept in the journal (up to 64 KiB; log_asset_data for more)."""
-        text = str(text)
+        text = encoding.text_of(text, "log_text")
         if len(encoding.utf8(text)) > 65536:
             raise encoding.Refused(
                 "log_text", f"log_text: the text is {len(encoding.utf8(text))} bytes, over the "

@@ -6,6 +6,7 @@ Each test failed on main before issue 9 with AttributeError or TypeError.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import pathlib
@@ -765,3 +766,89 @@ def test_a_bad_asset_size_limit_in_the_environment_is_a_warning_and_the_default(
     err = capfd.readouterr().err
     assert err.count(f"COMET_OPTIMIZE_MAX_ASSET_MB={bad!r} is not a positive number of "
                      f"megabytes; using 100") == 1
+
+
+class _RaisingText:
+    def __str__(self):
+        raise RuntimeError("no text")
+
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+class _RaisingNumber:
+    def __float__(self):
+        raise RuntimeError("no number")
+
+    def __str__(self):
+        return "a number that will not say"
+
+
+class _RaisingLength(list):
+    def __len__(self):
+        raise RuntimeError("no length")
+
+
+def test_objects_whose_conversions_raise_are_warnings_not_the_end_of_the_trial(store, capfd):
+    """A ``__float__``, ``__str__``, ``__repr__`` or ``__len__`` of the script's own that
+    raised went through our conversions and ended the script: a RuntimeError out of
+    log_metric or log_text, or out of the message meant to name the culprit."""
+    opt = search(store, maxCombo=1)
+    experiment = opt.next()
+    experiment.log_metric("odd", _RaisingNumber())
+    experiment.log_text(_RaisingText())
+    experiment.log_parameter("shape", _RaisingLength([1, 2]))
+    experiment.log_other("thing", _RaisingText())
+    with pytest.raises(OptimizerException, match=r"metric name must be a string, not "
+                                                 r"_RaisingText \(<_RaisingText object>\)"):
+        experiment.log_metric(_RaisingText(), 1.0)  # a misuse of the call: still raised
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    result = recorded(opt)
+    assert result["status"] == "completed" and result["score"] == 0.5
+    assert experiment.get_metric("odd") == "a number that will not say"
+    assert ("log_text: the _RaisingText's text could not be made (RuntimeError('no text')), "
+            "so it was not recorded") in capfd.readouterr().err
+
+
+def test_tags_are_bounded_and_a_generator_of_them_is_not_read_to_its_end(store, capfd):
+    """Each tag was looked up in a list (100,000 tags took minutes), and add_tags read a
+    generator to its end (an endless one, until memory ran out)."""
+    def endless():
+        for number in itertools.count():
+            if number > 5000:
+                raise AssertionError("add_tags read past what it can keep")
+            yield f"tag-{number}"
+
+    opt = search(store, maxCombo=1)
+    experiment = opt.next()
+    experiment.add_tags(["tag-1", "tag-1"])
+    assert experiment.add_tags(endless()) is True
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    assert len(experiment.get_tags()) == 1000 and len(set(experiment.get_tags())) == 1000
+    assert "tags: over 1000 on one experiment" in capfd.readouterr().err
+    assert recorded(opt)["status"] == "completed"
+
+
+def test_a_huge_list_is_refused_before_it_is_converted(store, capfd):
+    """A list of millions logged as a value was converted whole (seconds, and a copy of
+    it in memory) before its size was refused."""
+    import tracemalloc
+
+    opt = search(store, maxCombo=1)
+    experiment = opt.next()
+    huge = list(range(3_000_000))
+    tracemalloc.start()
+    try:
+        experiment.log_other("everything", huge)
+        experiment.log_parameter("nested", [[0] * 1000 for _ in range(100)])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000, peak
+    with pytest.raises(KeyError):
+        experiment.get_other("everything")
+    err = capfd.readouterr().err
+    assert "other 'everything': the value is too large, over the 64 KiB" in err
+    assert "parameter 'nested': the value is too large" in err
