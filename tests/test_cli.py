@@ -123,6 +123,9 @@ def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
         (["optimize", "-d", str(tmp_path / "no-dir" / "x.json"), s, c], "no such directory"),
         (["optimize", "-d", str(tmp_path), s, c], "is a directory"),
         (["optimize", "-d", str(tmp_path / "no-dir" / "x.json"), c], "no such directory"),
+        # -d taken for something else: the script or the config would be replaced by JSON
+        (["optimize", "-d", s, c], "the file exists and is not a dump (JSON)"),
+        (["optimize", "-d", s, s, c], "the file exists and is not a dump (JSON)"),
     ]
 
 
@@ -134,6 +137,18 @@ def test_every_bad_input_is_one_line_and_exit_2(tmp_path, store):
         assert expected in run.stderr, (args, run.stderr)
         assert "Traceback" not in run.stderr and run.stdout == ""
     assert not os.path.exists(os.path.join(store))  # nothing was created by a mistake
+    assert (tmp_path / "train.py").read_text() == HELLO  # nor overwritten
+
+
+def test_a_dump_overwrites_an_earlier_dump_or_an_empty_file(tmp_path, store):
+    config = tmp_path / "opt.config"
+    config.write_text('{"algorithm": "grid", "parameters": {"x": [1, 2]}}')
+    for earlier in ("", '  {"id": "an earlier dump"}\n'):
+        dump = tmp_path / "status.json"
+        dump.write_text(earlier)
+        run = comet("optimize", "-d", str(dump), str(config), store=store)
+        assert run.returncode == 0, run.stderr
+        assert json.loads(dump.read_text())["algorithm"] == "grid"
 
 
 def test_split_script_args_keeps_the_launchers_options_and_forwards_the_rest():

@@ -91,10 +91,27 @@ def check_dump(path: str) -> None:
         raise BadInput(f"-d {path}: no such directory {folder}")
     if os.path.exists(target):
         writable = os.access(target, os.W_OK)
+        _refuse_to_overwrite_what_is_not_a_dump(path, target)
     else:
         writable = os.access(folder, os.W_OK | os.X_OK)
     if not writable:
         raise BadInput(f"-d {path}: not writable")
+
+
+def _refuse_to_overwrite_what_is_not_a_dump(path: str, target: str) -> None:
+    """``comet optimize -d train.py opt.config`` (``-d`` taken for something else) would
+    replace the script with JSON at the end of the run: an existing file is overwritten
+    only when it is empty or a dump (JSON, an object), as a rerun leaves it."""
+    if not os.path.isfile(target):
+        return  # a pipe or a device: written as asked (or refused then)
+    try:
+        with open(target, "rb") as handle:
+            start = handle.read(4096).lstrip()
+    except OSError:
+        return  # unreadable: written as asked, or refused then
+    if start and not start.startswith(b"{"):
+        raise BadInput(f"-d {path}: the file exists and is not a dump (JSON), so it would "
+                       f"be lost; give a new file name")
 
 
 _FILES_PER_WORKER = 3  # the read ends of its stdout and stderr, and its log
