@@ -1239,17 +1239,14 @@ class PostgresStore:
         return PostgresJournal(self._url, self.location, self._password, optimizer_id, readonly)
 
     def check_writable(self) -> None:
-        """Refuse a server that takes no writes, before workers start: a standby, or a
-        role whose transactions are read-only by default, let the launcher attach the
-        search and read it, then every worker died at its first write."""
+        """Refuse a role or database whose sessions are read-only by default, before
+        workers start: the launcher attached the search and read it, then every worker
+        died at its first write. (A standby is not refused: its read-only writes are
+        waited out until it is promoted, as in a failover; docs/cluster.md.)"""
         standby, read_only = self._run(lambda conn: conn.execute(
             "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
         ).fetchone(), "say whether it takes writes")
-        if standby:
-            raise OptimizerException(
-                f"the store {self.location} is a standby server, which takes no writes: "
-                f"give the primary's address")
-        if read_only == "on":
+        if not standby and read_only == "on":
             raise OptimizerException(
                 f"the store {self.location} takes no writes: this role's or database's "
                 f"sessions are read-only (default_transaction_read_only is on)")
