@@ -57,6 +57,7 @@ import pathlib
 import sys
 import threading
 import time
+import types
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -560,7 +561,7 @@ class Experiment:
 
     def log_parameters(self, parameters: dict[str, Any], prefix: str | None = None,
                        step: int | None = None, nested_support: bool = True) -> None:
-        for name, value in _as_mapping(parameters, "log_parameters").items():
+        for name, value in _as_mapping(parameters, "log_parameters", attributes=True).items():
             name = self._or_none(encoding.name, name, "parameter", then="")
             if name is None:
                 continue
@@ -825,6 +826,16 @@ class Experiment:
         ``matrix`` may be a `comet_ml.ConfusionMatrix`."""
         if isinstance(matrix, media.ConfusionMatrix):
             document = matrix.to_json()
+        elif matrix is None and (y_true is None) != (y_predicted is None):
+            # Data the call cannot use, as Comet's logs an error for it and goes on: often
+            # sklearn's name for the predictions (y_pred=), which lands in **kwargs.
+            given, missing = ("y_true", "y_predicted") if y_predicted is None \
+                else ("y_predicted", "y_true")
+            hint = (f" (it was given {', '.join(f'{k}=' for k in sorted(kwargs))}, which "
+                    f"log_confusion_matrix does not take)" if kwargs else "")
+            raise encoding.Refused("log_confusion_matrix",
+                                   f"log_confusion_matrix: {given}= without {missing}="
+                                   f"{hint}, so nothing was stored")
         else:
             document = media.confusion_matrix(y_true, y_predicted, matrix, labels, title,
                                               row_label, column_label)
@@ -1238,9 +1249,13 @@ def _seconds(value: Any, what: str) -> float | None:
     return seconds
 
 
-def _as_mapping(values: Any, method: str) -> Mapping[str, Any]:
+def _as_mapping(values: Any, method: str, attributes: bool = False) -> Mapping[str, Any]:
     """What a ``log_*s`` call was given, as a mapping: a dict (any Mapping), the
-    ``argparse.Namespace`` scripts pass straight from their parser, or None (nothing)."""
+    ``argparse.Namespace`` scripts pass straight from their parser, or None (nothing).
+
+    With ``attributes``, any other object that keeps its settings as attributes (a
+    script's own config holder, ``args = Dict2Obj(config)``, which public scripts give
+    Comet's log_parameters) gives its public ones."""
     if values is None:
         return {}
     if isinstance(values, Mapping):
@@ -1248,6 +1263,11 @@ def _as_mapping(values: Any, method: str) -> Mapping[str, Any]:
     argparse = sys.modules.get("argparse")  # a Namespace means its module is loaded
     if argparse is not None and isinstance(values, argparse.Namespace):
         return vars(values)
+    if attributes and not callable(values) and not isinstance(
+            values, (str, bytes, numbers.Number, types.ModuleType)) \
+            and isinstance(getattr(values, "__dict__", None), dict):
+        return {name: value for name, value in vars(values).items()
+                if not name.startswith("_") and not callable(value)}
     raise OptimizerException(f"{method}: expected a dict of names to values, not "
                              f"{type(values).__name__}")
 

@@ -235,6 +235,36 @@ def test_hostile_numbers_as_names_epochs_and_flags_are_one_sentence(file_store, 
     assert experiment.get_metric("loss") == 1.0
 
 
+def test_log_parameters_takes_a_settings_objects_public_attributes(file_store):
+    """A public search script logs its own settings holder (``args = Dict2Obj(config)``)
+    with Comet: it raised 'expected a dict' and failed the trial."""
+
+    class Dict2Obj:
+        kind = "class attribute, not the object's"
+
+        def __init__(self, settings):
+            for key, value in settings.items():
+                setattr(self, key, value)
+
+        def describe(self):
+            return "a method"
+
+    opt = search(file_store)
+    experiment = opt.next()
+    settings = Dict2Obj({"lr": 0.01, "task": "tcam", "_cache": {}})
+    settings.callback = print
+    experiment.log_parameters(settings, prefix="args")
+    assert experiment.logged_parameters == {"args_lr": 0.01, "args_task": "tcam"}
+    for not_settings in (5, "lr=0.1", print, Dict2Obj, os):
+        with pytest.raises(OptimizerException, match="log_parameters: expected a dict"):
+            experiment.log_parameters(not_settings)
+    with pytest.raises(OptimizerException, match="log_metrics: expected a dict"):
+        experiment.log_metrics(settings)  # only parameters come as a settings object
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    assert recorded(opt)["status"] == "completed"
+
+
 def test_log_parameters_with_step_and_get_parameter(store):
     opt = search(store)
     experiment = opt.next()
@@ -493,6 +523,23 @@ def test_confusion_matrix_from_labels_one_hot_or_a_matrix(file_store):
         [[3, 1], [0, 2]]
     with pytest.raises(OptimizerException, match="needs matrix="):
         experiment.log_confusion_matrix()
+
+
+def test_a_confusion_matrix_with_one_side_of_labels_is_a_warning_not_the_trials_end(
+        file_store, capfd):
+    """``y_pred=`` (sklearn's name) lands in **kwargs, as in Comet, which logs an error and
+    goes on: the call raised and ended the trial after its training."""
+    opt = search(file_store)
+    experiment = opt.next()
+    assert experiment.log_confusion_matrix(y_true=[0, 1, 1], y_pred=[0, 1, 0], step=1) is None
+    assert ("log_confusion_matrix: y_true= without y_predicted= (it was given y_pred=, which "
+            "log_confusion_matrix does not take), so nothing was stored") in capfd.readouterr().err
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    assert recorded(opt)["status"] == "completed" and not experiment.assets
+    second = opt.next()
+    assert second.log_confusion_matrix(y_predicted=[0, 1]) is None
+    assert "y_predicted= without y_true=, so nothing" in capfd.readouterr().err
 
 
 def test_comets_confusion_matrix_object_is_logged(file_store, capfd):
@@ -852,3 +899,27 @@ def test_a_huge_list_is_refused_before_it_is_converted(store, capfd):
     err = capfd.readouterr().err
     assert "other 'everything': the value is too large, over the 64 KiB" in err
     assert "parameter 'nested': the value is too large" in err
+
+
+def test_a_framework_log_model_given_the_other_integrations_order_is_a_warning(
+        file_store, capfd):
+    """comet_ml.integration.sklearn.log_model takes (experiment, name, model) and the
+    pytorch one (experiment, model, name): a public search passed sklearn's the pytorch
+    order, the model as the name, and 'model name must be a string' failed its trial."""
+    from sklearn.linear_model import LinearRegression
+
+    from comet_optimize._compat.comet_ml.integration import sklearn as comet_sklearn
+
+    opt = search(file_store)
+    experiment = opt.next()
+    model = LinearRegression().fit([[0], [1]], [0, 1])
+    assert comet_sklearn.log_model(experiment, model, "lstmfcn") is None
+    assert ("log_model: the model name must be a string, not LinearRegression "
+            "(sklearn.log_model takes the experiment, the name, then the model; "
+            "pytorch.log_model the model before the name), so nothing was stored"
+            ) in capfd.readouterr().err
+    comet_sklearn.log_model(experiment, "lstmfcn", model)  # the right order still works
+    assert [a["path"] for a in experiment.assets] == ["model/lstmfcn/comet-sklearn-model.pkl"]
+    experiment.log_metric("loss", 1.0)
+    experiment.end()
+    assert recorded(opt)["status"] == "completed"

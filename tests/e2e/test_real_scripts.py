@@ -25,7 +25,7 @@ import subprocess
 import sys
 
 from comet_optimize.store import FileStore
-from tests.conftest import launch
+from tests.conftest import launch, stored_events
 
 COMET = [sys.executable, "-m", "comet_optimize.cli"]
 
@@ -222,3 +222,58 @@ def test_a_key_this_process_does_not_run_is_still_refused(tmp_path):
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert len(lines) == 2 and all("Comet's server" in line for line in lines), lines
+
+
+# Round 2 (session 9): calls of public scripts that ended a trial after its training.
+ROUND2_LOGGING = """\
+import sys
+import comet_ml
+from comet_ml.integration.sklearn import log_model
+from sklearn.linear_model import LinearRegression
+
+
+class Dict2Obj(object):  # a script's own holder of its settings
+    def __init__(self, dictionary):
+        for key in dictionary:
+            setattr(self, key, dictionary[key])
+
+
+opt = comet_ml.Optimizer(sys.argv[1])
+for experiment in opt.get_experiments(project_name="round2"):
+    x = experiment.get_parameter("x")
+    experiment.log_parameters(Dict2Obj({"lr": 0.01, "task": "tcam", "x": x}))
+    model = LinearRegression().fit([[0], [1]], [0, x])
+    # comet_ml.integration.pytorch's order of arguments, given to the sklearn one:
+    log_model(experiment, model, f"model_{experiment.get_key()}")
+    # sklearn's name for the predictions; Comet's keyword is y_predicted:
+    experiment.log_confusion_matrix(y_true=[0, 1, 1], y_pred=[0, 1, 0], step=1)
+    with experiment.test():
+        experiment.log_metric("corloc", x / 10)
+    experiment.end()
+"""
+
+ROUND2_CONFIG = {"algorithm": "grid", "spec": {"metric": "test_corloc", "objective": "maximize",
+                                               "seed": 5},
+                 "parameters": {"x": {"type": "discrete", "values": [1, 2, 3]}}}
+
+
+def test_logging_calls_given_data_they_cannot_use_warn_and_the_trial_completes(tmp_path):
+    """Public scripts (transphorm's LSTM-FCN search, a PyTorch MNIST sweep, a TTCAM search)
+    pass sklearn.log_model the model before its name, log_confusion_matrix ``y_pred=``,
+    and log_parameters their own settings object: each call raised and failed its trial
+    after the training, so no result reached the search."""
+    run, rows, store, optimizer_id = run_launcher(tmp_path, ROUND2_LOGGING, ROUND2_CONFIG)
+    assert "Traceback" not in run.stderr
+    assert sorted((int(r["x"]), r["status"], float(r["score"])) for r in rows) == [
+        (1, "completed", 0.1), (2, "completed", 0.2), (3, "completed", 0.3)]
+    assert run.stderr.count("log_model: the model name must be a string, not "
+                            "LinearRegression (sklearn.log_model takes the experiment, the "
+                            "name, then the model") == 3
+    assert run.stderr.count("log_confusion_matrix: y_true= without y_predicted= (it was "
+                            "given y_pred=, which log_confusion_matrix does not take), so "
+                            "nothing was stored") == 3
+    ends = [e for e in stored_events(store, optimizer_id) if e["type"] == "end"]
+    assert sorted(e["logged_parameters"]["x"] for e in ends) == [1, 2, 3]
+    assert all(e["logged_parameters"]["lr"] == 0.01 and e["logged_parameters"]["task"] ==
+               "tcam" for e in ends)
+    assert not any(e.get("assets") for e in ends)  # nothing stored for the refused calls

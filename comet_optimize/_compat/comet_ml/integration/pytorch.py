@@ -16,7 +16,9 @@ def log_model(experiment: Any, model: Any, model_name: str = "comet-torch-model"
     if pickle_module is not None:
         torch_save_args["pickle_module"] = pickle_module
     log_saved(experiment, model_name, "comet-torch-model.pth",
-              lambda handle: torch.save(model, handle, **torch_save_args), metadata)
+              lambda handle: torch.save(model, handle, **torch_save_args), metadata,
+              order="pytorch.log_model takes the experiment, the model, then the name; "
+                    "sklearn.log_model the name before the model")
 
 
 def load_model(uri: str, map_location: Any = None, pickle_module: Any = None,

@@ -14,7 +14,9 @@ def log_model(experiment: Any, model_name: str, model: Any,
     """Comet's order of arguments: the experiment, the name, the model."""
     module = persistence_module or pickle
     log_saved(experiment, model_name, "comet-sklearn-model.pkl",
-              lambda handle: module.dump(model, handle, **persistence_args), metadata)
+              lambda handle: module.dump(model, handle, **persistence_args), metadata,
+              order="sklearn.log_model takes the experiment, the name, then the model; "
+                    "pytorch.log_model the model before the name")
 
 
 def load_model(uri: str, persistence_module: Any = None, **persistence_args: Any) -> Any:
