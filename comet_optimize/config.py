@@ -10,6 +10,7 @@ anything is written anywhere.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -270,7 +271,14 @@ def _validate_spec(spec: Any) -> SpecConfig:
     objective = _one_of("spec.objective", values["objective"], OBJECTIVES)
     metric = values["metric"]
     if not isinstance(metric, str) or not metric:
-        raise _fail(f"spec.metric: must be a non-empty string (got {show(metric)})")
+        hint = ""
+        if isinstance(metric, dict) and isinstance(metric.get("name"), str):
+            # W&B's sweep form, {"name": ..., "goal": ...}, written into a Comet config
+            goal = metric.get("goal")
+            hint = (f"; that is W&B's form: a Comet config says \"metric\": "
+                    f"{json.dumps(metric['name'])}"
+                    + (f", \"objective\": {json.dumps(goal)}" if goal in OBJECTIVES else ""))
+        raise _fail(f"spec.metric: must be a non-empty string (got {show(metric)}){hint}")
     if len(metric) > MAX_NAME_CHARACTERS:  # no experiment could log it: every one aborted
         raise _fail(f"spec.metric: {len(metric)} characters long, over the "
                     f"{MAX_NAME_CHARACTERS} a metric name may have")

@@ -96,6 +96,7 @@ def not_made_by_the_script(experiment: Experiment) -> None:
     (`next_data`): not one `running_in_this_thread` gives."""
     with _made_lock:
         _made[:] = [entry for entry in _made if entry[0]() is not experiment]
+    experiment._handed_out_as_data = True
 
 
 def running_in_this_thread(any_thread: bool = False,
@@ -238,6 +239,7 @@ class Experiment:
         self._progress_due = math.inf  # monotonic time of the next progress write
         self._progress_written: dict[str, dict[str, Any]] = {}
         self._opened_at = time.monotonic()
+        self._handed_out_as_data = False  # held by the search for next_data(), see there
         if optimizer_data is None:
             self.id = uuid.uuid4().hex
             self.params: dict[str, Any] = {}
@@ -1190,6 +1192,12 @@ class Experiment:
                         "it on the experiment get_experiments() gave (or make the Experiment "
                         "with optimizer_data=)")
             what = f"ended without logging the metric {self.metric!r} ({logged}){hint}"
+            if self._handed_out_as_data and not self.logged_anything:
+                # next_data() / get_parameters() held it, and no handle of the script's
+                # took it up: the script trained without telling the search.
+                what = (f"(parameters handed out by get_parameters() / next_data()) was "
+                        f"never reported: no Experiment(optimizer_data=...) logged the "
+                        f"metric {self.metric!r} for it")
             if self.metric in self.metrics:  # logged, but never a number (None, a text)
                 last = repr(self.metrics[self.metric].get("last"))[:80]
                 what = (f"logged the metric {self.metric!r} only as values that are not "

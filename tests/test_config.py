@@ -476,6 +476,11 @@ BAD_CONFIGS = [
      'spec.randomize: must be true or false (got "yes")', ALGORITHMS),
     ("metric-empty", spec({"metric": ""}), 'spec.metric: must be a non-empty string (got "")',
      ALGORITHMS),
+    # a public PyTorch MNIST sweep (session 9) wrote W&B's metric form into a Comet config
+    ("metric-in-wandbs-form", spec({"metric": {"name": "val_accuracy", "goal": "maximize"}}),
+     'spec.metric: must be a non-empty string (got {"goal": "maximize", "name": "val_acc...); '
+     'that is W&B\'s form: a Comet config says "metric": "val_accuracy", "objective": '
+     '"maximize"', ALGORITHMS),
     ("metric-reduction-unknown", spec({"metricReduction": "median"}),
      'spec.metricReduction: must be "best", "last" or "mean" (got "median")', ALGORITHMS),
     ("seed-negative", spec({"seed": -1}), "spec.seed: must be an integer >= 0 (got -1)",

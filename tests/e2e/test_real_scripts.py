@@ -277,3 +277,49 @@ def test_logging_calls_given_data_they_cannot_use_warn_and_the_trial_completes(t
     assert all(e["logged_parameters"]["lr"] == 0.01 and e["logged_parameters"]["task"] ==
                "tcam" for e in ends)
     assert not any(e.get("assets") for e in ends)  # nothing stored for the refused calls
+
+
+GET_PARAMETERS_DRIVER = """\
+import json
+import subprocess
+import sys
+from comet_ml import Optimizer
+
+opt = Optimizer(sys.argv[1])
+for parameters in opt.get_parameters():
+    x = parameters["parameters"]["x"]
+    # the training process logs to an Experiment of its own; only x == 2 is given the
+    # assignment (Experiment(optimizer_data=...)), as Comet's docs say to report one
+    data = json.dumps(parameters) if x == 2 else ""
+    subprocess.run([sys.executable, "child.py", str(x), data], check=True)
+"""
+
+GET_PARAMETERS_CHILD = """\
+import json
+import sys
+import comet_ml
+
+x = int(sys.argv[1])
+data = json.loads(sys.argv[2]) if sys.argv[2] else None
+experiment = comet_ml.Experiment(project_name="juno", optimizer_data=data)
+experiment.log_metric("validation_loss", x / 10)
+experiment.end()
+"""
+
+
+def test_get_parameters_that_no_experiment_reported_say_so(tmp_path):
+    """A public search driver (JUNO's dense nets) hands get_parameters() sets to training
+    processes that log to Experiments of their own: each set was 'aborted' with 'ended
+    without logging the metric 'validation_loss' (it logged no metric)', about a metric
+    the user saw logged, and nothing said what reports a set."""
+    (tmp_path / "child.py").write_text(GET_PARAMETERS_CHILD)
+    config = {"algorithm": "grid", "spec": {"metric": "validation_loss", "seed": 1},
+              "parameters": {"x": {"type": "discrete", "values": [1, 2, 3]}}}
+    run, rows, _, _ = run_launcher(tmp_path, GET_PARAMETERS_DRIVER, {**config})
+    assert "Traceback" not in run.stderr
+    statuses = {int(r["x"]): (r["status"], r["score"]) for r in rows}
+    assert statuses == {1: ("aborted", ""), 2: ("completed", "0.2"), 3: ("aborted", "")}
+    assert run.stderr.count("(parameters handed out by get_parameters() / next_data()) was "
+                            "never reported: no Experiment(optimizer_data=...) logged the "
+                            "metric 'validation_loss' for it; recorded as aborted") == 2
+    assert "it logged no metric" not in run.stderr
