@@ -126,6 +126,9 @@ def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
         # -d taken for something else: the script or the config would be replaced by JSON
         (["optimize", "-d", s, c], "the file exists and is not a dump (JSON)"),
         (["optimize", "-d", s, s, c], "the file exists and is not a dump (JSON)"),
+        # a folder no file can be made in, though root may "write" it
+        *([(["optimize", "-d", "/proc/comet-status.json", s, c], "not writable")]
+          if os.path.isdir("/proc/self") else []),
     ]
 
 

@@ -81,7 +81,8 @@ def check_grace(grace: float) -> float:
 def check_dump(path: str) -> None:
     """Refuse a ``-d FILE`` that cannot be written before any search or worker exists.
 
-    Nothing is created here: the file is written once, at the end of the run.
+    Nothing is left here (a new file is made and removed to prove it can be): the file
+    is written once, at the end of the run.
     """
     target = os.path.abspath(path)
     folder = os.path.dirname(target)
@@ -93,9 +94,23 @@ def check_dump(path: str) -> None:
         writable = os.access(target, os.W_OK)
         _refuse_to_overwrite_what_is_not_a_dump(path, target)
     else:
-        writable = os.access(folder, os.W_OK | os.X_OK)
+        writable = os.access(folder, os.W_OK | os.X_OK) and _can_create(target)
     if not writable:
         raise BadInput(f"-d {path}: not writable")
+
+
+def _can_create(target: str) -> bool:
+    """Create the file and remove it again: permissions alone say yes to root in a
+    folder no file can be made in (``/proc``), and the run would fail only at its end."""
+    try:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        return True  # made meanwhile: writable or not, open() will say at the end
+    except OSError:
+        return False
+    with contextlib.suppress(OSError):
+        os.unlink(target)
+    return True
 
 
 def _refuse_to_overwrite_what_is_not_a_dump(path: str, target: str) -> None:
