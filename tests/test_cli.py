@@ -126,8 +126,10 @@ def bad_inputs(tmp_path) -> list[tuple[list[str], str]]:
         # -d taken for something else: the script or the config would be replaced by JSON
         (["optimize", "-d", s, c], "the file exists and is not a dump (JSON)"),
         (["optimize", "-d", s, s, c], "the file exists and is not a dump (JSON)"),
+        (["optimize", "--report", s, s, c], "the file exists and is not a report (HTML)"),
         # a folder no file can be made in, though root may "write" it
-        *([(["optimize", "-d", "/proc/comet-status.json", s, c], "not writable")]
+        *([(["optimize", "-d", "/proc/comet-status.json", s, c], "not writable"),
+           (["optimize", "--report", "/proc/comet-report.html", s, c], "not writable")]
           if os.path.isdir("/proc/self") else []),
     ]
 

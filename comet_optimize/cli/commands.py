@@ -24,6 +24,7 @@ from comet_optimize.cli.launcher import (
     Plan,
     check_dump,
     check_executable,
+    check_final_output,
     check_grace,
     check_script,
     default_jobs,
@@ -544,11 +545,7 @@ def write_report(opt, output: str) -> int:
 def check_report_path(path: str) -> None:
     """``--report FILE``: the extra is installed and FILE can be written, before any work."""
     _require_report_extra()
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise BadInput(f"--report {path}: is a folder (give a file name, e.g. report.html)")
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise BadInput(f"--report {path}: cannot write into {folder}")
+    check_final_output("--report", path, "a report (HTML)", (b"<!doctype html", b"<html"))
 
 
 def report_file(optimizer_id: str | None, store: str | None = None,

@@ -79,24 +79,45 @@ def check_grace(grace: float) -> float:
 
 
 def check_dump(path: str) -> None:
-    """Refuse a ``-d FILE`` that cannot be written before any search or worker exists.
+    """``-d FILE``: JSON, written once at the end of the run."""
+    check_final_output("-d", path, "a dump (JSON)", (b"{",))
 
-    Nothing is left here (a new file is made and removed to prove it can be): the file
-    is written once, at the end of the run.
+
+def check_final_output(option: str, path: str, kind: str, starts: tuple[bytes, ...]) -> None:
+    """Refuse a file the launcher writes at the end of the run (``-d``, ``--report``) that
+    could not be written, before any search or worker exists. Nothing is left here (a
+    new file is made and removed to prove it can be).
+
+    An existing file is overwritten only when it is empty or starts as ``kind`` does
+    (``starts``), as an earlier run leaves it: ``comet optimize -d train.py opt.config``
+    (the option taken for something else) replaced the script at the end of the run.
     """
     target = os.path.abspath(path)
     folder = os.path.dirname(target)
     if os.path.isdir(target):
-        raise BadInput(f"-d {path}: is a directory (give a file name)")
+        raise BadInput(f"{option} {path}: is a directory (give a file name)")
     if not os.path.isdir(folder):
-        raise BadInput(f"-d {path}: no such directory {folder}")
+        raise BadInput(f"{option} {path}: no such directory {folder}")
     if os.path.exists(target):
         writable = os.access(target, os.W_OK)
-        _refuse_to_overwrite_what_is_not_a_dump(path, target)
+        if not _empty_or_starting_with(target, starts):
+            raise BadInput(f"{option} {path}: the file exists and is not {kind}, so it would "
+                           f"be lost; give a new file name")
     else:
         writable = os.access(folder, os.W_OK | os.X_OK) and _can_create(target)
     if not writable:
-        raise BadInput(f"-d {path}: not writable")
+        raise BadInput(f"{option} {path}: not writable")
+
+
+def _empty_or_starting_with(target: str, starts: tuple[bytes, ...]) -> bool:
+    if not os.path.isfile(target):
+        return True  # a pipe or a device: written as asked (or refused then)
+    try:
+        with open(target, "rb") as handle:
+            start = handle.read(4096).lstrip()
+    except OSError:
+        return True  # unreadable: written as asked, or refused then
+    return not start or start.lower().startswith(starts)
 
 
 def _can_create(target: str) -> bool:
