@@ -173,6 +173,39 @@ def test_python_m_comet_optimize_run_gives_one_script_the_shim(tmp_path, store):
         assert bad.stderr.startswith("Error: ") and message in bad.stderr
 
 
+API_KEY_FROM_THE_ENVIRONMENT = """\
+import os, sys
+from comet_ml import Optimizer
+opt = Optimizer(sys.argv[1], api_key=os.environ["COMET_API_KEY"], project_name="color-ml",
+                verbose=0)
+for experiment in opt.get_experiments():
+    experiment.log_metric("loss", experiment.params["x"])
+print("key:", os.environ["COMET_API_KEY"])
+"""
+
+
+def test_a_script_reading_comet_api_key_from_the_environment_runs(tmp_path, store):
+    """A public LightGBM search (color-ml) passes ``api_key=os.environ["COMET_API_KEY"]``,
+    as Comet users may (they all have one set): offline none is set, and each worker died
+    of a KeyError before its first experiment. The shim's runs give a stand-in; a key the
+    user set is left as it is."""
+    script = write(tmp_path, "train.py", API_KEY_FROM_THE_ENVIRONMENT)
+    env = environment(store)
+    env.pop("COMET_API_KEY", None)
+    run = subprocess.run([*COMET, "optimize", "-j", "2", script, config(tmp_path)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("key: offline (comet_optimize needs no API key)") == 2
+    assert completed(store) == [4]
+    one = subprocess.run([*RUN, script, config(tmp_path, range(2))], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert one.returncode == 0, one.stderr
+    own = subprocess.run([*RUN, script, config(tmp_path, range(2))],
+                         env={**env, "COMET_API_KEY": "the user's"}, capture_output=True,
+                         text=True, timeout=60)
+    assert own.returncode == 0 and "key: the user's" in own.stdout, own.stderr
+
+
 def test_a_misspelled_name_is_still_an_attribute_error(tmp_path):
     code = "import comet_ml\ncomet_ml.Optimiser\n"
     run = subprocess.run([*RUN, write(tmp_path, "typo.py", code)], capture_output=True,

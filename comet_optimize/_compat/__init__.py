@@ -17,6 +17,10 @@ import sys
 
 FOLDER = os.path.dirname(os.path.abspath(__file__))
 
+#: What ``comet_ml.config`` answers for the API key, and ``COMET_API_KEY`` in the
+#: environment of a script run with the shim, when the user set none.
+OFFLINE_API_KEY = "offline (comet_optimize needs no API key)"
+
 _PROBE = ("import importlib.util, sys\n"
           "sys.exit(0 if importlib.util.find_spec('comet_ml') else 3)\n")
 
@@ -51,6 +55,11 @@ def without_shim(pythonpath: str) -> str:
 
 
 def with_shim(env: dict[str, str]) -> dict[str, str]:
-    """``env`` with the shim folder first on PYTHONPATH (once)."""
+    """``env`` with the shim folder first on PYTHONPATH (once), and a stand-in
+    ``COMET_API_KEY`` when none is set: a Comet user always has one, and scripts read it
+    as ``os.environ["COMET_API_KEY"]`` (a KeyError offline); ours needs none."""
     rest = without_shim(env.get("PYTHONPATH", ""))
-    return {**env, "PYTHONPATH": FOLDER + (os.pathsep + rest if rest else "")}
+    shimmed = {**env, "PYTHONPATH": FOLDER + (os.pathsep + rest if rest else "")}
+    if not shimmed.get("COMET_API_KEY"):
+        shimmed["COMET_API_KEY"] = OFFLINE_API_KEY
+    return shimmed

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-OFFLINE_API_KEY = "offline (comet_optimize needs no API key)"
+from comet_optimize._compat import OFFLINE_API_KEY
 
 _DEFAULTS: dict[str, Any] = {"comet.api_key": OFFLINE_API_KEY, "comet.offline": True}
 
