@@ -14,7 +14,7 @@ import stat
 import time
 from typing import Any
 
-from comet_optimize import jsontext
+from comet_optimize import jsontext, messages
 from comet_optimize.echo import clip, show
 from comet_optimize.errors import InvalidOptimizerParameters
 
@@ -24,9 +24,11 @@ MAX_DEPTH = 32
 # Values in a YAML document, its aliases expanded. (Reading YAML takes ~20 us
 # a value, against ~2 us for JSON.)
 MAX_YAML_VALUES = 20_000
-# How long a pipe (``<(...)``, a FIFO) may take to deliver the whole config: a FIFO
-# nothing writes to, or a writer that never closes it, would otherwise wait forever.
-PIPE_WAIT_SECONDS = 10.0
+# A pipe (``<(...)``, a FIFO) that nothing opens for writing is given up after
+# PIPE_OPEN_SECONDS; a writer that is there but slow (a script that builds the config)
+# is waited for up to PIPE_WRITER_SECONDS.
+PIPE_OPEN_SECONDS = 10.0
+PIPE_WRITER_SECONDS = 600.0
 
 _BOMS = (  # longest first: a UTF-32 LE mark starts with the UTF-16 LE one
     (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
@@ -69,8 +71,8 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _read_bounded(path: str) -> bytes:
-    """At most ``MAX_FILE_BYTES + 1`` bytes of the file; a pipe's, within
-    ``PIPE_WAIT_SECONDS`` (the open itself never waits for a writer)."""
+    """At most ``MAX_FILE_BYTES + 1`` bytes of the file (a pipe's: `_read_pipe`). The
+    open itself never waits: a FIFO nothing writes to kept open() waiting forever."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         if stat.S_ISREG(os.fstat(fd).st_mode):
@@ -82,29 +84,59 @@ def _read_bounded(path: str) -> bytes:
 
 
 def _read_pipe(path: str, fd: int) -> bytes:
-    deadline = time.monotonic() + PIPE_WAIT_SECONDS
+    """A pipe's bytes until its writers close it, polled rather than read blocking: with
+    no writer at all, or one that never closes the pipe, a blocking read waits forever.
+    So each second without news asks whether a writer is there (a read then answers
+    "would block"; with none, the end of the file): none for ``PIPE_OPEN_SECONDS`` is an
+    error; one that is slow is waited for, up to ``PIPE_WRITER_SECONDS``, and what it
+    sent is taken as soon as it reads as a whole JSON or Python config, should it keep
+    the pipe open."""
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     chunks: list[bytes] = []
     size = 0
+    start = time.monotonic()
+    told = False
     while size <= MAX_FILE_BYTES:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            why = "its writer never closed it" if size else "nothing was written to it"
-            raise InvalidOptimizerParameters(
-                f"{path}: the pipe did not deliver a whole config within "
-                f"{PIPE_WAIT_SECONDS:g} s ({why})")
-        if not poller.poll(left * 1000):
-            continue
+        ready = poller.poll(1000)
         try:
             chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
         except BlockingIOError:
+            chunk = None  # a writer is there, with nothing new
+        if ready and chunk == b"":
+            break  # every writer closed it: the config is whole
+        waited = time.monotonic() - start
+        if chunk == b"":  # no writer has opened it yet
+            if waited >= PIPE_OPEN_SECONDS:
+                raise InvalidOptimizerParameters(
+                    f"{path}: nothing opened the pipe for writing within "
+                    f"{PIPE_OPEN_SECONDS:g} s")
             continue
-        if not chunk:  # the writer closed it: the end of the config
-            break
-        chunks.append(chunk)
-        size += len(chunk)
+        if chunk:
+            chunks.append(chunk)
+            size += len(chunk)  # and a trickle is bounded in time as a silence is
+        elif size and _reads_as_a_whole_config(path, b"".join(chunks)):
+            break  # a second of silence after a whole config: its writer holds the pipe
+        if waited >= PIPE_WRITER_SECONDS:
+            raise InvalidOptimizerParameters(
+                f"{path}: the pipe's writer sent {'no end of' if size else 'no'} config "
+                f"within {PIPE_WRITER_SECONDS:g} s")
+        if not told and waited >= PIPE_OPEN_SECONDS:
+            told = True
+            messages.info(f"waiting for the config from the pipe {path}: its writer is "
+                          f"still at work (Ctrl-C stops)")
     return b"".join(chunks)
+
+
+def _reads_as_a_whole_config(path: str, data: bytes) -> bool:
+    """Whether a JSON or Python config is complete (a YAML document cut short may still
+    parse, so it is never taken before its end)."""
+    if path.endswith((".yml", ".yaml")):
+        return False
+    try:
+        return isinstance(_parse_json_or_literal(path, _decode(path, data)), dict)
+    except InvalidOptimizerParameters:
+        return False
 
 
 def _decode(path: str, data: bytes) -> str:

@@ -677,50 +677,63 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
         read_config_file(tmp_path / "nope.config")
 
 
-def test_a_config_pipe_is_read_within_a_bound(tmp_path, monkeypatch):
-    """A FIFO nothing writes to (or whose writer never closes it) made ``comet optimize
-    SCRIPT FIFO`` wait forever in open(); it is now one sentence after
-    ``PIPE_WAIT_SECONDS``, and a writer that comes later is still read."""
-    monkeypatch.setattr(config_file, "PIPE_WAIT_SECONDS", 0.5, raising=False)
-    fifo = tmp_path / "opt.fifo"
-    os.mkfifo(fifo)
+def _read_in_a_thread(path) -> tuple[threading.Thread, list]:
     outcome: list = []
 
     def read() -> None:
         try:
-            outcome.append(read_config_file(fifo))
+            outcome.append(read_config_file(path))
         except InvalidOptimizerParameters as error:
             outcome.append(error)
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    reader.join(timeout=30)
+    return reader, outcome
+
+
+def test_a_config_pipe_nothing_writes_to_is_an_error_not_a_wait(tmp_path, monkeypatch):
+    """A FIFO nothing opens for writing made ``comet optimize SCRIPT FIFO`` wait forever
+    in open(); it is one sentence after ``PIPE_OPEN_SECONDS``."""
+    monkeypatch.setattr(config_file, "PIPE_OPEN_SECONDS", 0.0, raising=False)
+    fifo = tmp_path / "opt.fifo"
+    os.mkfifo(fifo)
+    reader, outcome = _read_in_a_thread(fifo)
+    reader.join(timeout=60)
     if reader.is_alive():  # blocked in open(): a writer lets it go before the test fails
         os.close(os.open(fifo, os.O_WRONLY))
-        reader.join(timeout=30)
+        reader.join(timeout=60)
         pytest.fail("reading a FIFO nothing writes to did not end")
-    assert str(outcome[0]) == (f"{fifo}: the pipe did not deliver a whole config within "
-                               f"0.5 s (nothing was written to it)")
+    assert str(outcome[0]) == f"{fifo}: nothing opened the pipe for writing within 0 s"
 
+
+def test_a_config_pipe_whose_writer_is_slow_is_waited_for_and_bounded(tmp_path, monkeypatch):
+    """A writer that is there but slow (a script building the config) is waited for past
+    ``PIPE_OPEN_SECONDS``, with one line saying so; one that holds the pipe open after a
+    whole config is read; one that never finishes is an error after
+    ``PIPE_WRITER_SECONDS``."""
+    monkeypatch.setattr(config_file, "PIPE_OPEN_SECONDS", 0.0)
+    waiting = threading.Event()
+    monkeypatch.setattr(config_file.messages, "info", lambda line: waiting.set())
+    fifo = tmp_path / "opt.fifo"
+    os.mkfifo(fifo)
     text = json.dumps({"algorithm": "random", "parameters": GOOD_PARAMETERS})
-    writer = os.open(fifo, os.O_RDWR)  # a writer already there, that has not written yet
+
+    writer = os.open(fifo, os.O_RDWR)  # a writer, there before the reader, silent
     try:
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        os.write(writer, text[:10].encode())
-        reader.join(timeout=30)
-        assert "its writer never closed it" in str(outcome[1])
+        reader, outcome = _read_in_a_thread(fifo)
+        assert waiting.wait(timeout=60), "no line said the reader waits for the writer"
+        os.write(writer, text.encode())  # the whole config, and the pipe kept open
+        reader.join(timeout=60)
+        assert outcome[0]["algorithm"] == "random"
+
+        monkeypatch.setattr(config_file, "PIPE_WRITER_SECONDS", 0.0)
+        os.write(writer, text[:10].encode())  # a part, never finished
+        reader, outcome = _read_in_a_thread(fifo)
+        reader.join(timeout=60)
+        assert str(outcome[0]) == (f"{fifo}: the pipe's writer sent no end of config "
+                                   f"within 0 s")
     finally:
         os.close(writer)
-
-    def write_later() -> None:
-        with open(fifo, "w") as handle:
-            handle.write(text)
-
-    writer_thread = threading.Thread(target=write_later, daemon=True)
-    writer_thread.start()
-    assert read_config_file(fifo)["algorithm"] == "random"
-    writer_thread.join(timeout=30)
 
 
 def test_validate_prefixes_the_source_file():
