@@ -10,10 +10,13 @@ the folders under an experiment are created the same way, one level at a time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import stat
+import sys
+import time
 
 
 class NotAPlainFile(OSError):
@@ -81,20 +84,73 @@ def read_plain(path: str, max_bytes: int) -> bytes:
     return data
 
 
+PIPE_READER_SECONDS = 10.0  # how long an output FIFO may wait for its reader to open it
+
+
 def write_output(path: str, data: bytes) -> None:
-    """Write a file the user named (``-d``, ``-o``): created or emptied, or a pipe
-    that something reads (``>(gzip > x)``). A FIFO nothing reads is refused at once
-    instead of waiting for a reader that may never come, after the search has run."""
+    """Write a file the user named (``-d``, ``-o``, ``--report``): created or emptied; a
+    pipe, once something reads it (``>(gzip > x)``, or ``cat FIFO`` started after us);
+    our own stdout or stderr (``-d /dev/stdout``), written where it points.
+
+    A FIFO nothing reads within ``PIPE_READER_SECONDS`` is refused rather than waited
+    on for ever, after the search has run. ``/dev/stdout`` is not opened again: that
+    truncated the file the launcher's output was redirected to, and all of it was lost.
+    """
+    stream = standard_stream(path)
+    if stream is not None:
+        for text in (sys.stdout, sys.stderr):  # what was printed before comes first
+            with contextlib.suppress(Exception):
+                text.flush()
+        _write_all(stream, data)
+        return
+    deadline = time.monotonic() + PIPE_READER_SECONDS
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK
+                         | os.O_CLOEXEC, 0o666)
+            break
+        except OSError as error:
+            if error.errno != errno.ENXIO or not _is_fifo(path):
+                raise
+            if time.monotonic() >= deadline:
+                raise OSError(errno.ENXIO, f"a named pipe that nothing read within "
+                                           f"{PIPE_READER_SECONDS:g} s", path) from None
+            time.sleep(0.05)  # a reader may open it at any moment: no event tells us
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK
-                     | os.O_CLOEXEC, 0o666)
-    except OSError as error:
-        if error.errno == errno.ENXIO:
-            raise OSError(errno.ENXIO, "a named pipe that nothing reads", path) from None
-        raise
-    with os.fdopen(fd, "wb") as handle:
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-        handle.write(data)
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def standard_stream(path: str) -> int | None:
+    """1 or 2 when ``path`` is the file this process's stdout or stderr already is."""
+    try:
+        target = os.stat(path)
+    except OSError:
+        return None
+    if stat.S_ISREG(target.st_mode) or stat.S_ISFIFO(target.st_mode) \
+            or stat.S_ISSOCK(target.st_mode) or stat.S_ISCHR(target.st_mode):
+        for fd in (1, 2):
+            try:
+                if os.path.samestat(target, os.fstat(fd)):
+                    return fd
+            except OSError:
+                continue
+    return None
+
+
+def _is_fifo(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def is_plain(path: str) -> bool:

@@ -391,21 +391,72 @@ def test_output_that_cannot_be_written_is_one_line(finished, store):
                               "(No space left on device)\n"), run.stderr
 
 
-def test_an_output_to_a_named_pipe_nothing_reads_is_refused_not_waited_on(finished, store,
-                                                                          tmp_path):
+def test_an_output_fifo_is_written_once_read_and_refused_when_nothing_reads(
+        finished, store, tmp_path, monkeypatch):
     """``-o`` or ``-d`` naming a FIFO with no reader waited forever in open(), after the
-    whole search had run; a pipe that something reads still gets the output."""
+    whole search had run. It is refused after ``PIPE_READER_SECONDS``; a reader that
+    opens the FIFO after us (``comet ... -o p & cat p``) still gets the output."""
+    from comet_optimize import safe_files
+
     fifo = tmp_path / "out.fifo"
     os.mkfifo(fifo)
-    for args in (["export", finished.id, "-o", str(fifo)],
-                 ["report", finished.id, "-o", str(fifo)],
-                 ["-d", str(fifo), finished.id]):
-        run = comet("optimize", *args, store=store)
-        assert run.returncode == 2, (args, run.stderr)
-        assert run.stderr.strip().endswith(f"{fifo}: a named pipe that nothing reads"), \
-            run.stderr
-    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
-    run = comet("optimize", "export", finished.id, "--format", "json", "-o", str(fifo),
-                store=store)
+    monkeypatch.setattr(safe_files, "PIPE_READER_SECONDS", 0.0, raising=False)
+    with pytest.raises(OSError, match="a named pipe that nothing read within 0 s"):
+        safe_files.write_output(str(fifo), b"{}")
+
+    writer = subprocess.Popen([*COMET, "optimize", "export", finished.id, "--format", "json",
+                               "-o", str(fifo)], env={**os.environ, "COMET_OPTIMIZE_STORE": store},
+                              stderr=subprocess.PIPE, text=True)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # after the writer started
+    try:
+        assert writer.wait(timeout=60) == 0, writer.stderr.read()
+        received = os.read(reader, 1 << 20)
+    finally:
+        os.close(reader)
+        writer.stderr.close()
+    assert len(json.loads(received)) == 4
+
+
+def test_a_dump_to_the_launchers_own_stdout_keeps_what_was_written_there(tmp_path, store):
+    """``-d /dev/stdout`` with stdout redirected to a file opened the file again with
+    O_TRUNC: the workers' lines before the dump were lost."""
+    script = tmp_path / "train.py"
+    script.write_text("import sys\nfrom comet_optimize import Optimizer\n"
+                      "for e in Optimizer(sys.argv[1]).get_experiments():\n"
+                      "    print('trained', e.params['x'], flush=True)\n"
+                      "    e.log_metric('loss', e.params['x'])\n")
+    config = tmp_path / "opt.config"
+    config.write_text('{"algorithm": "grid", "parameters": {"x": [1, 2]}, '
+                      '"spec": {"metric": "loss"}}')
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        run = subprocess.run([*COMET, "optimize", "-d", "/dev/stdout", str(script),
+                              str(config)], stdout=out, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "COMET_OPTIMIZE_STORE": store}, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert len(json.loads(reader.communicate(timeout=30)[0])) == 4
+    text = log.read_text()
+    assert "trained 1" in text and "trained 2" in text, text
+    assert json.loads(text[text.index("\n{") + 1:])["algorithm"] == "grid"
+
+
+def test_a_dump_that_fails_at_the_end_still_writes_the_report_and_exits_1(tmp_path, store):
+    """A ``-d`` write that failed after the search had run ended the launcher with 2
+    before ``--report`` was written."""
+    pytest.importorskip("plotly", reason="the report is in the 'report' extra")
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    script = tmp_path / "train.py"
+    script.write_text("import shutil, sys\nfrom comet_optimize import Optimizer\n"
+                      f"shutil.rmtree({str(folder)!r}, ignore_errors=True)\n"
+                      "for e in Optimizer(sys.argv[1]).get_experiments():\n"
+                      "    e.log_metric('loss', e.params['x'])\n")
+    config = tmp_path / "opt.config"
+    config.write_text('{"algorithm": "grid", "parameters": {"x": [1, 2]}, '
+                      '"spec": {"metric": "loss"}}')
+    report = tmp_path / "report.html"
+    run = comet("optimize", "-d", str(folder / "status.json"), "--report", str(report),
+                str(script), str(config), store=store)
+    assert run.returncode == 1, run.stderr
+    assert f"comet optimize: no dump: -d {folder / 'status.json'}: No such file or " \
+           f"directory" in run.stderr
+    assert report.read_text().startswith("<!doctype html")

@@ -158,7 +158,10 @@ def create_or_attach(optimizer: str, store: str | None = None, trials: int | Non
     root = resolve_store(store)
     opt = open_optimizer(optimizer, root, trials=trials)
     if dump:
-        write_dump(dump, report.status_report(opt.status(), opt.experiments()))
+        try:
+            write_dump(dump, report.status_report(opt.status(), opt.experiments()))
+        except BadInput as error:
+            raise BadInput(f"{error} (the search is {opt.id})") from None
     return opt.id
 
 
@@ -255,21 +258,27 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     if stderr_failed or "stderr" in result.lost or not _write(stderr, text):
         if "stdout" not in result.lost:  # stderr is gone: the summary is worth stdout then
             _write(stdout, text)
+    outputs_failed = False
     if dump:
         data = report.status_report(status, opt.experiments())
         data["workers"] = [{"index": e.index, "pid": e.pid, "returncode": e.returncode}
                            for e in result.exits]
         data["wall_time"] = result.wall_time
         data["resume_command"] = plan.resume_command()
-        write_dump(dump, data)
+        try:
+            write_dump(dump, data)
+        except BadInput as error:  # the search ran: the report and the exit status still count
+            _write(stderr, encoding.utf8(f"comet optimize: no dump: {error}\n"))
+            outputs_failed = True
     if report_path:
         try:
-            write_report(opt, report_path)
+            write_report(opt, report_path, "--report")
         except BadInput as error:
             _write(stderr, encoding.utf8(f"comet optimize: no report: {error}\n"))
-            return result.exit_status() or 1
-        _write(stderr, encoding.utf8(f"comet optimize: report written to {report_path}\n"))
-    return result.exit_status()
+            outputs_failed = True
+        else:
+            _write(stderr, encoding.utf8(f"comet optimize: report written to {report_path}\n"))
+    return result.exit_status() or int(outputs_failed)
 
 
 def _use_shim(choice: bool | None, executable: str, stderr: IO[bytes] | None) -> bool:
@@ -529,7 +538,7 @@ def _require_report_extra() -> None:
         raise BadInput(str(error)) from None
 
 
-def write_report(opt, output: str) -> int:
+def write_report(opt, output: str, option: str = "-o") -> int:
     """Write the one-file HTML report of an open Optimizer; return its size in bytes."""
     from comet_optimize.report import render
 
@@ -538,7 +547,7 @@ def write_report(opt, output: str) -> int:
     try:
         safe_files.write_output(output, text)
     except OSError as error:
-        raise BadInput(f"-o {output}: {error.strerror}") from None
+        raise BadInput(f"{option} {output}: {error.strerror}") from None
     return len(text)
 
 

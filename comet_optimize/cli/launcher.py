@@ -94,6 +94,8 @@ def check_final_output(option: str, path: str, kind: str, starts: tuple[bytes, .
     """
     target = os.path.abspath(path)
     folder = os.path.dirname(target)
+    if safe_files.standard_stream(target) is not None:
+        return  # -d /dev/stdout: written where the launcher's own output goes
     if os.path.isdir(target):
         raise BadInput(f"{option} {path}: is a directory (give a file name)")
     if not os.path.isdir(folder):
