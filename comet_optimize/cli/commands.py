@@ -109,12 +109,12 @@ def _check_the_lock(root: str) -> None:
         raise BadInput(str(error)) from None
 
 
-def _check_writable(store: Any) -> None:
+def _check_writable(opt: Any) -> None:
     """Workers can record results in the store (`PostgresStore.check_writable`)."""
-    check = getattr(store, "check_writable", None)
+    check = getattr(opt.store, "check_writable", None)
     if check is not None:
         try:
-            check()
+            check(opt.id)
         except OptimizerException as error:
             raise BadInput(str(error)) from None
 
@@ -231,7 +231,7 @@ def launch(script: str, optimizer: str, args: list[str] | None = None, jobs: int
     root = resolve_store(store)
     _check_the_lock(root)
     opt = open_optimizer(optimizer, root, trials=trials)
-    _check_writable(opt.store)
+    _check_writable(opt)
     plan = Plan(script=script, optimizer=optimizer, optimizer_id=opt.id, store=root,
                 jobs=jobs, executable=executable or interpreter, args=list(args or []),
                 trials=trials, gpus=gpu_list, grace=grace,

@@ -1238,18 +1238,28 @@ class PostgresStore:
         self._ensure_schema(create=False)
         return PostgresJournal(self._url, self.location, self._password, optimizer_id, readonly)
 
-    def check_writable(self) -> None:
-        """Refuse a role or database whose sessions are read-only by default, before
-        workers start: the launcher attached the search and read it, then every worker
-        died at its first write. (A standby is not refused: its read-only writes are
+    def check_writable(self, optimizer_id: str) -> None:
+        """Refuse, before workers start, a store they could not write to: a role without
+        the privilege, or whose sessions are read-only by default. The launcher attached
+        the search and read it, then every worker died at its first write. Proved by a
+        heartbeat written and rolled back. (A standby is not refused: its writes are
         waited out until it is promoted, as in a failover; docs/cluster.md.)"""
-        standby, read_only = self._run(lambda conn: conn.execute(
-            "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
-        ).fetchone(), "say whether it takes writes")
-        if not standby and read_only == "on":
-            raise OptimizerException(
-                f"the store {self.location} takes no writes: this role's or database's "
-                f"sessions are read-only (default_transaction_read_only is on)")
+        self._ensure_schema(create=False)
+
+        def probe(conn) -> None:
+            if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                return
+            with conn.transaction(force_rollback=True):
+                conn.execute(
+                    "INSERT INTO comet_optimize_heartbeats (search, worker, beat) "
+                    "VALUES (%s, %s, now()) ON CONFLICT (search, worker) DO NOTHING",
+                    (optimizer_id, "comet optimize: write check"))
+
+        try:
+            self._run(probe, "let a worker write")
+        except OptimizerException as error:
+            raise OptimizerException(f"{error}: workers could not record results, so none "
+                                     f"was started") from None
 
     # -- liveness, on the server's clock
 

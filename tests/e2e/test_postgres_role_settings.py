@@ -88,11 +88,41 @@ def test_a_roles_idle_session_timeout_is_no_outage(postgres_store, tmp_path):
     assert [experiment["status"] for experiment in experiments] == ["completed"] * 24
 
 
-def test_a_store_that_takes_no_writes_is_refused_before_any_worker(postgres_store, tmp_path):
-    """A role whose sessions are read-only (or a standby) let the launcher attach the
-    search, then every worker died at its first write with a traceback."""
-    store = with_session_setting(postgres_store, "default_transaction_read_only=on")
+def _role_that_may_only_read(postgres_store: str) -> str:
+    """A new role, given the search's tables to read only; its URL."""
+    import urllib.parse
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    role = f"reader_{uuid.uuid4().hex[:12]}"
+    schema = urllib.parse.unquote(postgres_store.split("search_path%3D")[1])
+    with psycopg.connect(postgres_store, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(os.environ["PGPASSWORD"])))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+            sql.Identifier(schema), sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+            sql.Identifier(schema), sql.Identifier(role)))
+    parts = urllib.parse.urlsplit(postgres_store)
+    return urllib.parse.urlunsplit(parts._replace(
+        netloc=f"{role}@{parts.hostname}:{parts.port}"))
+
+
+@pytest.mark.parametrize("how", ["read-only by default", "no privilege to write"])
+def test_a_store_that_takes_no_writes_is_refused_before_any_worker(postgres_store, tmp_path,
+                                                                   how):
+    """A role whose sessions are read-only, or that may only read the tables, let the
+    launcher attach the search, then every worker died at its first write with a
+    traceback."""
     optimizer_id = Optimizer(CONFIG, store=postgres_store, verbose=0).id
+    if how == "read-only by default":
+        store = with_session_setting(postgres_store, "default_transaction_read_only=on")
+        reason = "cannot execute INSERT in a read-only transaction"
+    else:
+        store = _role_that_may_only_read(postgres_store)
+        reason = "permission denied for table comet_optimize_heartbeats"
     script = tmp_path / "train.py"
     script.write_text(WORKER)
     run = subprocess.run(
@@ -101,6 +131,7 @@ def test_a_store_that_takes_no_writes_is_refused_before_any_worker(postgres_stor
         capture_output=True, text=True, timeout=240)
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.stderr.strip().splitlines()[-1].endswith(
-        "takes no writes: this role's or database's sessions are read-only "
-        "(default_transaction_read_only is on)"), run.stderr
+        f"refused to let a worker write: {reason}: workers could not record results, so "
+        f"none was started"), run.stderr
     assert "Traceback" not in run.stdout + run.stderr and "[w0]" not in run.stdout
+    assert Optimizer(optimizer_id, store=postgres_store, verbose=0).experiments() == []
