@@ -1,4 +1,4 @@
-"""Comet-style auto-logging for Keras: ``model.fit`` reports its epoch metrics by itself.
+"""Comet-style auto-logging for Keras and XGBoost: training reports its metrics by itself.
 
 With ``auto_metric_logging`` on (Comet's default), every Keras ``fit`` in the
 process gets one more callback that logs the epoch's ``logs`` (``loss``,
@@ -7,10 +7,16 @@ into the *current* experiment: the newest one of this process that is still
 open and has auto-logging on. ``Experiment(auto_metric_logging=False)`` (or
 ``COMET_AUTO_LOG_METRICS=false``) leaves it out.
 
-Keras is never imported here: when it is already loaded, ``keras.Model.fit``
-is wrapped at once; otherwise a finder on ``sys.meta_path`` wraps it right
-after the script imports Keras (``tensorflow.keras`` included, which loads
-Keras 3 from TensorFlow 2.16 on; older ``tf_keras`` too).
+XGBoost's ``train`` (which its scikit-learn models call too) gets a callback the
+same way that logs each round's evaluation results as Comet's XGBoost
+integration names them, the data set's name as the context: ``validation_0_rmse``,
+``validation_1_rmse`` for ``fit(eval_set=[...])``, ``train_logloss`` for
+``xgboost.train(evals=[(dtrain, "train")])``, at step = the round (from 0).
+
+Neither library is imported here: when one is already loaded it is wrapped at
+once; otherwise a finder on ``sys.meta_path`` wraps it right after the script
+imports it (``tensorflow.keras`` included, which loads Keras 3 from TensorFlow
+2.16 on; older ``tf_keras`` too).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import threading
 from typing import Any
 
 _KERAS_MODULES = ("keras", "tf_keras")
+_XGBOOST_MODULES = ("xgboost",)
 _lock = threading.Lock()
 _hook_installed = False
 
@@ -37,9 +44,9 @@ def track(experiment: Any) -> None:
     """Let Keras report to ``experiment`` (the newest open one is `current`)."""
     if not enabled_by_environment():
         return
-    for name in _KERAS_MODULES:
+    for name in _KERAS_MODULES + _XGBOOST_MODULES:
         if name in sys.modules:
-            _patch(sys.modules[name])
+            _patch_module(name, sys.modules[name])
     _install_hook()
 
 
@@ -75,12 +82,73 @@ def keras_callback(experiment: Any, keras: Any = None) -> Any:
     return callback
 
 
+def xgboost_callback(experiment: Any, xgboost: Any = None) -> Any:
+    """An ``xgboost.callback.TrainingCallback`` that logs each round's evaluation results
+    into ``experiment`` as Comet's XGBoost integration names them (see the module)."""
+    if xgboost is None:
+        import xgboost.callback  # the script asked for an XGBoost callback: its business
+
+        xgboost = sys.modules["xgboost"]
+
+    class CometOptimizeXGBoostCallback(xgboost.callback.TrainingCallback):
+        """Logs the last value of each ``{data set: {metric: [values]}}`` of a round."""
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if evals_log and not experiment.ended:
+                numbers = {}
+                for context, metrics in evals_log.items():
+                    for name, values in (metrics or {}).items():
+                        value = values[-1] if values else None
+                        if isinstance(value, tuple):  # xgboost.cv's (mean, std)
+                            value = value[0]
+                        if _is_number(value):
+                            numbers[f"{context}_{name}"] = value
+                if numbers:
+                    experiment.log_metrics(numbers, step=epoch, include_context=False)
+            return False  # never asks to stop
+
+    callback = CometOptimizeXGBoostCallback()
+    callback._comet_optimize = True
+    return callback
+
+
 def _is_number(value: Any) -> bool:
     try:
         float(value)
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _patch_module(name: str, module: Any) -> None:
+    if name in _XGBOOST_MODULES:
+        _patch_xgboost(module)
+    else:
+        _patch(module)
+
+
+def _patch_xgboost(xgboost: Any) -> None:
+    """Wrap ``train`` once where the package binds it: ``xgboost.train``, its
+    ``training`` module and its scikit-learn models' module (idempotent)."""
+    training = getattr(xgboost, "training", None)
+    train = getattr(training, "train", None)
+    if train is None or getattr(train, "_comet_optimize", False):
+        return
+
+    @functools.wraps(train)
+    def wrapped_train(*args: Any, **kwargs: Any) -> Any:
+        experiment = current()
+        if experiment is not None:
+            callbacks = list(kwargs.get("callbacks") or [])
+            if not any(getattr(c, "_comet_optimize", False) for c in callbacks):
+                callbacks.append(xgboost_callback(experiment, xgboost))
+            kwargs["callbacks"] = callbacks
+        return train(*args, **kwargs)
+
+    wrapped_train._comet_optimize = True
+    for module in (training, getattr(xgboost, "sklearn", None), xgboost):
+        if module is not None and getattr(module, "train", None) is train:
+            module.train = wrapped_train
 
 
 def _patch(keras: Any) -> None:
@@ -105,10 +173,11 @@ def _patch(keras: Any) -> None:
 
 
 class _KerasFinder(importlib.abc.MetaPathFinder):
-    """Wraps ``fit`` right after Keras's own module finishes loading."""
+    """Wraps ``fit`` (``train``) right after Keras's (XGBoost's) own module finishes
+    loading."""
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name not in _KERAS_MODULES:
+        if name not in _KERAS_MODULES + _XGBOOST_MODULES:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -125,7 +194,8 @@ class _KerasFinder(importlib.abc.MetaPathFinder):
 
         def exec_module(module: Any) -> None:
             original(module)
-            _patch(module)  # installed once an experiment was tracked; fit asks current()
+            _patch_module(name, module)  # installed once an experiment was tracked; the
+            # wrapped fit / train asks current()
 
         try:
             loader.exec_module = exec_module

@@ -988,8 +988,12 @@ class Experiment:
     def get_callback(self, framework: str, *args: Any, **kwargs: Any) -> Any:
         if str(framework).lower() in ("keras", "tf-keras", "tensorflow-keras"):
             return self.get_keras_callback()
-        raise OptimizerException(f"Experiment.get_callback({framework!r}): only 'keras' has "
-                                 f"a callback offline")
+        if str(framework).lower() == "xgboost":
+            from comet_optimize import autolog
+
+            return autolog.xgboost_callback(self)
+        raise OptimizerException(f"Experiment.get_callback({framework!r}): only 'keras' and "
+                                 f"'xgboost' have a callback offline")
 
     def flush(self) -> bool:
         """Everything is written when it is logged (or at end): nothing waits."""
