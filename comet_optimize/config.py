@@ -266,8 +266,9 @@ def _validate_spec(spec: Any) -> SpecConfig:
         if key in SPEC_DEFAULTS:
             values[key] = value
         else:
-            warnings.warn(f"spec.{_label(key)}: unknown key, ignored"
-                          f"{_did_you_mean(key, tuple(SPEC_DEFAULTS))}", stacklevel=4)
+            where = (f"; {key!r} is a top-level key of the config, beside 'spec'"
+                     if key in TOP_LEVEL_KEYS else _did_you_mean(key, tuple(SPEC_DEFAULTS)))
+            warnings.warn(f"spec.{_label(key)}: unknown key, ignored{where}", stacklevel=4)
     objective = _one_of("spec.objective", values["objective"], OBJECTIVES)
     metric = values["metric"]
     if not isinstance(metric, str) or not metric:

@@ -273,6 +273,16 @@ def test_a_spec_key_written_another_way_is_named():
                   "spec": {"maxcombo": 3, "metric": "loss"}})
 
 
+def test_a_top_level_key_written_in_spec_says_where_it_belongs():
+    """A public MNIST sweep writes ``"trials": 10`` inside ``spec``: ignored there (by
+    Comet too), so each set runs once; the warning said only 'unknown key'."""
+    with pytest.warns(UserWarning, match=r"spec\.trials: unknown key, ignored; 'trials' is "
+                                         r"a top-level key of the config, beside 'spec'"):
+        config = validate({"algorithm": "random", "parameters": GOOD_PARAMETERS,
+                           "spec": {"trials": 10, "metric": "loss"}})
+    assert config.trials == 1
+
+
 def test_scaling_type_written_in_snake_case_with_the_default_value_only_warns():
     """Public Comet scripts (a spike-sorter tuning script, a CoDraw search) write
     ``"scaling_type": "uniform"`` and Comet runs them: the same search either way, so
