@@ -17,7 +17,8 @@ import enum
 import math
 import numbers
 import os
-from collections.abc import Mapping, Sequence
+import reprlib
+from collections.abc import Mapping, Sequence, Set
 from decimal import Decimal
 from typing import Any
 
@@ -98,7 +99,15 @@ def number_in_text(text: str) -> float | None:
 
 
 def to_float(value: Any) -> float | None:
-    """A real number as a float (huge integers become +-inf); None for a non-number."""
+    """A real number as a float (huge integers become +-inf); None for a non-number
+    (also for an object whose conversion, or even ``isinstance``, raises)."""
+    try:
+        return _to_float(value)
+    except Exception:  # noqa: BLE001 - anything a script's class raises: not a number
+        return None
+
+
+def _to_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, numbers.Integral):
@@ -110,10 +119,7 @@ def to_float(value: Any) -> float | None:
         return float(value)
     if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
         return None
-    try:
-        return _number_of(value)
-    except Exception:  # noqa: BLE001 - a script's class whose conversion raises: not a number
-        return None
+    return _number_of(value)
 
 
 def _number_of(value: Any) -> float | None:
@@ -138,7 +144,17 @@ def _number_of(value: Any) -> float | None:
 
 
 def plain(value: Any, what: str, depth: int = 0) -> Any:
-    """``value`` as plain JSON; non-finite floats become "nan"/"inf"/"-inf" strings."""
+    """``value`` as plain JSON; non-finite floats become "nan"/"inf"/"-inf" strings. An
+    object that raises when looked at (a proxy outside its context) is its text."""
+    try:
+        return _plain(value, what, depth)
+    except Refused:
+        raise
+    except Exception:  # noqa: BLE001 - anything a script's class raises
+        return as_text(value, what)
+
+
+def _plain(value: Any, what: str, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise Refused(what, f"{what}: nested more than {MAX_DEPTH} levels deep, so it was "
                             f"not recorded")
@@ -194,7 +210,13 @@ def as_text(value: Any, what: str, why: str = "is not a number, string, list or 
     """An object that is no number, string, list or dict, as Comet's SDK records it: its
     text (``str``), with one warning per name, so that the script goes on."""
     try:
-        text = str(value)
+        count = len(value) if isinstance(value, (Mapping, Sequence, Set)) else 0
+    except Exception:  # noqa: BLE001 - a __len__ that raises
+        count = 0
+    try:
+        # A container of millions (a deque) would spell out megabytes: its opening says
+        # what it was (a range's repr is short either way).
+        text = reprlib.repr(value) if count > MAX_VALUE_BYTES // 2 else str(value)
     except Exception:  # a __str__ that raises
         text = f"<{type(value).__name__} object>"
     _text_warnings.warn(what, f"{what}: a {type(value).__name__} {why}; recorded as its "
@@ -207,11 +229,9 @@ def bounded(value: Any, what: str) -> Any:
     array logged as a parameter would otherwise be re-read by every worker."""
     if isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_BYTES:
         _too_big(what, len(value))
-    if _more_items_than(value, MAX_VALUE_BYTES // 2):
-        _too_big(what, None)  # two bytes an item at least: refused before it is converted
-    size = getattr(value, "size", 0)  # an image's size is a tuple: only arrays count here
-    if isinstance(size, int) and size > MAX_VALUE_BYTES // 2 and hasattr(value, "tolist"):
-        _too_big(what, None)  # an array: at least two bytes per number in JSON
+    limit = MAX_VALUE_BYTES // 2  # two bytes an item at least, in JSON
+    if _more_items_than(value, limit):
+        _too_big(what, None, f"holds more than {limit:,} items")  # before it is converted
     converted = plain(value, what)
     if not isinstance(converted, (str, float, int, bool, type(None))):
         size = len(jsontext.compact(converted, ascii_only=False))
@@ -225,27 +245,43 @@ def bounded(value: Any, what: str) -> Any:
 
 
 def _more_items_than(value: Any, limit: int) -> bool:
-    """Whether the lists, tuples, dicts and sets in ``value`` hold more than ``limit``
-    items in all, counted only up to ``limit``: a list of millions was converted whole,
-    for seconds, before its size was refused."""
-    pending = [value]
+    """Whether the containers and arrays in ``value`` hold more than ``limit`` items in
+    all, counted only up to ``limit``: a list of millions, or a big array inside a list,
+    was converted whole, for seconds, before its size was refused. Deeper than
+    `MAX_DEPTH` (a list that holds itself) is left to `plain` to say."""
+    pending = [(value, 0)]
     count = 0
     try:
         while pending:
-            item = pending.pop()
+            item, depth = pending.pop()
+            if depth > MAX_DEPTH:
+                return False
             if isinstance(item, (dict, list, tuple, set, frozenset)):
                 count += len(item)
-                if count > limit:
-                    return True
-                pending.extend(item.values() if isinstance(item, dict) else item)
+                if count <= limit:
+                    inner = item.values() if isinstance(item, dict) else item
+                    pending.extend((each, depth + 1) for each in inner)
+            elif not isinstance(item, (str, bytes, bytearray, numbers.Number)):
+                count += _items_in(item)
+            if count > limit:
+                return True
     except Exception:  # noqa: BLE001 - a subclass's __len__ or __iter__ that raises:
         return False  # `plain` deals with it
     return False
 
 
-def _too_big(what: str, size: int | None) -> None:
-    how_big = f"{size} bytes" if size is not None else "too large"
-    raise Refused(what, f"{what}: the value is {how_big}, over the {MAX_VALUE_BYTES // 1024} "
+def _items_in(item: Any) -> int:
+    """How many numbers an array holds (another library's container may be kept as its
+    text, which `as_text` keeps short)."""
+    size = getattr(item, "size", None)  # an image's size is a tuple: only arrays count
+    if isinstance(size, int) and callable(getattr(item, "tolist", None)):
+        return size
+    return 0
+
+
+def _too_big(what: str, size: int | None, how_big: str | None = None) -> None:
+    how_big = how_big or (f"is {size} bytes" if size is not None else "is too large")
+    raise Refused(what, f"{what}: the value {how_big}, over the {MAX_VALUE_BYTES // 1024} "
                         f"KiB kept per value in the journal, so it was not recorded; use "
                         f"log_asset_data(value, name=...) for large data")
 

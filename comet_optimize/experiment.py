@@ -78,10 +78,11 @@ _made: list[tuple[weakref.ref, int, int]] = []
 _made_lock = threading.Lock()
 
 
-# When a standalone experiment (no optimizer_data) of this process last logged each
-# metric name as a number: a search's experiment that ends without its metric says so,
-# since the script most likely logged its score to the wrong handle.
-_standalone_metrics: dict[str, float] = {}
+# When (by `_moments`) a standalone experiment (no optimizer_data) of this process last
+# logged each metric name as a number: a search's experiment that ends without its
+# metric says so, since the script most likely logged its score to the wrong handle.
+_standalone_metrics: dict[str, int] = {}
+_moments = itertools.count()  # strictly increasing, unlike a clock's readings
 
 
 def _opened_here(experiment: Experiment) -> None:
@@ -238,7 +239,7 @@ class Experiment:
         self._folder: AssetFolder | None = None
         self._progress_due = math.inf  # monotonic time of the next progress write
         self._progress_written: dict[str, dict[str, Any]] = {}
-        self._opened_at = time.monotonic()
+        self._opened_at = next(_moments)
         self._handed_out_as_data = False  # held by the search for next_data(), see there
         if optimizer_data is None:
             self.id = uuid.uuid4().hex
@@ -334,9 +335,11 @@ class Experiment:
         elif not isinstance(tags, Iterable):
             raise OptimizerException(f"add_tags: tags must be a list of strings, not "
                                      f"{type(tags).__name__}")
-        # At most one more than can be kept: a generator may never end.
-        for tag in list(itertools.islice(tags, MAX_TAGS + 1)):
-            self.add_tag(tag)
+        if iter(tags) is tags:  # an iterator may never end: read one more than is kept
+            tags = list(itertools.islice(tags, MAX_TAGS + 1))
+        for tag in tags:
+            if not self.add_tag(tag) and len(self.tags) >= MAX_TAGS:
+                break  # said once; a repeated tag before it cost nothing
         return True
 
     def get_tags(self) -> list[str]:
@@ -533,9 +536,10 @@ class Experiment:
             elif counts:
                 self._context_values.setdefault(context, []).append(number)
         if self._optimizer is None and number is not None:
-            _standalone_metrics[bare] = time.monotonic()
+            _standalone_metrics[bare] = next(_moments)
         self._after_change()
 
+    @_logging_call
     def log_metrics(self, metrics: dict[str, Any], prefix: str | None = None,
                     step: int | None = None, epoch: float | None = None,
                     include_context: bool = True) -> None:
@@ -561,6 +565,7 @@ class Experiment:
             self._revision += 1
         self._after_change()
 
+    @_logging_call
     def log_parameters(self, parameters: dict[str, Any], prefix: str | None = None,
                        step: int | None = None, nested_support: bool = True) -> None:
         for name, value in _as_mapping(parameters, "log_parameters", attributes=True).items():
@@ -578,6 +583,7 @@ class Experiment:
             self._revision += 1
         self._after_change()
 
+    @_logging_call
     def log_others(self, others: dict[str, Any]) -> None:
         for key, value in _as_mapping(others, "log_others").items():
             self.log_other(key, value)
@@ -792,7 +798,8 @@ class Experiment:
         """Appends to the experiment's HTML page (html/experiment.html)."""
         with self._lock:
             try:
-                size = self._assets().write(os.path.join("html", "experiment.html"), str(html),
+                size = self._assets().write(os.path.join("html", "experiment.html"),
+                                            encoding.text_of(html, "log_html"),
                                             append=not clear)
             except OSError as error:
                 raise encoding.Refused("log_html", f"log_html: could not store the page: "
@@ -803,11 +810,13 @@ class Experiment:
             self._revision += 1
         self._after_change()
 
+    @_logging_call
     def log_html_url(self, url: str, text: str | None = None, label: str | None = None) -> None:
         import html as html_module
 
-        link = html_module.escape(str(url), quote=True)
-        words = html_module.escape(str(text or url))
+        link = html_module.escape(encoding.text_of(url, "log_html_url"), quote=True)
+        words = html_module.escape(encoding.text_of(text or url, "log_html_url"))
+        label = encoding.text_of(label, "log_html_url") if label else ""
         self.log_html(f"<div>{html_module.escape(label) + ': ' if label else ''}"
                       f"<a href=\"{link}\">{words}</a></div>\n")
 
@@ -954,7 +963,9 @@ class Experiment:
 
     @_logging_call
     def set_model_graph(self, graph: Any, overwrite: bool = False) -> dict[str, Any]:
-        return self._store_file("set_model_graph", encoding.utf8(str(graph)), "graph.txt",
+        return self._store_file("set_model_graph",
+                                encoding.utf8(encoding.text_of(graph, "set_model_graph")),
+                                "graph.txt",
                                 "model-graph", overwrite=True)
 
     @_logging_call
@@ -1191,7 +1202,7 @@ class Experiment:
                         f"{', '.join(sorted(self._context_values))}): set spec.metric to one "
                         f"of their prefixed names, e.g. "
                         f"'{sorted(self._context_values)[0]}_{self.metric}'")
-            if not hint and _standalone_metrics.get(self.metric, -math.inf) >= self._opened_at:
+            if not hint and _standalone_metrics.get(self.metric, -1) > self._opened_at:
                 hint = ("; a standalone Experiment() of this process logged it instead: log "
                         "it on the experiment get_experiments() gave (or make the Experiment "
                         "with optimizer_data=)")
@@ -1271,7 +1282,7 @@ def _as_mapping(values: Any, method: str, attributes: bool = False) -> Mapping[s
     if values is None:
         return {}
     if isinstance(values, Mapping):
-        return dict(values)  # a snapshot: the script may change it while we log
+        return _snapshot(values, method)  # the script may change it while we log
     argparse = sys.modules.get("argparse")  # a Namespace means its module is loaded
     if argparse is not None and isinstance(values, argparse.Namespace):
         return vars(values)
@@ -1282,6 +1293,30 @@ def _as_mapping(values: Any, method: str, attributes: bool = False) -> Mapping[s
                 if not name.startswith("_") and not callable(value)}
     raise OptimizerException(f"{method}: expected a dict of names to values, not "
                              f"{type(values).__name__}")
+
+
+def _snapshot(values: Mapping[Any, Any], method: str) -> dict[Any, Any]:
+    """A copy of a mapping; an item that raises when read (Hydra's "???" for a value
+    nobody set) is recorded as the error's text, with a warning: ``dict(cfg)`` raised
+    out of ``log_parameters(cfg)`` and ended the trial."""
+    try:
+        return dict(values)
+    except Exception:  # noqa: BLE001 - anything a script's mapping raises: item by item
+        pass
+    try:
+        keys = list(values)
+    except Exception as error:  # noqa: BLE001
+        raise encoding.Refused(method, f"{method}: the {type(values).__name__} could not be "
+                                       f"read ({encoding.short(error, 80)}), so nothing was "
+                                       f"recorded") from None
+    snapshot = {}
+    for key in keys:
+        try:
+            snapshot[key] = values[key]
+        except Exception as error:  # noqa: BLE001
+            snapshot[key] = encoding.as_text(error, f"{method}: {encoding.short(key, 40)}",
+                                             "was raised reading it")
+    return snapshot
 
 
 def _as_source(data: Any) -> Any:

@@ -5,6 +5,7 @@ Each test failed on main before issue 9 with AttributeError or TypeError.
 
 from __future__ import annotations
 
+import collections.abc
 import io
 import itertools
 import json
@@ -459,7 +460,8 @@ def test_a_huge_value_or_name_is_one_warning_and_the_script_goes_on(store, capfd
     err = capfd.readouterr().err
     for what in ("other 'big'", "parameter 'weights'", "parameter 'nested'", "metric 'note'",
                  "log_text"):
-        assert err.count(f"{what}: the value is") + err.count(f"{what}: the text is") == 1
+        assert sum(err.count(f"{what}: the {says}") for says in
+                   ("value is", "text is", "value holds")) == 1
     assert err.count("over the 64 KiB kept") == 5 and err.count("so it was not recorded") == 7
     assert err.count("is 2000 characters long, over the 1000 allowed") == 2
     from PIL import Image  # a .size that is a tuple, not an array's element count
@@ -874,6 +876,9 @@ def test_tags_are_bounded_and_a_generator_of_them_is_not_read_to_its_end(store, 
     experiment.log_metric("loss", 0.5)
     experiment.end()
     assert len(experiment.get_tags()) == 1000 and len(set(experiment.get_tags())) == 1000
+    second = search(store, maxCombo=1).next()
+    second.add_tags(["a"] * 1001 + ["b"])  # repeats are no reason to stop reading a list
+    assert second.get_tags() == ["a", "b"]
     assert "tags: over 1000 on one experiment" in capfd.readouterr().err
     assert recorded(opt)["status"] == "completed"
 
@@ -897,8 +902,88 @@ def test_a_huge_list_is_refused_before_it_is_converted(store, capfd):
     with pytest.raises(KeyError):
         experiment.get_other("everything")
     err = capfd.readouterr().err
-    assert "other 'everything': the value is too large, over the 64 KiB" in err
-    assert "parameter 'nested': the value is too large" in err
+    assert "other 'everything': the value holds more than 32,768 items, over the 64 KiB" in err
+    assert "parameter 'nested': the value holds more than 32,768 items" in err
+
+
+def test_big_arrays_and_containers_inside_a_value_are_refused_or_shortened_unconverted(
+        store, capfd):
+    """An array inside a list or dict, or a container of another library (a deque), was
+    converted or spelled out whole (seconds, and tens of megabytes) before being refused;
+    a list that holds itself is said to be nested too deep, not too large."""
+    import collections
+    import tracemalloc
+
+    opt = search(store, maxCombo=1)
+    experiment = opt.next()
+    weights = np.zeros(3_000_000)
+    queue = collections.deque(range(3_000_000))
+    itself: list = []
+    itself.append(itself)
+    tracemalloc.start()
+    try:
+        experiment.log_parameter("in a list", [weights])
+        experiment.log_other("in a dict", {"w": weights})
+        experiment.log_other("queue", queue)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000, peak
+    experiment.log_parameter("itself", itself)
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    err = capfd.readouterr().err
+    assert "parameter 'in a list': the value holds more than 32,768 items" in err
+    assert "other 'in a dict': the value holds more than 32,768 items" in err
+    assert experiment.get_other("queue").startswith("deque([0, 1, 2")
+    assert "parameter 'itself': nested more than" in err
+    assert recorded(opt)["status"] == "completed"
+
+
+class _Proxy:
+    """Like werkzeug's LocalProxy outside its context: every attribute raises."""
+
+    def __getattr__(self, name):
+        raise RuntimeError("working outside of the context")
+
+
+class _HalfSetConfig(collections.abc.Mapping):
+    """Like Hydra's DictConfig with a value nobody set ("???")."""
+
+    def __getitem__(self, key):
+        if key == "data_dir":
+            raise LookupError("Missing mandatory value: data_dir")
+        return {"lr": 0.1}[key]
+
+    def __iter__(self):
+        return iter(["lr", "data_dir"])
+
+    def __len__(self):
+        return 2
+
+
+def test_proxies_half_set_configs_and_html_that_raise_are_warnings(store, capfd):
+    """A proxy whose every attribute raises, a config mapping with an unset item given to
+    log_parameters, and log_html / log_html_url / set_model_graph of an object whose
+    ``__str__`` raises: each raised out of the call and ended the trial."""
+    opt = search(store, maxCombo=1)
+    experiment = opt.next()
+    experiment.log_metric("proxy", _Proxy())
+    experiment.log_parameter("proxy", _Proxy())
+    experiment.log_other("proxy", _Proxy())
+    experiment.log_parameters(_HalfSetConfig())
+    experiment.log_html(_RaisingText())
+    experiment.log_html_url(_RaisingText())
+    experiment.set_model_graph(_RaisingText())
+    experiment.log_metric("loss", 0.5)
+    experiment.end()
+    result = recorded(opt)
+    assert result["status"] == "completed" and result["score"] == 0.5
+    assert result["logged_parameters"]["lr"] == 0.1
+    assert "Missing mandatory value: data_dir" in result["logged_parameters"]["data_dir"]
+    err = capfd.readouterr().err
+    for call in ("log_html", "log_html_url", "set_model_graph"):
+        assert f"{call}: the _RaisingText's text could not be made" in err, call
 
 
 def test_a_framework_log_model_given_the_other_integrations_order_is_a_warning(

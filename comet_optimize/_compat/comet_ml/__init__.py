@@ -126,8 +126,8 @@ def start(api_key: str | None = None, workspace: str | None = None,
                             project_name=project_name, workspace=workspace)
     if settings.get("name"):
         experiment.set_name(settings["name"])
-    for tag in settings.get("tags") or ():
-        experiment.add_tag(tag)
+    if settings.get("tags"):
+        experiment.add_tags(settings["tags"])
     _running[:] = [experiment]
     return experiment
 
