@@ -1,4 +1,5 @@
-"""Comet-style auto-logging for Keras and XGBoost: training reports its metrics by itself.
+"""Comet-style auto-logging for Keras, XGBoost and LightGBM: training reports its metrics
+by itself.
 
 With ``auto_metric_logging`` on (Comet's default), every Keras ``fit`` in the
 process gets one more callback that logs the epoch's ``logs`` (``loss``,
@@ -13,7 +14,12 @@ integration names them, the data set's name as the context: ``validation_0_rmse`
 ``validation_1_rmse`` for ``fit(eval_set=[...])``, ``train_logloss`` for
 ``xgboost.train(evals=[(dtrain, "train")])``, at step = the round (from 0).
 
-Neither library is imported here: when one is already loaded it is wrapped at
+LightGBM's ``train`` (its scikit-learn models call it too) gets a callback that logs
+each iteration's evaluation results as Comet's LightGBM integration names them,
+``{data set}_{metric}``: ``valid_0_l2`` for ``fit(eval_set=[...])``,
+``training_binary_logloss``, at step = the iteration (from 0).
+
+No library is imported here: when one is already loaded it is wrapped at
 once; otherwise a finder on ``sys.meta_path`` wraps it right after the script
 imports it (``tensorflow.keras`` included, which loads Keras 3 from TensorFlow
 2.16 on; older ``tf_keras`` too).
@@ -27,10 +33,13 @@ import importlib.util
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 _KERAS_MODULES = ("keras", "tf_keras")
 _XGBOOST_MODULES = ("xgboost",)
+_LIGHTGBM_MODULES = ("lightgbm",)
+_TRAINERS = _XGBOOST_MODULES + _LIGHTGBM_MODULES
 _lock = threading.Lock()
 _hook_installed = False
 
@@ -44,7 +53,7 @@ def track(experiment: Any) -> None:
     """Let Keras report to ``experiment`` (the newest open one is `current`)."""
     if not enabled_by_environment():
         return
-    for name in _KERAS_MODULES + _XGBOOST_MODULES:
+    for name in _KERAS_MODULES + _TRAINERS:
         if name in sys.modules:
             _patch_module(name, sys.modules[name])
     _install_hook()
@@ -112,6 +121,27 @@ def xgboost_callback(experiment: Any, xgboost: Any = None) -> Any:
     return callback
 
 
+def lightgbm_callback(experiment: Any) -> Any:
+    """A LightGBM callback that logs each iteration's evaluation results into
+    ``experiment`` as Comet's LightGBM integration names them (see the module)."""
+
+    def log_evaluation(env: Any) -> None:
+        if experiment.ended:
+            return
+        numbers = {}
+        for result in env.evaluation_result_list or ():
+            # (data set, metric, value, higher is better[, std. dev. for cv()])
+            data_set, metric, value = result[0], result[1], result[2]
+            if _is_number(value):
+                numbers[f"{data_set}_{metric}"] = value
+        if numbers:
+            experiment.log_metrics(numbers, step=env.iteration, include_context=False)
+
+    log_evaluation.order = 10  # before early stopping (30), as Comet's
+    log_evaluation._comet_optimize = True
+    return log_evaluation
+
+
 def _is_number(value: Any) -> bool:
     try:
         float(value)
@@ -122,16 +152,20 @@ def _is_number(value: Any) -> bool:
 
 def _patch_module(name: str, module: Any) -> None:
     if name in _XGBOOST_MODULES:
-        _patch_xgboost(module)
+        _patch_trainer(module, "training", "sklearn",
+                       lambda experiment: xgboost_callback(experiment, module))
+    elif name in _LIGHTGBM_MODULES:
+        _patch_trainer(module, "engine", "sklearn", lightgbm_callback)
     else:
         _patch(module)
 
 
-def _patch_xgboost(xgboost: Any) -> None:
-    """Wrap ``train`` once where the package binds it: ``xgboost.train``, its
-    ``training`` module and its scikit-learn models' module (idempotent)."""
-    training = getattr(xgboost, "training", None)
-    train = getattr(training, "train", None)
+def _patch_trainer(package: Any, home: str, models: str,
+                   make_callback: Callable[[Any], Any]) -> None:
+    """Wrap ``train`` once where the package binds it: the package itself, the module it
+    is defined in (``home``) and its scikit-learn models' module (idempotent)."""
+    defined = getattr(package, home, None)
+    train = getattr(defined, "train", None)
     if train is None or getattr(train, "_comet_optimize", False):
         return
 
@@ -141,12 +175,12 @@ def _patch_xgboost(xgboost: Any) -> None:
         if experiment is not None:
             callbacks = list(kwargs.get("callbacks") or [])
             if not any(getattr(c, "_comet_optimize", False) for c in callbacks):
-                callbacks.append(xgboost_callback(experiment, xgboost))
+                callbacks.append(make_callback(experiment))
             kwargs["callbacks"] = callbacks
         return train(*args, **kwargs)
 
     wrapped_train._comet_optimize = True
-    for module in (training, getattr(xgboost, "sklearn", None), xgboost):
+    for module in (defined, getattr(package, models, None), package):
         if module is not None and getattr(module, "train", None) is train:
             module.train = wrapped_train
 
@@ -177,7 +211,7 @@ class _KerasFinder(importlib.abc.MetaPathFinder):
     loading."""
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name not in _KERAS_MODULES + _XGBOOST_MODULES:
+        if name not in _KERAS_MODULES + _TRAINERS:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):

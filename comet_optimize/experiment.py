@@ -999,12 +999,14 @@ class Experiment:
     def get_callback(self, framework: str, *args: Any, **kwargs: Any) -> Any:
         if str(framework).lower() in ("keras", "tf-keras", "tensorflow-keras"):
             return self.get_keras_callback()
-        if str(framework).lower() == "xgboost":
+        if str(framework).lower() in ("xgboost", "lightgbm"):
             from comet_optimize import autolog
 
+            if str(framework).lower() == "lightgbm":
+                return autolog.lightgbm_callback(self)
             return autolog.xgboost_callback(self)
-        raise OptimizerException(f"Experiment.get_callback({framework!r}): only 'keras' and "
-                                 f"'xgboost' have a callback offline")
+        raise OptimizerException(f"Experiment.get_callback({framework!r}): only 'keras', "
+                                 f"'xgboost' and 'lightgbm' have a callback offline")
 
     def flush(self) -> bool:
         """Everything is written when it is logged (or at end): nothing waits."""

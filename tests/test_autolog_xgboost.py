@@ -66,10 +66,13 @@ for experiment in opt.get_experiments(**KWARGS):
 
 
 def run(tmp_path, code: str, store: str, kwargs: dict | None = None,
-        fit_kwargs: str = "lambda experiment: {}") -> list[dict]:
-    package = tmp_path / "fake" / "xgboost"
+        fit_kwargs: str = "lambda experiment: {}", fake: dict[str, str] | None = None,
+        package_name: str = "xgboost") -> list[dict]:
+    """The script ``code`` run in a fresh process with the stand-in ``package_name``
+    (``fake``: file name -> text) importable; the search's experiments it reports."""
+    package = tmp_path / "fake" / package_name
     package.mkdir(parents=True, exist_ok=True)
-    for name, text in FAKE_XGBOOST.items():
+    for name, text in (FAKE_XGBOOST if fake is None else fake).items():
         (package / name).write_text(text)
     prelude = (f"STORE = {store!r}\nKWARGS = {kwargs or {}!r}\n"
                f"FIT_KWARGS = {fit_kwargs}\n")
