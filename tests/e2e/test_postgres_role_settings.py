@@ -38,6 +38,17 @@ CONFIG = {"algorithm": "bayes",
           "spec": {"metric": "loss", "objective": "minimize", "maxCombo": 24}}
 
 
+def run_script(tmp_path, code: str, optimizer_id: str, store: str, jobs: int = 2,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``comet optimize -j JOBS train.py ID --store STORE``, ``train.py`` holding ``code``."""
+    script = tmp_path / "train.py"
+    script.write_text(code)
+    return subprocess.run(
+        [sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", str(jobs), str(script),
+         optimizer_id, "--store", store],
+        capture_output=True, text=True, env=env, timeout=240)
+
+
 @pytest.mark.parametrize("setting", [
     "default_transaction_isolation=serializable",
     "idle_in_transaction_session_timeout=5",
@@ -46,13 +57,8 @@ CONFIG = {"algorithm": "bayes",
 def test_a_roles_session_defaults_lose_no_result(postgres_store, tmp_path, setting):
     store = with_session_setting(postgres_store, setting)
     optimizer_id = Optimizer(CONFIG, store=postgres_store, verbose=0).id
-    script = tmp_path / "train.py"
-    script.write_text(WORKER)
-    environment = {**os.environ, "COMET_OPTIMIZE_PG_RETRY": "5"}
-    run = subprocess.run(
-        [sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", "4", str(script),
-         optimizer_id, "--store", store],
-        capture_output=True, text=True, env=environment, timeout=240)
+    run = run_script(tmp_path, WORKER, optimizer_id, store, jobs=4,
+                     env={**os.environ, "COMET_OPTIMIZE_PG_RETRY": "5"})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     experiments = Optimizer(optimizer_id, store=postgres_store, verbose=0).experiments()
     assert len(experiments) == 24
@@ -76,12 +82,7 @@ def test_a_roles_idle_session_timeout_is_no_outage(postgres_store, tmp_path):
     store = with_session_setting(postgres_store, "idle_session_timeout=200")
     optimizer_id = Optimizer(CONFIG | {"algorithm": "random"}, store=postgres_store,
                              verbose=0).id
-    script = tmp_path / "train.py"
-    script.write_text(SLOW_WORKER)
-    run = subprocess.run(
-        [sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", "2", str(script),
-         optimizer_id, "--store", store],
-        capture_output=True, text=True, timeout=240)
+    run = run_script(tmp_path, SLOW_WORKER, optimizer_id, store)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "lost the connection" not in run.stdout + run.stderr, run.stdout + run.stderr
     experiments = Optimizer(optimizer_id, store=postgres_store, verbose=0).experiments()
@@ -123,12 +124,7 @@ def test_a_store_that_takes_no_writes_is_refused_before_any_worker(postgres_stor
     else:
         store = _role_that_may_only_read(postgres_store)
         reason = "permission denied for table comet_optimize_heartbeats"
-    script = tmp_path / "train.py"
-    script.write_text(WORKER)
-    run = subprocess.run(
-        [sys.executable, "-m", "comet_optimize.cli", "optimize", "-j", "2", str(script),
-         optimizer_id, "--store", store],
-        capture_output=True, text=True, timeout=240)
+    run = run_script(tmp_path, WORKER, optimizer_id, store)
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.stderr.strip().splitlines()[-1].endswith(
         f"refused to let a worker write: {reason}: workers could not record results, so "
