@@ -63,6 +63,45 @@ def test_score_transforms_survive_heavy_tails_failures_and_ties() -> None:
     assert z[5] - z[0] > 0.05 * (z[2] - z[0])  # a plain standardisation: 5e-8
 
 
+
+def test_the_log_warp_can_take_its_scale_from_the_start_up() -> None:
+    """``reference``: the warp's scale from the first scores (random draws) alone. Once
+    most results crowd round the best, the scale of all of them is small and the warp
+    stretches the differences near the best; the start-up's keeps them as they were."""
+    rng = np.random.default_rng(3)
+    start = rng.uniform(10.0, 100.0, size=10)
+    crowd = 1.0 + rng.uniform(0.0, 0.5, size=40)
+    scores = np.concatenate([start, crowd])
+    near = np.argsort(scores)[:10]
+
+    def near_share(z: np.ndarray) -> float:  # the near-best spread, per unit of the whole
+        return float(np.ptp(z[near]) / np.ptp(z))
+
+    assert near_share(gp.log_transform(scores, reference=10)) < near_share(
+        gp.log_transform(scores))
+    np.testing.assert_array_equal(gp.log_transform(scores, reference=len(scores)),
+                                  gp.log_transform(scores))
+    np.testing.assert_array_equal(gp.transform(scores, "log", 10),
+                                  gp.log_transform(scores, reference=10))
+
+
+def test_the_default_gp_warps_scores_on_the_start_ups_scale() -> None:
+    """gp_warp_reference "startup" (eleventh session): the GP's scores are the log warp with
+    its scale from the first n_startup results; "all" is the warp before it."""
+    space = _space({"x": {"type": "double", "min": 0, "max": 1}})
+    rng = np.random.default_rng(5)
+    scores = np.concatenate([rng.uniform(10.0, 100.0, 10), 1.0 + rng.uniform(0, 0.5, 30)])
+    history = History(rng.uniform(size=(40, 1)), scores, np.empty((0, 1)))
+    default, old = ParzenSearch(space), ParzenSearch(space, gp_warp_reference="all")
+    assert ParzenSettings().gp_warp_reference == "startup"
+
+    def centred(y: np.ndarray) -> np.ndarray:
+        return y - np.quantile(y, ParzenSettings().gp_prior_mean)
+
+    np.testing.assert_allclose(default._gp_scores(history),
+                               centred(gp.log_transform(scores, reference=10)))
+    np.testing.assert_allclose(old._gp_scores(history), centred(gp.log_transform(scores)))
+
 def test_log_expected_improvement_is_stable_and_monotone() -> None:
     mean = np.linspace(-3, 40, 500)
     value = gp.log_expected_improvement(mean, np.ones_like(mean), best=0.0)

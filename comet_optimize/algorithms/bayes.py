@@ -37,7 +37,10 @@ to improve leaves a sure improvement right beside it, and the workers crawl.
 Far from every observation the GP's mean reverts to the 75th percentile of
 the warped scores, not to their mean (``gp_prior_mean``): at the mean, the
 expected improvement of unexplored corners came from their variance alone and
-kept drawing the GP there on rugged problems.
+kept drawing the GP there on rugged problems. Since the eleventh session the
+scores' warp takes its scale from the start-up's results (``gp_warp_reference``):
+taken from all of them, it shrank as results crowded round the best, the GP's
+length scales collapsed with it and the search stayed in its first basin.
 Integer and discrete candidates are scored at the values they would run with
 (``gp_snap``): between two values the GP would promise an improvement no
 runnable point has. Since the ninth session (``gp_trust``, on), once ``gp_trust_after``
@@ -112,6 +115,9 @@ class ParzenSettings:
     gp_polish_iterations: int = 15  # ... by this many L-BFGS-B steps
     gp_starts: tuple[float, ...] = (math.log(0.3), 1.0)  # log length scales to fit from
     gp_transform: str = "log"  # how scores are warped before the fit: "log" or "rank"
+    gp_warp_reference: str = "startup"  # the scores whose median excess over the best sets
+    # the log warp's scale: "startup" (the first n_startup results, random draws; see
+    # `gp.log_transform`) or "all" (before the eleventh session)
     gp_prior_shift: float = -3.0  # added to the centre of the ordered dimensions' log
     # length-scale prior (-3: pulled to 0.3-0.65 on the unit cube, see gp.fit)
     gp_noise: float = 1e-3  # centre of the prior on the GP's noise variance
@@ -494,7 +500,9 @@ class ParzenSearch(SamplingAlgorithm):
         ``gp_prior_mean`` quantile. The GP's prior mean is 0, so the centre is what it
         predicts far from every observation, where expected improvement comes from
         variance alone: at the mean, unexplored corners kept winning on rugged problems."""
-        y = gp.transform(history.scores, self.settings.gp_transform)
+        reference = (self.settings.n_startup if self.settings.gp_warp_reference == "startup"
+                     else None)
+        y = gp.transform(history.scores, self.settings.gp_transform, reference)
         if self.settings.gp_prior_mean is None:
             return y
         # With gp_prior_reference "startup", the quantile is taken over the first

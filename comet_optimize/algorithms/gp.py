@@ -54,25 +54,32 @@ def rank_transform(scores: np.ndarray) -> np.ndarray:
     return ndtri((ranks - 0.5) / len(scores))
 
 
-def log_transform(scores: np.ndarray) -> np.ndarray:
+def log_transform(scores: np.ndarray, reference: int | None = None) -> np.ndarray:
     """Scores to ``log1p((y - min) / c)`` with ``c`` a tenth of the median excess, then
     standardised: linear near the best (where precision matters), logarithmic in the
     tail (so one diverged run cannot flatten the model). ``inf`` becomes the worst
-    finite value."""
+    finite value.
+
+    ``reference``: ``c`` is taken over the first ``reference`` scores only (a search's
+    start-up, random draws), not over all: as results crowd round the best, the median
+    excess of all of them shrinks, and with it ``c``, so the warp would stretch ever
+    smaller differences near the best into large ones."""
     finite = np.isfinite(scores)
     y = np.where(finite, scores, np.max(scores[finite]) if finite.any() else 0.0)
     # Half the excess, and logarithms, so that no finite score overflows: a diverged
     # run may log 1e308 beside 0.01 (excess / c would be inf), or -1e308 beside 1e308.
     half = 0.5 * y - 0.5 * y.min()
-    scale = float(np.median(half)) * 0.1 or float(half.max()) or 0.5
+    sample = half if reference is None else half[:reference]
+    scale = float(np.median(sample)) * 0.1 or float(half.max()) or 0.5
     with np.errstate(divide="ignore"):
         z = np.logaddexp(0.0, np.log(half) - math.log(scale))
     return (z - z.mean()) / (z.std() or 1.0)
 
 
-def transform(scores: np.ndarray, kind: str) -> np.ndarray:
-    """The score warp named ``kind``: "rank" or "log" (see their functions)."""
-    return rank_transform(scores) if kind == "rank" else log_transform(scores)
+def transform(scores: np.ndarray, kind: str, reference: int | None = None) -> np.ndarray:
+    """The score warp named ``kind``: "rank" or "log" (see their functions; ``reference``
+    is the log warp's)."""
+    return rank_transform(scores) if kind == "rank" else log_transform(scores, reference)
 
 
 def _squared_terms(a: np.ndarray, b: np.ndarray, categorical: np.ndarray) -> np.ndarray:
