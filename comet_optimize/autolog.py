@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import importlib.abc
 import importlib.util
+import inspect
 import os
 import sys
 import threading
@@ -51,6 +52,15 @@ def enabled_by_environment() -> bool:
 
 def track(experiment: Any) -> None:
     """Let Keras report to ``experiment`` (the newest open one is `current`)."""
+    prepare()
+
+
+def prepare() -> None:
+    """Wrap the libraries loaded now, and those loaded later on import. Done when an
+    experiment is made, and before that when an Optimizer is made or the stand-in
+    ``comet_ml`` imported: ``from xgboost import train`` after ``import comet_ml``
+    but before the first experiment kept the unwrapped function, and no metric was
+    logged. (The wrappers ask `current` at each call, so wrapping early is harmless.)"""
     if not enabled_by_environment():
         return
     for name in _KERAS_MODULES + _TRAINERS:
@@ -160,6 +170,34 @@ def _patch_module(name: str, module: Any) -> None:
         _patch(module)
 
 
+def _callback_adder(function: Callable[..., Any]) -> Callable[..., tuple[tuple, dict]]:
+    """``add(args, kwargs, make)``: the call's arguments with ``make()`` added to its
+    ``callbacks``, wherever they were given: LightGBM's ``train`` and Keras's ``fit`` take
+    them by position too, and setting the keyword beside a positional list was a
+    TypeError that failed the trial. Our callback is added once."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        signature = None
+
+    def add(args: tuple, kwargs: dict, make: Callable[[], Any]) -> tuple[tuple, dict]:
+        try:
+            bound = signature.bind_partial(*args, **kwargs)
+            named = "callbacks" in signature.parameters
+        except (AttributeError, TypeError):  # no signature, or a call it refuses
+            bound, named = None, False
+        given = bound.arguments.get("callbacks") if named else kwargs.get("callbacks")
+        callbacks = list(given or [])
+        if not any(getattr(c, "_comet_optimize", False) for c in callbacks):
+            callbacks.append(make())
+        if named:
+            bound.arguments["callbacks"] = callbacks
+            return bound.args, bound.kwargs
+        return args, {**kwargs, "callbacks": callbacks}  # as a keyword, as before
+
+    return add
+
+
 def _patch_trainer(package: Any, home: str, models: str,
                    make_callback: Callable[[Any], Any]) -> None:
     """Wrap ``train`` once where the package binds it: the package itself, the module it
@@ -169,14 +207,13 @@ def _patch_trainer(package: Any, home: str, models: str,
     if train is None or getattr(train, "_comet_optimize", False):
         return
 
+    add_callback = _callback_adder(train)
+
     @functools.wraps(train)
     def wrapped_train(*args: Any, **kwargs: Any) -> Any:
         experiment = current()
         if experiment is not None:
-            callbacks = list(kwargs.get("callbacks") or [])
-            if not any(getattr(c, "_comet_optimize", False) for c in callbacks):
-                callbacks.append(make_callback(experiment))
-            kwargs["callbacks"] = callbacks
+            args, kwargs = add_callback(args, kwargs, lambda: make_callback(experiment))
         return train(*args, **kwargs)
 
     wrapped_train._comet_optimize = True
@@ -192,14 +229,15 @@ def _patch(keras: Any) -> None:
     if fit is None or getattr(fit, "_comet_optimize", False):
         return
 
+    add_callback = _callback_adder(fit)
+
     @functools.wraps(fit)
     def wrapped_fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         experiment = current()
         if experiment is not None:
-            callbacks = list(kwargs.get("callbacks") or [])
-            if not any(getattr(c, "_comet_optimize", False) for c in callbacks):
-                callbacks.append(keras_callback(experiment, keras))
-            kwargs["callbacks"] = callbacks
+            args, kwargs = add_callback((self, *args), kwargs,
+                                        lambda: keras_callback(experiment, keras))
+            return fit(*args, **kwargs)
         return fit(self, *args, **kwargs)
 
     wrapped_fit._comet_optimize = True

@@ -99,7 +99,9 @@ def _prepare_to_decide(suggesting: Callable[[], Any]) -> None:
         _prepared_in = os.getpid()
         import numpy.random  # noqa: F401
 
-        from comet_optimize import autolog  # noqa: F401
+        from comet_optimize import autolog
+
+        autolog.prepare()
     with suggesting():  # after the imports, so that its look stays valid
         pass
     if first and gc.isenabled():

@@ -191,3 +191,38 @@ def test_auto_metric_logging_false_leaves_the_trainer_alone(tmp_path, file_store
                       {"auto_metric_logging": False})
     assert [e["status"] for e in experiments] == ["aborted", "aborted"]
     assert all(not e["metrics"] for e in experiments)
+
+
+TRAIN_BY_NAME_BEFORE_THE_LOOP = """
+from comet_optimize import Optimizer
+opt = Optimizer({"algorithm": "grid", "spec": {"metric": "training_l2"},
+                 "parameters": {"u": [1, 2]}}, verbose=0, store=STORE)
+from PACKAGE import train  # bound by name before the first experiment exists
+for experiment in opt.get_experiments(**KWARGS):
+    train(*ARGUMENTS)
+"""
+
+
+@pytest.mark.parametrize("trainer, arguments", [
+    (XGBOOST, '{"max_depth": 2}, "dtrain", 3'),
+    (LIGHTGBM, '{}, "dtrain", 3, [4.0], ["training"], [Mine()]'),
+], ids=["xgboost", "lightgbm-callbacks-by-position"])
+def test_train_imported_by_name_early_or_given_callbacks_by_position_is_logged(
+        tmp_path, file_store, trainer, arguments):
+    """``from xgboost import train`` after the Optimizer was made but before its first
+    experiment kept the unwrapped function (no metric logged, every experiment
+    aborted); LightGBM's ``train`` given its callbacks by position (its ninth argument,
+    here the sixth) was a TypeError, 'multiple values for argument callbacks'."""
+    code = TRAIN_BY_NAME_BEFORE_THE_LOOP.replace("PACKAGE", trainer.package)
+    if trainer is XGBOOST:
+        code = code.replace('"training_l2"', '"train_rmse"').replace(
+            "train(*ARGUMENTS)", f"train({arguments}, evals=[(4.0, 'train')])")
+    else:
+        code = ("class Mine:\n    order = 5\n    calls = 0\n\n"
+                "    def __call__(self, env):\n        Mine.calls += 1\n\n"
+                + code.replace("train(*ARGUMENTS)", f"train({arguments})")
+                + "assert Mine.calls == 6, Mine.calls  # the script's own, still called\n")
+    experiments = run(tmp_path, trainer, code, file_store)
+    metric = "train_rmse" if trainer is XGBOOST else "training_l2"
+    assert [e["status"] for e in experiments] == ["completed", "completed"]
+    assert [e["metrics"][metric]["count"] for e in experiments] == [3, 3]

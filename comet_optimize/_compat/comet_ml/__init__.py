@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from comet_optimize import __version__
+from comet_optimize import __version__, autolog
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
 
 from . import exceptions
+
+# As Comet's SDK, wrap the training libraries a script imports after comet_ml (the
+# functions it imports by name included), not only once an experiment exists.
+autolog.prepare()
 
 __all__ = [
     "API",
