@@ -1250,10 +1250,18 @@ class PostgresStore:
             if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
                 return
             with conn.transaction(force_rollback=True):
+                # The heartbeat exactly as workers write it (an upsert needs UPDATE too).
                 conn.execute(
                     "INSERT INTO comet_optimize_heartbeats (search, worker, beat) "
-                    "VALUES (%s, %s, now()) ON CONFLICT (search, worker) DO NOTHING",
+                    "VALUES (%s, %s, now()) ON CONFLICT (search, worker) "
+                    "DO UPDATE SET beat = now()",
                     (optimizer_id, "comet optimize: write check"))
+            # Events are only asked about: a row rolled back would still take a number.
+            if not conn.execute("SELECT has_table_privilege("
+                                "'comet_optimize_events', 'INSERT')").fetchone()[0]:
+                raise OptimizerException(
+                    f"the store {self.location} refused to let a worker write: permission "
+                    f"denied for table comet_optimize_events (INSERT)")
 
         try:
             self._run(probe, "let a worker write")

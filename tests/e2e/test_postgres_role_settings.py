@@ -89,8 +89,8 @@ def test_a_roles_idle_session_timeout_is_no_outage(postgres_store, tmp_path):
     assert [experiment["status"] for experiment in experiments] == ["completed"] * 24
 
 
-def _role_that_may_only_read(postgres_store: str) -> str:
-    """A new role, given the search's tables to read only; its URL."""
+def _role_that_may(postgres_store: str, privileges: str) -> str:
+    """A new role, given ``privileges`` on the search's tables; its URL."""
     import urllib.parse
     import uuid
 
@@ -104,14 +104,15 @@ def _role_that_may_only_read(postgres_store: str) -> str:
             sql.Identifier(role), sql.Literal(os.environ["PGPASSWORD"])))
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
             sql.Identifier(schema), sql.Identifier(role)))
-        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
-            sql.Identifier(schema), sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(
+            sql.SQL(privileges), sql.Identifier(schema), sql.Identifier(role)))
     parts = urllib.parse.urlsplit(postgres_store)
     return urllib.parse.urlunsplit(parts._replace(
         netloc=f"{role}@{parts.hostname}:{parts.port}"))
 
 
-@pytest.mark.parametrize("how", ["read-only by default", "no privilege to write"])
+@pytest.mark.parametrize("how", ["read-only by default", "no privilege to write",
+                                 "no privilege to update"])
 def test_a_store_that_takes_no_writes_is_refused_before_any_worker(postgres_store, tmp_path,
                                                                    how):
     """A role whose sessions are read-only, or that may only read the tables, let the
@@ -121,8 +122,11 @@ def test_a_store_that_takes_no_writes_is_refused_before_any_worker(postgres_stor
     if how == "read-only by default":
         store = with_session_setting(postgres_store, "default_transaction_read_only=on")
         reason = "cannot execute INSERT in a read-only transaction"
-    else:
-        store = _role_that_may_only_read(postgres_store)
+    elif how == "no privilege to write":
+        store = _role_that_may(postgres_store, "SELECT")
+        reason = "permission denied for table comet_optimize_heartbeats"
+    else:  # an append-only grant: the check's heartbeat once needed no UPDATE, a worker's does
+        store = _role_that_may(postgres_store, "SELECT, INSERT")
         reason = "permission denied for table comet_optimize_heartbeats"
     run = run_script(tmp_path, WORKER, optimizer_id, store)
     assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]
