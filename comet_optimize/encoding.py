@@ -227,8 +227,8 @@ def as_text(value: Any, what: str, why: str = "is not a number, string, list or 
 def bounded(value: Any, what: str) -> Any:
     """`plain(value)`, refused when its JSON is over `MAX_VALUE_BYTES`: a huge string or
     array logged as a parameter would otherwise be re-read by every worker."""
-    if isinstance(value, (str, bytes)) and len(value) > MAX_VALUE_BYTES:
-        _too_big(what, len(value))
+    if issubclass(type(value), (str, bytes)) and len(value) > MAX_VALUE_BYTES:
+        _too_big(what, len(value))  # (type(): a lazy object's __class__ may raise)
     limit = MAX_VALUE_BYTES // 2  # two bytes an item at least, in JSON
     if _more_items_than(value, limit):
         _too_big(what, None, f"holds more than {limit:,} items")  # before it is converted

@@ -497,20 +497,21 @@ class Experiment:
         if epoch is None:
             epoch = self.curr_epoch
         timestamp = self._or_none(_seconds, timestamp, f"metric {name!r}: timestamp")
-        if isinstance(value, (bytes, bytearray)):
+        # type(), not isinstance: a lazy object whose __class__ raises is still a value
+        if issubclass(type(value), (bytes, bytearray)):
             value = bytes(value).decode("utf-8", "replace")
         number = encoding.to_float(value)
-        if number is None and isinstance(value, str):
+        if number is None and issubclass(type(value), str):
             number = encoding.number_in_text(value)  # a formatted loss, f"{loss:.4f}"
         elif number is None and value is not None:  # several numbers, an object: its text
             value = encoding.as_text(value, f"metric {name!r}", "is not one number")
-        if number is not None and math.isinf(number) and not isinstance(value, float):
+        if number is not None and math.isinf(number) and not issubclass(type(value), float):
             self._warnings.warn(f"metric {name!r} too large",
                             f"metric {name!r}: value {encoding.short(value)} is too large "
                             f"for a float; recorded as {number}")
         if number is None:
             last = encoding.bounded(value, f"metric {name!r}")
-        elif isinstance(value, numbers.Integral) and math.isfinite(number):
+        elif issubclass(type(value), numbers.Integral) and math.isfinite(number):
             last = int(value)  # an integer stays an integer (exports show 4, not 4.0)
         else:
             last = encoding.plain(number, f"metric {name!r}")

@@ -947,6 +947,14 @@ class _Proxy:
         raise RuntimeError("working outside of the context")
 
 
+class _Lazy:
+    """Like Django's SimpleLazyObject whose set-up fails: even its __class__ raises."""
+
+    @property
+    def __class__(self):
+        raise RuntimeError("settings are not configured")
+
+
 class _HalfSetConfig(collections.abc.Mapping):
     """Like Hydra's DictConfig with a value nobody set ("???")."""
 
@@ -971,6 +979,8 @@ def test_proxies_half_set_configs_and_html_that_raise_are_warnings(store, capfd)
     experiment.log_metric("proxy", _Proxy())
     experiment.log_parameter("proxy", _Proxy())
     experiment.log_other("proxy", _Proxy())
+    for log in (experiment.log_metric, experiment.log_parameter, experiment.log_other):
+        log("lazy", _Lazy())
     experiment.log_parameters(_HalfSetConfig())
     experiment.log_html(_RaisingText())
     experiment.log_html_url(_RaisingText())
