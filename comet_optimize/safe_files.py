@@ -14,6 +14,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import select
 import stat
 import sys
 import time
@@ -148,9 +149,16 @@ def _is_fifo(path: str) -> bool:
 
 
 def _write_all(fd: int, data: bytes) -> None:
+    """All of ``data``; a descriptor left non-blocking by whoever started us (our own
+    stdout, say) is waited on, not given up on after what its pipe could hold."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            poller.poll()
 
 
 def is_plain(path: str) -> bool:

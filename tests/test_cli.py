@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -391,8 +393,8 @@ def test_output_that_cannot_be_written_is_one_line(finished, store):
                               "(No space left on device)\n"), run.stderr
 
 
-def test_an_output_fifo_is_written_once_read_and_refused_when_nothing_reads(
-        finished, store, tmp_path, monkeypatch):
+def test_an_output_fifo_is_written_once_read_and_refused_when_nothing_reads(tmp_path,
+                                                                          monkeypatch):
     """``-o`` or ``-d`` naming a FIFO with no reader waited forever in open(), after the
     whole search had run. It is refused after ``PIPE_READER_SECONDS``; a reader that
     opens the FIFO after us (``comet ... -o p & cat p``) still gets the output."""
@@ -404,17 +406,26 @@ def test_an_output_fifo_is_written_once_read_and_refused_when_nothing_reads(
     with pytest.raises(OSError, match="a named pipe that nothing read within 0 s"):
         safe_files.write_output(str(fifo), b"{}")
 
-    writer = subprocess.Popen([*COMET, "optimize", "export", finished.id, "--format", "json",
-                               "-o", str(fifo)], env={**os.environ, "COMET_OPTIMIZE_STORE": store},
-                              stderr=subprocess.PIPE, text=True)
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # after the writer started
+    # A reader that opens the FIFO only once the writer is waiting for one.
+    monkeypatch.setattr(safe_files, "PIPE_READER_SECONDS", 60.0)
+    waiting = threading.Event()
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        waiting.set()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(safe_files.time, "sleep", sleep)
+    writer = threading.Thread(target=safe_files.write_output, args=(str(fifo), b'{"rows": 4}'))
+    writer.start()
+    assert waiting.wait(timeout=60), "the writer did not wait for a reader"
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        assert writer.wait(timeout=60) == 0, writer.stderr.read()
+        writer.join(timeout=60)
         received = os.read(reader, 1 << 20)
     finally:
         os.close(reader)
-        writer.stderr.close()
-    assert len(json.loads(received)) == 4
+    assert json.loads(received) == {"rows": 4}
 
 
 def test_a_dump_to_the_launchers_own_stdout_keeps_what_was_written_there(tmp_path, store):
@@ -460,3 +471,43 @@ def test_a_dump_that_fails_at_the_end_still_writes_the_report_and_exits_1(tmp_pa
     assert f"comet optimize: no dump: -d {folder / 'status.json'}: No such file or " \
            f"directory" in run.stderr
     assert report.read_text().startswith("<!doctype html")
+
+
+NONBLOCKING_STDOUT = """
+import fcntl, os, select, sys
+from comet_optimize import safe_files
+
+fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK)
+filled = 0
+try:
+    while True:  # fill the pipe: the next write cannot go through at once
+        filled += os.write(1, b"x" * 4096)
+except BlockingIOError:
+    pass
+sys.stderr.write(f"{filled}\\n")
+sys.stderr.flush()
+real_poll = select.poll
+
+
+def poll_saying_so():  # the parent starts reading only once the writer waits
+    sys.stderr.write("waiting\\n")
+    sys.stderr.flush()
+    return real_poll()
+
+
+select.poll = poll_saying_so
+safe_files.write_output("/dev/stdout", b"y" * 300_000)
+"""
+
+
+def test_an_output_to_a_non_blocking_stdout_is_written_whole():
+    """A stdout left non-blocking by whoever started us (a CI runner) took what its pipe
+    could hold of a ``-d /dev/stdout`` dump, then raised BlockingIOError: the log had a
+    truncated dump."""
+    child = subprocess.Popen([sys.executable, "-c", NONBLOCKING_STDOUT],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    filled = int(child.stderr.readline())  # the pipe is full
+    child.stderr.readline()  # "waiting" (or the end, when the write gave up): now read
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err.decode()[-2000:]
+    assert len(out) == filled + 300_000 and out.endswith(b"y" * 300_000)
