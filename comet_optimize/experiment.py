@@ -1281,7 +1281,8 @@ def _as_mapping(values: Any, method: str, attributes: bool = False) -> Mapping[s
 
     With ``attributes``, any other object that keeps its settings as attributes (a
     script's own config holder, ``args = Dict2Obj(config)``, which public scripts give
-    Comet's log_parameters) gives its public ones."""
+    Comet's log_parameters; or a class of settings, ``class Config: lr = 0.01``, or
+    its instance) gives its public values that are not functions."""
     if values is None:
         return {}
     if isinstance(values, Mapping):
@@ -1289,13 +1290,29 @@ def _as_mapping(values: Any, method: str, attributes: bool = False) -> Mapping[s
     argparse = sys.modules.get("argparse")  # a Namespace means its module is loaded
     if argparse is not None and isinstance(values, argparse.Namespace):
         return vars(values)
-    if attributes and not callable(values) and not isinstance(
+    settings_class = isinstance(values, type) and values.__module__ != "builtins"
+    if attributes and (settings_class or not callable(values)) and not isinstance(
             values, (str, bytes, numbers.Number, types.ModuleType)) \
-            and isinstance(getattr(values, "__dict__", None), dict):
-        return {name: value for name, value in vars(values).items()
-                if not name.startswith("_") and not callable(value)}
+            and isinstance(getattr(values, "__dict__", None), (dict, types.MappingProxyType)):
+        return _public_values(values)
     raise OptimizerException(f"{method}: expected a dict of names to values, not "
                              f"{type(values).__name__}")
+
+
+def _public_values(holder: Any) -> dict[str, Any]:
+    """A settings object's public, non-function values: its own and its class's (a value
+    set in the class body was left out, and nothing was recorded)."""
+    found = {}
+    for name in dir(holder):
+        if name.startswith("_"):
+            continue
+        try:
+            value = getattr(holder, name)
+        except Exception:  # noqa: BLE001 - a property that fails is no setting
+            continue
+        if not callable(value):
+            found[name] = value
+    return found
 
 
 def _snapshot(values: Mapping[Any, Any], method: str) -> dict[Any, Any]:

@@ -241,7 +241,7 @@ def test_log_parameters_takes_a_settings_objects_public_attributes(file_store):
     with Comet: it raised 'expected a dict' and failed the trial."""
 
     class Dict2Obj:
-        kind = "class attribute, not the object's"
+        kind = "class attribute, not the object's"  # still a setting, as in Comet
 
         def __init__(self, settings):
             for key, value in settings.items():
@@ -255,8 +255,20 @@ def test_log_parameters_takes_a_settings_objects_public_attributes(file_store):
     settings = Dict2Obj({"lr": 0.01, "task": "tcam", "_cache": {}})
     settings.callback = print
     experiment.log_parameters(settings, prefix="args")
-    assert experiment.logged_parameters == {"args_lr": 0.01, "args_task": "tcam"}
-    for not_settings in (5, "lr=0.1", print, Dict2Obj, os):
+    assert experiment.logged_parameters == {  # its class's values too, as Comet's dir()
+        "args_lr": 0.01, "args_task": "tcam", "args_kind": "class attribute, not the object's"}
+    class Config:  # a class of settings, given itself (review, round 2)
+        lr = 0.02
+        layers = 3
+
+        def method(self):
+            return "not a setting"
+
+    experiment.log_parameters(Config)
+    assert experiment.logged_parameters == {
+        "args_lr": 0.01, "args_task": "tcam", "args_kind": "class attribute, not the object's",
+        "lr": 0.02, "layers": 3}
+    for not_settings in (5, "lr=0.1", print, os):
         with pytest.raises(OptimizerException, match="log_parameters: expected a dict"):
             experiment.log_parameters(not_settings)
     with pytest.raises(OptimizerException, match="log_metrics: expected a dict"):
