@@ -30,7 +30,6 @@ import gc
 import math
 import os
 import secrets
-import stat
 import sys
 import time
 import uuid
@@ -42,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from comet_optimize import __version__, blas, echo, messages, progress
+from comet_optimize import __version__, blas, echo, messages, progress, safe_files
 from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.algorithms.base import History
@@ -177,7 +176,7 @@ class Optimizer:
             self._create(config, trials, source=None)
         elif isinstance(config, (str, os.PathLike)):
             text = os.fspath(config)
-            if os.path.isfile(text) or _is_a_pipe(text):  # a pipe: <(...), /dev/stdin
+            if os.path.isfile(text) or safe_files.is_fifo(text):  # a pipe: <(...), /dev/stdin
                 self._create(config_module.read_config_file(text), trials, source=text)
             elif is_optimizer_id(text.strip()):
                 self._attach(text.strip(), trials)
@@ -1155,13 +1154,6 @@ def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 _exit_status: list[Any] = []
 _target_errors: list[BaseException] = []  # a multiprocessing child's target's exception
-
-
-def _is_a_pipe(path: str) -> bool:
-    try:
-        return stat.S_ISFIFO(os.stat(path).st_mode)
-    except (OSError, ValueError):
-        return False
 
 
 class _RecordingExit:

@@ -67,7 +67,7 @@ def open_plain(path: str, flags: int, mode: int = 0o600) -> int:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise _refusal(path, _kind(info.st_mode))
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        _blocking(fd)
     except BaseException:
         os.close(fd)
         raise
@@ -111,14 +111,14 @@ def write_output(path: str, data: bytes) -> None:
                          | os.O_CLOEXEC, 0o666)
             break
         except OSError as error:
-            if error.errno != errno.ENXIO or not _is_fifo(path):
+            if error.errno != errno.ENXIO or not is_fifo(path):
                 raise
             if time.monotonic() >= deadline:
                 raise OSError(errno.ENXIO, f"a named pipe that nothing read within "
                                            f"{PIPE_READER_SECONDS:g} s", path) from None
             time.sleep(0.05)  # a reader may open it at any moment: no event tells us
     try:
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        _blocking(fd)
         _write_all(fd, data)
     finally:
         os.close(fd)
@@ -130,22 +130,26 @@ def standard_stream(path: str) -> int | None:
         target = os.stat(path)
     except OSError:
         return None
-    if stat.S_ISREG(target.st_mode) or stat.S_ISFIFO(target.st_mode) \
-            or stat.S_ISSOCK(target.st_mode) or stat.S_ISCHR(target.st_mode):
-        for fd in (1, 2):
-            try:
-                if os.path.samestat(target, os.fstat(fd)):
-                    return fd
-            except OSError:
-                continue
+    for fd in (1, 2):
+        try:
+            if os.path.samestat(target, os.fstat(fd)):
+                return fd
+        except OSError:
+            continue
     return None
 
 
-def _is_fifo(path: str) -> bool:
+def is_fifo(path: str) -> bool:
+    """A named pipe (or an anonymous one reached by path: ``<(...)``, ``/dev/stdin``)."""
     try:
         return stat.S_ISFIFO(os.stat(path).st_mode)
-    except OSError:
+    except (OSError, ValueError):
         return False
+
+
+def _blocking(fd: int) -> None:
+    """Opened without blocking (a FIFO's open would wait), used blocking from here on."""
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
 
 
 def _write_all(fd: int, data: bytes) -> None:
