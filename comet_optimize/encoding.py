@@ -228,19 +228,19 @@ def bounded(value: Any, what: str) -> Any:
     """`plain(value)`, refused when its JSON is over `MAX_VALUE_BYTES`: a huge string or
     array logged as a parameter would otherwise be re-read by every worker."""
     if issubclass(type(value), (str, bytes)) and len(value) > MAX_VALUE_BYTES:
-        _too_big(what, len(value))  # (type(): a lazy object's __class__ may raise)
+        _too_big(what, f"is {len(value)} bytes")  # (type(): a lazy object's __class__ may raise)
     limit = MAX_VALUE_BYTES // 2  # two bytes an item at least, in JSON
     if _more_items_than(value, limit):
-        _too_big(what, None, f"holds more than {limit:,} items")  # before it is converted
+        _too_big(what, f"holds more than {limit:,} items")  # before it is converted
     converted = plain(value, what)
     if not isinstance(converted, (str, float, int, bool, type(None))):
         size = len(jsontext.compact(converted, ascii_only=False))
         if size > MAX_VALUE_BYTES:
-            _too_big(what, size)
+            _too_big(what, f"is {size} bytes")
     elif isinstance(converted, str) and len(converted) * 4 > MAX_VALUE_BYTES:
         size = len(utf8(converted))  # at most 4 bytes a character: short strings skip this
         if size > MAX_VALUE_BYTES:
-            _too_big(what, size)
+            _too_big(what, f"is {size} bytes")
     return converted
 
 
@@ -279,8 +279,7 @@ def _items_in(item: Any) -> int:
     return 0
 
 
-def _too_big(what: str, size: int | None, how_big: str | None = None) -> None:
-    how_big = how_big or (f"is {size} bytes" if size is not None else "is too large")
+def _too_big(what: str, how_big: str) -> None:
     raise Refused(what, f"{what}: the value {how_big}, over the {MAX_VALUE_BYTES // 1024} "
                         f"KiB kept per value in the journal, so it was not recorded; use "
                         f"log_asset_data(value, name=...) for large data")
