@@ -12,6 +12,7 @@ import os
 import select
 import stat
 import time
+import warnings
 from typing import Any
 
 from comet_optimize import jsontext, messages
@@ -295,7 +296,11 @@ def _parse_json_or_literal(path: str, text: str) -> Any:
     except ValueError:
         pass
     try:
-        tree = ast.parse(text.strip() or "None", mode="eval")
+        with warnings.catch_warnings():
+            # "C:\logs" in a Python-literal config: Python keeps the backslash, and its
+            # warning about the escape (a SyntaxWarning on 3.12) is no business of the user's
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip() or "None", mode="eval")
     except SyntaxError as error:
         raise InvalidOptimizerParameters(
             f"{path}: not valid JSON or a Python literal (syntax error at line "

@@ -746,6 +746,18 @@ def test_a_config_pipe_whose_writer_is_slow_is_waited_for_and_bounded(tmp_path, 
         os.close(writer)
 
 
+def test_a_backslash_in_a_python_literal_config_is_kept_without_a_warning(tmp_path):
+    """``"name": "C:\\logs"`` in a config written as a Python literal (it has a comment, so
+    it is not JSON): Python keeps the backslash, but warned about the escape (a
+    SyntaxWarning printed on 3.12), and under warnings-as-errors the config was refused."""
+    path = tmp_path / "opt.config"
+    path.write_text('# a comment\n{"algorithm": "random", "name": "C:\\logs",\n'
+                    ' "parameters": {"x": {"type": "integer", "min": 1, "max": 5}}}\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_config_file(path)["name"] == "C:\\logs"
+
+
 def test_validate_prefixes_the_source_file():
     with pytest.raises(InvalidOptimizerParameters, match=r"^my\.config: trials: "):
         validate({"algorithm": "grid", "parameters": GOOD_PARAMETERS, "trials": 0},
