@@ -498,3 +498,19 @@ def test_the_believed_reference_leaves_a_single_worker_as_it_was() -> None:
                 history, np.random.default_rng(n)),
             ParzenSearch(space, gp_believer_reference=False).propose(
                 history, np.random.default_rng(n)))
+
+
+def test_the_warped_likelihood_prefers_the_log_scale_that_smooths_the_scores() -> None:
+    """`gp.warp_log_likelihood` compares log warps of different scales on the raw scores:
+    a heavy-tailed loss (the exponential of a smooth function) is best explained through
+    a strong logarithm (a small scale), a smooth one through a nearly linear warp (a large
+    scale). bayes picks its warp's scale by it (``gp_warp_select``)."""
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(size=(40, 2))
+        for scores, better, worse in ((np.exp(6 * _smooth(x)), 0.1, 100.0),
+                                      (_smooth(x), 100.0, 0.1)):
+            scale = gp.log_scale(scores)
+            model = gp.fit(x, gp.log_transform(scores), np.zeros(2, bool), rng)
+            assert (gp.warp_log_likelihood(scores, better * scale, model, 0.75)
+                    > gp.warp_log_likelihood(scores, worse * scale, model, 0.75))

@@ -54,7 +54,8 @@ def rank_transform(scores: np.ndarray) -> np.ndarray:
     return ndtri((ranks - 0.5) / len(scores))
 
 
-def log_transform(scores: np.ndarray, reference: int | None = None) -> np.ndarray:
+def log_transform(scores: np.ndarray, reference: int | None = None,
+                  scale: float | None = None) -> np.ndarray:
     """Scores to ``log1p((y - min) / c)`` with ``c`` a tenth of the median excess, then
     standardised: linear near the best (where precision matters), logarithmic in the
     tail (so one diverged run cannot flatten the model). ``inf`` becomes the worst
@@ -63,17 +64,51 @@ def log_transform(scores: np.ndarray, reference: int | None = None) -> np.ndarra
     ``reference``: ``c`` is taken over the first ``reference`` scores only (a search's
     start-up, random draws), not over all: as results crowd round the best, the median
     excess of all of them shrinks, and with it ``c``, so the warp would stretch ever
-    smaller differences near the best into large ones."""
-    finite = np.isfinite(scores)
-    y = np.where(finite, scores, np.max(scores[finite]) if finite.any() else 0.0)
-    # Half the excess, and logarithms, so that no finite score overflows: a diverged
-    # run may log 1e308 beside 0.01 (excess / c would be inf), or -1e308 beside 1e308.
-    half = 0.5 * y - 0.5 * y.min()
-    sample = half if reference is None else half[:reference]
-    scale = float(np.median(sample)) * 0.1 or float(half.max()) or 0.5
+    smaller differences near the best into large ones. ``scale``: ``c`` itself (of the
+    half excess, as `log_scale` gives it)."""
+    half = _half_excess(scores)
+    if scale is None:
+        scale = log_scale(scores, reference)
     with np.errstate(divide="ignore"):
         z = np.logaddexp(0.0, np.log(half) - math.log(scale))
     return (z - z.mean()) / (z.std() or 1.0)
+
+
+def _half_excess(scores: np.ndarray) -> np.ndarray:
+    """Half of each score's excess over the best (``inf`` as the worst finite score).
+    Halves, and logarithms in the warp, so that no finite score overflows: a diverged
+    run may log 1e308 beside 0.01 (excess / c would be inf), or -1e308 beside 1e308."""
+    finite = np.isfinite(scores)
+    y = np.where(finite, scores, np.max(scores[finite]) if finite.any() else 0.0)
+    return 0.5 * y - 0.5 * y.min()
+
+
+def log_scale(scores: np.ndarray, reference: int | None = None) -> float:
+    """The log warp's ``c`` (of the half excess): a tenth of the median over the first
+    ``reference`` scores (all when None)."""
+    half = _half_excess(scores)
+    sample = half if reference is None else half[:reference]
+    return float(np.median(sample)) * 0.1 or float(half.max()) or 0.5
+
+
+def warp_log_likelihood(scores: np.ndarray, scale: float, model: GaussianProcess,
+                        centre: float) -> float:
+    """How well the GP's kernel explains the raw scores through the log warp of scale
+    ``scale``: the log density of the scores (warped, standardised, less ``centre`` of
+    the warped values' quantile the caller uses) under a GP of ``model``'s correlations
+    with its amplitude profiled out, plus the warp's log-Jacobian, so warps of
+    different scales are compared on the raw scores (a warped GP's marginal
+    likelihood). Up to a constant shared by every scale."""
+    half = _half_excess(scores)
+    with np.errstate(divide="ignore"):
+        z = np.logaddexp(0.0, np.log(half) - math.log(scale))
+    spread = float(z.std()) or 1.0
+    u = (z - z.mean()) / spread
+    u = u - float(np.quantile(u, centre)) if centre is not None else u
+    n = len(u)
+    quadratic = float(u @ cho_solve(model.factor, u))
+    jacobian = -float(np.sum(np.log(scale + half))) - n * math.log(spread)
+    return -0.5 * n * math.log(max(quadratic, 1e-300) / n) + jacobian
 
 
 def transform(scores: np.ndarray, kind: str, reference: int | None = None) -> np.ndarray:
@@ -195,6 +230,13 @@ def _posterior(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, w: np.ndar
     k[np.diag_indices_from(k)] += noise + 1e-8
     factor = _cholesky(k)
     return GaussianProcess(x, y, categorical, w, signal, noise, factor, cho_solve(factor, y))
+
+
+def refit_scores(model: GaussianProcess, y: np.ndarray) -> GaussianProcess:
+    """``model`` with the same rows and hyperparameters, fitted to other scores (the
+    kernel's factor is reused)."""
+    return GaussianProcess(model.x, y, model.categorical, model.inverse_scale2, model.signal,
+                           model.noise, model.factor, cho_solve(model.factor, y))
 
 
 def _cholesky(k: np.ndarray) -> tuple[np.ndarray, bool]:
