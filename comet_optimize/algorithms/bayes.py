@@ -122,8 +122,6 @@ class ParzenSettings:
     # values, geometrically spaced between the start-up's and all results' (the two
     # gp_warp_reference rules), by the warped GP's likelihood of the raw scores
     # (`gp.warp_log_likelihood`); 0: gp_warp_reference alone decides
-    gp_warp_refit: bool = False  # a chosen scale other than gp_warp_reference's gets
-    # its own hyperparameter fit (False: the first fit's, with the new scores)
     gp_prior_shift: float = -3.0  # added to the centre of the ordered dimensions' log
     # length-scale prior (-3: pulled to 0.3-0.65 on the unit cube, see gp.fit)
     gp_noise: float = 1e-3  # centre of the prior on the GP's noise variance
@@ -391,7 +389,7 @@ class ParzenSearch(SamplingAlgorithm):
                        settings.gp_fit_size, starts=settings.gp_starts,
                        prior_shift=settings.gp_prior_shift, noise_centre=settings.gp_noise)
         if settings.gp_warp_select > 1 and settings.gp_transform == "log":
-            y, model = self._chosen_warp(history, y, model, rng)
+            y, model = self._chosen_warp(history, y, model)
         if settings.gp_gate is not None and model.loo_rank_correlation() < settings.gp_gate:
             return None
         best = self._improvement_reference(history, y)
@@ -503,8 +501,8 @@ class ParzenSearch(SamplingAlgorithm):
         scores = history.scores
         return bool(len(scores)) and int(np.count_nonzero(scores == scores.min())) >= 2
 
-    def _chosen_warp(self, history: History, y: np.ndarray, model: gp.GaussianProcess,
-                     rng: np.random.Generator) -> tuple[np.ndarray, gp.GaussianProcess]:
+    def _chosen_warp(self, history: History, y: np.ndarray, model: gp.GaussianProcess
+                     ) -> tuple[np.ndarray, gp.GaussianProcess]:
         """The scores and model for the log warp's scale that explains the raw scores best
         under the fitted kernel (see `gp.warp_log_likelihood`), among ``gp_warp_select``
         scales between the start-up's and all results' rule. Neither rule suits every
@@ -525,15 +523,10 @@ class ParzenSearch(SamplingAlgorithm):
         best = float(scales[int(np.argmax(quality))])
         if best == default:
             return y, model
+        # The kernel's hyperparameters stay the first fit's (a second fit per suggestion
+        # would double the GP's cost; refitting lost on the one seed it was tried on).
         y = self._centred(gp.log_transform(scores, scale=best))
-        if settings.gp_warp_refit:
-            model = gp.fit(history.completed, y, self.space.categorical_mask, rng,
-                           settings.gp_fit_size, starts=settings.gp_starts,
-                           prior_shift=settings.gp_prior_shift,
-                           noise_centre=settings.gp_noise)
-        else:
-            model = gp.refit_scores(model, y)
-        return y, model
+        return y, gp.refit_scores(model, y)
 
     def _gp_scores(self, history: History) -> np.ndarray:
         """The scores the GP is fitted to: warped (``gp_transform``), then centred on their
