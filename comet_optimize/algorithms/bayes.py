@@ -113,14 +113,6 @@ class ParzenSettings:
     gp_candidates: int = 256  # Parzen draws and as many uniform draws scored by the GP
     gp_polish: int = 3  # best candidates whose ordered values are then optimised ...
     gp_polish_iterations: int = 15  # ... by this many L-BFGS-B steps
-    gp_polish_distinct: float | None = None  # polish starts taken greedily by expected
-    # improvement, skipping a candidate whose GP prior correlation with a start already
-    # taken exceeds this (None: the gp_polish best, which are neighbours of each other and
-    # climb to one optimum of the acquisition: each suggestion then explores one basin)
-    gp_polish_distinct_count: int | None = None  # with gp_polish_distinct, up to this
-    # many starts (None: gp_polish)
-    gp_polish_distinct_after: int = 0  # rows in the GP (results and pending) before it
-    # applies (the stall it is aimed at begins after about 40 results)
     gp_starts: tuple[float, ...] = (math.log(0.3), 1.0)  # log length scales to fit from
     gp_transform: str = "log"  # how scores are warped before the fit: "log" or "rank"
     gp_warp_reference: str = "startup"  # the scores whose median excess over the best sets
@@ -129,10 +121,6 @@ class ParzenSettings:
     gp_prior_shift: float = -3.0  # added to the centre of the ordered dimensions' log
     # length-scale prior (-3: pulled to 0.3-0.65 on the unit cube, see gp.fit)
     gp_noise: float = 1e-3  # centre of the prior on the GP's noise variance
-    gp_max_length_scale: float | None = None  # the longest length scale an ordered
-    # dimension may take on the unit cube (None: 1e3). A long one says the dimension is a
-    # trend, and the GP is then sure where the trend ends: hartmann3, seed 4, sat at x0 = 0
-    # (scale 3.6-4.4, sd 0.004 at the optimum x0 = 0.115) from the 30th to the 88th result
     gp_polish_incumbent: bool = False  # the best observed point is also polished
     gp_startup: int | None = None  # completed experiments before the GP runs (None:
     # n_startup, like the Parzen model)
@@ -395,8 +383,7 @@ class ParzenSearch(SamplingAlgorithm):
         y = self._gp_scores(history)
         model = gp.fit(history.completed, y, self.space.categorical_mask, rng,
                        settings.gp_fit_size, starts=settings.gp_starts,
-                       prior_shift=settings.gp_prior_shift, noise_centre=settings.gp_noise,
-                       max_scale=settings.gp_max_length_scale)
+                       prior_shift=settings.gp_prior_shift, noise_centre=settings.gp_noise)
         if settings.gp_gate is not None and model.loo_rank_correlation() < settings.gp_gate:
             return None
         best = self._improvement_reference(history, y)
@@ -466,11 +453,7 @@ class ParzenSearch(SamplingAlgorithm):
         settings = self.settings
         score = acquisition(candidates)
         if len(self.numeric) and settings.gp_polish:
-            if (settings.gp_polish_distinct is None
-                    or len(model.x) < settings.gp_polish_distinct_after):
-                leaders = candidates[np.argsort(-score, kind="stable")[:settings.gp_polish]]
-            else:
-                leaders = self._distinct_leaders(model, candidates, score)
+            leaders = candidates[np.argsort(-score, kind="stable")[:settings.gp_polish]]
             if settings.gp_polish_incumbent:
                 leaders = np.concatenate([top[:1], leaders])
             if (settings.gp_mixed_search and settings.gp_snap and box is None
@@ -489,31 +472,6 @@ class ParzenSearch(SamplingAlgorithm):
             candidates = np.concatenate([candidates, polished])
             score = np.concatenate([score, acquisition(polished)])
         return candidates, score
-
-    def _distinct_leaders(self, model: gp.GaussianProcess, candidates: np.ndarray,
-                          score: np.ndarray) -> np.ndarray:
-        """Polish starts chosen greedily by ``score``: each next one the best candidate
-        whose prior correlation with every start taken is at most ``gp_polish_distinct``.
-        The plain best few are neighbours (moves round the best points, or one Parzen
-        kernel) and L-BFGS-B takes them to one optimum of the acquisition; starts that the
-        GP itself sees as unrelated climb separate optima, and the best of those wins."""
-        settings = self.settings
-        count = settings.gp_polish_distinct_count or settings.gp_polish
-        order = np.argsort(-score, kind="stable")
-        chosen = [int(order[0])]
-        nearest = model.correlation(candidates, candidates[chosen])[:, 0]
-        while len(chosen) < count:
-            free = order[nearest[order] <= settings.gp_polish_distinct]
-            if not len(free):
-                # None left that far (a small box): the best of the rest, as without
-                # the rule, so the polish keeps its number of starts.
-                chosen += [int(i) for i in order[:count] if i not in chosen][
-                    :count - len(chosen)]
-                break
-            chosen.append(int(free[0]))
-            nearest = np.maximum(nearest,
-                                 model.correlation(candidates, candidates[chosen[-1:]])[:, 0])
-        return candidates[chosen]
 
     def _improvement_reference(self, history: History, y: np.ndarray) -> float:
         """The GP score that expected improvement is measured from: the best one, or on a

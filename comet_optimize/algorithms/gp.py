@@ -211,8 +211,7 @@ def _cholesky(k: np.ndarray) -> tuple[np.ndarray, bool]:
 def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Generator,
         fit_size: int = 100, max_iterations: int = 40,
         starts: tuple[float, ...] = (math.log(0.3), 1.0),
-        prior_shift: float = 0.0, noise_centre: float = 1e-3,
-        max_scale: float | None = None) -> GaussianProcess:
+        prior_shift: float = 0.0, noise_centre: float = 1e-3) -> GaussianProcess:
     """MAP hyperparameters on at most ``fit_size`` rows, then the posterior on all rows.
 
     ``starts``: log length scales to start from (the one with the best objective is used).
@@ -226,8 +225,6 @@ def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Ge
 
     ``noise_centre``: the centre of the log-normal prior on the noise variance (of the
     standardised scores); larger values let the fit smooth over a rugged landscape.
-
-    ``max_scale``: the longest length scale an ordered dimension may take (None: 1e3).
 
     ``y`` should already be transformed (e.g. `rank_transform`), mean 0 and scale 1.
     """
@@ -277,9 +274,6 @@ def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Ge
         return float(nll), grad
 
     bounds = [_LOG_SCALE_BOUNDS] * d + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
-    if max_scale is not None:
-        capped = (_LOG_SCALE_BOUNDS[0], math.log(max_scale))
-        bounds[:d] = [_LOG_SCALE_BOUNDS if c else capped for c in categorical]
     # Several starts (short length scales: a rugged fit; the prior's centre: a smooth
     # one; the likelihood often has a mode near each): the optimiser runs from the one
     # with the best objective.
@@ -287,8 +281,6 @@ def fit(x: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.random.Ge
     for start in starts:
         trial = np.concatenate([np.full(d, start), [0.0, math.log(1e-2)]])
         trial[:d][categorical] = 0.0  # a mismatch of r^2 = 1 is a fair start whatever d is
-        if max_scale is not None:
-            trial[:d] = np.clip(trial[:d], [b[0] for b in bounds[:d]], [b[1] for b in bounds[:d]])
         value = objective(trial)[0]
         if theta0 is None or value < theta0[0]:
             theta0 = (value, trial)
