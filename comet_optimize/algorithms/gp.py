@@ -67,11 +67,7 @@ def log_transform(scores: np.ndarray, reference: int | None = None,
     smaller differences near the best into large ones. ``scale``: ``c`` itself (of the
     half excess, as `log_scale` gives it)."""
     half = _half_excess(scores)
-    if scale is None:
-        scale = log_scale(scores, reference)
-    with np.errstate(divide="ignore"):
-        z = np.logaddexp(0.0, np.log(half) - math.log(scale))
-    return (z - z.mean()) / (z.std() or 1.0)
+    return _log_warp(half, _scale_of(half, reference) if scale is None else scale)[0]
 
 
 def _half_excess(scores: np.ndarray) -> np.ndarray:
@@ -83,16 +79,27 @@ def _half_excess(scores: np.ndarray) -> np.ndarray:
     return 0.5 * y - 0.5 * y.min()
 
 
-def log_scale(scores: np.ndarray, reference: int | None = None) -> float:
-    """The log warp's ``c`` (of the half excess): a tenth of the median over the first
-    ``reference`` scores (all when None)."""
-    half = _half_excess(scores)
+def _scale_of(half: np.ndarray, reference: int | None) -> float:
     sample = half if reference is None else half[:reference]
     return float(np.median(sample)) * 0.1 or float(half.max()) or 0.5
 
 
+def _log_warp(half: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+    """The standardised ``log1p(half / scale)`` and the spread it was divided by."""
+    with np.errstate(divide="ignore"):
+        z = np.logaddexp(0.0, np.log(half) - math.log(scale))
+    spread = float(z.std()) or 1.0
+    return (z - z.mean()) / spread, spread
+
+
+def log_scale(scores: np.ndarray, reference: int | None = None) -> float:
+    """The log warp's ``c`` (of the half excess): a tenth of the median over the first
+    ``reference`` scores (all when None)."""
+    return _scale_of(_half_excess(scores), reference)
+
+
 def warp_log_likelihood(scores: np.ndarray, scale: float, model: GaussianProcess,
-                        centre: float) -> float:
+                        centre: float | None) -> float:
     """How well the GP's kernel explains the raw scores through the log warp of scale
     ``scale``: the log density of the scores (warped, standardised, less ``centre`` of
     the warped values' quantile the caller uses) under a GP of ``model``'s correlations
@@ -100,11 +107,9 @@ def warp_log_likelihood(scores: np.ndarray, scale: float, model: GaussianProcess
     different scales are compared on the raw scores (a warped GP's marginal
     likelihood). Up to a constant shared by every scale."""
     half = _half_excess(scores)
-    with np.errstate(divide="ignore"):
-        z = np.logaddexp(0.0, np.log(half) - math.log(scale))
-    spread = float(z.std()) or 1.0
-    u = (z - z.mean()) / spread
-    u = u - float(np.quantile(u, centre)) if centre is not None else u
+    u, spread = _log_warp(half, scale)
+    if centre is not None:
+        u = u - float(np.quantile(u, centre))
     n = len(u)
     quadratic = float(u @ cho_solve(model.factor, u))
     jacobian = -float(np.sum(np.log(scale + half))) - n * math.log(spread)
