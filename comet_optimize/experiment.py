@@ -92,6 +92,20 @@ def _opened_here(experiment: Experiment) -> None:
         _made.append((weakref.ref(experiment), os.getpid(), threading.get_ident()))
 
 
+def held_by_a_running_thread(experiment: Experiment) -> bool:
+    """Whether another thread of this process that the interpreter waits for (not a
+    daemon) made ``experiment`` and is still running. Such a thread goes on past the
+    exit handlers when a signal cut short the interpreter's wait for it (a handler that
+    raises during ``threading._shutdown``), or in a multiprocessing child, whose
+    finalizers run before its threads are joined: its experiment is its own to end."""
+    here = os.getpid()
+    with _made_lock:
+        idents = {ident for ref, pid, ident in _made if ref() is experiment and pid == here}
+    idents.discard(threading.get_ident())
+    return any(thread.ident in idents and thread.is_alive() and not thread.daemon
+               for thread in threading.enumerate())
+
+
 def not_made_by_the_script(experiment: Experiment) -> None:
     """An experiment the optimizer holds for an assignment it handed out as data
     (`next_data`): not one `running_in_this_thread` gives."""

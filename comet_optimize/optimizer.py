@@ -46,7 +46,12 @@ from comet_optimize import config as config_module
 from comet_optimize.algorithms import make_algorithm
 from comet_optimize.algorithms.base import History
 from comet_optimize.errors import InvalidOptimizerParameters, OptimizerException
-from comet_optimize.experiment import Experiment, failure_reason, not_made_by_the_script
+from comet_optimize.experiment import (
+    Experiment,
+    failure_reason,
+    held_by_a_running_thread,
+    not_made_by_the_script,
+)
 from comet_optimize.liveness import dead_among, lease_seconds, start_heartbeat, this_process
 from comet_optimize.space import Space
 from comet_optimize.state import SearchState, State
@@ -933,7 +938,8 @@ class Optimizer:
         if self.readonly or self._pid != os.getpid():
             return
         with self._lock:
-            open_now = [e for e in self._open.values() if not e.ended]
+            open_now = [e for e in self._open.values()
+                        if not e.ended and not held_by_a_running_thread(e)]
             unclaimed = list(self._unclaimed.values())
         for experiment in open_now:
             if failed_reason is None:

@@ -601,3 +601,64 @@ def test_metrics_logged_by_another_thread_while_the_end_is_written_are_kept(stor
                   .experiments()}[experiment.count]
         assert record["metrics"]["acc"]["count"] == logged[0]
         assert record["status"] == "completed" and record["score"] == 2.0
+
+
+CUT_SHORT_JOIN = """
+import atexit, os, signal, sys, threading
+
+finished = threading.Event()
+worker = None
+
+
+def after_ours():  # registered first, so it runs after comet_optimize's exit handler
+    finished.set()
+    worker.join()
+
+
+atexit.register(after_ours)
+from comet_optimize import Optimizer  # noqa: E402
+
+opt = Optimizer(sys.argv[1], verbose=0, store=sys.argv[2])
+
+
+def interrupt(signum, frame):
+    raise RuntimeError("the script's handler")
+
+
+signal.signal(signal.SIGUSR1, interrupt)
+
+
+def work():
+    experiment = opt.next()
+    threading.main_thread().join()  # the main thread is done: the interpreter waits for us
+    os.kill(os.getpid(), signal.SIGUSR1)  # ... and a handler that raises cuts that wait short
+    finished.wait()  # the exit handlers have run
+    experiment.log_metric("loss", 0.25)
+    experiment.end()
+    print("ended", experiment.count, flush=True)
+
+
+worker = threading.Thread(target=work)
+worker.start()
+"""
+
+
+def test_an_experiment_of_a_thread_still_running_at_exit_is_left_to_it(tmp_path, file_store):
+    """The interpreter joins a script's threads before the exit handlers run, unless a
+    signal handler raises during that wait (or in a multiprocessing child, whose
+    finalizers run first): the exit handler then ended the running thread's experiment
+    (aborted, or failed by the handler's exception) and the thread's own end(), with its
+    score, found it already ended. The chaos test saw it: a result the worker reported as
+    ended was recorded failed."""
+    import subprocess
+    import sys
+
+    opt = Optimizer({"algorithm": "random", "parameters": {"x": [1, 2]},
+                     "spec": {"metric": "loss", "maxCombo": 2}}, verbose=0, store=file_store)
+    script = tmp_path / "cut_short.py"
+    script.write_text(CUT_SHORT_JOIN)
+    run = subprocess.run([sys.executable, str(script), opt.id, file_store],
+                         capture_output=True, text=True, timeout=60)
+    assert "ended 1" in run.stdout, run.stderr
+    ends = [e for e in stored_events(file_store, opt.id) if e["type"] == "end"]
+    assert [(e["count"], e["status"], e["score"]) for e in ends] == [(1, "completed", 0.25)]
